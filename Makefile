@@ -1,0 +1,34 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench schema clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## Serve the hub with embedded defaults (SQLite + ./var/blobs), demo data and GraphiQL.
+run: $(STAMP)
+	$(BIN)/hub db upgrade
+	$(BIN)/hub demo --if-empty
+	$(BIN)/hub serve --print-demo-tokens
+
+## Run the whole test suite, on SQLite and on the PostgreSQL at 127.0.0.1:5432.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Benchmarks (print figures; they do not assert timings).
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+## Re-export schema/schema.graphql after changing the GraphQL types.
+schema: $(STAMP)
+	$(BIN)/hub schema export
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

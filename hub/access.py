@@ -1,0 +1,112 @@
+"""The one place that checks and logs access to applicant data.
+
+Every use case that touches applicant data calls `guard(...)` before it reads or writes: the policy
+decides, an entry is recorded either way, and a denial raises `Forbidden`. Nothing else in the hub
+writes access entries, and nothing reads applicant data without passing here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub import policy
+from hub.errors import Forbidden
+from storage.models import AccessEntry
+from storage.models.base import utcnow
+
+if TYPE_CHECKING:
+    from hub.context import RequestContext
+
+
+class Action(StrEnum):
+    APPLICANT_REGISTER = "applicant.register"
+    APPLICANT_LOOKUP = "applicant.lookup"
+    APPLICANT_SEARCH = "applicant.search"
+    PROFILE_READ = "profile.read"
+    PROFILE_HISTORY = "profile.history"
+    PROFILE_WRITE = "profile.write"
+
+
+class Outcome(StrEnum):
+    ALLOWED = "allowed"
+    DENIED = "denied"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    recorded_at: datetime
+    action: Action
+    outcome: Outcome
+    applicant_ref: str
+    object_ref: str
+    fields: tuple[str, ...]
+    reason: str
+
+
+class AccessRecorder:
+    """Collects a request's access entries; `flush` appends them in one multi-row insert."""
+
+    def __init__(self, ctx: RequestContext) -> None:
+        self._ctx = ctx
+        self._pending: list[PendingEntry] = []
+
+    def record(self, entry: PendingEntry) -> None:
+        self._pending.append(entry)
+
+    @property
+    def pending(self) -> tuple[PendingEntry, ...]:
+        return tuple(self._pending)
+
+    async def flush(self, session: AsyncSession) -> None:
+        if not self._pending:
+            return
+        ctx = self._ctx
+        caller = ctx.caller
+        rows = [
+            {
+                "recorded_at": entry.recorded_at,
+                "request_id": ctx.request_id,
+                "client_address": ctx.client_address,
+                "principal_id": caller.principal_id,
+                "department_code": caller.department_code,
+                "role": caller.role.value,
+                "action": entry.action.value,
+                "outcome": entry.outcome.value,
+                "applicant_ref": entry.applicant_ref,
+                "object_ref": entry.object_ref,
+                "fields": ",".join(entry.fields),
+                "purpose": ctx.purpose or "",
+                "reason": entry.reason,
+            }
+            for entry in self._pending
+        ]
+        await session.execute(insert(AccessEntry), rows)
+        self._pending.clear()
+
+
+async def guard(
+    ctx: RequestContext,
+    action: Action,
+    applicant_refs: Iterable[str] = ("",),
+    *,
+    fields: Iterable[str] = (),
+    object_ref: str = "",
+) -> None:
+    """Decide, record one entry per applicant touched, and raise `Forbidden` if denied."""
+    touched = tuple(sorted(set(fields)))
+    decision = await policy.decide(ctx, action, touched)
+    now = utcnow()
+    outcome = Outcome.ALLOWED if decision.allowed else Outcome.DENIED
+    for applicant_ref in applicant_refs:
+        ctx.access.record(
+            PendingEntry(now, action, outcome, applicant_ref, object_ref, touched, decision.reason)
+        )
+    if not decision.allowed:
+        raise Forbidden(decision.reason, **decision.details)

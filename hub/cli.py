@@ -1,0 +1,191 @@
+"""The `hub` command: set up, serve and operate the hub from a terminal (docs/cli.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from hub.auth import Role
+from hub.errors import HubError
+from hub.settings import Settings, get_settings
+
+Handler = Callable[[argparse.Namespace, Settings], Any]
+
+
+async def _with_session(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run `work(session)` in one transaction and commit it."""
+    from hub.services import build_hub
+
+    hub = build_hub(settings)
+    try:
+        async with hub.sessions() as session:
+            result = await work(session)
+            await session.commit()
+            return result
+    finally:
+        await hub.close()
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
+    from storage.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print(f"database is at the latest schema: {_safe_url(settings.database_url)}")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    if args.print_demo_tokens:
+        from hub.demo import reissue_demo_tokens
+
+        tokens = asyncio.run(_with_session(settings, lambda s: reissue_demo_tokens(s, settings)))
+        print("Demo principals (paste one into GraphiQL's headers as {\"Authorization\": \"Bearer ...\"}):")
+        for issued in tokens:
+            print(f"  {issued.role.value:18} {issued.department_code:6} {issued.name:24} {issued.token}")
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"GraphiQL: http://{host}:{port}/graphql")
+    uvicorn.run(
+        "hub.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers or settings.workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.demo import load_demo
+
+    summary = asyncio.run(
+        _with_session(settings, lambda s: load_demo(s, applicants=args.applicants, seed=args.seed, if_empty=args.if_empty))
+    )
+    print(summary)
+
+
+def cmd_catalog_load(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.catalog import load_catalog_file
+
+    summary = asyncio.run(_with_session(settings, lambda s: load_catalog_file(s, Path(args.file))))
+    print(
+        f"catalogue version {summary.version_id}: {summary.service_items} service items, "
+        f"{summary.material_types} material types, {summary.departments} departments, "
+        f"{summary.legal_bases} legal bases"
+    )
+
+
+def cmd_principal_create(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.principals import create_principal
+
+    issued = asyncio.run(
+        _with_session(settings, lambda s: create_principal(s, args.name, Role(args.role), args.department))
+    )
+    print(f"principal {issued.principal_id} ({issued.role.value}, {issued.department_code}) created.")
+    print("Its token, shown this once only:")
+    print(issued.token)
+
+
+def cmd_principal_list(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.principals import list_principals
+
+    for p in asyncio.run(_with_session(settings, list_principals)):
+        state = f"revoked {p.revoked_at:%Y-%m-%d %H:%M}" if p.revoked_at else "active"
+        print(f"{p.id:5} {p.role:18} {p.department_code:8} {p.token_prefix}…  {state:24} {p.name}")
+
+
+def cmd_principal_revoke(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.principals import revoke_principal
+
+    asyncio.run(_with_session(settings, lambda s: revoke_principal(s, args.id)))
+    print(f"principal {args.id} revoked; its token no longer works.")
+
+
+def cmd_schema_export(args: argparse.Namespace, settings: Settings) -> None:
+    from schema.root import schema_sdl
+
+    target = Path(args.output)
+    sdl = schema_sdl()
+    if args.check:
+        if not target.exists() or target.read_text(encoding="utf-8") != sdl:
+            print(f"{target} is out of date; run `hub schema export`", file=sys.stderr)
+            raise SystemExit(1)
+        print(f"{target} is up to date")
+        return
+    target.write_text(sdl, encoding="utf-8")
+    print(f"wrote {target}")
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, fit for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hub", description="The data-sharing hub.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply all migrations").set_defaults(handler=cmd_db_upgrade)
+
+    serve = commands.add_parser("serve", help="serve GraphQL over HTTP")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--print-demo-tokens", action="store_true", help="issue and print fresh demo tokens")
+    serve.set_defaults(handler=cmd_serve)
+
+    demo = commands.add_parser("demo", help="load generated demo data")
+    demo.add_argument("--applicants", type=int, default=600)
+    demo.add_argument("--seed", type=int, default=20261123)
+    demo.add_argument("--if-empty", action="store_true", help="do nothing if demo data is already there")
+    demo.set_defaults(handler=cmd_demo)
+
+    catalog = commands.add_parser("catalog", help="the service catalogue").add_subparsers(
+        dest="catalog_command", required=True
+    )
+    load = catalog.add_parser("load", help="load a YAML or JSON catalogue as a new version")
+    load.add_argument("file")
+    load.set_defaults(handler=cmd_catalog_load)
+
+    principal = commands.add_parser("principal", help="principals and tokens").add_subparsers(
+        dest="principal_command", required=True
+    )
+    create = principal.add_parser("create", help="create a principal and print its token once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create.add_argument("--department", required=True, help="department code")
+    create.set_defaults(handler=cmd_principal_create)
+    principal.add_parser("list", help="list principals").set_defaults(handler=cmd_principal_list)
+    revoke = principal.add_parser("revoke", help="revoke a principal's token")
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(handler=cmd_principal_revoke)
+
+    schema = commands.add_parser("schema", help="the GraphQL schema").add_subparsers(
+        dest="schema_command", required=True
+    )
+    export = schema.add_parser("export", help="write schema/schema.graphql")
+    export.add_argument("--output", default=str(Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"))
+    export.add_argument("--check", action="store_true", help="fail if the file differs from the code")
+    export.set_defaults(handler=cmd_schema_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args, get_settings())
+    except HubError as error:
+        print(f"error [{error.code}]: {error.message}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

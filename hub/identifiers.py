@@ -1,0 +1,57 @@
+"""Applicant identifiers: resident ID (GB 11643) and unified social credit code (GB 32100).
+
+Validation is python-stdnum's (`cn.ric`, `cn.uscc`): check digit, birth date and region code.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from stdnum.exceptions import ValidationError
+from stdnum.cn import ric, uscc
+
+from hub.errors import InvalidCreditCode, InvalidResidentId, InvalidInput
+
+
+class ApplicantKind(StrEnum):
+    PERSON = "person"
+    ENTERPRISE = "enterprise"
+
+
+def normalize_resident_id(value: str) -> str:
+    """Return the canonical 18-character resident ID, or raise InvalidResidentId."""
+    try:
+        return ric.validate(value)
+    except ValidationError as exc:
+        raise InvalidResidentId(
+            f"not a valid resident ID: {exc.message}", field="idNumber"
+        ) from None
+
+
+def normalize_credit_code(value: str) -> str:
+    """Return the canonical 18-character unified social credit code, or raise InvalidCreditCode."""
+    try:
+        return uscc.validate(value)
+    except ValidationError as exc:
+        raise InvalidCreditCode(
+            f"not a valid unified social credit code: {exc.message}", field="idNumber"
+        ) from None
+
+
+def normalize_identifier(kind: ApplicantKind, value: str) -> str:
+    if kind is ApplicantKind.PERSON:
+        return normalize_resident_id(value)
+    return normalize_credit_code(value)
+
+
+def detect_kind(value: str) -> tuple[ApplicantKind, str]:
+    """Tell a resident ID from a credit code by validating as both; refuse what is neither."""
+    compact = value.strip().upper()
+    if ric.is_valid(compact):
+        return ApplicantKind.PERSON, ric.compact(compact)
+    if uscc.is_valid(compact):
+        return ApplicantKind.ENTERPRISE, uscc.compact(compact)
+    raise InvalidInput(
+        "neither a valid resident ID nor a valid unified social credit code",
+        field="idNumber",
+    )

@@ -1,0 +1,77 @@
+"""Principals and their tokens: create, list, revoke (CLI), and authenticate (every request)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth import Caller, Role, hash_token, new_token, token_from_header
+from hub.errors import InvalidInput, NotFound, Unauthenticated
+from storage.models.base import utcnow
+from storage.repositories import principals as repo
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new principal's token: shown once, never retrievable again."""
+
+    principal_id: int
+    name: str
+    role: Role
+    department_code: str
+    token: str
+
+
+@dataclass(frozen=True)
+class PrincipalInfo:
+    id: int
+    name: str
+    role: str
+    department_code: str
+    token_prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+async def create_principal(session: AsyncSession, name: str, role: Role, department_code: str) -> IssuedToken:
+    """Add a principal with a fresh token (caller commits). Auditors belong to the supervision office."""
+    department = await repo.department_by_code(session, department_code)
+    if department is None:
+        raise NotFound(f"no department with code {department_code!r}", field="department")
+    if role is Role.AUDITOR and not department.is_supervision:
+        raise InvalidInput("auditors belong to the supervision office (电子监察)", field="department")
+    if not name.strip():
+        raise InvalidInput("a principal needs a name", field="name")
+    token = new_token()
+    principal = await repo.add_principal(
+        session,
+        name=name.strip(),
+        role=role.value,
+        department_id=department.id,
+        token_hash=hash_token(token),
+        token_prefix=token[:10],
+    )
+    return IssuedToken(principal.id, principal.name, role, department.code, token)
+
+
+async def list_principals(session: AsyncSession) -> list[PrincipalInfo]:
+    return [
+        PrincipalInfo(p.id, p.name, p.role, code, p.token_prefix, p.created_at, p.revoked_at)
+        for p, code in await repo.list_principals(session)
+    ]
+
+
+async def revoke_principal(session: AsyncSession, principal_id: int) -> None:
+    if not await repo.revoke_principal(session, principal_id, utcnow()):
+        raise NotFound(f"no active principal with id {principal_id}", field="id")
+
+
+async def authenticate(session: AsyncSession, authorization: str | None) -> Caller:
+    """The caller behind an Authorization header; unknown and revoked tokens are refused alike."""
+    token = token_from_header(authorization)
+    row = await repo.principal_by_token_hash(session, hash_token(token))
+    if row is None:
+        raise Unauthenticated("unknown or revoked token")
+    return Caller(row.id, row.name, Role(row.role), row.department_id, row.department_code)

@@ -1,0 +1,60 @@
+"""Settings from `HUB_*` environment variables; the defaults serve one machine (SQLite + a folder)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEMO = "demo"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every tunable of the hub. See docs/configuration.md for what each one means."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_file=None, extra="ignore")
+
+    environment: Environment = Environment.DEMO
+    database_url: str = "sqlite+aiosqlite:///./var/hub.db"
+    blob_url: str = "file://./var/blobs"
+    secrets_dir: Path = Path("./var/secrets")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+    # GraphQL limits: enforced on every request before execution.
+    max_query_depth: int = 10
+    max_query_tokens: int = 2000
+    max_query_aliases: int = 30
+    max_page_size: int = 100
+    graphiql: bool | None = Field(default=None, description="defaults to on in demo, off in production")
+    introspection: bool | None = Field(default=None, description="defaults to on in demo, off in production")
+
+    # Database pool.
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.environment is Environment.DEMO
+
+    @property
+    def introspection_enabled(self) -> bool:
+        if self.introspection is not None:
+            return self.introspection
+        return self.environment is Environment.DEMO
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,111 @@
+"""The /graphql endpoint: authenticate, guard against CSRF, run strawberry, answer errors as JSON.
+
+Every error reaching the client, even one raised before GraphQL runs (a missing token, a body
+that is not JSON), has the GraphQL shape `{"errors": [{"message", "extensions": {"code"}}]}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from cross_web import HTTPException
+
+from hub.context import Hub, RequestContext
+from hub.errors import HubError
+from hub.metrics import GRAPHQL_ERRORS
+from hub.principals import authenticate
+from schema.context import GraphQLContext
+
+# Headers a browser cannot send cross-site without a CORS preflight (the Apollo convention).
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "x-hub-request")
+SIMPLE_CONTENT_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded", "text/plain")
+MALFORMED_REQUEST = "MALFORMED_REQUEST"
+CSRF_REJECTED = "CSRF_PREFLIGHT_REQUIRED"
+
+
+def error_response(message: str, code: str, status: int, **details: Any) -> JSONResponse:
+    GRAPHQL_ERRORS.labels(code=code).inc()
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code, **details}}]}, status)
+
+
+def _needs_preflight_header(request: Request) -> bool:
+    if request.method == "GET":
+        return "query" in request.query_params
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type in SIMPLE_CONTENT_TYPES or not content_type
+
+
+def _request_id(header: str | None) -> str | None:
+    """Keep a caller's X-Request-Id only if it is a short plain token; otherwise make our own."""
+    if header and len(header) <= 64 and all(c.isalnum() or c in "-_." for c in header):
+        return header
+    return None
+
+
+def _is_ide_request(request: Request) -> bool:
+    return (
+        request.method == "GET"
+        and "query" not in request.query_params
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+class GraphQLEndpoint(GraphQL):
+    def __init__(self, hub: Hub, schema: Any) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if hub.settings.graphiql_enabled else None,
+            allow_queries_via_get=True,
+            multipart_uploads_enabled=True,
+        )
+        self.hub = hub
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await Response(status_code=404)(scope, receive, send)
+            return
+        request = Request(scope, receive=receive)
+        response = await self._serve(request)
+        await response(scope, receive, send)
+
+    async def _serve(self, request: Request) -> Response:
+        if _is_ide_request(request):
+            if self.graphql_ide is None:
+                return error_response("GraphiQL is disabled in this configuration", "NOT_FOUND", 404)
+            return await self.render_graphql_ide(request)
+        if request.method not in ("GET", "POST"):
+            return error_response("GraphQL accepts GET and POST only", MALFORMED_REQUEST, 405)
+        if _needs_preflight_header(request) and not any(h in request.headers for h in PREFLIGHT_HEADERS):
+            return error_response(
+                "this request must carry a non-simple header such as Apollo-Require-Preflight",
+                CSRF_REJECTED,
+                400,
+            )
+        session = self.hub.sessions()
+        try:
+            try:
+                caller = await authenticate(session, request.headers.get("authorization"))
+            except HubError as error:
+                return error_response(error.message, error.code, 401)
+            client = request.client
+            request.state.hub_context = RequestContext(
+                self.hub,
+                caller,
+                session=session,
+                purpose=request.headers.get("x-hub-purpose"),
+                request_id=_request_id(request.headers.get("x-request-id")),
+                client_address=client.host if client else "",
+            )
+            try:
+                return await self.run(request)
+            except HTTPException as error:
+                return error_response(error.reason, MALFORMED_REQUEST, error.status_code)
+        finally:
+            await session.close()
+
+    async def get_context(self, request: Any, response: Any) -> GraphQLContext:  # type: ignore[override]
+        return GraphQLContext(request.state.hub_context, request, response)

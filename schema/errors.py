@@ -1,0 +1,53 @@
+"""Errors on the wire: domain errors keep their message and `extensions.code`; the rest is masked."""
+
+from __future__ import annotations
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from hub.errors import HubError
+from hub.metrics import GRAPHQL_ERRORS
+
+INTERNAL_ERROR = "INTERNAL_SERVER_ERROR"
+VALIDATION_ERROR = "GRAPHQL_VALIDATION_FAILED"
+
+
+def _is_domain_error(error: GraphQLError) -> bool:
+    return isinstance(error.original_error, HubError)
+
+
+def error_code(error: GraphQLError) -> str:
+    original = error.original_error
+    if isinstance(original, HubError):
+        return original.code
+    if original is None:
+        # Parse, validation and limiter errors come without an original error.
+        return VALIDATION_ERROR
+    return INTERNAL_ERROR
+
+
+class HubMaskErrors(MaskErrors):
+    """Masks unexpected errors, stamps every error with its code and counts it in /metrics."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=self._should_mask, error_message="Internal server error.")
+
+    @staticmethod
+    def _should_mask(error: GraphQLError) -> bool:
+        return error.original_error is not None and not _is_domain_error(error)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": INTERNAL_ERROR}
+        return masked
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed = super()._process_errors(errors)
+        for error in processed:
+            original = error.original_error
+            if isinstance(original, HubError):
+                error.extensions = {**(error.extensions or {}), **original.extensions()}
+            elif not error.extensions or "code" not in error.extensions:
+                error.extensions = {**(error.extensions or {}), "code": error_code(error)}
+            GRAPHQL_ERRORS.labels(code=error.extensions["code"]).inc()
+        return processed

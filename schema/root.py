@@ -1,0 +1,99 @@
+"""The root Query and Mutation, composed from each area's types, and the configured schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import strawberry
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
+
+from hub.settings import Settings
+from schema.context import Info
+from schema.errors import HubMaskErrors
+from schema.types.applicants import ApplicantMutation, ApplicantQuery
+from schema.types.catalog import CatalogQuery
+
+
+@strawberry.type(description="Who is calling.")
+class Viewer:
+    name: str
+    role: str
+    department_code: str
+
+
+@strawberry.type
+class ViewerQuery:
+    @strawberry.field
+    def viewer(self, info: Info) -> Viewer:
+        caller = info.context.hub.caller
+        return Viewer(name=caller.name, role=caller.role.value, department_code=caller.department_code)
+
+
+@strawberry.type
+class Query(ViewerQuery, ApplicantQuery, CatalogQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(ApplicantMutation):
+    pass
+
+
+class CommitAccessLog(SchemaExtension):
+    """Writes the request's access entries and commits when the operation ends.
+
+    If the log cannot be written, the caller gets an error instead of data: no read escapes the log.
+    """
+
+    async def on_execute(self) -> Iterator[None]:  # type: ignore[override]
+        yield
+        ctx = self.execution_context.context.hub
+        try:
+            await ctx.commit()
+        except Exception:
+            await ctx.session.rollback()
+            raise
+
+
+def _limiters(settings: Settings) -> list[type[SchemaExtension]]:
+    """Limiter classes bound to the settings: one fresh instance per request, no shared state."""
+
+    class DepthLimit(QueryDepthLimiter):
+        def __init__(self) -> None:
+            super().__init__(max_depth=settings.max_query_depth)
+
+    class TokenLimit(MaxTokensLimiter):
+        def __init__(self) -> None:
+            super().__init__(max_token_count=settings.max_query_tokens)
+
+    class AliasLimit(MaxAliasesLimiter):
+        def __init__(self) -> None:
+            super().__init__(max_alias_count=settings.max_query_aliases)
+
+    return [DepthLimit, TokenLimit, AliasLimit]
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    extensions: list = [HubMaskErrors, *_limiters(settings), ParserCache, ValidationCache, CommitAccessLog]
+    if not settings.introspection_enabled:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+def schema_sdl() -> str:
+    """The schema as SDL, exported to schema/schema.graphql (a test fails when it drifts)."""
+    return build_schema(Settings()).as_str() + "\n"

@@ -1,0 +1,28 @@
+"""All models, imported here so Alembic and the tests see the whole metadata."""
+
+from storage.models.audit import AccessEntry
+from storage.models.base import Base
+from storage.models.catalog import (
+    CatalogVersion,
+    LegalBasis,
+    MaterialType,
+    ServiceItem,
+    ServiceItemDepartment,
+    ServiceItemMaterial,
+)
+from storage.models.people import Applicant, Department, Principal, ProfileFieldValue
+
+__all__ = [
+    "AccessEntry",
+    "Applicant",
+    "Base",
+    "CatalogVersion",
+    "Department",
+    "LegalBasis",
+    "MaterialType",
+    "Principal",
+    "ProfileFieldValue",
+    "ServiceItem",
+    "ServiceItemDepartment",
+    "ServiceItemMaterial",
+]

@@ -1,0 +1,1 @@
+"""Queries and writes, one module per area. Functions take an AsyncSession; callers own transactions."""

@@ -1,0 +1,130 @@
+"""Applicants and their profile field values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Applicant, Department, ProfileFieldValue
+
+
+async def applicant_by_id_number(
+    session: AsyncSession, id_number: str, *, for_update: bool = False
+) -> Applicant | None:
+    statement = select(Applicant).where(Applicant.id_number == id_number)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def applicants_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Applicant]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Applicant).where(Applicant.id.in_(ids)))
+    return {applicant.id: applicant for applicant in rows.scalars()}
+
+
+async def add_applicant(
+    session: AsyncSession, *, kind: str, id_number: str, name: str, department_id: int
+) -> Applicant:
+    applicant = Applicant(
+        kind=kind, id_number=id_number, name=name, created_by_department_id=department_id
+    )
+    session.add(applicant)
+    await session.flush()
+    return applicant
+
+
+async def search_applicants(
+    session: AsyncSession,
+    *,
+    id_number: str | None,
+    name: str | None,
+    name_prefix: str | None,
+    after: tuple[str, int] | None,
+    limit: int,
+) -> list[Applicant]:
+    """Keyset page ordered by (name, id); `after` is the (name, id) of the last row seen."""
+    statement = select(Applicant)
+    if id_number is not None:
+        statement = statement.where(Applicant.id_number == id_number)
+    if name is not None:
+        statement = statement.where(Applicant.name == name)
+    if name_prefix is not None:
+        escaped = name_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(Applicant.name.like(escaped + "%", escape="\\"))
+    if after is not None:
+        after_name, after_id = after
+        statement = statement.where(
+            or_(Applicant.name > after_name, and_(Applicant.name == after_name, Applicant.id > after_id))
+        )
+    statement = statement.order_by(Applicant.name, Applicant.id).limit(limit)
+    return list((await session.execute(statement)).scalars())
+
+
+_FIELD_COLUMNS = (
+    ProfileFieldValue.id,
+    ProfileFieldValue.applicant_id,
+    ProfileFieldValue.field,
+    ProfileFieldValue.value,
+    ProfileFieldValue.recorded_at,
+    ProfileFieldValue.verified,
+    ProfileFieldValue.is_current,
+    Department.code.label("department_code"),
+    Department.name.label("department_name"),
+)
+
+
+async def current_field_values(session: AsyncSession, applicant_ids: Sequence[int]):  # noqa: ANN201
+    """Current values of all fields of these applicants, in one query."""
+    if not applicant_ids:
+        return []
+    statement = (
+        select(*_FIELD_COLUMNS)
+        .join(Department, Department.id == ProfileFieldValue.source_department_id)
+        .where(ProfileFieldValue.applicant_id.in_(applicant_ids), ProfileFieldValue.is_current.is_(True))
+        .order_by(ProfileFieldValue.applicant_id, ProfileFieldValue.field)
+    )
+    return (await session.execute(statement)).all()
+
+
+async def field_history(session: AsyncSession, applicant_id: int, field: str | None):  # noqa: ANN201
+    statement = (
+        select(*_FIELD_COLUMNS)
+        .join(Department, Department.id == ProfileFieldValue.source_department_id)
+        .where(ProfileFieldValue.applicant_id == applicant_id)
+        .order_by(ProfileFieldValue.field, ProfileFieldValue.recorded_at.desc(), ProfileFieldValue.id.desc())
+    )
+    if field is not None:
+        statement = statement.where(ProfileFieldValue.field == field)
+    return (await session.execute(statement)).all()
+
+
+async def current_value_of(
+    session: AsyncSession, applicant_id: int, field: str
+) -> ProfileFieldValue | None:
+    statement = select(ProfileFieldValue).where(
+        ProfileFieldValue.applicant_id == applicant_id,
+        ProfileFieldValue.field == field,
+        ProfileFieldValue.is_current.is_(True),
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def add_field_value(session: AsyncSession, value: ProfileFieldValue) -> None:
+    session.add(value)
+    await session.flush()
+
+
+async def clear_current(session: AsyncSession, applicant_id: int, field: str) -> None:
+    await session.execute(
+        update(ProfileFieldValue)
+        .where(
+            ProfileFieldValue.applicant_id == applicant_id,
+            ProfileFieldValue.field == field,
+            ProfileFieldValue.is_current.is_(True),
+        )
+        .values(is_current=False)
+    )

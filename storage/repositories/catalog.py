@@ -1,0 +1,97 @@
+"""The service catalogue: versions, material types, service items, legal bases."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    CatalogVersion,
+    Department,
+    LegalBasis,
+    MaterialType,
+    ServiceItem,
+    ServiceItemDepartment,
+    ServiceItemMaterial,
+)
+
+
+async def current_version_id(session: AsyncSession) -> int | None:
+    return (await session.execute(select(func.max(CatalogVersion.id)))).scalar_one()
+
+
+async def material_types(session: AsyncSession) -> list[MaterialType]:
+    return list((await session.execute(select(MaterialType).order_by(MaterialType.code))).scalars())
+
+
+async def material_types_by_code(session: AsyncSession) -> dict[str, MaterialType]:
+    return {material_type.code: material_type for material_type in await material_types(session)}
+
+
+async def material_types_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, MaterialType]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(MaterialType).where(MaterialType.id.in_(ids)))
+    return {material_type.id: material_type for material_type in rows.scalars()}
+
+
+async def service_items(
+    session: AsyncSession, version_id: int, *, codes: Sequence[str] | None = None, stage: str | None = None
+) -> list[ServiceItem]:
+    statement = select(ServiceItem).where(ServiceItem.catalog_version_id == version_id)
+    if codes is not None:
+        statement = statement.where(ServiceItem.code.in_(codes))
+    if stage is not None:
+        statement = statement.where(ServiceItem.stage == stage)
+    return list((await session.execute(statement.order_by(ServiceItem.code))).scalars())
+
+
+async def service_items_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, ServiceItem]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(ServiceItem).where(ServiceItem.id.in_(ids)))
+    return {item.id: item for item in rows.scalars()}
+
+
+async def departments_of_items(session: AsyncSession, item_ids: Sequence[int]) -> dict[int, list[Department]]:
+    result: dict[int, list[Department]] = defaultdict(list)
+    if not item_ids:
+        return result
+    rows = await session.execute(
+        select(ServiceItemDepartment.service_item_id, Department)
+        .join(Department, Department.id == ServiceItemDepartment.department_id)
+        .where(ServiceItemDepartment.service_item_id.in_(item_ids))
+        .order_by(Department.code)
+    )
+    for item_id, department in rows.tuples():
+        result[item_id].append(department)
+    return result
+
+
+async def materials_of_items(
+    session: AsyncSession, item_ids: Sequence[int]
+) -> dict[int, list[tuple[MaterialType, bool]]]:
+    """Required material types per item, each with its key (要件) flag."""
+    result: dict[int, list[tuple[MaterialType, bool]]] = defaultdict(list)
+    if not item_ids:
+        return result
+    rows = await session.execute(
+        select(ServiceItemMaterial.service_item_id, MaterialType, ServiceItemMaterial.is_key)
+        .join(MaterialType, MaterialType.id == ServiceItemMaterial.material_type_id)
+        .where(ServiceItemMaterial.service_item_id.in_(item_ids))
+        .order_by(MaterialType.code)
+    )
+    for item_id, material_type, is_key in rows.tuples():
+        result[item_id].append((material_type, is_key))
+    return result
+
+
+async def legal_bases(session: AsyncSession) -> list[LegalBasis]:
+    return list((await session.execute(select(LegalBasis).order_by(LegalBasis.code))).scalars())
+
+
+async def legal_basis_by_code(session: AsyncSession, code: str) -> LegalBasis | None:
+    return (await session.execute(select(LegalBasis).where(LegalBasis.code == code))).scalar_one_or_none()

@@ -1,0 +1,89 @@
+"""Departments and principals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Department, Principal
+
+
+async def principal_by_token_hash(session: AsyncSession, token_hash: str) -> Row | None:
+    """The active principal holding this token hash, joined with its department code."""
+    statement = (
+        select(
+            Principal.id,
+            Principal.name,
+            Principal.role,
+            Principal.department_id,
+            Department.code.label("department_code"),
+        )
+        .join(Department, Department.id == Principal.department_id)
+        .where(Principal.token_hash == token_hash, Principal.revoked_at.is_(None))
+    )
+    return (await session.execute(statement)).first()
+
+
+async def department_by_code(session: AsyncSession, code: str) -> Department | None:
+    return (await session.execute(select(Department).where(Department.code == code))).scalar_one_or_none()
+
+
+async def departments_by_ids(session: AsyncSession, ids: list[int]) -> dict[int, Department]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Department).where(Department.id.in_(ids)))
+    return {department.id: department for department in rows.scalars()}
+
+
+async def list_departments(session: AsyncSession) -> list[Department]:
+    return list((await session.execute(select(Department).order_by(Department.code))).scalars())
+
+
+async def upsert_department(
+    session: AsyncSession, code: str, name: str, *, is_supervision: bool = False
+) -> Department:
+    department = await department_by_code(session, code)
+    if department is None:
+        department = Department(code=code, name=name, is_supervision=is_supervision)
+        session.add(department)
+    else:
+        department.name = name
+        department.is_supervision = is_supervision
+    await session.flush()
+    return department
+
+
+async def add_principal(
+    session: AsyncSession, *, name: str, role: str, department_id: int, token_hash: str, token_prefix: str
+) -> Principal:
+    principal = Principal(
+        name=name,
+        role=role,
+        department_id=department_id,
+        token_hash=token_hash,
+        token_prefix=token_prefix,
+    )
+    session.add(principal)
+    await session.flush()
+    return principal
+
+
+async def list_principals(session: AsyncSession) -> list[tuple[Principal, str]]:
+    rows = await session.execute(
+        select(Principal, Department.code)
+        .join(Department, Department.id == Principal.department_id)
+        .order_by(Principal.id)
+    )
+    return [(principal, code) for principal, code in rows.tuples()]
+
+
+async def revoke_principal(session: AsyncSession, principal_id: int, when: datetime) -> bool:
+    result = await session.execute(
+        update(Principal)
+        .where(Principal.id == principal_id, Principal.revoked_at.is_(None))
+        .values(revoked_at=when)
+    )
+    return result.rowcount == 1
