@@ -91,20 +91,42 @@ class AccessRecorder:
         self._pending.clear()
 
 
+@dataclass(frozen=True, slots=True)
+class AccessRequest:
+    """What one access touches: the policy decides on this, the log records it."""
+
+    action: Action
+    applicant_refs: tuple[str, ...]
+    fields: tuple[str, ...] = ()
+    material_types: tuple[str, ...] = ()
+    object_ref: str = ""
+
+
 async def guard(
     ctx: RequestContext,
     action: Action,
     applicant_refs: Iterable[str] = ("",),
     *,
     fields: Iterable[str] = (),
+    material_types: Iterable[str] = (),
     object_ref: str = "",
 ) -> None:
-    """Decide, record one entry per applicant touched, and raise `Forbidden` if denied."""
-    touched = tuple(sorted(set(fields)))
-    decision = await policy.decide(ctx, action, touched)
+    """Decide, record one entry per applicant touched, and raise `Forbidden` if denied.
+
+    `fields` are profile field names, `material_types` material type codes: names, never values.
+    """
+    request = AccessRequest(
+        action,
+        tuple(applicant_refs),
+        tuple(sorted(set(fields))),
+        tuple(sorted(set(material_types))),
+        object_ref,
+    )
+    decision = await policy.decide(ctx, request)
     now = utcnow()
     outcome = Outcome.ALLOWED if decision.allowed else Outcome.DENIED
-    for applicant_ref in applicant_refs:
+    touched = request.fields + tuple(f"material:{code}" for code in request.material_types)
+    for applicant_ref in request.applicant_refs:
         ctx.access.record(
             PendingEntry(now, action, outcome, applicant_ref, object_ref, touched, decision.reason)
         )

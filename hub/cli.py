@@ -4,30 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hub.auth import Role
+from hub.commands import in_session
 from hub.errors import HubError
 from hub.settings import Settings, get_settings
 
 Handler = Callable[[argparse.Namespace, Settings], Any]
 
 
-async def _with_session(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
-    """Run `work(session)` in one transaction and commit it."""
-    from hub.services import build_hub
-
-    hub = build_hub(settings)
-    try:
-        async with hub.sessions() as session:
-            result = await work(session)
-            await session.commit()
-            return result
-    finally:
-        await hub.close()
+# Areas that add their own subcommands: each module has `register(commands)`.
+AREA_COMMANDS = ("hub.commands.keys",)
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
@@ -43,7 +35,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     if args.print_demo_tokens:
         from hub.demo import reissue_demo_tokens
 
-        tokens = asyncio.run(_with_session(settings, lambda s: reissue_demo_tokens(s, settings)))
+        tokens = asyncio.run(in_session(settings, lambda s: reissue_demo_tokens(s, settings)))
         print("Demo principals (paste one into GraphiQL's headers as {\"Authorization\": \"Bearer ...\"}):")
         for issued in tokens:
             print(f"  {issued.role.value:18} {issued.department_code:6} {issued.name:24} {issued.token}")
@@ -64,7 +56,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from hub.demo import load_demo
 
     summary = asyncio.run(
-        _with_session(settings, lambda s: load_demo(s, applicants=args.applicants, seed=args.seed, if_empty=args.if_empty))
+        in_session(settings, lambda s: load_demo(s, applicants=args.applicants, seed=args.seed, if_empty=args.if_empty))
     )
     print(summary)
 
@@ -72,7 +64,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_catalog_load(args: argparse.Namespace, settings: Settings) -> None:
     from hub.catalog import load_catalog_file
 
-    summary = asyncio.run(_with_session(settings, lambda s: load_catalog_file(s, Path(args.file))))
+    summary = asyncio.run(in_session(settings, lambda s: load_catalog_file(s, Path(args.file))))
     print(
         f"catalogue version {summary.version_id}: {summary.service_items} service items, "
         f"{summary.material_types} material types, {summary.departments} departments, "
@@ -84,7 +76,7 @@ def cmd_principal_create(args: argparse.Namespace, settings: Settings) -> None:
     from hub.principals import create_principal
 
     issued = asyncio.run(
-        _with_session(settings, lambda s: create_principal(s, args.name, Role(args.role), args.department))
+        in_session(settings, lambda s: create_principal(s, args.name, Role(args.role), args.department))
     )
     print(f"principal {issued.principal_id} ({issued.role.value}, {issued.department_code}) created.")
     print("Its token, shown this once only:")
@@ -94,7 +86,7 @@ def cmd_principal_create(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_principal_list(args: argparse.Namespace, settings: Settings) -> None:
     from hub.principals import list_principals
 
-    for p in asyncio.run(_with_session(settings, list_principals)):
+    for p in asyncio.run(in_session(settings, list_principals)):
         state = f"revoked {p.revoked_at:%Y-%m-%d %H:%M}" if p.revoked_at else "active"
         print(f"{p.id:5} {p.role:18} {p.department_code:8} {p.token_prefix}…  {state:24} {p.name}")
 
@@ -102,7 +94,7 @@ def cmd_principal_list(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_principal_revoke(args: argparse.Namespace, settings: Settings) -> None:
     from hub.principals import revoke_principal
 
-    asyncio.run(_with_session(settings, lambda s: revoke_principal(s, args.id)))
+    asyncio.run(in_session(settings, lambda s: revoke_principal(s, args.id)))
     print(f"principal {args.id} revoked; its token no longer works.")
 
 
@@ -175,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", default=str(Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"))
     export.add_argument("--check", action="store_true", help="fail if the file differs from the code")
     export.set_defaults(handler=cmd_schema_export)
+
+    for module in AREA_COMMANDS:
+        importlib.import_module(module).register(commands)
     return parser
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from hub.auth import Role
 
 if TYPE_CHECKING:
-    from hub.access import Action
+    from hub.access import AccessRequest
     from hub.context import RequestContext
 
 
@@ -31,16 +31,16 @@ def deny(reason: str, **details: Any) -> Decision:
     return Decision(False, reason, details)
 
 
-Rule = Callable[["RequestContext", "Action", tuple[str, ...]], Awaitable[Decision]]
+Rule = Callable[["RequestContext", "AccessRequest"], Awaitable[Decision]]
 
 
-async def _clerk(ctx: RequestContext, action: Action, fields: tuple[str, ...]) -> Decision:
+async def _clerk(ctx: RequestContext, request: AccessRequest) -> Decision:
     # Window clerks accept applications and find prior submissions for whoever stands at the
     # window: they register, look up, search, read and record profile data.
     return ALLOW
 
 
-async def _department_system(ctx: RequestContext, action: Action, fields: tuple[str, ...]) -> Decision:
+async def _department_system(ctx: RequestContext, request: AccessRequest) -> Decision:
     if ctx.purpose is None:
         return deny(
             "a department system must declare the purpose of its access",
@@ -49,7 +49,7 @@ async def _department_system(ctx: RequestContext, action: Action, fields: tuple[
     return ALLOW
 
 
-async def _no_applicant_data(ctx: RequestContext, action: Action, fields: tuple[str, ...]) -> Decision:
+async def _no_applicant_data(ctx: RequestContext, request: AccessRequest) -> Decision:
     return deny(
         f"the {ctx.caller.role.value} role has no access to applicant data",
         missing="role",
@@ -64,8 +64,8 @@ RULES: dict[Role, Rule] = {
 }
 
 
-async def decide(ctx: RequestContext, action: Action, fields: tuple[str, ...]) -> Decision:
+async def decide(ctx: RequestContext, request: AccessRequest) -> Decision:
     rule = RULES.get(ctx.caller.role)
     if rule is None:
         return deny("no rule allows this role", missing="role")
-    return await rule(ctx, action, fields)
+    return await rule(ctx, request)

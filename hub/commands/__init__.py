@@ -1,0 +1,25 @@
+"""CLI commands by area. Each module has `register(commands)` adding its subcommands to `hub`.
+
+hub/cli.py lists the modules in AREA_COMMANDS; a new area adds its module there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hub.settings import Settings
+
+
+async def in_session(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run `work(session)` in one transaction, commit it, and dispose of the engine."""
+    from hub.services import build_hub
+
+    hub = build_hub(settings)
+    try:
+        async with hub.sessions() as session:
+            result = await work(session)
+            await session.commit()
+            return result
+    finally:
+        await hub.close()

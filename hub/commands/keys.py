@@ -1,0 +1,37 @@
+"""`hub keys`: list and rotate the master keys (document store) and signing keys (access log)."""
+
+from __future__ import annotations
+
+import argparse
+
+from hub.keyring import Keyring
+from hub.settings import Settings
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> None:
+    keyring = Keyring(settings.secrets_dir)
+    current_master, masters = keyring.master_keys()
+    current_signing, signers = keyring.signing_keys()
+    for key_id in sorted(masters):
+        print(f"master   {key_id}{'  (current)' if key_id == current_master else ''}")
+    for key_id, key in sorted(signers.items()):
+        marker = "  (current)" if key_id == current_signing else ""
+        print(f"signing  {key_id}  public {key.public_bytes().hex()}{marker}")
+
+
+def cmd_rotate(args: argparse.Namespace, settings: Settings) -> None:
+    keyring = Keyring(settings.secrets_dir)
+    if args.kind == "master":
+        key_id = keyring.rotate_master_key()
+        print(f"new master key {key_id}; older keys stay in the keyring")
+    else:
+        key_id = keyring.rotate_signing_key()
+        print(f"new signing key {key_id}; checkpoints signed with older keys still verify")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    keys = commands.add_parser("keys", help="master and signing keys").add_subparsers(dest="keys_command", required=True)
+    keys.add_parser("list", help="list keys (public parts only)").set_defaults(handler=cmd_list)
+    rotate = keys.add_parser("rotate", help="make a new current key")
+    rotate.add_argument("--kind", choices=["master", "signing"], required=True)
+    rotate.set_defaults(handler=cmd_rotate)
