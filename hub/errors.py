@@ -49,3 +49,9 @@ class Conflict(HubError):
 
 class CatalogError(InvalidInput):
     code = "INVALID_CATALOG"
+
+
+class CalendarOutOfRange(HubError):
+    """A working-day computation reached a year whose official holidays the hub does not know."""
+
+    code = "CALENDAR_OUT_OF_RANGE"
