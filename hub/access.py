@@ -32,6 +32,11 @@ class Action(StrEnum):
     PROFILE_READ = "profile.read"
     PROFILE_HISTORY = "profile.history"
     PROFILE_WRITE = "profile.write"
+    MATERIAL_UPLOAD = "material.upload"
+    MATERIAL_READ = "material.read"
+    MATERIAL_DOWNLOAD = "material.download"
+    MATERIAL_REVOKE = "material.revoke"
+    MATERIAL_SUPERSEDE = "material.supersede"
 
 
 class Outcome(StrEnum):

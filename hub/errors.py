@@ -55,3 +55,54 @@ class CalendarOutOfRange(HubError):
     """A working-day computation reached a year whose official holidays the hub does not know."""
 
     code = "CALENDAR_OUT_OF_RANGE"
+
+
+# The document store (docs/documents.md): uploads, blobs and download links.
+
+
+class UnknownMaterialType(InvalidInput):
+    code = "UNKNOWN_MATERIAL_TYPE"
+
+
+class EmptyFile(InvalidInput):
+    code = "EMPTY_FILE"
+
+
+class FileTooLarge(InvalidInput):
+    code = "FILE_TOO_LARGE"
+
+
+class UnsupportedFileType(InvalidInput):
+    code = "UNSUPPORTED_FILE_TYPE"
+
+
+class FileTypeMismatch(InvalidInput):
+    code = "FILE_TYPE_MISMATCH"
+
+
+class MaterialNotCurrent(Conflict):
+    """The material was revoked or superseded, so it takes no new version and no second revocation."""
+
+    code = "MATERIAL_NOT_CURRENT"
+
+
+class UploadInProgress(Conflict):
+    code = "UPLOAD_IN_PROGRESS"
+
+
+class BlobStoreUnavailable(HubError):
+    code = "BLOB_STORE_UNAVAILABLE"
+
+
+class BlobCorrupted(HubError):
+    """Stored ciphertext failed authentication: it was altered or truncated. Never served."""
+
+    code = "BLOB_CORRUPTED"
+
+
+class InvalidDownloadLink(HubError):
+    code = "INVALID_DOWNLOAD_LINK"
+
+
+class DownloadLinkExpired(InvalidDownloadLink):
+    code = "DOWNLOAD_LINK_EXPIRED"
