@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.auth import Caller
 from hub.settings import Settings
+from storage.models.base import utcnow
 
 if TYPE_CHECKING:
     from hub.access import AccessRecorder
@@ -27,6 +29,8 @@ class Hub:
     readiness_checks: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     # Routes other than /graphql that a part of the hub serves (signed download links, for one).
     extra_routes: list[Any] = field(default_factory=list)
+    # The time now, for deadlines and dates the hub records; a scenario can run on a fixed date.
+    clock: Callable[[], datetime] = utcnow
 
     async def close(self) -> None:
         await self.engine.dispose()
