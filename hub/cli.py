@@ -98,6 +98,15 @@ def cmd_principal_revoke(args: argparse.Namespace, settings: Settings) -> None:
     print(f"principal {args.id} revoked; its token no longer works.")
 
 
+def cmd_principal_rotate(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.principals import rotate_principal
+
+    issued = asyncio.run(in_session(settings, lambda s: rotate_principal(s, args.id)))
+    print(f"principal {issued.principal_id} ({issued.role.value}, {issued.department_code}) has a new token;")
+    print("the old one no longer works. The new token, shown this once only:")
+    print(issued.token)
+
+
 def cmd_schema_export(args: argparse.Namespace, settings: Settings) -> None:
     from schema.root import schema_sdl
 
@@ -159,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = principal.add_parser("revoke", help="revoke a principal's token")
     revoke.add_argument("id", type=int)
     revoke.set_defaults(handler=cmd_principal_revoke)
+    rotate = principal.add_parser("rotate", help="replace a principal's token and print the new one once")
+    rotate.add_argument("id", type=int)
+    rotate.set_defaults(handler=cmd_principal_rotate)
 
     schema = commands.add_parser("schema", help="the GraphQL schema").add_subparsers(
         dest="schema_command", required=True

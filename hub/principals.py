@@ -1,4 +1,4 @@
-"""Principals and their tokens: create, list, revoke (CLI), and authenticate (every request)."""
+"""Principals and their tokens: create, list, rotate, revoke (CLI), and authenticate (every request)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,16 @@ async def list_principals(session: AsyncSession) -> list[PrincipalInfo]:
 async def revoke_principal(session: AsyncSession, principal_id: int) -> None:
     if not await repo.revoke_principal(session, principal_id, utcnow()):
         raise NotFound(f"no active principal with id {principal_id}", field="id")
+
+
+async def rotate_principal(session: AsyncSession, principal_id: int) -> IssuedToken:
+    """Replace an active principal's token (caller commits): the old one stops working at once."""
+    token = new_token()
+    principal = await repo.replace_token(session, principal_id, hash_token(token), token[:10])
+    if principal is None:
+        raise NotFound(f"no active principal with id {principal_id}", field="id")
+    department = (await repo.departments_by_ids(session, [principal.department_id]))[principal.department_id]
+    return IssuedToken(principal.id, principal.name, Role(principal.role), department.code, token)
 
 
 async def authenticate(session: AsyncSession, authorization: str | None) -> Caller:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Applicant, Department, ProfileFieldValue
@@ -128,3 +128,21 @@ async def clear_current(session: AsyncSession, applicant_id: int, field: str) ->
         )
         .values(is_current=False)
     )
+
+
+async def has_applicants(session: AsyncSession) -> bool:
+    return (await session.execute(select(Applicant.id).limit(1))).first() is not None
+
+
+async def insert_applicants(session: AsyncSession, rows: Sequence[dict]) -> list[int]:
+    """Bulk insert (one multi-row statement per batch); returns the new ids in the rows' order."""
+    if not rows:
+        return []
+    statement = insert(Applicant).returning(Applicant.id, sort_by_parameter_order=True)
+    return list((await session.execute(statement, list(rows))).scalars())
+
+
+async def insert_field_values(session: AsyncSession, rows: Sequence[dict]) -> None:
+    """Bulk insert of profile field values, provenance and `is_current` already decided."""
+    if rows:
+        await session.execute(insert(ProfileFieldValue), list(rows))

@@ -87,3 +87,13 @@ async def revoke_principal(session: AsyncSession, principal_id: int, when: datet
         .values(revoked_at=when)
     )
     return result.rowcount == 1
+
+
+async def replace_token(session: AsyncSession, principal_id: int, token_hash: str, token_prefix: str) -> Principal | None:
+    """Give an active principal a new token hash; None if there is no such active principal."""
+    principal = await session.get(Principal, principal_id)
+    if principal is None or principal.revoked_at is not None:
+        return None
+    principal.token_hash, principal.token_prefix = token_hash, token_prefix
+    await session.flush()
+    return principal
