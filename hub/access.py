@@ -37,6 +37,15 @@ class Action(StrEnum):
     MATERIAL_DOWNLOAD = "material.download"
     MATERIAL_REVOKE = "material.revoke"
     MATERIAL_SUPERSEDE = "material.supersede"
+    NOTICE_READ = "notice.read"
+    CASE_OPEN = "case.open"
+    CASE_READ = "case.read"
+    CASE_ATTACH = "case.attach"
+    CASE_ACCEPT = "case.accept"
+    CASE_OPINION = "case.opinion"
+    CASE_MINUTES = "case.minutes"
+    CASE_COMPLETE = "case.complete"
+    CASE_SEARCH = "case.search"
 
 
 class Outcome(StrEnum):

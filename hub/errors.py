@@ -106,3 +106,72 @@ class InvalidDownloadLink(HubError):
 
 class DownloadLinkExpired(InvalidDownloadLink):
     code = "DOWNLOAD_LINK_EXPIRED"
+
+
+# Cases (docs/cases.md): one-time notice, acceptance, reviews, completion.
+
+
+class UnknownServiceItem(InvalidInput):
+    code = "UNKNOWN_SERVICE_ITEM"
+
+
+class ItemNotInCurrentCatalog(InvalidInput):
+    """The item belongs to another catalogue version than the current one."""
+
+    code = "ITEM_NOT_IN_CURRENT_CATALOG"
+
+
+class MaterialNotRequired(InvalidInput):
+    code = "MATERIAL_NOT_REQUIRED"
+
+
+class MaterialOfAnotherApplicant(InvalidInput):
+    code = "MATERIAL_OF_ANOTHER_APPLICANT"
+
+
+class MaterialTypeMismatch(InvalidInput):
+    code = "MATERIAL_TYPE_MISMATCH"
+
+
+class MaterialNotValid(InvalidInput):
+    """Revoked, expired or superseded: it cannot be attached to a new decision."""
+
+    code = "MATERIAL_NOT_VALID"
+
+
+class KeyMaterialCannotBePromised(InvalidInput):
+    code = "KEY_MATERIAL_CANNOT_BE_PROMISED"
+
+
+class KeyMaterialMissing(Conflict):
+    code = "KEY_MATERIAL_MISSING"
+
+
+class MaterialMissing(Conflict):
+    """A non-key material is neither attached nor promised (容缺) at acceptance."""
+
+    code = "MATERIAL_MISSING"
+
+
+class CaseStateConflict(Conflict):
+    """The case is not in a state that allows this step (e.g. an opinion on a case not accepted)."""
+
+    code = "CASE_STATE_CONFLICT"
+
+
+class DepartmentNotInCase(HubError):
+    code = "DEPARTMENT_NOT_IN_CASE"
+
+
+class OpinionAlreadyRecorded(Conflict):
+    """A department's second opinion must be given as an explicit revision."""
+
+    code = "OPINION_ALREADY_RECORDED"
+
+
+class PromisesUnmet(Conflict):
+    code = "PROMISES_UNMET"
+
+
+class ReviewsOpen(Conflict):
+    code = "REVIEWS_OPEN"
