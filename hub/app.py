@@ -55,6 +55,7 @@ class MetricsMiddleware:
 
 def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Starlette:
     from schema.asgi import GraphQLEndpoint
+    from schema.graphiql import graphiql_routes
     from schema.root import build_schema
 
     settings = settings or get_settings()
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             *hub.extra_routes,
+            *(graphiql_routes() if settings.graphiql_enabled else []),
         ],
         lifespan=lifespan,
     )

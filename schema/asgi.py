@@ -19,6 +19,7 @@ from hub.errors import HubError
 from hub.metrics import GRAPHQL_ERRORS
 from hub.principals import authenticate
 from schema.context import GraphQLContext
+from schema.graphiql import graphiql_page
 
 # Headers a browser cannot send cross-site without a CORS preflight (the Apollo convention).
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "x-hub-request")
@@ -106,6 +107,9 @@ class GraphQLEndpoint(GraphQL):
                 return error_response(error.reason, MALFORMED_REQUEST, error.status_code)
         finally:
             await session.close()
+
+    async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
+        return graphiql_page(request.url.path)
 
     async def get_context(self, request: Any, response: Any) -> GraphQLContext:  # type: ignore[override]
         return GraphQLContext(request.state.hub_context, request, response)
