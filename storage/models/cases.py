@@ -1,0 +1,174 @@
+"""Cases (办件): one application at one window, its materials, the departments' reviews and results.
+
+A case is opened for one applicant and one or more service items of the current catalogue version.
+Its materials point at exact material versions (pinned), so an opinion always refers to the bytes
+reviewed. Rows about what happened are appended, never rewritten: a re-attached material supersedes
+the previous attachment, a changed opinion is a new revision.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, BigId, UTCDateTime
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"  # received at the window; materials being gathered
+    ACCEPTED = "accepted"  # 受理: review tasks distributed to every department at once
+    COMPLETED = "completed"  # 办结: results issued (统一出件)
+
+
+class CaseOutcome(StrEnum):
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class AttachmentOrigin(StrEnum):
+    REUSED = "reused"  # a version already on file, referenced
+    UPLOADED = "uploaded"  # new bytes handed in for this case
+    PROMISED = "promised"  # 容缺: not yet handed in, promised by a date
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    NEEDS_CORRECTION = "needs_correction"
+
+
+class ReceiptCounter(Base):
+    """The last receipt sequence number given out on one (China) date, shared by all hub processes."""
+
+    __tablename__ = "case_receipt_counters"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # Readable and unique: the China date of receipt and that day's sequence, e.g. 20250926-00042.
+    receipt_number: Mapped[str] = mapped_column(String(32), unique=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"))
+    catalog_version_id: Mapped[int] = mapped_column(ForeignKey("catalog_versions.id"))
+    # The window (e.g. "综合窗口 3") and who received the case there.
+    window: Mapped[str] = mapped_column(String(64))
+    received_by_principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    window_department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.OPEN.value)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    accepted_by_principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_by_principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
+
+    __table_args__ = (Index("ix_cases_applicant_opened", "applicant_id", "opened_at", "id"),)
+
+
+class CaseItem(Base):
+    __tablename__ = "case_items"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    service_item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"), primary_key=True)
+
+
+class CaseMaterial(Base):
+    """One attachment of a required material type to a case; at most one current per type."""
+
+    __tablename__ = "case_materials"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    material_type_id: Mapped[int] = mapped_column(ForeignKey("material_types.id"))
+    origin: Mapped[str] = mapped_column(String(16))
+    material_id: Mapped[int | None] = mapped_column(ForeignKey("materials.id"), nullable=True)
+    # The exact version reviewed; None only while promised (容缺).
+    material_version_id: Mapped[int | None] = mapped_column(ForeignKey("material_versions.id"), nullable=True)
+    # 容缺: the date the applicant promised to hand it in; kept on the row that fulfils the promise.
+    promised_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    attached_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attached_by_principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        Index(
+            "ix_case_materials_current",
+            "case_id",
+            "material_type_id",
+            unique=True,
+            postgresql_where=text("superseded_at IS NULL"),
+            sqlite_where=text("superseded_at IS NULL"),
+        ),
+        Index("ix_case_materials_material", "material_id"),
+    )
+
+
+class ReviewTask(Base):
+    """One department's review of one case, created for every department at acceptance."""
+
+    __tablename__ = "review_tasks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "department_id"),
+        Index("ix_review_tasks_department", "department_id", "case_id"),
+    )
+
+
+class JointReviewMinutes(Base):
+    """联合审查纪要: the record of a joint review meeting of the case's departments."""
+
+    __tablename__ = "joint_review_minutes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    held_on: Mapped[date] = mapped_column(Date)
+    summary: Mapped[str] = mapped_column(Text)
+    recorded_by_principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Opinion(Base):
+    """A department's opinion on a case. A changed mind is a new revision, never an overwrite."""
+
+    __tablename__ = "review_opinions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    review_task_id: Mapped[int] = mapped_column(ForeignKey("review_tasks.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(24))
+    comments: Mapped[str] = mapped_column(Text, default="")
+    # Fixes asked for in a joint review, and the date they are due.
+    fix_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    minutes_id: Mapped[int | None] = mapped_column(ForeignKey("joint_review_minutes.id"), nullable=True)
+    recorded_by_principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # Two concurrent first opinions of one department cannot both land.
+        UniqueConstraint("review_task_id", "revision"),
+        Index("ix_review_opinions_case", "case_id", "department_id", "revision"),
+    )
+
+
+class CaseResult(Base):
+    """A result issued at completion (统一出件): a new material of the applicant."""
+
+    __tablename__ = "case_results"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"), primary_key=True)
+    material_version_id: Mapped[int] = mapped_column(ForeignKey("material_versions.id"))
