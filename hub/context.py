@@ -16,6 +16,7 @@ from storage.models.base import utcnow
 
 if TYPE_CHECKING:
     from hub.access import AccessRecorder
+    from hub.documents import DocumentStore
 
 
 @dataclass
@@ -29,6 +30,8 @@ class Hub:
     readiness_checks: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     # Routes other than /graphql that a part of the hub serves (signed download links, for one).
     extra_routes: list[Any] = field(default_factory=list)
+    # The encrypted, deduplicated document store (hub/documents.py).
+    documents: DocumentStore | None = None
     # The time now, for deadlines and dates the hub records; a scenario can run on a fixed date.
     clock: Callable[[], datetime] = utcnow
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from hub.context import Hub
+from hub.documents import DocumentStore
+from hub.keyring import Keyring
 from hub.settings import Settings
+from storage.blobs import open_blob_store
 from storage.db import create_engine, session_factory
 
 
@@ -11,4 +16,16 @@ def build_hub(settings: Settings) -> Hub:
     engine = create_engine(
         settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
     )
-    return Hub(settings=settings, engine=engine, sessions=session_factory(engine))
+    sessions = session_factory(engine)
+    hub = Hub(settings=settings, engine=engine, sessions=sessions)
+    hub.documents = build_document_store(settings, sessions)
+    hub.readiness_checks["blobs"] = hub.documents.check
+    return hub
+
+
+def build_document_store(settings: Settings, sessions) -> DocumentStore:  # noqa: ANN001
+    secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
+    store = open_blob_store(settings.blob_url, access_key=settings.s3_access_key, secret_key=secret)
+    return DocumentStore(
+        store, Keyring(settings.secrets_dir), sessions, grace=timedelta(seconds=settings.blob_gc_grace_seconds)
+    )

@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     graphiql: bool | None = Field(default=None, description="defaults to on in demo, off in production")
     introspection: bool | None = Field(default=None, description="defaults to on in demo, off in production")
+
+    # Document store (docs/documents.md). S3 credentials may also sit in HUB_BLOB_URL.
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    max_upload_bytes: int = Field(default=2 * 1024**3, gt=0, description="largest file accepted, in bytes")
+    blob_gc_grace_seconds: int = Field(default=3600, gt=0, description="gc spares blobs touched this recently")
+    download_link_seconds: int = Field(default=300, gt=0, description="lifetime of a signed download link")
 
     # Database pool.
     db_pool_size: int = 10

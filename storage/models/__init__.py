@@ -10,16 +10,22 @@ from storage.models.catalog import (
     ServiceItemDepartment,
     ServiceItemMaterial,
 )
+from storage.models.materials import Blob, BlobState, Material, MaterialStatus, MaterialVersion
 from storage.models.people import Applicant, Department, Principal, ProfileFieldValue
 
 __all__ = [
     "AccessEntry",
     "Applicant",
     "Base",
+    "Blob",
+    "BlobState",
     "CatalogVersion",
     "Department",
     "LegalBasis",
+    "Material",
+    "MaterialStatus",
     "MaterialType",
+    "MaterialVersion",
     "Principal",
     "ProfileFieldValue",
     "ServiceItem",

@@ -1,0 +1,127 @@
+"""Materials and their versions: batch reads (one query per call, never one per item) and writes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import Applicant, Department, Material, MaterialStatus, MaterialType, MaterialVersion
+
+IssuingDepartment = aliased(Department)
+UploadingDepartment = aliased(Department)
+
+_MATERIAL_COLUMNS = (
+    Material,
+    Applicant.id_number.label("applicant_id_number"),
+    MaterialType.code.label("type_code"),
+    MaterialType.name.label("type_name"),
+    IssuingDepartment.code.label("issuing_department_code"),
+    UploadingDepartment.code.label("uploaded_by_department_code"),
+)
+
+
+def _material_select():  # noqa: ANN202
+    return (
+        select(*_MATERIAL_COLUMNS)
+        .join(Applicant, Applicant.id == Material.applicant_id)
+        .join(MaterialType, MaterialType.id == Material.material_type_id)
+        .join(UploadingDepartment, UploadingDepartment.id == Material.uploaded_by_department_id)
+        .outerjoin(IssuingDepartment, IssuingDepartment.id == Material.issuing_department_id)
+    )
+
+
+def status_condition(status: str, today: date):  # noqa: ANN201
+    """SQL condition for an effective status; "expired" and "valid" depend on today's date."""
+    if status == "expired":
+        return and_(Material.status == MaterialStatus.VALID.value, Material.valid_until < today)
+    if status == MaterialStatus.VALID.value:
+        return and_(
+            Material.status == MaterialStatus.VALID.value,
+            or_(Material.valid_until.is_(None), Material.valid_until >= today),
+        )
+    return Material.status == status
+
+
+async def materials_of_applicants(
+    session: AsyncSession,
+    applicant_ids: Sequence[int],
+    *,
+    type_codes: Sequence[str] | None,
+    statuses: Sequence[str] | None,
+    today: date,
+) -> list[Row]:
+    """Materials of several applicants in one query, newest first per applicant."""
+    if not applicant_ids:
+        return []
+    statement = _material_select().where(Material.applicant_id.in_(applicant_ids))
+    if type_codes is not None:
+        statement = statement.where(MaterialType.code.in_(type_codes))
+    if statuses is not None:
+        statement = statement.where(or_(*(status_condition(s, today) for s in statuses)))
+    statement = statement.order_by(Material.applicant_id, Material.id.desc())
+    return list((await session.execute(statement)).all())
+
+
+async def materials_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Row]:
+    if not ids:
+        return {}
+    rows = await session.execute(_material_select().where(Material.id.in_(ids)))
+    return {row.Material.id: row for row in rows}
+
+
+async def material_for_update(session: AsyncSession, material_id: int) -> Material | None:
+    """Lock the material row, so concurrent new versions get distinct version numbers."""
+    statement = select(Material).where(Material.id == material_id).with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def versions_of_materials(session: AsyncSession, material_ids: Sequence[int]) -> dict[int, list[MaterialVersion]]:
+    """Versions per material, newest first, in one query."""
+    result: dict[int, list[MaterialVersion]] = defaultdict(list)
+    if not material_ids:
+        return result
+    rows = await session.execute(
+        select(MaterialVersion)
+        .where(MaterialVersion.material_id.in_(material_ids))
+        .order_by(MaterialVersion.material_id, MaterialVersion.version_no.desc())
+    )
+    for version in rows.scalars():
+        result[version.material_id].append(version)
+    return result
+
+
+async def versions_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, MaterialVersion]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(MaterialVersion).where(MaterialVersion.id.in_(ids)))
+    return {version.id: version for version in rows.scalars()}
+
+
+async def last_version_no(session: AsyncSession, material_id: int) -> int:
+    statement = select(func.max(MaterialVersion.version_no)).where(MaterialVersion.material_id == material_id)
+    return (await session.execute(statement)).scalar_one() or 0
+
+
+async def add_material(session: AsyncSession, material: Material) -> Material:
+    session.add(material)
+    await session.flush()
+    return material
+
+
+async def add_version(session: AsyncSession, version: MaterialVersion) -> MaterialVersion:
+    session.add(version)
+    await session.flush()
+    return version
+
+
+async def supersede_versions(session: AsyncSession, material_id: int, when: datetime) -> None:
+    await session.execute(
+        update(MaterialVersion)
+        .where(MaterialVersion.material_id == material_id, MaterialVersion.superseded_at.is_(None))
+        .values(superseded_at=when)
+    )
