@@ -6,12 +6,14 @@ that is not JSON), has the GraphQL shape `{"errors": [{"message", "extensions": 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
 from cross_web import HTTPException
 
 from hub.context import Hub, RequestContext
@@ -19,7 +21,10 @@ from hub.errors import HubError
 from hub.metrics import GRAPHQL_ERRORS
 from hub.principals import authenticate
 from schema.context import GraphQLContext
+from schema.errors import INTERNAL_ERROR, error_code
 from schema.graphiql import graphiql_page
+
+logger = logging.getLogger("hub.graphql")
 
 # Headers a browser cannot send cross-site without a CORS preflight (the Apollo convention).
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "x-hub-request")
@@ -70,7 +75,13 @@ class GraphQLEndpoint(GraphQL):
             await Response(status_code=404)(scope, receive, send)
             return
         request = Request(scope, receive=receive)
-        response = await self._serve(request)
+        try:
+            response = await self._serve(request)
+        except Exception:
+            # Outside GraphQL execution (the database down during authentication, say): log it
+            # with its traceback, answer in the GraphQL error shape without leaking the message.
+            logger.exception("unexpected error serving %s", request.url.path)
+            response = error_response("Internal server error.", INTERNAL_ERROR, 500)
         await response(scope, receive, send)
 
     async def _serve(self, request: Request) -> Response:
@@ -107,6 +118,14 @@ class GraphQLEndpoint(GraphQL):
                 return error_response(error.reason, MALFORMED_REQUEST, error.status_code)
         finally:
             await session.close()
+
+    async def process_result(self, request: Request, result: Any) -> GraphQLHTTPResponse:  # type: ignore[override]
+        """Syntax errors end the operation before the masking extension runs: give them their code here."""
+        for error in result.errors or ():
+            if not error.extensions or "code" not in error.extensions:
+                error.extensions = {**(error.extensions or {}), "code": error_code(error)}
+                GRAPHQL_ERRORS.labels(code=error.extensions["code"]).inc()
+        return await super().process_result(request, result)
 
     async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
         return graphiql_page(request.url.path)

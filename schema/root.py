@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -15,7 +16,9 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
+from hub.errors import HubError
 from hub.settings import Settings
 from schema.context import Info
 from schema.errors import HubMaskErrors
@@ -82,11 +85,27 @@ def _limiters(settings: Settings) -> list[type[SchemaExtension]]:
     return [DepthLimit, TokenLimit, AliasLimit]
 
 
+class HubSchema(strawberry.Schema):
+    """Logs only unexpected errors, with their traceback.
+
+    Domain errors (HubError) and invalid queries are the caller's business: they reach the client
+    with their code, and logging each as a traceback would bury the real failures.
+    """
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        unexpected = [
+            error
+            for error in errors
+            if error.original_error is not None and not isinstance(error.original_error, HubError)
+        ]
+        super().process_errors(unexpected, execution_context)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list = [HubMaskErrors, *_limiters(settings), ParserCache, ValidationCache, CommitAccessLog]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return HubSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
