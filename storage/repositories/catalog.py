@@ -66,7 +66,7 @@ async def departments_of_items(session: AsyncSession, item_ids: Sequence[int]) -
         .where(ServiceItemDepartment.service_item_id.in_(item_ids))
         .order_by(Department.code)
     )
-    for item_id, department in rows.tuples():
+    for item_id, department in rows:
         result[item_id].append(department)
     return result
 
@@ -84,7 +84,7 @@ async def materials_of_items(
         .where(ServiceItemMaterial.service_item_id.in_(item_ids))
         .order_by(MaterialType.code)
     )
-    for item_id, material_type, is_key in rows.tuples():
+    for item_id, material_type, is_key in rows:
         result[item_id].append((material_type, is_key))
     return result
 

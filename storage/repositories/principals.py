@@ -20,6 +20,7 @@ async def principal_by_token_hash(session: AsyncSession, token_hash: str) -> Row
             Principal.role,
             Principal.department_id,
             Department.code.label("department_code"),
+            Principal.applicant_ref,
         )
         .join(Department, Department.id == Principal.department_id)
         .where(Principal.token_hash == token_hash, Principal.revoked_at.is_(None))
@@ -57,7 +58,14 @@ async def upsert_department(
 
 
 async def add_principal(
-    session: AsyncSession, *, name: str, role: str, department_id: int, token_hash: str, token_prefix: str
+    session: AsyncSession,
+    *,
+    name: str,
+    role: str,
+    department_id: int,
+    token_hash: str,
+    token_prefix: str,
+    applicant_ref: str | None = None,
 ) -> Principal:
     principal = Principal(
         name=name,
@@ -65,6 +73,7 @@ async def add_principal(
         department_id=department_id,
         token_hash=token_hash,
         token_prefix=token_prefix,
+        applicant_ref=applicant_ref,
     )
     session.add(principal)
     await session.flush()
@@ -77,7 +86,7 @@ async def list_principals(session: AsyncSession) -> list[tuple[Principal, str]]:
         .join(Department, Department.id == Principal.department_id)
         .order_by(Principal.id)
     )
-    return [(principal, code) for principal, code in rows.tuples()]
+    return [(principal, code) for principal, code in rows]
 
 
 async def revoke_principal(session: AsyncSession, principal_id: int, when: datetime) -> bool:
