@@ -6,8 +6,9 @@ GraphQL layer exists.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hub.audit.sequencer import Sequencer
 from hub.context import Hub
 from hub.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
 from hub.services import build_hub
@@ -87,7 +89,12 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
 
     @asynccontextmanager
     async def lifespan(_: Starlette):  # noqa: ANN202
+        # Every process sequences and signs the access log in the background (hub/audit).
+        sequencer = asyncio.create_task(Sequencer(hub).run_forever())
         yield
+        sequencer.cancel()
+        with suppress(asyncio.CancelledError):
+            await sequencer
         await hub.close()
 
     app = Starlette(

@@ -23,6 +23,8 @@ class Role(StrEnum):
     CLERK = "clerk"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    # An applicant (or a clerk's session on their behalf) asking who read their data.
+    APPLICANT = "applicant"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,8 @@ class Caller:
     role: Role
     department_id: int
     department_code: str
+    # The resident ID or credit code an applicant principal speaks for; empty for other roles.
+    applicant_ref: str = ""
 
 
 def new_token() -> str:

@@ -19,7 +19,7 @@ Handler = Callable[[argparse.Namespace, Settings], Any]
 
 
 # Areas that add their own subcommands: each module has `register(commands)`.
-AREA_COMMANDS = ("hub.commands.keys",)
+AREA_COMMANDS = ("hub.commands.keys", "hub.commands.audit")
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
@@ -76,7 +76,7 @@ def cmd_principal_create(args: argparse.Namespace, settings: Settings) -> None:
     from hub.principals import create_principal
 
     issued = asyncio.run(
-        in_session(settings, lambda s: create_principal(s, args.name, Role(args.role), args.department))
+        in_session(settings, lambda s: create_principal(s, args.name, Role(args.role), args.department, args.applicant))
     )
     print(f"principal {issued.principal_id} ({issued.role.value}, {issued.department_code}) created.")
     print("Its token, shown this once only:")
@@ -163,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--role", required=True, choices=[role.value for role in Role])
     create.add_argument("--department", required=True, help="department code")
+    create.add_argument("--applicant", help="for --role applicant: the resident ID or credit code it speaks for")
     create.set_defaults(handler=cmd_principal_create)
     principal.add_parser("list", help="list principals").set_defaults(handler=cmd_principal_list)
     revoke = principal.add_parser("revoke", help="revoke a principal's token")

@@ -35,8 +35,17 @@ class PrincipalInfo:
     revoked_at: datetime | None
 
 
-async def create_principal(session: AsyncSession, name: str, role: Role, department_code: str) -> IssuedToken:
-    """Add a principal with a fresh token (caller commits). Auditors belong to the supervision office."""
+async def create_principal(
+    session: AsyncSession, name: str, role: Role, department_code: str, applicant_ref: str | None = None
+) -> IssuedToken:
+    """Add a principal with a fresh token (caller commits). Auditors belong to the supervision office;
+    an applicant principal speaks for exactly one applicant (resident ID or credit code)."""
+    if (role is Role.APPLICANT) != bool(applicant_ref):
+        raise InvalidInput("an applicant principal, and only one, names its applicant", field="applicant")
+    if applicant_ref:
+        from hub.identifiers import detect_kind
+
+        applicant_ref = detect_kind(applicant_ref)[1]
     department = await repo.department_by_code(session, department_code)
     if department is None:
         raise NotFound(f"no department with code {department_code!r}", field="department")
@@ -52,6 +61,7 @@ async def create_principal(session: AsyncSession, name: str, role: Role, departm
         department_id=department.id,
         token_hash=hash_token(token),
         token_prefix=token[:10],
+        applicant_ref=applicant_ref,
     )
     return IssuedToken(principal.id, principal.name, role, department.code, token)
 
@@ -84,4 +94,4 @@ async def authenticate(session: AsyncSession, authorization: str | None) -> Call
     row = await repo.principal_by_token_hash(session, hash_token(token))
     if row is None:
         raise Unauthenticated("unknown or revoked token")
-    return Caller(row.id, row.name, Role(row.role), row.department_id, row.department_code)
+    return Caller(row.id, row.name, Role(row.role), row.department_id, row.department_code, row.applicant_ref or "")

@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +46,21 @@ class Settings(BaseSettings):
     # Database pool.
     db_pool_size: int = 10
     db_max_overflow: int = 10
+
+    # Access log (docs/audit-log.md): sequencing and checkpoint cadence.
+    audit_origin: str = "hub.local/access-log"
+    audit_checkpoint_entries: int = Field(default=1000, ge=1, description="sign after this many new entries")
+    audit_checkpoint_seconds: float = Field(default=60.0, gt=0, description="or after this long with new entries")
+    audit_sequencer_interval: float = Field(default=0.2, gt=0, description="seconds between sequencer runs")
+    audit_sequencer_batch: int = Field(default=5000, ge=1, description="entries sequenced per transaction")
+    # Benchmarks only: guard still decides, but no entry is written. Refused in production.
+    audit_recording_disabled_for_benchmark: bool = False
+
+    @model_validator(mode="after")
+    def _recording_is_mandatory_in_production(self) -> Settings:
+        if self.audit_recording_disabled_for_benchmark and self.environment is Environment.PRODUCTION:
+            raise ValueError("the access log cannot be switched off in production")
+        return self
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -23,6 +23,7 @@ from hub.settings import Settings
 from schema.context import Info
 from schema.errors import HubMaskErrors
 from schema.types.applicants import ApplicantMutation, ApplicantQuery
+from schema.types.audit import AuditQuery
 from schema.types.catalog import CatalogQuery
 
 
@@ -42,7 +43,7 @@ class ViewerQuery:
 
 
 @strawberry.type
-class Query(ViewerQuery, ApplicantQuery, CatalogQuery):
+class Query(ViewerQuery, ApplicantQuery, CatalogQuery, AuditQuery):
     pass
 
 

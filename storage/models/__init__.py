@@ -1,6 +1,6 @@
 """All models, imported here so Alembic and the tests see the whole metadata."""
 
-from storage.models.audit import AccessEntry
+from storage.models.audit import AccessEntry, AuditCheckpoint, AuditLogState, AuditTile
 from storage.models.base import Base
 from storage.models.catalog import (
     CatalogVersion,
@@ -15,6 +15,9 @@ from storage.models.people import Applicant, Department, Principal, ProfileField
 
 __all__ = [
     "AccessEntry",
+    "AuditCheckpoint",
+    "AuditLogState",
+    "AuditTile",
     "Applicant",
     "Base",
     "Blob",

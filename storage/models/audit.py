@@ -1,10 +1,15 @@
-"""The access log's entries. Appended, never updated (sequencing and signing: hub/audit)."""
+"""The access log: entries, the stored Merkle tree (hash tiles), its state and signed checkpoints.
+
+Requests append entries with `seq` NULL (a cheap multi-row insert, no global lock). The sequencer
+(hub/audit/sequencer.py) gives them consecutive sequence numbers, extends the tree and signs
+checkpoints. Rows are never updated after sequencing; hub/audit/verify.py detects it if they are.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, BigId, UTCDateTime
@@ -13,7 +18,10 @@ from storage.models.base import Base, BigId, UTCDateTime
 class AccessEntry(Base):
     __tablename__ = "access_entries"
 
+    # Queue order: assigned at insert, may have gaps (rolled-back transactions).
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # Log order: 1, 2, 3... without gaps, assigned by the sequencer; leaf index is seq - 1.
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     request_id: Mapped[str] = mapped_column(String(64))
     client_address: Mapped[str] = mapped_column(String(64), default="")
@@ -24,8 +32,59 @@ class AccessEntry(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     applicant_ref: Mapped[str] = mapped_column(String(18), default="")
     object_ref: Mapped[str] = mapped_column(String(200), default="")
+    # Comma-separated names: profile fields and material type codes touched (never values).
     fields: Mapped[str] = mapped_column(Text, default="")
+    material_types: Mapped[str] = mapped_column(Text, default="")
     purpose: Mapped[str] = mapped_column(String(200), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
 
-    __table_args__ = (Index("ix_access_entries_applicant", "applicant_ref", "id"),)
+    __table_args__ = (
+        Index("ix_access_entries_seq", "seq", unique=True),
+        Index(
+            "ix_access_entries_pending",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
+        Index("ix_access_entries_applicant_seq", "applicant_ref", "seq"),
+        Index("ix_access_entries_department_seq", "department_code", "seq"),
+        Index("ix_access_entries_principal_seq", "principal_id", "seq"),
+    )
+
+
+class AuditTile(Base):
+    """Up to TILE_WIDTH consecutive node hashes of one tree level (level 0: leaf hashes).
+
+    Every complete subtree hash is kept, so a checkpoint or a proof reads O(log n) hashes.
+    """
+
+    __tablename__ = "audit_tiles"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hashes: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditLogState(Base):
+    """One row: how many entries the tree holds and its root. Locked by the sequencer."""
+
+    __tablename__ = "audit_log_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tree_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditCheckpoint(Base):
+    """A signed checkpoint (C2SP tlog-checkpoint as a signed note), kept forever."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, unique=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Keyring ids of the signing keys (comma-separated); the note carries signed-note key ids.
+    key_ids: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)

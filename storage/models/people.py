@@ -35,6 +35,8 @@ class Principal(Base):
     token_prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # For the applicant role only: the resident ID or credit code this principal speaks for.
+    applicant_ref: Mapped[str | None] = mapped_column(String(18), nullable=True)
 
 
 class Applicant(Base):

@@ -1,0 +1,91 @@
+"""`hub audit export`: the whole log as JSON Lines that verify offline (docs/audit-log.md).
+
+Layout, one JSON value per line:
+1. a header: {"format", "origin", "tree_size", "checkpoints", "tile_width", "exported_at", "keys"};
+2. every signed checkpoint, oldest first: {"checkpoint": "<signed note>"};
+3. for each tile of TILE_WIDTH leaves: {"tile", "entries", "leaf_hashes"} (the leaf hashes stored
+   when the entries were sequenced, base64), then that many entry lines, each exactly the entry's
+   canonical bytes (hub/audit/encoding.py), so a verifier hashes the line as it reads it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from hub.audit.checkpoint import VerifierKey
+from hub.audit.encoding import encode_row, format_time
+from hub.audit.merkle import HASH_SIZE
+from hub.audit.sequencer import Sequencer
+from hub.audit.tiles import TILE_WIDTH
+from hub.context import Hub
+from hub.keyring import Keyring
+from storage.models.base import utcnow
+from storage.repositories import audit as repo
+
+FORMAT = "hub-access-log-export/1"
+TILES_PER_QUERY = 16
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    tree_size: int
+    entries: int
+    checkpoints: int
+
+
+def verifier_keys(hub: Hub) -> list[VerifierKey]:
+    """Every signing key the keyring holds, old and current, as signed-note verifier keys."""
+    _, keys = Keyring(hub.settings.secrets_dir).signing_keys()
+    return [VerifierKey(hub.settings.audit_origin, key.public_bytes()) for _, key in sorted(keys.items())]
+
+
+def _line(document: dict) -> bytes:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+async def export_log(hub: Hub, out: BinaryIO, progress: Progress | None = None) -> ExportSummary:
+    """Sequence what is queued, sign a checkpoint, and write the log to `out`."""
+    await Sequencer(hub).integrate(force_checkpoint=True)
+    async with hub.sessions() as session:
+        state = await repo.log_state(session)
+        checkpoints = await repo.checkpoints(session)
+        tree_size = max([state.tree_size if state else 0, *(c.tree_size for c in checkpoints)])
+        header = {
+            "format": FORMAT,
+            "origin": hub.settings.audit_origin,
+            "tree_size": tree_size,
+            "checkpoints": len(checkpoints),
+            "tile_width": TILE_WIDTH,
+            "exported_at": format_time(utcnow()),
+            "keys": [key.text() for key in verifier_keys(hub)],
+        }
+        out.write(_line(header))
+        for checkpoint in checkpoints:
+            out.write(_line({"checkpoint": checkpoint.note}))
+        written = 0
+        tile_count = -(-tree_size // TILE_WIDTH)
+        for first in range(0, tile_count, TILES_PER_QUERY):
+            last = min(first + TILES_PER_QUERY, tile_count) - 1
+            tiles = await repo.leaf_tiles(session, first, last)
+            rows = await repo.entries_between(session, first * TILE_WIDTH + 1, min(tree_size, (last + 1) * TILE_WIDTH))
+            by_tile: dict[int, list] = {}
+            for row in rows:
+                by_tile.setdefault((row.seq - 1) // TILE_WIDTH, []).append(row)
+            for tile in range(first, last + 1):
+                leaves = min(TILE_WIDTH, tree_size - tile * TILE_WIDTH)
+                hashes = tiles.get(tile, b"")[: leaves * HASH_SIZE]
+                entries = by_tile.get(tile, [])
+                out.write(
+                    _line({"tile": tile, "entries": len(entries), "leaf_hashes": base64.b64encode(hashes).decode("ascii")})
+                )
+                out.writelines(encode_row(row) + b"\n" for row in entries)
+                written += len(entries)
+            if progress is not None:
+                progress(written, tree_size)
+    return ExportSummary(tree_size, written, len(checkpoints))

@@ -1,0 +1,242 @@
+"""The access log's tables: queueing entries, sequencing them, hash tiles, state, checkpoints."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AccessEntry, AuditCheckpoint, AuditLogState, AuditTile, Department
+from storage.models.base import utcnow
+
+STATE_ROW = 1
+EMPTY_ROOT = hashlib.sha256(b"").digest()  # RFC 9162: the root of the empty tree
+# pg_advisory_xact_lock key: "hub access log sequencer". Held only while one batch is sequenced.
+SEQUENCER_LOCK_KEY = 0x6875622D6C6F67
+
+ENTRY_COLUMNS = (
+    AccessEntry.id,
+    AccessEntry.seq,
+    AccessEntry.recorded_at,
+    AccessEntry.request_id,
+    AccessEntry.client_address,
+    AccessEntry.principal_id,
+    AccessEntry.department_code,
+    AccessEntry.role,
+    AccessEntry.action,
+    AccessEntry.outcome,
+    AccessEntry.applicant_ref,
+    AccessEntry.object_ref,
+    AccessEntry.fields,
+    AccessEntry.material_types,
+    AccessEntry.purpose,
+    AccessEntry.reason,
+)
+
+
+async def append_entries(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Queue entries (seq NULL) in one multi-row insert; the sequencer numbers them later."""
+    await session.execute(insert(AccessEntry).values(list(rows)))
+
+
+# sequencing -----------------------------------------------------------------------------------
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+async def lock_log(session: AsyncSession, *, wait: bool) -> bool:
+    """Start the sequencer's transaction holding the log's write lock; False if busy and not waiting.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: the first statement is a write, which
+    takes the database's single write lock at once (as BEGIN IMMEDIATE would).
+    """
+    if _dialect(session) == "postgresql":
+        if wait:
+            await session.execute(select(func.pg_advisory_xact_lock(SEQUENCER_LOCK_KEY)))
+        elif not (await session.execute(select(func.pg_try_advisory_xact_lock(SEQUENCER_LOCK_KEY)))).scalar():
+            return False
+    make_insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+    await session.execute(
+        make_insert(AuditLogState)
+        .values(id=STATE_ROW, tree_size=0, root_hash=EMPTY_ROOT, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    return True
+
+
+async def log_state(session: AsyncSession) -> AuditLogState | None:
+    return await session.get(AuditLogState, STATE_ROW, populate_existing=True)
+
+
+async def save_state(session: AsyncSession, tree_size: int, root_hash: bytes, when: datetime) -> None:
+    await session.execute(
+        update(AuditLogState)
+        .where(AuditLogState.id == STATE_ROW)
+        .values(tree_size=tree_size, root_hash=root_hash, updated_at=when)
+    )
+
+
+async def pending_entries(session: AsyncSession, limit: int) -> list[Row]:
+    """Queued entries not yet sequenced, in queue order."""
+    statement = select(*ENTRY_COLUMNS).where(AccessEntry.seq.is_(None)).order_by(AccessEntry.id).limit(limit)
+    return list((await session.execute(statement)).all())
+
+
+async def assign_sequence(session: AsyncSession, assignments: Sequence[Mapping[str, int]]) -> None:
+    """Give queued entries their sequence numbers ({"id", "seq"} pairs, one executemany)."""
+    await session.execute(update(AccessEntry), list(assignments))
+
+
+async def tiles(session: AsyncSession, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    keys = list(keys)
+    if not keys:
+        return {}
+    condition = or_(*(and_(AuditTile.level == level, AuditTile.idx == idx) for level, idx in keys))
+    rows = await session.execute(select(AuditTile.level, AuditTile.idx, AuditTile.hashes).where(condition))
+    return {(level, idx): bytes(hashes) for level, idx, hashes in rows}
+
+
+async def save_tiles(
+    session: AsyncSession, new: Mapping[tuple[int, int], bytes], changed: Mapping[tuple[int, int], bytes]
+) -> None:
+    if new:
+        await session.execute(
+            insert(AuditTile), [{"level": lv, "idx": ix, "hashes": h} for (lv, ix), h in new.items()]
+        )
+    if changed:
+        await session.execute(
+            update(AuditTile), [{"level": lv, "idx": ix, "hashes": h} for (lv, ix), h in changed.items()]
+        )
+
+
+async def leaf_tiles(session: AsyncSession, first: int, last: int) -> dict[int, bytes]:
+    """Level-0 tiles with index in [first, last]: the stored leaf hashes, for export."""
+    rows = await session.execute(
+        select(AuditTile.idx, AuditTile.hashes).where(AuditTile.level == 0, AuditTile.idx.between(first, last))
+    )
+    return {idx: bytes(hashes) for idx, hashes in rows}
+
+
+# checkpoints ----------------------------------------------------------------------------------
+
+
+async def latest_checkpoint(session: AsyncSession) -> AuditCheckpoint | None:
+    statement = select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size.desc()).limit(1)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def checkpoint_of_size(session: AsyncSession, tree_size: int) -> AuditCheckpoint | None:
+    statement = select(AuditCheckpoint).where(AuditCheckpoint.tree_size == tree_size)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def checkpoints(session: AsyncSession, up_to_size: int | None = None) -> list[AuditCheckpoint]:
+    statement = select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)
+    if up_to_size is not None:
+        statement = statement.where(AuditCheckpoint.tree_size <= up_to_size)
+    return list((await session.execute(statement)).scalars())
+
+
+async def add_checkpoint(
+    session: AsyncSession, *, tree_size: int, root_hash: bytes, signed_at: datetime, key_ids: str, note: str
+) -> AuditCheckpoint:
+    checkpoint = AuditCheckpoint(
+        tree_size=tree_size, root_hash=root_hash, signed_at=signed_at, key_ids=key_ids, note=note
+    )
+    session.add(checkpoint)
+    await session.flush()
+    return checkpoint
+
+
+# reading entries --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    applicant_ref: str | None = None
+    department_code: str | None = None
+    principal_id: int | None = None
+    purpose: str | None = None
+    actions: tuple[str, ...] = ()
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    exclude_principal_id: int | None = None
+
+
+async def search_entries(session: AsyncSession, where: EntryFilter, *, before_seq: int | None, limit: int) -> list[Row]:
+    """Sequenced entries matching the filter, newest first (keyset pagination on seq)."""
+    conditions = [AccessEntry.seq.is_not(None)]
+    if where.applicant_ref is not None:
+        conditions.append(AccessEntry.applicant_ref == where.applicant_ref)
+    if where.department_code is not None:
+        conditions.append(AccessEntry.department_code == where.department_code)
+    if where.principal_id is not None:
+        conditions.append(AccessEntry.principal_id == where.principal_id)
+    if where.exclude_principal_id is not None:
+        conditions.append(
+            or_(AccessEntry.principal_id.is_(None), AccessEntry.principal_id != where.exclude_principal_id)
+        )
+    if where.purpose is not None:
+        conditions.append(AccessEntry.purpose == where.purpose)
+    if where.actions:
+        conditions.append(AccessEntry.action.in_(where.actions))
+    if where.outcome is not None:
+        conditions.append(AccessEntry.outcome == where.outcome)
+    if where.since is not None:
+        conditions.append(AccessEntry.recorded_at >= where.since)
+    if where.until is not None:
+        conditions.append(AccessEntry.recorded_at < where.until)
+    if before_seq is not None:
+        conditions.append(AccessEntry.seq < before_seq)
+    statement = (
+        select(*ENTRY_COLUMNS, Department.name.label("department_name"))
+        .outerjoin(Department, Department.code == AccessEntry.department_code)
+        .where(*conditions)
+        .order_by(AccessEntry.seq.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).all())
+
+
+async def entry_by_seq(session: AsyncSession, seq: int) -> Row | None:
+    return (await session.execute(select(*ENTRY_COLUMNS).where(AccessEntry.seq == seq))).first()
+
+
+async def entries_between(session: AsyncSession, first_seq: int, last_seq: int) -> list[Row]:
+    """Sequenced entries with first_seq <= seq <= last_seq, in log order (for export)."""
+    statement = (
+        select(*ENTRY_COLUMNS)
+        .where(AccessEntry.seq.between(first_seq, last_seq))
+        .order_by(AccessEntry.seq, AccessEntry.id)
+    )
+    return list((await session.execute(statement)).all())
+
+
+async def count_pending(session: AsyncSession) -> int:
+    return (await session.execute(select(func.count()).where(AccessEntry.seq.is_(None)))).scalar_one()
+
+
+async def statistics(session: AsyncSession, since: datetime | None, until: datetime | None) -> list[Row]:
+    """Entry counts by department, action and outcome."""
+    conditions = []
+    if since is not None:
+        conditions.append(AccessEntry.recorded_at >= since)
+    if until is not None:
+        conditions.append(AccessEntry.recorded_at < until)
+    statement = (
+        select(AccessEntry.department_code, AccessEntry.action, AccessEntry.outcome, func.count().label("count"))
+        .where(*conditions)
+        .group_by(AccessEntry.department_code, AccessEntry.action, AccessEntry.outcome)
+        .order_by(AccessEntry.department_code, AccessEntry.action, AccessEntry.outcome)
+    )
+    return list((await session.execute(statement)).all())
