@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub import policy
 from hub.errors import Forbidden
 from storage.models.base import utcnow
-from storage.repositories.audit import append_entries
+from storage.repositories.audit import append_entries, revoked_principal_by_token_hash
 
 if TYPE_CHECKING:
-    from hub.context import RequestContext
+    from hub.context import Hub, RequestContext
 
 
 class Action(StrEnum):
@@ -51,6 +51,8 @@ class Action(StrEnum):
     AUDIT_PROOF = "audit.proof"
     AUDIT_EXPORT = "audit.export"
     AUDIT_ACCESS_HISTORY = "audit.access_history"
+    # A revoked token presented again: refused before any policy, logged against its principal.
+    TOKEN_REFUSED = "auth.token_refused"
 
 
 class Outcome(StrEnum):
@@ -161,3 +163,28 @@ async def guard(
         )
     if not decision.allowed:
         raise Forbidden(decision.reason, **decision.details)
+
+
+async def record_refused_token(hub: Hub, authorization: str | None, *, client_address: str = "") -> None:
+    """Log a request refused for a revoked token, against the principal who held it.
+
+    Unknown tokens name nobody and are not logged; a revoked one shows who still tries to get in.
+    """
+    from hub.auth import Caller, Role, hash_token, token_from_header
+    from hub.context import RequestContext
+    from hub.errors import Unauthenticated
+
+    try:
+        token = token_from_header(authorization)
+    except Unauthenticated:
+        return
+    async with hub.sessions() as session:
+        row = await revoked_principal_by_token_hash(session, hash_token(token))
+        if row is None:
+            return
+        caller = Caller(row.id, row.name, Role(row.role), row.department_id, row.department_code, row.applicant_ref or "")
+        ctx = RequestContext(hub, caller, session=session, client_address=client_address)
+        ctx.access.record(
+            PendingEntry(utcnow(), Action.TOKEN_REFUSED, Outcome.DENIED, "", "", (), (), "the token was revoked")
+        )
+        await ctx.commit()

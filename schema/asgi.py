@@ -16,6 +16,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from cross_web import HTTPException
 
+from hub.access import record_refused_token
 from hub.context import Hub, RequestContext
 from hub.errors import HubError
 from hub.metrics import GRAPHQL_ERRORS
@@ -102,6 +103,10 @@ class GraphQLEndpoint(GraphQL):
             try:
                 caller = await authenticate(session, request.headers.get("authorization"))
             except HubError as error:
+                client = request.client
+                await record_refused_token(
+                    self.hub, request.headers.get("authorization"), client_address=client.host if client else ""
+                )
                 return error_response(error.message, error.code, 401)
             client = request.client
             request.state.hub_context = RequestContext(
