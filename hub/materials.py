@@ -9,14 +9,16 @@ material) may revoke it. A new version supersedes the old one; old versions stay
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import BinaryIO, Protocol
 from zoneinfo import ZoneInfo
 
-from hub import filetypes
+from cryptography.hazmat.primitives import hashes
+
+from hub import download_links, filetypes
 from hub.access import Action, guard
 from hub.context import RequestContext
 from hub.documents import BlobRef, DocumentStore
@@ -30,6 +32,7 @@ from hub.errors import (
     UnknownMaterialType,
 )
 from hub.identifiers import detect_kind
+from hub.keyring import Keyring
 from storage.models import Material, MaterialStatus, MaterialVersion
 from storage.repositories import applicants as applicants_repo
 from storage.repositories import catalog as catalog_repo
@@ -241,22 +244,16 @@ async def versions_of_materials(ctx: RequestContext, materials: Sequence[Materia
 
 async def versions_by_ids(ctx: RequestContext, version_ids: Sequence[int]) -> list[VersionOfMaterial | None]:
     """Versions (with their materials) by id, in one guarded batch; None where an id is unknown."""
-    versions = await repo.versions_by_ids(ctx.session, list(set(version_ids)))
-    rows = await repo.materials_by_ids(ctx.session, list({v.material_id for v in versions.values()}))
-    on = today()
-    records = {material_id: _record(row, on) for material_id, row in rows.items()}
-    if records:
+    found = await _versions_with_materials(ctx, version_ids)
+    if found:
         await guard(
             ctx,
             Action.MATERIAL_READ,
-            sorted({r.applicant_id_number for r in records.values()}),
-            material_types=sorted({r.type_code for r in records.values()}),
-            object_ref=_refs("version", sorted(versions)),
+            sorted({f.material.applicant_id_number for f in found.values()}),
+            material_types=sorted({f.material.type_code for f in found.values()}),
+            object_ref=_refs("version", sorted(found)),
         )
-    return [
-        VersionOfMaterial(records[versions[v].material_id], _version(versions[v])) if v in versions else None
-        for v in version_ids
-    ]
+    return [found.get(version_id) for version_id in version_ids]
 
 
 async def _guarded_material(ctx: RequestContext, action: Action, material_id: int) -> MaterialRecord:
@@ -485,3 +482,77 @@ def _new_version(ctx: RequestContext, material_id: int, version_no: int, upload:
         uploaded_at=ctx.hub.clock(),
         uploaded_by_principal_id=ctx.caller.principal_id,
     )
+
+
+# downloading -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadLink:
+    token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """An opened version: its metadata, the byte range served, and the plaintext stream."""
+
+    version: VersionRecord
+    etag: str
+    start: int
+    end: int
+    chunks: AsyncIterator[bytes]
+
+
+def download_link(ctx: RequestContext, version: VersionRecord) -> DownloadLink:
+    """A short-lived link for the caller to fetch a version it has just read (the fetch is guarded)."""
+    settings = ctx.hub.settings
+    token, expires_at = download_links.issue(
+        Keyring(settings.secrets_dir),
+        version.id,
+        ctx.caller.principal_id,
+        ctx.purpose,
+        ctx.hub.clock(),
+        timedelta(seconds=settings.download_link_seconds),
+    )
+    return DownloadLink(token, expires_at)
+
+
+async def version_for_download(ctx: RequestContext, version_id: int) -> tuple[VersionRecord, BlobRef]:
+    """Guard and log a download of one version (committed before any byte is sent)."""
+    found = (await _versions_with_materials(ctx, [version_id])).get(version_id)
+    if found is None:
+        raise NotFound("no material version with this id", field="version")
+    material, version = found.material, found.version
+    await guard(
+        ctx,
+        Action.MATERIAL_DOWNLOAD,
+        [material.applicant_id_number],
+        material_types=[material.type_code],
+        object_ref=f"material:{material.id}/version:{version.version_no}",
+    )
+    await ctx.commit()
+    blob = (await _documents(ctx).blobs([version.blob_id]))[version.blob_id]
+    return version, blob
+
+
+async def open_version(ctx: RequestContext, version: VersionRecord, blob: BlobRef, start: int, end: int) -> Download:
+    chunks = await _documents(ctx).open(blob, start, end)
+    return Download(version, etag_of(blob), start, end, chunks)
+
+
+def etag_of(blob: BlobRef) -> str:
+    """A strong ETag for the blob's bytes that does not reveal its keyed name."""
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(b"etag:" + blob.name.encode("ascii"))
+    return '"' + digest.finalize().hex()[:32] + '"'
+
+
+async def _versions_with_materials(ctx: RequestContext, version_ids: Sequence[int]) -> dict[int, VersionOfMaterial]:
+    versions = await repo.versions_by_ids(ctx.session, list(set(version_ids)))
+    rows = await repo.materials_by_ids(ctx.session, list({v.material_id for v in versions.values()}))
+    on = today()
+    return {
+        version_id: VersionOfMaterial(_record(rows[version.material_id], on), _version(version))
+        for version_id, version in versions.items()
+    }

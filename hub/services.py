@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from hub.context import Hub
 from hub.documents import DocumentStore
+from hub.downloads import download_route
 from hub.keyring import Keyring
 from hub.settings import Settings
 from storage.blobs import open_blob_store
@@ -20,6 +21,7 @@ def build_hub(settings: Settings) -> Hub:
     hub = Hub(settings=settings, engine=engine, sessions=sessions)
     hub.documents = build_document_store(settings, sessions)
     hub.readiness_checks["blobs"] = hub.documents.check
+    hub.extra_routes.append(download_route(hub))
     return hub
 
 

@@ -25,6 +25,7 @@ from schema.errors import HubMaskErrors
 from schema.types.applicants import ApplicantMutation, ApplicantQuery
 from schema.types.audit import AuditQuery
 from schema.types.catalog import CatalogQuery
+from schema.types.materials import MaterialMutation, MaterialQuery
 
 
 @strawberry.type(description="Who is calling.")
@@ -43,12 +44,12 @@ class ViewerQuery:
 
 
 @strawberry.type
-class Query(ViewerQuery, ApplicantQuery, CatalogQuery, AuditQuery):
+class Query(ViewerQuery, ApplicantQuery, CatalogQuery, MaterialQuery, AuditQuery):
     pass
 
 
 @strawberry.type
-class Mutation(ApplicantMutation):
+class Mutation(ApplicantMutation, MaterialMutation):
     pass
 
 

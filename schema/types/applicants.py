@@ -10,6 +10,7 @@ import strawberry
 from hub import profiles
 from hub.identifiers import ApplicantKind as HubApplicantKind
 from schema.context import Info
+from schema.types.materials import Material, MaterialStatus, materials_of_applicant
 
 
 @strawberry.enum(description="自然人 (person, by resident ID) or 法人/企业 (enterprise, by credit code).")
@@ -80,6 +81,12 @@ class Applicant:
     async def profile_history(self, info: Info, field: str | None = None) -> list[ProfileField]:
         values = await profiles.field_history(info.context.hub, self.record, field)
         return [profile_field_of(v) for v in values]
+
+    @strawberry.field(description="The applicant's materials, newest first, filtered by type codes and status.")
+    async def materials(
+        self, info: Info, type_codes: list[str] | None = None, statuses: list[MaterialStatus] | None = None
+    ) -> list[Material]:
+        return await materials_of_applicant(info, self.record, type_codes, statuses)
 
 
 @strawberry.type

@@ -10,7 +10,15 @@ from sqlalchemy import Row, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import Applicant, Department, Material, MaterialStatus, MaterialType, MaterialVersion
+from storage.models import (
+    Applicant,
+    Department,
+    Material,
+    MaterialStatus,
+    MaterialType,
+    MaterialVersion,
+    Principal,
+)
 
 IssuingDepartment = aliased(Department)
 UploadingDepartment = aliased(Department)
@@ -125,3 +133,13 @@ async def supersede_versions(session: AsyncSession, material_id: int, when: date
         .where(MaterialVersion.material_id == material_id, MaterialVersion.superseded_at.is_(None))
         .values(superseded_at=when)
     )
+
+
+async def active_principal(session: AsyncSession, principal_id: int) -> Row | None:
+    """The principal a download link was issued to, if still active, with its department code."""
+    statement = (
+        select(Principal.id, Principal.name, Principal.role, Principal.department_id, Department.code.label("department_code"))
+        .join(Department, Department.id == Principal.department_id)
+        .where(Principal.id == principal_id, Principal.revoked_at.is_(None))
+    )
+    return (await session.execute(statement)).first()

@@ -1,0 +1,254 @@
+"""Materials over GraphQL: list, read with versions, upload (multipart), supersede, revoke, links."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+
+import strawberry
+from strawberry.file_uploads import Upload
+
+from hub import materials
+from hub.profiles import ApplicantRecord
+from schema.context import Info
+
+
+@strawberry.enum(description="valid, expired (past valid-until, computed daily in China), revoked, superseded.")
+class MaterialStatus(Enum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+
+
+@strawberry.type(description="A short-lived signed link; GET it to download (Range and ETag supported).")
+class DownloadLink:
+    url: str
+    expires_at: datetime
+
+
+@strawberry.type(description="One uploaded file of a material. Old versions stay readable.")
+class MaterialVersion:
+    record: strawberry.Private[materials.VersionRecord]
+
+    @strawberry.field
+    def id(self) -> int:
+        return self.record.id
+
+    @strawberry.field
+    def version_no(self) -> int:
+        return self.record.version_no
+
+    @strawberry.field(description="The name the uploader gave the file.")
+    def file_name(self) -> str:
+        return self.record.file_name
+
+    @strawberry.field(description="The type found in the file's first bytes.")
+    def content_type(self) -> str:
+        return self.record.content_type
+
+    @strawberry.field(description="Size in bytes.")
+    def size(self) -> float:
+        return float(self.record.size)
+
+    @strawberry.field
+    def uploaded_at(self) -> datetime:
+        return self.record.uploaded_at
+
+    @strawberry.field
+    def superseded_at(self) -> datetime | None:
+        return self.record.superseded_at
+
+    @strawberry.field(description="Whether this is the material's current version.")
+    def current(self) -> bool:
+        return self.record.is_current
+
+    @strawberry.field(description="A signed link to download this version; the download is checked and logged.")
+    def download_link(self, info: Info) -> DownloadLink:
+        link = materials.download_link(info.context.hub, self.record)
+        base = str(info.context.request.base_url).rstrip("/")
+        return DownloadLink(url=f"{base}/files/{link.token}", expires_at=link.expires_at)
+
+
+def version_of(record: materials.VersionRecord) -> MaterialVersion:
+    return MaterialVersion(record=record)
+
+
+@strawberry.type(description="A material (材料) of an applicant: an ID card scan, a licence, a drawing set...")
+class Material:
+    record: strawberry.Private[materials.MaterialRecord]
+
+    @strawberry.field
+    def id(self) -> int:
+        return self.record.id
+
+    @strawberry.field
+    def applicant_id_number(self) -> str:
+        return self.record.applicant_id_number
+
+    @strawberry.field
+    def type_code(self) -> str:
+        return self.record.type_code
+
+    @strawberry.field
+    def type_name(self) -> str:
+        return self.record.type_name
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.record.title
+
+    @strawberry.field
+    def issuing_department_code(self) -> str | None:
+        return self.record.issuing_department_code
+
+    @strawberry.field
+    def issued_on(self) -> date | None:
+        return self.record.issued_on
+
+    @strawberry.field(description="Last day of validity (inclusive); null if the material does not expire.")
+    def valid_until(self) -> date | None:
+        return self.record.valid_until
+
+    @strawberry.field
+    def status(self) -> MaterialStatus:
+        return MaterialStatus(self.record.status.value)
+
+    @strawberry.field
+    def revoked_reason(self) -> str | None:
+        return self.record.revoked_reason
+
+    @strawberry.field
+    def revoked_at(self) -> datetime | None:
+        return self.record.revoked_at
+
+    @strawberry.field(description="The material that replaced this one, if it was superseded.")
+    def superseded_by_id(self) -> int | None:
+        return self.record.superseded_by_id
+
+    @strawberry.field
+    def uploaded_by_department_code(self) -> str:
+        return self.record.uploaded_by_department_code
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.record.created_at
+
+    @strawberry.field(description="Every version, newest first.")
+    async def versions(self, info: Info) -> list[MaterialVersion]:
+        return [version_of(v) for v in await _versions(info, self.record)]
+
+    @strawberry.field
+    async def current_version(self, info: Info) -> MaterialVersion:
+        return version_of((await _versions(info, self.record))[0])
+
+
+async def _versions(info: Info, record: materials.MaterialRecord) -> list[materials.VersionRecord]:
+    ctx = info.context.hub
+
+    async def batch(records: list[materials.MaterialRecord]) -> list[list[materials.VersionRecord]]:
+        return await materials.versions_of_materials(ctx, records)
+
+    return await info.context.loader("material-versions", batch).load(record)
+
+
+def material_of(record: materials.MaterialRecord) -> Material:
+    return Material(record=record)
+
+
+def _statuses(statuses: list[MaterialStatus] | None) -> tuple[materials.Status, ...] | None:
+    return tuple(sorted({materials.Status(s.value) for s in statuses})) if statuses is not None else None
+
+
+async def materials_of_applicant(
+    info: Info, applicant: ApplicantRecord, type_codes: list[str] | None, statuses: list[MaterialStatus] | None
+) -> list[Material]:
+    """Through a DataLoader, so a list of applicants costs one query for all their materials."""
+    codes = tuple(sorted(set(type_codes))) if type_codes is not None else None
+    wanted = _statuses(statuses)
+    ctx = info.context.hub
+
+    async def batch(applicants: list[ApplicantRecord]) -> list[list[Material]]:
+        found = await materials.materials_of_applicants(ctx, applicants, type_codes=codes, statuses=wanted)
+        return [[material_of(m) for m in per_applicant] for per_applicant in found]
+
+    return await info.context.loader(("materials", codes, wanted), batch).load(applicant)
+
+
+@strawberry.type
+class MaterialQuery:
+    @strawberry.field(description="One material with its versions.")
+    async def material(self, info: Info, id: int) -> Material:
+        detail = await materials.get_material(info.context.hub, id)
+        return material_of(detail.material)
+
+
+@strawberry.input(description="A new material. The file goes as a multipart upload (GraphQL multipart request spec).")
+class UploadMaterialInput:
+    id_number: str = strawberry.field(description="The applicant's resident ID or credit code.")
+    type_code: str
+    file: Upload
+    title: str = strawberry.field(default="", description="Defaults to the material type's name.")
+    issuing_department_code: str | None = strawberry.field(
+        default=None, description="Defaults to the material type's issuing department."
+    )
+    issued_on: date | None = None
+    valid_until: date | None = strawberry.field(default=None, description="Defaults from the type's valid days.")
+    supersedes: int | None = strawberry.field(
+        default=None, description="An older material of the same applicant and type that this one replaces."
+    )
+
+
+@strawberry.input(description="A new version of an existing material; the previous version is kept.")
+class SupersedeMaterialInput:
+    material_id: int
+    file: Upload
+    title: str | None = None
+    issued_on: date | None = None
+    valid_until: date | None = None
+
+
+@strawberry.input
+class RevokeMaterialInput:
+    material_id: int
+    reason: str
+
+
+def _file(upload: Upload) -> materials.FileUpload:
+    return materials.FileUpload(upload.file, upload.filename or "", upload.content_type or "")
+
+
+@strawberry.type
+class MaterialMutation:
+    @strawberry.mutation(description="Upload a material for an applicant (its first version).")
+    async def upload_material(self, info: Info, input: UploadMaterialInput) -> Material:
+        detail = await materials.upload_material(
+            info.context.hub,
+            materials.NewMaterial(
+                applicant_id_number=input.id_number,
+                type_code=input.type_code,
+                title=input.title,
+                issuing_department_code=input.issuing_department_code,
+                issued_on=input.issued_on,
+                valid_until=input.valid_until,
+            ),
+            _file(input.file),
+            supersedes=input.supersedes,
+        )
+        return material_of(detail.material)
+
+    @strawberry.mutation(description="Upload a new version of a material; the old one stays readable.")
+    async def supersede_material(self, info: Info, input: SupersedeMaterialInput) -> Material:
+        detail = await materials.supersede_material(
+            info.context.hub,
+            input.material_id,
+            _file(input.file),
+            title=input.title,
+            issued_on=input.issued_on,
+            valid_until=input.valid_until,
+        )
+        return material_of(detail.material)
+
+    @strawberry.mutation(description="Revoke a material, with a reason. Only its issuing department may.")
+    async def revoke_material(self, info: Info, input: RevokeMaterialInput) -> Material:
+        return material_of(await materials.revoke_material(info.context.hub, input.material_id, input.reason))
