@@ -129,10 +129,6 @@ class MaterialOfAnotherApplicant(InvalidInput):
     code = "MATERIAL_OF_ANOTHER_APPLICANT"
 
 
-class MaterialTypeMismatch(InvalidInput):
-    code = "MATERIAL_TYPE_MISMATCH"
-
-
 class MaterialNotValid(InvalidInput):
     """Revoked, expired or superseded: it cannot be attached to a new decision."""
 

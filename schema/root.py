@@ -24,6 +24,7 @@ from schema.context import Info
 from schema.errors import HubMaskErrors
 from schema.types.applicants import ApplicantMutation, ApplicantQuery
 from schema.types.audit import AuditQuery
+from schema.types.cases import CaseMutation, CaseQuery
 from schema.types.catalog import CatalogQuery
 from schema.types.materials import MaterialMutation, MaterialQuery
 
@@ -44,12 +45,12 @@ class ViewerQuery:
 
 
 @strawberry.type
-class Query(ViewerQuery, ApplicantQuery, CatalogQuery, MaterialQuery, AuditQuery):
+class Query(ViewerQuery, ApplicantQuery, CatalogQuery, CaseQuery, MaterialQuery, AuditQuery):
     pass
 
 
 @strawberry.type
-class Mutation(ApplicantMutation, MaterialMutation):
+class Mutation(ApplicantMutation, CaseMutation, MaterialMutation):
     pass
 
 

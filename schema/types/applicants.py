@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -11,6 +12,9 @@ from hub import profiles
 from hub.identifiers import ApplicantKind as HubApplicantKind
 from schema.context import Info
 from schema.types.materials import Material, MaterialStatus, materials_of_applicant
+
+if TYPE_CHECKING:
+    from schema.types.cases import Case, CaseConnection, CaseStatus
 
 
 @strawberry.enum(description="自然人 (person, by resident ID) or 法人/企业 (enterprise, by credit code).")
@@ -87,6 +91,32 @@ class Applicant:
         self, info: Info, type_codes: list[str] | None = None, statuses: list[MaterialStatus] | None = None
     ) -> list[Material]:
         return await materials_of_applicant(info, self.record, type_codes, statuses)
+
+    @strawberry.field(description="The applicant's latest cases, newest first (a department sees its own).")
+    async def cases(
+        self,
+        info: Info,
+        status: Annotated["CaseStatus", strawberry.lazy("schema.types.cases")] | None = None,
+        last: int = 20,
+    ) -> list[Annotated["Case", strawberry.lazy("schema.types.cases")]]:
+        from schema.types.cases import recent_cases_of
+
+        return await recent_cases_of(info, self.record, status, last)
+
+    @strawberry.field(description="Every case and material handed in, searchable and paginated, newest first.")
+    async def prior_submissions(
+        self,
+        info: Info,
+        text: str | None = None,
+        status: Annotated["CaseStatus", strawberry.lazy("schema.types.cases")] | None = None,
+        opened_from: date | None = None,
+        opened_to: date | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Annotated["CaseConnection", strawberry.lazy("schema.types.cases")]:
+        from schema.types.cases import prior_submissions_of
+
+        return await prior_submissions_of(info, self.record, text, status, opened_from, opened_to, first, after)
 
 
 @strawberry.type

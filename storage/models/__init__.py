@@ -2,6 +2,16 @@
 
 from storage.models.audit import AccessEntry, AuditCheckpoint, AuditLogState, AuditTile
 from storage.models.base import Base
+from storage.models.cases import (
+    Case,
+    CaseItem,
+    CaseMaterial,
+    CaseResult,
+    JointReviewMinutes,
+    Opinion,
+    ReceiptCounter,
+    ReviewTask,
+)
 from storage.models.catalog import (
     CatalogVersion,
     LegalBasis,
@@ -14,11 +24,19 @@ from storage.models.materials import Blob, BlobState, Material, MaterialStatus, 
 from storage.models.people import Applicant, Department, Principal, ProfileFieldValue
 
 __all__ = [
+    "Case",
+    "CaseItem",
+    "CaseMaterial",
+    "CaseResult",
+    "JointReviewMinutes",
+    "Opinion",
+    "ReceiptCounter",
+    "ReviewTask",
     "AccessEntry",
+    "Applicant",
     "AuditCheckpoint",
     "AuditLogState",
     "AuditTile",
-    "Applicant",
     "Base",
     "Blob",
     "BlobState",

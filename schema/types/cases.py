@@ -1,0 +1,588 @@
+"""Cases over GraphQL: the one-time notice, cases, reviews, completion, reuse figures.
+
+Thin: inputs are parsed into hub use cases (hub.notice, hub.cases, hub.reviews, hub.completion,
+hub.submissions) and their views mapped to types. A case view is loaded whole by the use case, so
+its fields resolve without further queries.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.file_uploads import Upload
+
+from hub import case_views, cases, completion, materials, notice, profiles, reviews, submissions
+from hub.deadlines import Deadline as HubDeadline
+from schema.context import Info
+from schema.types.applicants import Applicant, PageInfo
+from schema.types.catalog import Department, MaterialType, ServiceItem, department_of
+
+
+@strawberry.enum(description="What the hub holds of a required material, as the one-time notice tells it.")
+class NoticeHolding(Enum):
+    ON_FILE_VALID = "on_file_valid"
+    EXPIRES_BEFORE_DEADLINE = "expires_before_deadline"
+    REVOKED_OR_EXPIRED = "revoked_or_expired"
+    MISSING = "missing"
+
+
+@strawberry.enum(description="OPEN (received), ACCEPTED (受理, under review), COMPLETED (办结).")
+class CaseStatus(Enum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    COMPLETED = "completed"
+
+
+@strawberry.enum
+class CaseOutcome(Enum):
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+@strawberry.enum(description="REUSED from the store, UPLOADED for this case, or PROMISED (容缺).")
+class AttachmentOrigin(Enum):
+    REUSED = "reused"
+    UPLOADED = "uploaded"
+    PROMISED = "promised"
+
+
+@strawberry.enum
+class Decision(Enum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    NEEDS_CORRECTION = "needs_correction"
+
+
+@strawberry.enum(description="Where a department's review stands; DEEMED_APPROVED is 超时默许.")
+class ReviewState(Enum):
+    NOT_DISTRIBUTED = "not_distributed"
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    NEEDS_CORRECTION = "needs_correction"
+    DEEMED_APPROVED = "deemed_approved"
+
+
+@strawberry.type(description="A time limit in working days (限时办结), computed on the official calendar.")
+class Deadline:
+    working_days: int
+    due_on: date | None = strawberry.field(description="Null when it falls in a year not yet on the calendar.")
+    due_after: date | None = strawberry.field(description="Set when dueOn is null: the deadline is after this day.")
+    remaining_working_days: int | None = strawberry.field(description="0 on the day, negative once passed.")
+    overdue: bool
+
+
+def deadline_of(value: HubDeadline | None) -> Deadline | None:
+    if value is None:
+        return None
+    return Deadline(
+        working_days=value.working_days,
+        due_on=value.due_on,
+        due_after=value.due_after,
+        remaining_working_days=value.remaining_working_days,
+        overdue=value.overdue,
+    )
+
+
+@strawberry.type(description="A material version on file: what a case pins, or a notice would reuse.")
+class MaterialOnFile:
+    material_id: int
+    material_version_id: int
+    version_no: int
+    title: str
+    file_name: str
+    valid_until: date | None
+    status: str
+
+
+def on_file(material: Any, version: Any) -> MaterialOnFile | None:
+    if material is None or version is None:
+        return None
+    return MaterialOnFile(
+        material_id=material.id,
+        material_version_id=version.id,
+        version_no=version.version_no,
+        title=material.title,
+        file_name=version.file_name,
+        valid_until=material.valid_until,
+        status=material.status,
+    )
+
+
+@strawberry.type(description="One required material of the notice (deduplicated across the items).")
+class NoticeEntry:
+    material_type: MaterialType
+    is_key: bool = strawberry.field(description="要件: cannot be missing at acceptance.")
+    required_by: list[str] = strawberry.field(description="Codes of the items requiring it.")
+    needed_until: date = strawberry.field(description="It must stay valid until the promised deadline.")
+    holding: NoticeHolding
+    on_file: MaterialOnFile | None = strawberry.field(description="What would be reused, or the best on file.")
+
+
+@strawberry.type(description="联合一次性告知: every material the items need, and what the hub already holds.")
+class OneTimeNotice:
+    view: strawberry.Private[notice.Notice]
+
+    @strawberry.field
+    def catalog_version(self) -> int:
+        return self.view.catalog_version_id
+
+    @strawberry.field
+    def issued_on(self) -> date:
+        return self.view.issued_on
+
+    @strawberry.field
+    def applicant(self) -> Applicant | None:
+        return Applicant(record=self.view.applicant) if self.view.applicant else None
+
+    @strawberry.field
+    def items(self) -> list[ServiceItem]:
+        return [ServiceItem(row=item) for item in self.view.items]
+
+    @strawberry.field
+    def entries(self) -> list[NoticeEntry]:
+        return [
+            NoticeEntry(
+                material_type=MaterialType(row=e.requirement.material_type),
+                is_key=e.requirement.is_key,
+                required_by=list(e.requirement.required_by),
+                needed_until=e.needed_until,
+                holding=NoticeHolding(e.holding.value),
+                on_file=on_file(e.material, e.version),
+            )
+            for e in self.view.entries
+        ]
+
+    @strawberry.field(description="Materials the applicant must still hand in (not on file and valid).")
+    def to_hand_in(self) -> int:
+        return len(self.view.entries) - self.view.count(notice.Holding.ON_FILE_VALID)
+
+
+@strawberry.type(description="A service item of a case, with its deadlines from acceptance.")
+class CaseItem:
+    item: ServiceItem
+    departments: list[Department]
+    promised_deadline: Deadline | None = strawberry.field(description="承诺时限; null until accepted.")
+    statutory_deadline: Deadline | None = strawberry.field(description="法定时限; null until accepted.")
+
+
+@strawberry.type(description="A required material of a case: handed in (pinned version), promised, or missing.")
+class CaseMaterial:
+    material_type: MaterialType
+    is_key: bool
+    required_by: list[str]
+    origin: AttachmentOrigin | None = strawberry.field(description="Null while neither handed in nor promised.")
+    pinned: MaterialOnFile | None = strawberry.field(description="The exact version the departments review.")
+    attached_at: datetime | None
+    promised_on: date | None = strawberry.field(description="容缺: the date promised (kept once supplied).")
+    promise_overdue: bool
+
+
+@strawberry.type(description="One opinion of a department; a change is a new revision.")
+class ReviewOpinion:
+    department: Department
+    revision: int
+    decision: Decision
+    comments: str
+    fix_due_on: date | None
+    recorded_at: datetime
+    from_minutes: bool
+
+
+def opinion_of(value: case_views.OpinionView) -> ReviewOpinion:
+    row = value.opinion
+    return ReviewOpinion(
+        department=department_of(value.department),
+        revision=row.revision,
+        decision=Decision(row.decision),
+        comments=row.comments,
+        fix_due_on=row.fix_due_on,
+        recorded_at=row.recorded_at,
+        from_minutes=row.minutes_id is not None,
+    )
+
+
+@strawberry.type(description="A department's review task: its deadline, time spent and opinions.")
+class DepartmentReview:
+    department: Department
+    item_codes: list[str]
+    assigned_at: datetime | None
+    deadline: Deadline | None = strawberry.field(description="The earliest promised limit of its items.")
+    state: ReviewState
+    working_days_spent: int | None
+    opinions: list[ReviewOpinion]
+
+
+@strawberry.type(description="联合审查纪要: a joint review and the opinions recorded in it.")
+class ReviewMinutes:
+    held_on: date
+    summary: str
+    recorded_at: datetime
+    opinions: list[ReviewOpinion]
+
+
+@strawberry.type(description="A result issued at completion (统一出件), now a material of the applicant.")
+class IssuedResult:
+    material_type: MaterialType
+    issuing_department: Department | None
+    issued_on: date | None
+    material: MaterialOnFile
+
+
+@strawberry.type(description="Materials reused from the store versus newly handed in.")
+class Reuse:
+    reused: int
+    uploaded: int
+    promised: int
+    ratio: float | None = strawberry.field(description="reused / (reused + uploaded); null when none.")
+
+
+def reuse_of(value: case_views.Reuse) -> Reuse:
+    return Reuse(reused=value.reused, uploaded=value.uploaded, promised=value.promised, ratio=value.ratio)
+
+
+@strawberry.type(description="A case (办件): one application at one window for one or more items.")
+class Case:
+    view: strawberry.Private[case_views.CaseView]
+
+    @strawberry.field(description="受理编号: the China date of receipt and that day's sequence.")
+    def receipt_number(self) -> str:
+        return self.view.receipt_number
+
+    @strawberry.field
+    def status(self) -> CaseStatus:
+        return CaseStatus(self.view.status.value)
+
+    @strawberry.field
+    def outcome(self) -> CaseOutcome | None:
+        return CaseOutcome(self.view.outcome.value) if self.view.outcome else None
+
+    @strawberry.field
+    def applicant(self) -> Applicant:
+        return Applicant(record=self.view.applicant)
+
+    @strawberry.field(description="The window that received the case, e.g. 综合窗口 3.")
+    def window(self) -> str:
+        return self.view.case.window
+
+    @strawberry.field
+    def window_department(self) -> Department:
+        return department_of(self.view.window_department)
+
+    @strawberry.field
+    def catalog_version(self) -> int:
+        return self.view.case.catalog_version_id
+
+    @strawberry.field
+    def opened_at(self) -> datetime:
+        return self.view.case.opened_at
+
+    @strawberry.field
+    def accepted_at(self) -> datetime | None:
+        return self.view.case.accepted_at
+
+    @strawberry.field
+    def completed_at(self) -> datetime | None:
+        return self.view.case.completed_at
+
+    @strawberry.field
+    def items(self) -> list[CaseItem]:
+        return [
+            CaseItem(
+                item=ServiceItem(row=i.item),
+                departments=[department_of(d) for d in i.departments],
+                promised_deadline=deadline_of(i.promised),
+                statutory_deadline=deadline_of(i.statutory),
+            )
+            for i in self.view.items
+        ]
+
+    @strawberry.field
+    def departments(self) -> list[Department]:
+        return [department_of(d) for d in self.view.departments]
+
+    @strawberry.field
+    def materials(self) -> list[CaseMaterial]:
+        return [
+            CaseMaterial(
+                material_type=MaterialType(row=m.requirement.material_type),
+                is_key=m.requirement.is_key,
+                required_by=list(m.requirement.required_by),
+                origin=AttachmentOrigin(m.origin.value) if m.origin else None,
+                pinned=on_file(m.material, m.version),
+                attached_at=m.row.attached_at if m.row else None,
+                promised_on=m.row.promised_on if m.row else None,
+                promise_overdue=m.promise_overdue,
+            )
+            for m in self.view.materials
+        ]
+
+    @strawberry.field
+    def reviews(self) -> list[DepartmentReview]:
+        return [
+            DepartmentReview(
+                department=department_of(r.department),
+                item_codes=list(r.item_codes),
+                assigned_at=r.assigned_at,
+                deadline=deadline_of(r.deadline),
+                state=ReviewState(r.state.value),
+                working_days_spent=r.working_days_spent,
+                opinions=[opinion_of(o) for o in r.opinions],
+            )
+            for r in self.view.reviews
+        ]
+
+    @strawberry.field
+    def minutes(self) -> list[ReviewMinutes]:
+        return [
+            ReviewMinutes(
+                held_on=m.minutes.held_on,
+                summary=m.minutes.summary,
+                recorded_at=m.minutes.recorded_at,
+                opinions=[opinion_of(o) for o in m.opinions],
+            )
+            for m in self.view.minutes
+        ]
+
+    @strawberry.field
+    def results(self) -> list[IssuedResult]:
+        return [
+            IssuedResult(
+                material_type=MaterialType(row=r.material_type),
+                issuing_department=department_of(r.issuing_department) if r.issuing_department else None,
+                issued_on=r.material.issued_on,
+                material=on_file(r.material, r.version),
+            )
+            for r in self.view.results
+        ]
+
+    @strawberry.field(description="Materials of this case reused from the store versus handed in anew.")
+    def reuse(self) -> Reuse:
+        return reuse_of(self.view.reuse)
+
+    @strawberry.field(description="Past a promised deadline of one of its items.")
+    def overdue(self) -> bool:
+        return self.view.overdue
+
+    @strawberry.field(description="Material types promised (容缺) and not handed in by the promised date.")
+    def overdue_promises(self) -> list[str]:
+        return [m.requirement.material_type.code for m in self.view.overdue_promises]
+
+
+@strawberry.type
+class CaseEdge:
+    cursor: str
+    node: Case
+
+
+@strawberry.type(description="A page of cases, newest first (Relay cursor connection).")
+class CaseConnection:
+    edges: list[CaseEdge]
+    page_info: PageInfo
+
+
+def connection_of(page: submissions.SubmissionPage) -> CaseConnection:
+    edges = [CaseEdge(cursor=page.cursor_of(v), node=Case(view=v)) for v in page.cases]
+    return CaseConnection(
+        edges=edges, page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None)
+    )
+
+
+@strawberry.type
+class CaseQuery:
+    @strawberry.field(description="联合一次性告知 for a set of items, before any case; with an applicant, what is on file.")
+    async def one_time_notice(
+        self, info: Info, items: list[str], id_number: str | None = None, catalog_version: int | None = None
+    ) -> OneTimeNotice:
+        view = await notice.one_time_notice(info.context.hub, items, id_number, catalog_version=catalog_version)
+        return OneTimeNotice(view=view)
+
+    @strawberry.field(description="One case by receipt number (the window, and departments taking part).")
+    async def case(self, info: Info, receipt_number: str) -> Case:
+        return Case(view=await cases.find_case(info.context.hub, receipt_number))
+
+    @strawberry.field(description="Across all cases: materials reused from the store versus handed in anew.")
+    async def reuse_figures(self, info: Info) -> Reuse:
+        return reuse_of(await submissions.overall_reuse(info.context.hub))
+
+
+@strawberry.input
+class OpenCaseInput:
+    id_number: str
+    items: list[str] = strawberry.field(description="Service item codes of the current catalogue.")
+    window: str
+    catalog_version: int | None = strawberry.field(
+        default=None, description="The version the notice was given on; refused if no longer current."
+    )
+
+
+@strawberry.input
+class AttachMaterialInput:
+    receipt_number: str
+    material_version_id: int
+
+
+@strawberry.input
+class UploadCaseMaterialInput:
+    receipt_number: str
+    material_type: str
+    title: str
+    file: Upload
+    content_type: str = strawberry.field(description="The declared type, checked against the file's first bytes.")
+    issuing_department: str | None = None
+    issued_on: date | None = None
+    valid_until: date | None = None
+
+
+@strawberry.input
+class PromiseMaterialInput:
+    receipt_number: str
+    material_type: str
+    promised_on: date
+
+
+@strawberry.input
+class OpinionInput:
+    decision: Decision
+    comments: str = ""
+    revision: bool = strawberry.field(default=False, description="Required to change an opinion already given.")
+    fix_due_on: date | None = None
+
+
+@strawberry.input
+class RecordOpinionInput:
+    receipt_number: str
+    opinion: OpinionInput
+
+
+@strawberry.input
+class MinutesEntryInput:
+    department: str
+    opinion: OpinionInput
+
+
+@strawberry.input
+class RecordMinutesInput:
+    receipt_number: str
+    held_on: date
+    summary: str
+    entries: list[MinutesEntryInput]
+
+
+@strawberry.input
+class IssueResultInput:
+    receipt_number: str
+    material_type: str
+    title: str
+    issuing_department: str
+    file: Upload
+    content_type: str
+    valid_until: date | None = strawberry.field(default=None, description="Defaults from the material type.")
+
+
+def _file(upload: Upload, content_type: str) -> materials.FileUpload:
+    """A multipart file part (spooled to disk by the parser) as the document store reads it."""
+    return materials.FileUpload(upload.file, upload.filename or "", content_type)
+
+
+def _opinion(value: OpinionInput) -> reviews.OpinionInput:
+    return reviews.OpinionInput(
+        decision=case_views.Decision(value.decision.value),
+        comments=value.comments,
+        revision=value.revision,
+        fix_due_on=value.fix_due_on,
+    )
+
+
+@strawberry.type
+class CaseMutation:
+    @strawberry.mutation(description="Open a case at a window (统一接件); gives its receipt number.")
+    async def open_case(self, info: Info, input: OpenCaseInput) -> Case:
+        view = await cases.open_case(
+            info.context.hub, input.id_number, input.items, input.window, catalog_version=input.catalog_version
+        )
+        return Case(view=view)
+
+    @strawberry.mutation(description="Attach a material version already on file (reuse), pinned.")
+    async def attach_material(self, info: Info, input: AttachMaterialInput) -> Case:
+        return Case(view=await cases.attach_existing(info.context.hub, input.receipt_number, input.material_version_id))
+
+    @strawberry.mutation(description="Hand in a new material for the case: stored once, attached pinned.")
+    async def upload_case_material(self, info: Info, input: UploadCaseMaterialInput) -> Case:
+        handed_in = completion.CaseFile(
+            material_type=input.material_type,
+            title=input.title,
+            upload=_file(input.file, input.content_type),
+            issuing_department=input.issuing_department,
+            issued_on=input.issued_on,
+            valid_until=input.valid_until,
+        )
+        return Case(view=await completion.upload_for_case(info.context.hub, input.receipt_number, handed_in))
+
+    @strawberry.mutation(description="容缺: accept a promise to hand in a non-key material by a date.")
+    async def promise_material(self, info: Info, input: PromiseMaterialInput) -> Case:
+        view = await cases.promise_material(info.context.hub, input.receipt_number, input.material_type, input.promised_on)
+        return Case(view=view)
+
+    @strawberry.mutation(description="受理: check the materials and send a review task to every department at once.")
+    async def accept_case(self, info: Info, receipt_number: str) -> Case:
+        return Case(view=await cases.accept_case(info.context.hub, receipt_number))
+
+    @strawberry.mutation(description="The caller's department gives (or, with revision, changes) its opinion.")
+    async def record_opinion(self, info: Info, input: RecordOpinionInput) -> Case:
+        return Case(view=await reviews.record_opinion(info.context.hub, input.receipt_number, _opinion(input.opinion)))
+
+    @strawberry.mutation(description="联合审查纪要: record a joint review with every department's opinion.")
+    async def record_review_minutes(self, info: Info, input: RecordMinutesInput) -> Case:
+        entries = [reviews.MinutesEntry(e.department, _opinion(e.opinion)) for e in input.entries]
+        view = await reviews.record_minutes(info.context.hub, input.receipt_number, input.held_on, input.summary, entries)
+        return Case(view=view)
+
+    @strawberry.mutation(description="A department that decided issues its result as a material of the applicant.")
+    async def issue_result(self, info: Info, input: IssueResultInput) -> Case:
+        result = completion.CaseFile(
+            material_type=input.material_type,
+            title=input.title,
+            upload=_file(input.file, input.content_type),
+            issuing_department=input.issuing_department,
+            valid_until=input.valid_until,
+        )
+        return Case(view=await completion.issue_result(info.context.hub, input.receipt_number, result))
+
+    @strawberry.mutation(description="统一出件: complete the case once every promise is kept and every review settled.")
+    async def complete_case(self, info: Info, receipt_number: str) -> Case:
+        return Case(view=await completion.complete_case(info.context.hub, receipt_number))
+
+
+async def recent_cases_of(
+    info: Info, record: profiles.ApplicantRecord, status: CaseStatus | None, last: int
+) -> list[Case]:
+    """Applicant.cases: batched over every applicant in the response by one DataLoader."""
+    ctx = info.context.hub
+    wanted = case_views.CaseStatus(status.value) if status else None
+
+    async def batch(records: list[profiles.ApplicantRecord]) -> list[list[Case]]:
+        per_applicant = await submissions.recent_cases(ctx, records, status=wanted, limit=last)
+        return [[Case(view=v) for v in views] for views in per_applicant]
+
+    return await info.context.loader(("applicant-cases", wanted, last), batch).load(record)
+
+
+async def prior_submissions_of(
+    info: Info,
+    record: profiles.ApplicantRecord,
+    text: str | None,
+    status: CaseStatus | None,
+    opened_from: date | None,
+    opened_to: date | None,
+    first: int,
+    after: str | None,
+) -> CaseConnection:
+    search = submissions.SubmissionSearch(
+        text=text, status=case_views.CaseStatus(status.value) if status else None, opened_from=opened_from, opened_to=opened_to
+    )
+    page = await submissions.prior_submissions(info.context.hub, record.id_number, search, first=first, after=after)
+    return connection_of(page)

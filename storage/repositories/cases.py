@@ -1,0 +1,379 @@
+"""Cases, their items, attachments, review tasks, opinions, minutes and results.
+
+Every read takes a list of case ids and answers for all of them in one query, so a page of cases
+costs a fixed number of queries however long it is.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Applicant,
+    Department,
+    Material,
+    MaterialType,
+    MaterialVersion,
+    ServiceItem,
+    ServiceItemDepartment,
+    ServiceItemMaterial,
+)
+from storage.models.cases import (
+    Case,
+    CaseItem,
+    CaseMaterial,
+    CaseResult,
+    JointReviewMinutes,
+    Opinion,
+    ReceiptCounter,
+    ReviewTask,
+)
+
+
+async def next_receipt_sequence(session: AsyncSession, day: date) -> int:
+    """Take the next sequence number of `day` atomically, whichever hub process asks.
+
+    One upsert: the counter row stays locked until the caller's transaction ends, so two processes
+    never hand out the same number, and a rolled-back case gives its number back.
+    """
+    dialect = session.bind.dialect.name
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert_(ReceiptCounter)
+        .values(day=day, last_number=1)
+        .on_conflict_do_update(
+            index_elements=[ReceiptCounter.day], set_={"last_number": ReceiptCounter.last_number + 1}
+        )
+        .returning(ReceiptCounter.last_number)
+    )
+    return (await session.execute(statement)).scalar_one()
+
+
+async def add_case(session: AsyncSession, case: Case, service_item_ids: Sequence[int]) -> Case:
+    session.add(case)
+    await session.flush()
+    await session.execute(
+        insert(CaseItem), [{"case_id": case.id, "service_item_id": item_id} for item_id in service_item_ids]
+    )
+    return case
+
+
+async def case_by_receipt(session: AsyncSession, receipt_number: str, *, for_update: bool = False) -> Case | None:
+    statement = select(Case).where(Case.receipt_number == receipt_number)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def items_of_cases(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[ServiceItem]]:
+    result: dict[int, list[ServiceItem]] = defaultdict(list)
+    if not case_ids:
+        return result
+    rows = await session.execute(
+        select(CaseItem.case_id, ServiceItem)
+        .join(ServiceItem, ServiceItem.id == CaseItem.service_item_id)
+        .where(CaseItem.case_id.in_(case_ids))
+        .order_by(ServiceItem.code)
+    )
+    for case_id, item in rows:
+        result[case_id].append(item)
+    return result
+
+
+async def item_departments(session: AsyncSession, item_ids: Sequence[int]) -> dict[int, list[Department]]:
+    result: dict[int, list[Department]] = defaultdict(list)
+    if not item_ids:
+        return result
+    rows = await session.execute(
+        select(ServiceItemDepartment.service_item_id, Department)
+        .join(Department, Department.id == ServiceItemDepartment.department_id)
+        .where(ServiceItemDepartment.service_item_id.in_(item_ids))
+        .order_by(Department.code)
+    )
+    for item_id, department in rows:
+        result[item_id].append(department)
+    return result
+
+
+async def item_materials(
+    session: AsyncSession, item_ids: Sequence[int]
+) -> dict[int, list[tuple[MaterialType, bool]]]:
+    result: dict[int, list[tuple[MaterialType, bool]]] = defaultdict(list)
+    if not item_ids:
+        return result
+    rows = await session.execute(
+        select(ServiceItemMaterial.service_item_id, MaterialType, ServiceItemMaterial.is_key)
+        .join(MaterialType, MaterialType.id == ServiceItemMaterial.material_type_id)
+        .where(ServiceItemMaterial.service_item_id.in_(item_ids))
+        .order_by(MaterialType.code)
+    )
+    for item_id, material_type, is_key in rows:
+        result[item_id].append((material_type, is_key))
+    return result
+
+
+async def case_ids_with_department(session: AsyncSession, case_ids: Sequence[int], department_id: int) -> set[int]:
+    """Which of these cases the department takes part in (through any of their items)."""
+    if not case_ids:
+        return set()
+    rows = await session.execute(
+        select(CaseItem.case_id)
+        .join(ServiceItemDepartment, ServiceItemDepartment.service_item_id == CaseItem.service_item_id)
+        .where(CaseItem.case_id.in_(case_ids), ServiceItemDepartment.department_id == department_id)
+        .distinct()
+    )
+    return set(rows.scalars())
+
+
+# Attachments.
+
+
+async def current_attachments(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[CaseMaterial]]:
+    result: dict[int, list[CaseMaterial]] = defaultdict(list)
+    if not case_ids:
+        return result
+    rows = await session.execute(
+        select(CaseMaterial)
+        .where(CaseMaterial.case_id.in_(case_ids), CaseMaterial.superseded_at.is_(None))
+        .order_by(CaseMaterial.id)
+    )
+    for attachment in rows.scalars():
+        result[attachment.case_id].append(attachment)
+    return result
+
+
+async def supersede_attachment(session: AsyncSession, case_id: int, material_type_id: int, when: datetime) -> None:
+    await session.execute(
+        update(CaseMaterial)
+        .where(
+            CaseMaterial.case_id == case_id,
+            CaseMaterial.material_type_id == material_type_id,
+            CaseMaterial.superseded_at.is_(None),
+        )
+        .values(superseded_at=when)
+    )
+
+
+async def add_attachment(session: AsyncSession, attachment: CaseMaterial) -> CaseMaterial:
+    session.add(attachment)
+    await session.flush()
+    return attachment
+
+
+async def versions_with_materials(
+    session: AsyncSession, version_ids: Sequence[int]
+) -> dict[int, tuple[MaterialVersion, Material]]:
+    if not version_ids:
+        return {}
+    rows = await session.execute(
+        select(MaterialVersion, Material)
+        .join(Material, Material.id == MaterialVersion.material_id)
+        .where(MaterialVersion.id.in_(version_ids))
+    )
+    return {version.id: (version, material) for version, material in rows}
+
+
+async def materials_on_file(
+    session: AsyncSession, applicant_id: int, material_type_ids: Sequence[int]
+) -> list[tuple[Material, MaterialVersion]]:
+    """The applicant's materials of these types with their current version (superseded ones left out)."""
+    if not material_type_ids:
+        return []
+    rows = await session.execute(
+        select(Material, MaterialVersion)
+        .join(
+            MaterialVersion,
+            and_(MaterialVersion.material_id == Material.id, MaterialVersion.superseded_at.is_(None)),
+        )
+        .where(
+            Material.applicant_id == applicant_id,
+            Material.material_type_id.in_(material_type_ids),
+            Material.status != "superseded",
+        )
+        .order_by(Material.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+# Reviews.
+
+
+async def add_review_tasks(session: AsyncSession, case_id: int, department_ids: Sequence[int], when: datetime) -> None:
+    await session.execute(
+        insert(ReviewTask),
+        [{"case_id": case_id, "department_id": d, "assigned_at": when} for d in department_ids],
+    )
+
+
+async def review_tasks(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[ReviewTask]]:
+    result: dict[int, list[ReviewTask]] = defaultdict(list)
+    if not case_ids:
+        return result
+    rows = await session.execute(
+        select(ReviewTask).where(ReviewTask.case_id.in_(case_ids)).order_by(ReviewTask.department_id)
+    )
+    for task in rows.scalars():
+        result[task.case_id].append(task)
+    return result
+
+
+async def opinions(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[Opinion]]:
+    """Every opinion of these cases, oldest revision first per department."""
+    result: dict[int, list[Opinion]] = defaultdict(list)
+    if not case_ids:
+        return result
+    rows = await session.execute(
+        select(Opinion)
+        .where(Opinion.case_id.in_(case_ids))
+        .order_by(Opinion.department_id, Opinion.revision)
+    )
+    for opinion in rows.scalars():
+        result[opinion.case_id].append(opinion)
+    return result
+
+
+async def add_opinion(session: AsyncSession, opinion: Opinion) -> Opinion:
+    session.add(opinion)
+    await session.flush()
+    return opinion
+
+
+async def add_minutes(session: AsyncSession, minutes: JointReviewMinutes) -> JointReviewMinutes:
+    session.add(minutes)
+    await session.flush()
+    return minutes
+
+
+async def minutes_of_cases(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[JointReviewMinutes]]:
+    result: dict[int, list[JointReviewMinutes]] = defaultdict(list)
+    if not case_ids:
+        return result
+    rows = await session.execute(
+        select(JointReviewMinutes)
+        .where(JointReviewMinutes.case_id.in_(case_ids))
+        .order_by(JointReviewMinutes.id)
+    )
+    for minutes in rows.scalars():
+        result[minutes.case_id].append(minutes)
+    return result
+
+
+# Results and prior submissions.
+
+
+async def add_results(session: AsyncSession, case_id: int, versions: Sequence[tuple[int, int]]) -> None:
+    if versions:
+        await session.execute(
+            insert(CaseResult),
+            [{"case_id": case_id, "material_id": m, "material_version_id": v} for m, v in versions],
+        )
+
+
+async def results_of_cases(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[CaseResult]]:
+    result: dict[int, list[CaseResult]] = defaultdict(list)
+    if not case_ids:
+        return result
+    rows = await session.execute(
+        select(CaseResult).where(CaseResult.case_id.in_(case_ids)).order_by(CaseResult.material_id)
+    )
+    for row in rows.scalars():
+        result[row.case_id].append(row)
+    return result
+
+
+async def departments_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Department]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Department).where(Department.id.in_(set(ids))))
+    return {department.id: department for department in rows.scalars()}
+
+
+async def applicants_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Applicant]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Applicant).where(Applicant.id.in_(set(ids))))
+    return {applicant.id: applicant for applicant in rows.scalars()}
+
+
+async def cases_of_applicants(
+    session: AsyncSession,
+    applicant_ids: Sequence[int],
+    *,
+    status: str | None = None,
+    text: str | None = None,
+    opened_from: datetime | None = None,
+    opened_before: datetime | None = None,
+    department_id: int | None = None,
+    after: tuple[datetime, int] | None = None,
+    limit: int | None = None,
+) -> list[Case]:
+    """Cases of the applicants, newest first, keyset-paginated by (opened_at, id).
+
+    `text` matches the receipt number, the window, or the code or name of an item or of a material
+    type handed in. `department_id` keeps the cases that department takes part in.
+    """
+    if not applicant_ids:
+        return []
+    statement = select(Case).where(Case.applicant_id.in_(applicant_ids))
+    if status is not None:
+        statement = statement.where(Case.status == status)
+    if opened_from is not None:
+        statement = statement.where(Case.opened_at >= opened_from)
+    if opened_before is not None:
+        statement = statement.where(Case.opened_at < opened_before)
+    if text:
+        pattern = f"%{_escape_like(text)}%"
+        matching_items = (
+            select(CaseItem.case_id)
+            .join(ServiceItem, ServiceItem.id == CaseItem.service_item_id)
+            .where(or_(ServiceItem.code.like(pattern, escape="\\"), ServiceItem.name.like(pattern, escape="\\")))
+        )
+        matching_materials = (
+            select(CaseMaterial.case_id)
+            .join(MaterialType, MaterialType.id == CaseMaterial.material_type_id)
+            .where(or_(MaterialType.code.like(pattern, escape="\\"), MaterialType.name.like(pattern, escape="\\")))
+        )
+        statement = statement.where(
+            or_(
+                Case.receipt_number.like(pattern, escape="\\"),
+                Case.window.like(pattern, escape="\\"),
+                Case.id.in_(matching_items),
+                Case.id.in_(matching_materials),
+            )
+        )
+    if department_id is not None:
+        statement = statement.where(
+            Case.id.in_(
+                select(CaseItem.case_id)
+                .join(ServiceItemDepartment, ServiceItemDepartment.service_item_id == CaseItem.service_item_id)
+                .where(ServiceItemDepartment.department_id == department_id)
+            )
+        )
+    if after is not None:
+        opened_at, case_id = after
+        statement = statement.where(
+            or_(Case.opened_at < opened_at, and_(Case.opened_at == opened_at, Case.id < case_id))
+        )
+    statement = statement.order_by(Case.opened_at.desc(), Case.id.desc())
+    if limit is not None:
+        statement = statement.limit(limit)
+    return list((await session.execute(statement)).scalars())
+
+
+async def reuse_counts(session: AsyncSession, case_ids: Sequence[int] | None = None) -> dict[str, int]:
+    """Current attachments by origin (reused / uploaded / promised), for some cases or all."""
+    statement = select(CaseMaterial.origin, func.count()).where(CaseMaterial.superseded_at.is_(None))
+    if case_ids is not None:
+        statement = statement.where(CaseMaterial.case_id.in_(case_ids))
+    rows = await session.execute(statement.group_by(CaseMaterial.origin))
+    return {origin: count for origin, count in rows}
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
