@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import hub.case_access  # noqa: F401  (registers the "case:<receipt>" purpose with the policy)
 from hub.context import Hub
 from hub.documents import DocumentStore
 from hub.downloads import download_route
 from hub.keyring import Keyring
 from hub.settings import Settings
-from storage.blobs import open_blob_store
+from storage.blobs import BlobStore, open_blob_store
 from storage.db import create_engine, session_factory
 
 
@@ -25,9 +28,16 @@ def build_hub(settings: Settings) -> Hub:
     return hub
 
 
-def build_document_store(settings: Settings, sessions) -> DocumentStore:  # noqa: ANN001
-    secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
-    store = open_blob_store(settings.blob_url, access_key=settings.s3_access_key, secret_key=secret)
+def build_document_store(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> DocumentStore:
     return DocumentStore(
-        store, Keyring(settings.secrets_dir), sessions, grace=timedelta(seconds=settings.blob_gc_grace_seconds)
+        configured_blob_store(settings),
+        Keyring(settings.secrets_dir),
+        sessions,
+        grace=timedelta(seconds=settings.blob_gc_grace_seconds),
     )
+
+
+def configured_blob_store(settings: Settings) -> BlobStore:
+    """The store HUB_BLOB_URL names; S3 credentials from the URL, else HUB_S3_ACCESS_KEY/SECRET_KEY."""
+    secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
+    return open_blob_store(settings.blob_url, access_key=settings.s3_access_key, secret_key=secret)
