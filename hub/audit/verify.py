@@ -147,9 +147,16 @@ def _tile_subtree(leaves: list[bytes]) -> bytes:
 
 
 def verify_lines(
-    lines: Iterator[bytes], trusted: Iterable[VerifierKey], progress: Progress | None = None
+    lines: Iterator[bytes],
+    trusted: Iterable[VerifierKey],
+    progress: Progress | None = None,
+    kept_checkpoints: Iterable[str] = (),
 ) -> VerifyReport:
-    """Verify an export read line by line; raises a VerificationError naming the first bad entry."""
+    """Verify an export read line by line; raises a VerificationError naming the first bad entry.
+
+    `kept_checkpoints` are signed notes an auditor saved earlier: the export must extend each of
+    them, so a history rewritten or truncated since (checkpoints included) is caught.
+    """
     header = _json(next(lines, b""), "the first line (header)")
     if header.get("format") != FORMAT:
         raise MalformedExport(f"not a {FORMAT} export")
@@ -164,8 +171,15 @@ def verify_lines(
     for number in range(header.get("checkpoints", 0)):
         notes.append(_json(next(lines, b""), f"checkpoint line {number + 1}").get("checkpoint", ""))
     signed, trusted_keys = _trusted_checkpoints(notes, origin, list(trusted), offered)
-    targets = [c.tree_size for c in signed]
+    kept, _ = _trusted_checkpoints(list(kept_checkpoints), origin, list(trusted), offered)
     roots = {c.tree_size: c.root_hash for c in signed}
+    for checkpoint in kept:
+        if roots.setdefault(checkpoint.tree_size, checkpoint.root_hash) != checkpoint.root_hash:
+            raise EntryTampered(
+                f"the export's checkpoint of size {checkpoint.tree_size} differs from the one you kept: "
+                "the history was rewritten",
+            )
+    targets = sorted(roots)
 
     tree = CompactRange()
     suspect: tuple[int, str] | None = None  # first entry whose stored leaf hash disagrees
@@ -177,14 +191,14 @@ def verify_lines(
         nonlocal suspect, last_good, next_target
         root = tree.root()
         if root != roots[size]:
-            if suspect is not None:
+            if suspect is not None and suspect[0] <= size:
                 raise EntryTampered(suspect[1] + f" (the signed checkpoint of size {size} disagrees)", suspect[0])
             raise EntryTampered(
                 f"entries {last_good + 1}..{size} do not match the signed checkpoint of size {size}; "
                 f"the stored leaf hashes were rewritten too, so entry {last_good + 1} is the first that may be bad",
                 last_good + 1,
             )
-        if suspect is not None:
+        if suspect is not None and suspect[0] <= size:
             warnings.append(f"stored leaf hashes near entry {suspect[0]} were damaged; the entries match their signatures")
             suspect = None
         last_good = size
@@ -194,6 +208,8 @@ def verify_lines(
         tile = _json(tile_line, f"the tile line after entry {tree.size}")
         count, index = tile.get("entries"), tile.get("tile")
         if index != tree.size // width or tree.size % width or not isinstance(count, int) or count < 0:
+            if suspect is not None:  # the previous tile came short: its missing entries are the fault
+                raise EntriesMissing(suspect[1], suspect[0])
             raise MalformedExport(f"unexpected tile line after entry {tree.size}", tree.size + 1)
         try:
             stored = base64.b64decode(tile.get("leaf_hashes", ""), validate=True)
@@ -246,7 +262,7 @@ def verify_lines(
     return VerifyReport(
         entries=tree.size,
         tree_size=last_good,
-        checkpoints=len(signed),
+        checkpoints=len(targets),
         root_hash=roots[last_good] if last_good else b"",
         trusted_keys=[key.text() for key in trusted_keys],
         unsigned_entries=unsigned,
@@ -254,9 +270,11 @@ def verify_lines(
     )
 
 
-def verify_file(path: Path, trusted: Iterable[VerifierKey], progress: Progress | None = None) -> VerifyReport:
+def verify_file(
+    path: Path, trusted: Iterable[VerifierKey], progress: Progress | None = None, kept_checkpoints: Iterable[str] = ()
+) -> VerifyReport:
     with open(path, "rb", buffering=1 << 20) as handle:
-        return verify_lines(iter(handle), trusted, progress)
+        return verify_lines(iter(handle), trusted, progress, kept_checkpoints)
 
 
 def read_keys(values: Iterable[str]) -> list[VerifierKey]:

@@ -71,7 +71,8 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> None:
         raise SystemExit(2) from None
     bar = ProgressBar("verifying")
     try:
-        report = verify_file(Path(args.export), keys, bar)
+        kept = [Path(path).read_text(encoding="utf-8") for path in args.checkpoint or []]
+        report = verify_file(Path(args.export), keys, bar, kept)
     except VerificationError as error:
         bar.close()
         where = f" at entry {error.seq}" if error.seq is not None else ""
@@ -130,6 +131,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     verify.add_argument("export")
     verify.add_argument(
         "--public-key", action="append", required=True, help="a verifier key, or a file of them (repeatable)"
+    )
+    verify.add_argument(
+        "--checkpoint", action="append", help="a signed checkpoint you kept earlier; the export must extend it (repeatable)"
     )
     verify.set_defaults(handler=cmd_verify)
     audit.add_parser("checkpoint", help="sequence queued entries and sign a checkpoint now").set_defaults(
