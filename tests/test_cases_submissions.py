@@ -113,7 +113,9 @@ async def test_a_clerk_finds_the_retirement_papers_weeks_later_by_id_number(hub,
         looks = (await session.execute(
             select(AccessEntry).where(AccessEntry.applicant_ref == RETIREE, AccessEntry.action == "case.search")
         )).scalars().all()
-    assert {entry.principal_id for entry in looks} == {(await august_clerk.context()).caller.principal_id}
+    lookers = await august_clerk.context()
+    await lookers.close()
+    assert {entry.principal_id for entry in looks} == {lookers.caller.principal_id}
     assert await client.error_code(SUBMISSIONS, {"id": RETIREE, "first": 5}, token=tax.token, purpose="basis:tax-check") == (
         "FORBIDDEN"
     )
