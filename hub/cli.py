@@ -19,7 +19,7 @@ Handler = Callable[[argparse.Namespace, Settings], Any]
 
 
 # Areas that add their own subcommands: each module has `register(commands)`.
-AREA_COMMANDS = ("hub.commands.keys", "hub.commands.audit")
+AREA_COMMANDS = ("hub.commands.keys", "hub.commands.audit", "hub.commands.blobs")
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:

@@ -24,7 +24,9 @@ def _derive(master_key: bytes, info: bytes) -> bytes:
 
 def blob_naming_key(keyring: Keyring) -> bytes:
     _, keys = keyring.master_keys()
-    return _derive(keys[min(keys)], NAMING_INFO)
+    # The key file lists keys in the order they were made (ids made in the same second do not sort).
+    first = next(iter(keys.values()))
+    return _derive(first, NAMING_INFO)
 
 
 def current_link_key(keyring: Keyring) -> tuple[str, bytes]:

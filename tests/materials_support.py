@@ -7,6 +7,8 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -14,7 +16,8 @@ from stdnum.cn import ric
 from sqlalchemy import func, select
 
 from hub.catalog import load_catalog
-from hub.context import Hub
+from hub.context import Hub, RequestContext
+from hub.principals import authenticate
 from storage.models import Blob, Material, MaterialVersion
 from tests.support import Actor
 
@@ -157,3 +160,13 @@ async def counts(hub: Hub) -> tuple[int, int, int]:
 
 def stored_objects(hub: Hub) -> list[str]:
     return [obj.name for obj in hub.documents.store.objects()]
+
+
+@asynccontextmanager
+async def acting(hub: Hub, actor: Actor) -> AsyncIterator[RequestContext]:
+    """A request context for `actor` on `hub` (which may use another blob store than actor.hub)."""
+    session = hub.sessions()
+    try:
+        yield RequestContext(hub, await authenticate(session, f"Bearer {actor.token}"), session=session)
+    finally:
+        await session.close()

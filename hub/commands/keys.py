@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 from hub.keyring import Keyring
 from hub.settings import Settings
@@ -19,11 +20,25 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> None:
         print(f"signing  {key_id}  public {key.public_bytes().hex()}{marker}")
 
 
+async def _rewrap(settings: Settings) -> int:
+    """Re-wrap every stored blob's data key under the new current master key."""
+    from hub.services import build_hub
+
+    hub = build_hub(settings)
+    try:
+        assert hub.documents is not None
+        return await hub.documents.rewrap_data_keys()
+    finally:
+        await hub.close()
+
+
 def cmd_rotate(args: argparse.Namespace, settings: Settings) -> None:
     keyring = Keyring(settings.secrets_dir)
     if args.kind == "master":
         key_id = keyring.rotate_master_key()
-        print(f"new master key {key_id}; older keys stay in the keyring")
+        rewrapped = asyncio.run(_rewrap(settings))
+        print(f"new master key {key_id}; re-wrapped {rewrapped} blob data keys under it (blobs are not rewritten)")
+        print("older keys stay in the keyring: the oldest keys blob names, and links name their key")
     else:
         key_id = keyring.rotate_signing_key()
         print(f"new signing key {key_id}; checkpoints signed with older keys still verify")
