@@ -16,10 +16,12 @@ from enum import StrEnum
 from hub.access import Action, guard
 from hub.context import RequestContext
 from hub.deadlines import needed_until
-from hub.errors import InvalidInput, ItemNotInCurrentCatalog, UnknownServiceItem
-from hub.profiles import ApplicantRecord, find_applicant
+from hub.errors import InvalidInput, ItemNotInCurrentCatalog, NotFound, UnknownServiceItem
+from hub.identifiers import detect_kind
+from hub.profiles import ApplicantRecord
 from hub.workdays import local_date
 from storage.models import Material, MaterialStatus, MaterialType, MaterialVersion, ServiceItem
+from storage.repositories import applicants as applicants_repo
 from storage.repositories import cases as repo
 from storage.repositories import catalog as catalog_repo
 
@@ -150,7 +152,7 @@ async def one_time_notice(
     applicant = None
     holdings: dict[int, list[tuple[Material, MaterialVersion]]] = {}
     if applicant_id_number is not None:
-        applicant = await find_applicant(ctx, applicant_id_number)
+        applicant = await _applicant(ctx, applicant_id_number)
         await guard(
             ctx,
             Action.NOTICE_READ,
@@ -167,3 +169,13 @@ async def one_time_notice(
         holding, material, version = classify(holdings.get(requirement.material_type.id, []), today, needed)
         entries.append(NoticeEntry(requirement, needed, holding, material, version))
     return Notice(applicant, version_id, today, tuple(items), tuple(entries))
+
+
+async def _applicant(ctx: RequestContext, id_number: str) -> ApplicantRecord:
+    """The applicant, looked up without an entry of its own: the notice's entry names them."""
+    _, canonical = detect_kind(id_number)
+    row = await applicants_repo.applicant_by_id_number(ctx.session, canonical)
+    if row is None:
+        await guard(ctx, Action.APPLICANT_LOOKUP, [canonical])
+        raise NotFound("no applicant with this identifier", field="idNumber")
+    return ApplicantRecord.of(row)
