@@ -1,0 +1,119 @@
+"""The one-time notice (联合一次性告知) for a bundle of 5 items, for an applicant holding 50 materials.
+
+Against a trivial query (`{ viewer { name } }`, which still authenticates) on the same server in
+the same run, on SQLite and PostgreSQL. The bundle is the 5 items of the demo catalogue that need
+the most material types; the applicant's 50 materials are uploaded through the GraphQL multipart
+API beforehand: several of each type the bundle needs (some expired, so the notice has to choose)
+and the rest of other types.
+
+    python -m bench.notice          # HUB_BENCH_SECONDS=10 by default
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import httpx
+
+from bench.common import (
+    LoadResult,
+    graphql_body,
+    graphql_once,
+    load,
+    postgres_database,
+    print_table,
+    running_hub,
+    sqlite_database,
+)
+from bench.graphql_read import sample_applicant
+from hub.catalog import parse_catalog
+from hub.demo import CATALOG_FILE
+
+TRIVIAL = "{ viewer { name } }"
+NOTICE = """
+query($items: [String!]!, $id: String!) {
+  oneTimeNotice(items: $items, idNumber: $id) {
+    catalogVersion toHandIn
+    entries { materialType { code name } isKey requiredBy neededUntil holding
+              onFile { materialId materialVersionId title validUntil } }
+  }
+}"""
+UPLOAD = "mutation($i: UploadMaterialInput!) { uploadMaterial(input: $i) { id } }"
+BUNDLE_SIZE = 5
+MATERIALS = 50
+CONCURRENCY = 16
+
+
+def bundle() -> tuple[list[str], list[str], list[str]]:
+    """The 5 items needing the most material types; their types; the catalogue's other types."""
+    catalog = parse_catalog(CATALOG_FILE.read_text(encoding="utf-8"), CATALOG_FILE.name)
+    items = sorted(catalog.service_items, key=lambda item: (-len(item.materials), item.code))[:BUNDLE_SIZE]
+    needed = sorted({m.type for item in items for m in item.materials})
+    others = sorted({t.code for t in catalog.material_types} - set(needed))
+    return [item.code for item in items], needed, others
+
+
+def upload_materials(url: str, token: str, id_number: str, needed: list[str], others: list[str]) -> None:
+    """50 materials: each needed type three times (one expired), the rest of other types."""
+    today = date.today()
+    plan: list[tuple[str, date | None]] = []
+    for code in needed:
+        plan += [(code, today - timedelta(days=30)), (code, None), (code, today + timedelta(days=800))]
+    plan = plan[:MATERIALS]
+    while len(plan) < MATERIALS:
+        plan.append((others[len(plan) % len(others)], None))
+    with httpx.Client(timeout=30) as http:
+        for n, (code, valid_until) in enumerate(plan):
+            variables = {"i": {"idNumber": id_number, "typeCode": code, "title": f"{code} #{n}", "file": None,
+                               "issuedOn": (today - timedelta(days=400)).isoformat(),
+                               "validUntil": valid_until.isoformat() if valid_until else None}}
+            response = http.post(
+                url,
+                data={"operations": json.dumps({"query": UPLOAD, "variables": variables}),
+                      "map": json.dumps({"0": ["variables.i.file"]})},
+                files={"0": (f"{code}-{n}.pdf", b"%PDF-1.7\n" + f"{id_number} {n}".encode(), "application/pdf")},
+                headers={"Authorization": f"Bearer {token}", "Apollo-Require-Preflight": "1"},
+            )
+            answer = response.json()
+            if answer.get("errors"):
+                raise RuntimeError(f"upload failed: {answer['errors']}")
+
+
+def measure(database: str, url_factory) -> list[list[object]]:  # noqa: ANN001
+    items, needed, others = bundle()
+    id_number = sample_applicant()
+    rows: list[list[object]] = []
+    with url_factory() as url, running_hub(url) as hub:
+        token = hub.token("clerk", "xzfw")
+        upload_materials(hub.url, token, id_number, needed, others)
+        headers = {"Authorization": f"Bearer {token}"}
+        bodies = {
+            "trivial": graphql_body(TRIVIAL),
+            f"notice ({len(items)} items, {len(needed)} types, {MATERIALS} materials)": graphql_body(
+                NOTICE, {"items": items, "id": id_number}
+            ),
+        }
+        results: dict[str, LoadResult] = {}
+        for name, body in bodies.items():
+            graphql_once(hub.url, body, headers)
+            load(hub.url, body, headers, connections=CONCURRENCY, seconds=2)  # warm-up
+            results[name] = load(hub.url, body, headers, connections=CONCURRENCY)
+        baseline = results["trivial"].per_second
+        for name, result in results.items():
+            rows.append([
+                database, name, f"{result.per_second:.0f}", f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}",
+                f"{result.per_second / baseline:.2f}", result.failures, result.client,
+            ])
+    return rows
+
+
+def main() -> None:
+    rows: list[list[object]] = [["database", "query", "req/s", "p50 ms", "p99 ms", "x trivial", "failures", "client"]]
+    rows += measure("sqlite", sqlite_database)
+    rows += measure("postgresql", postgres_database)
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
