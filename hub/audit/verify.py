@@ -138,11 +138,32 @@ def _describe(line: bytes, position: int) -> tuple[int, str]:
     return expected, f"entry {expected} is out of place: entry {found} appears where entry {expected} belongs"
 
 
+# Copying a primed hasher skips OpenSSL 3's per-construction algorithm fetch, the larger part of
+# the cost of hashing a 300-byte entry.
+_LEAF = sha256(b"\x00")
+_NODE = sha256(b"\x01")
+
+
+def _leaf_hashes(lines: list[bytes]) -> list[bytes]:
+    """RFC 9162 leaf hashes of entry lines (each without its final newline)."""
+    copy, result = _LEAF.copy, []
+    for line in lines:
+        hasher = copy()
+        hasher.update(line[:-1])
+        result.append(hasher.digest())
+    return result
+
+
 def _tile_subtree(leaves: list[bytes]) -> bytes:
     """Root of a full tile (a perfect subtree of 256 leaves), one level at a time."""
-    level = leaves
+    copy, level = _NODE.copy, leaves
     while len(level) > 1:
-        level = [sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)]
+        parents = []
+        for i in range(0, len(level), 2):
+            hasher = copy()
+            hasher.update(level[i] + level[i + 1])
+            parents.append(hasher.digest())
+        level = parents
     return level[0]
 
 
@@ -218,7 +239,7 @@ def verify_lines(
         entries = list(islice(lines, count))
         if len(entries) < count:
             raise MalformedExport(f"the export ends inside tile {index}", tree.size + len(entries) + 1)
-        leaves = [sha256(b"\x00" + line[:-1]).digest() for line in entries]
+        leaves = _leaf_hashes(entries)
         joined = b"".join(leaves)
         if suspect is None and (joined != stored[: len(joined)] or len(joined) != len(stored)):
             position = next(

@@ -1,0 +1,286 @@
+"""The access log's costs: appends per second, what logging adds to a read, how fast exports verify.
+
+1. Appends: hub processes on PostgreSQL each run requests that queue 4 entries (one multi-row
+   insert per request) while every process also runs the sequencer, as `hub serve` does; the
+   figure is entries queued, sequenced and tree-hashed per second, 1 process against 4. Also the
+   sequencer alone draining a backlog.
+2. Read overhead: the clerk's applicant read over HTTP, with the access log on, against the same
+   server with recording switched off (HUB_AUDIT_RECORDING_DISABLED_FOR_BENCHMARK, refused in
+   production), in the same run.
+3. Verification: an export of 1,000,000 entries verified offline, against plain SHA-256 of the
+   same entry lines (hashlib and `cryptography`) measured in the same run.
+
+    python -m bench.audit        # HUB_BENCH_SECONDS=10, HUB_BENCH_VERIFY_ENTRIES=1000000
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from hashlib import sha256
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bench.common import graphql_body, graphql_once, load, postgres_database, print_table, running_hub
+from bench.graphql_read import applicant_query, sample_applicant
+
+VERIFY_ENTRIES = int(os.environ.get("HUB_BENCH_VERIFY_ENTRIES", "1000000"))
+APPEND_SECONDS = float(os.environ.get("HUB_BENCH_APPEND_SECONDS", "8"))
+ENTRIES_PER_REQUEST = 4
+CONCURRENCY = 16
+
+# One hub process appending: requests of ENTRIES_PER_REQUEST entries from 8 concurrent tasks,
+# with the background sequencer running, for a fixed time; prints how many entries it queued.
+APPENDER = """
+import asyncio, sys, time
+from hub.access import Action, guard
+from hub.audit.sequencer import Sequencer
+from hub.auth import Caller, Role
+from hub.context import RequestContext
+from hub.services import build_hub
+from hub.settings import Settings
+
+async def main(url, secrets, worker, seconds, per_request):
+    hub = build_hub(Settings(database_url=url, secrets_dir=secrets))
+    caller = Caller(worker, "bench", Role.CLERK, 1, "xzfw")
+    sequencer = asyncio.create_task(Sequencer(hub).run_forever())
+    deadline = time.perf_counter() + seconds
+    queued = 0
+
+    async def requests():
+        nonlocal queued
+        while time.perf_counter() < deadline:
+            ctx = RequestContext(hub, caller)
+            for _ in range(per_request):
+                await guard(ctx, Action.PROFILE_READ, ["11010519491231002X"], fields=["name", "phone"])
+            await ctx.commit()
+            await ctx.close()
+            queued += per_request
+
+    await asyncio.gather(*(requests() for _ in range(8)))
+    sequencer.cancel()
+    await hub.close()
+    print(queued)
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])))
+"""
+
+
+async def _drain_and_count(url: str, secrets: str) -> tuple[int, float]:
+    """Sequence whatever is still queued; (entries in the log, seconds the drain took)."""
+    from sqlalchemy import text
+
+    from hub.audit.sequencer import Sequencer
+    from hub.services import build_hub
+    from hub.settings import Settings
+
+    hub = build_hub(Settings(database_url=url, secrets_dir=Path(secrets)))
+    try:
+        started = time.perf_counter()
+        await Sequencer(hub).integrate(force_checkpoint=True)
+        drained = time.perf_counter() - started
+        async with hub.engine.connect() as connection:
+            count, last = (await connection.execute(text("SELECT count(*), max(seq) FROM access_entries"))).one()
+        assert count == last, "the log must be gapless"
+        return count, drained
+    finally:
+        await hub.close()
+
+
+def appends(processes: int) -> tuple[int, float, float]:
+    """(entries, seconds, seconds of the final drain) for `processes` appending hub processes."""
+    from storage.migrate import upgrade
+
+    with postgres_database() as url, tempfile.TemporaryDirectory(prefix="hub-bench-secrets-") as secrets:
+        upgrade(url)
+        started = time.perf_counter()
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", APPENDER, url, secrets, str(n), str(APPEND_SECONDS), str(ENTRIES_PER_REQUEST)],
+                stdout=subprocess.PIPE,
+            )
+            for n in range(processes)
+        ]
+        for worker in workers:
+            worker.communicate()
+            if worker.returncode:
+                raise RuntimeError("an appending process failed")
+        count, drained = asyncio.run(_drain_and_count(url, secrets))
+        return count, time.perf_counter() - started, drained
+
+
+def sequencer_backlog(entries: int = 200_000) -> tuple[int, float]:
+    """The sequencer alone: queue `entries` in bulk, then time sequencing and hashing them."""
+    from sqlalchemy import insert
+
+    from hub.services import build_hub
+    from hub.settings import Settings
+    from storage.migrate import upgrade
+    from storage.models import AccessEntry
+
+    with postgres_database() as url, tempfile.TemporaryDirectory(prefix="hub-bench-secrets-") as secrets:
+        upgrade(url)
+
+        async def run() -> float:
+            hub = build_hub(Settings(database_url=url, secrets_dir=Path(secrets)))
+            try:
+                now = datetime.now(UTC)
+                row = dict(request_id="bench", client_address="127.0.0.1", principal_id=1, department_code="sw",
+                           role="department_system", action="profile.read", outcome="allowed",
+                           applicant_ref="11010519491231002X", object_ref="", fields="name,phone",
+                           material_types="", purpose="basis:tax-identity-check", reason="")
+                async with hub.sessions() as session:
+                    for start in range(0, entries, 5000):
+                        await session.execute(insert(AccessEntry), [{**row, "recorded_at": now} for _ in range(5000)])
+                    await session.commit()
+                from hub.audit.sequencer import Sequencer
+
+                started = time.perf_counter()
+                await Sequencer(hub).integrate(force_checkpoint=True)
+                return time.perf_counter() - started
+            finally:
+                await hub.close()
+
+        return entries, asyncio.run(run())
+
+
+def read_overhead() -> list[list[object]]:
+    """The clerk's applicant read with the log on and off, on PostgreSQL, same run."""
+    query, id_number = applicant_query(), sample_applicant()
+    results = {}
+    for label, env in (("log off", {"HUB_AUDIT_RECORDING_DISABLED_FOR_BENCHMARK": "true"}), ("log on", {})):
+        with postgres_database() as url, running_hub(url, env=env) as hub:
+            headers = {"Authorization": f"Bearer {hub.token('clerk', 'xzfw')}"}
+            body = graphql_body(query, {"id": id_number})
+            graphql_once(hub.url, body, headers)
+            load(hub.url, body, headers, connections=CONCURRENCY, seconds=2)  # warm-up
+            results[label] = load(hub.url, body, headers, connections=CONCURRENCY)
+    off = results["log off"].per_second
+    rows: list[list[object]] = [["logging", "req/s", "p50 ms", "p99 ms", "vs log off", "failures", "client"]]
+    for label, result in results.items():
+        rows.append([label, f"{result.per_second:.0f}", f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}",
+                     f"{result.per_second / off:.3f}", result.failures, result.client])
+    added = off / results["log on"].per_second - 1
+    rows.append(["added by the log", f"{added * 100:.1f}% more time per read", "", "", "", "", ""])
+    return rows
+
+
+def write_export(path: Path, entries: int) -> tuple[list[bytes], str]:
+    """An export of `entries` synthetic entries, checkpoints every 100,000, signed with a fresh key.
+
+    Returns the entry lines (for the hashing baseline) and the verifier key text.
+    """
+    from hub.audit.checkpoint import Checkpoint, VerifierKey, sign_note
+    from hub.audit.encoding import CanonicalEntry, encode
+    from hub.audit.export import FORMAT
+    from hub.audit.merkle import CompactRange, leaf_hash
+    from hub.audit.tiles import TILE_WIDTH
+
+    origin = "bench.hub/access-log"
+    key = Ed25519PrivateKey.generate()
+    from cryptography.hazmat.primitives import serialization
+
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    verifier = VerifierKey(origin, public)
+    start = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    actions = ["profile.read", "applicant.lookup", "material.download", "case.read"]
+    lines = []
+    for n in range(1, entries + 1):
+        entry = CanonicalEntry(
+            seq=n, time=start + timedelta(microseconds=n * 1371), request=f"{n // 3:032x}", client="10.20.30.40",
+            principal=n % 97, department=("sw", "rsj", "zjj", "xzfw")[n % 4], role="department_system",
+            action=actions[n % 4], outcome="allowed" if n % 11 else "denied",
+            applicant="11010519491231002X", object="material:%d@v1" % (n % 5000) if n % 4 == 2 else "",
+            fields=("address", "name") if n % 4 == 0 else (), materials=("id_card",) if n % 4 == 2 else (),
+            purpose="basis:tax-identity-check", reason="" if n % 11 else "purpose does not cover field phone",
+        )
+        lines.append(encode(entry))
+    tree, notes = CompactRange(), []
+    leaves = [leaf_hash(line) for line in lines]
+    for n, leaf in enumerate(leaves, start=1):
+        tree.append(leaf)
+        if n % 100_000 == 0 or n == entries:
+            body = Checkpoint(origin, n, tree.root(), start).body()
+            notes.append(sign_note(body, origin, [key]))
+    with open(path, "wb") as out:
+        header = {"format": FORMAT, "origin": origin, "tree_size": entries, "checkpoints": len(notes),
+                  "tile_width": TILE_WIDTH, "exported_at": "2026-11-23T10:00:00.000000Z", "keys": [verifier.text()]}
+        out.write(json.dumps(header).encode() + b"\n")
+        for note in notes:
+            out.write(json.dumps({"checkpoint": note}).encode() + b"\n")
+        for tile in range(0, entries, TILE_WIDTH):
+            chunk = lines[tile : tile + TILE_WIDTH]
+            hashes = base64.b64encode(b"".join(leaves[tile : tile + TILE_WIDTH])).decode()
+            out.write(json.dumps({"tile": tile // TILE_WIDTH, "entries": len(chunk), "leaf_hashes": hashes}).encode() + b"\n")
+            out.writelines(line + b"\n" for line in chunk)
+    return lines, verifier.text()
+
+
+def verification() -> list[list[object]]:
+    from hub.audit.checkpoint import parse_verifier_key
+    from hub.audit.verify import verify_file
+
+    with tempfile.TemporaryDirectory(prefix="hub-bench-export-") as directory:
+        path = Path(directory) / "export.jsonl"
+        lines, key = write_export(path, VERIFY_ENTRIES)
+        size_mb = path.stat().st_size / 1e6
+
+        started = time.perf_counter()
+        for line in lines:
+            sha256(b"\x00" + line).digest()
+        plain_hashlib = len(lines) / (time.perf_counter() - started)
+
+        started = time.perf_counter()
+        for line in lines:
+            digest = hashes.Hash(hashes.SHA256())
+            digest.update(b"\x00" + line)
+            digest.finalize()
+        plain_cryptography = len(lines) / (time.perf_counter() - started)
+        del lines
+
+        started = time.perf_counter()
+        report = verify_file(path, [parse_verifier_key(key)])
+        elapsed = time.perf_counter() - started
+        assert report.entries == VERIFY_ENTRIES and report.unsigned_entries == 0
+    verify_rate = VERIFY_ENTRIES / elapsed
+    return [
+        ["what", "entries/s", "vs plain SHA-256 (hashlib)"],
+        ["plain SHA-256 of the entry lines, hashlib", f"{plain_hashlib:,.0f}", "1.00"],
+        ["plain SHA-256 of the entry lines, cryptography", f"{plain_cryptography:,.0f}", f"{plain_cryptography / plain_hashlib:.2f}"],
+        [f"hub audit verify, {VERIFY_ENTRIES:,} entries ({size_mb:.0f} MB, {report.checkpoints} checkpoints)",
+         f"{verify_rate:,.0f}", f"{verify_rate / plain_hashlib:.2f}"],
+    ]
+
+
+def main() -> None:
+    print(f"Verification of an offline export ({VERIFY_ENTRIES:,} entries):", flush=True)
+    print_table(verification())
+
+    print(f"\nAppends on PostgreSQL ({ENTRIES_PER_REQUEST} entries per request, 8 request tasks per process, "
+          f"sequencer running in every process, {APPEND_SECONDS:.0f} s):", flush=True)
+    rows: list[list[object]] = [["processes", "entries", "entries/s", "vs 1 process", "final drain s"]]
+    single = None
+    for processes in (1, 4):
+        count, seconds, drained = appends(processes)
+        rate = count / seconds
+        single = single or rate
+        rows.append([processes, f"{count:,}", f"{rate:,.0f}", f"{rate / single:.2f}", f"{drained:.2f}"])
+    entries, seconds = sequencer_backlog()
+    rows.append(["sequencer alone", f"{entries:,}", f"{entries / seconds:,.0f}", f"{entries / seconds / single:.2f}", ""])
+    print_table(rows)
+
+    print(f"\nThe clerk's applicant read over HTTP on PostgreSQL, 1 worker, {CONCURRENCY} connections:", flush=True)
+    print_table(read_overhead())
+
+
+if __name__ == "__main__":
+    main()
