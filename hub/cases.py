@@ -32,7 +32,7 @@ from hub.errors import (
 from hub.notice import Requirement, current_items, materials_required_for
 from hub.profiles import find_applicant
 from hub.workdays import local_date
-from storage.models import MaterialStatus
+from storage.models import Material, MaterialStatus
 from storage.models.cases import AttachmentOrigin, Case, CaseMaterial, CaseStatus
 from storage.repositories import cases as repo
 
@@ -115,12 +115,7 @@ async def attach_existing(
         )
     if requirement is None:
         raise MaterialNotRequired("the case's items do not require this type of material", field="materialVersionId")
-    today = local_date(ctx.hub.clock())
-    if (
-        material.status != MaterialStatus.VALID.value
-        or version.superseded_at is not None
-        or (material.valid_until is not None and material.valid_until < today)
-    ):
+    if version.superseded_at is not None or not _usable(material, local_date(ctx.hub.clock())):
         raise MaterialNotValid(
             "only the current version of a valid, unexpired material can be attached",
             field="materialVersionId",
@@ -182,6 +177,14 @@ async def accept_case(ctx: RequestContext, receipt_number: str) -> CaseView:
             field="materials",
             materialTypes=missing,
         )
+    today = local_date(ctx.hub.clock())
+    lapsed = [m.requirement.material_type.code for m in view.materials if m.material and not _usable(m.material, today)]
+    if lapsed:
+        raise MaterialNotValid(
+            f"attached materials revoked or expired since: {', '.join(lapsed)}; attach current ones",
+            field="materials",
+            materialTypes=lapsed,
+        )
     now = ctx.hub.clock()
     case.status = CaseStatus.ACCEPTED.value
     case.accepted_at = now
@@ -225,6 +228,13 @@ async def requirement_by_code(ctx: RequestContext, case: Case, code: str) -> Req
             return requirement
     raise MaterialNotRequired(
         f"the case's items do not require material type {code!r}", field="materialType", materialType=code
+    )
+
+
+def _usable(material: Material, today: date) -> bool:
+    """Valid and not past its valid-until date (a material that outlives the case is the notice's job)."""
+    return material.status == MaterialStatus.VALID.value and (
+        material.valid_until is None or material.valid_until >= today
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from hub import materials
 from hub.auth import Role
 from tests.case_stories import (
     ACCEPT,
@@ -219,3 +220,23 @@ async def test_receipt_numbers_follow_the_day_and_never_repeat(hub, client, cler
         )
         numbers.append(opened["openCase"]["receiptNumber"])
     assert numbers == ["20250926-00001", "20250926-00002", "20250928-00001"]
+
+
+async def test_a_material_revoked_after_it_was_attached_blocks_acceptance(hub, client, clerk) -> None:
+    await load(hub, ESTATE_CATALOG)
+    police = await make_actor(hub, Role.DEPARTMENT_SYSTEM, "gaj")
+    at(hub, date(2025, 9, 26))
+    await register(client, clerk, SELLER, "张三")
+    card = await on_file(clerk, SELLER, "sfz", issued_on=date(2020, 5, 1))
+    receipt = (await client.execute(
+        OPEN, {"i": {"idNumber": SELLER, "items": ["yh-dkdy"], "window": "综合窗口 1"}}, token=clerk.token
+    ))["openCase"]["receiptNumber"]
+    await client.execute(ATTACH, {"i": {"receiptNumber": receipt, "materialVersionId": card.current_version.id}},
+                         token=clerk.token)
+    await hand_in(client, clerk, receipt, "dkht", "借款合同")
+    ctx = await police.context(purpose="basis:lost-card")
+    await materials.revoke_material(ctx, card.material.id, "身份证挂失")
+    await ctx.close()
+    assert await client.error_code(ACCEPT, {"r": receipt}, token=clerk.token) == "MATERIAL_NOT_VALID"
+    case = (await client.execute(CASE, {"r": receipt}, token=clerk.token))["case"]
+    assert case["status"] == "OPEN" and [r["state"] for r in case["reviews"]] == ["NOT_DISTRIBUTED"]
