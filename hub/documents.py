@@ -46,7 +46,7 @@ from storage.repositories import blobs as repo
 
 HASH_PIECE = 1024 * 1024
 # Plaintext handed from the worker thread to the event loop per hop while streaming a download.
-DOWNLOAD_BATCH = 1024 * 1024
+DOWNLOAD_BATCH = 2 * 1024 * 1024
 PENDING_POLL_SECONDS = 0.25
 PENDING_WAIT_SECONDS = 30.0
 REWRAP_BATCH = 500
@@ -208,10 +208,16 @@ class DocumentStore:
         return self._stream(plaintext, pieces)
 
     async def _stream(self, plaintext: Iterator[bytes], pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
+        """Yield batches while the worker thread already fetches and decrypts the next one."""
+        ahead = asyncio.ensure_future(self._run(_next_batch, plaintext))
         try:
-            while batch := await self._run(_next_batch, plaintext):
-                yield batch
+            while batch := await ahead:
+                ahead = asyncio.ensure_future(self._run(_next_batch, plaintext))
+                for piece in batch:
+                    yield piece
         finally:
+            # The iterator may still be running in its thread: let it finish before closing it.
+            await asyncio.gather(ahead, return_exceptions=True)
             await to_thread.run_sync(_close, pieces)
 
     async def read_all(self, blob: BlobRef) -> bytes:
@@ -293,7 +299,8 @@ class DocumentStore:
                 await session.commit()
 
 
-def _next_batch(plaintext: Iterator[bytes]) -> bytes:
+def _next_batch(plaintext: Iterator[bytes]) -> list[bytes]:
+    """Decrypted chunks worth about DOWNLOAD_BATCH bytes: one thread hop, several socket writes."""
     parts: list[bytes] = []
     gathered = 0
     for piece in plaintext:
@@ -301,7 +308,7 @@ def _next_batch(plaintext: Iterator[bytes]) -> bytes:
         gathered += len(piece)
         if gathered >= DOWNLOAD_BATCH:
             break
-    return b"".join(parts)
+    return parts
 
 
 def _close(pieces: Iterator[bytes]) -> None:

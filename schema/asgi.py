@@ -32,6 +32,8 @@ PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "x-h
 SIMPLE_CONTENT_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded", "text/plain")
 MALFORMED_REQUEST = "MALFORMED_REQUEST"
 CSRF_REJECTED = "CSRF_PREFLIGHT_REQUIRED"
+# Room for the operations and map fields and the part headers around an upload's bytes.
+MULTIPART_ALLOWANCE = 1024 * 1024
 
 
 def error_response(message: str, code: str, status: int, **details: Any) -> JSONResponse:
@@ -44,6 +46,16 @@ def _needs_preflight_header(request: Request) -> bool:
         return "query" in request.query_params
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     return content_type in SIMPLE_CONTENT_TYPES or not content_type
+
+
+def _declares_too_large_upload(request: Request, limit: int) -> bool:
+    """Refuse an oversize multipart upload from its Content-Length, before spooling any of it.
+
+    Bodies without a length are still checked file by file once parsed (hub.materials)."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/"):
+        return False
+    length = request.headers.get("content-length", "")
+    return length.isdigit() and int(length) > limit + MULTIPART_ALLOWANCE
 
 
 def _request_id(header: str | None) -> str | None:
@@ -98,6 +110,9 @@ class GraphQLEndpoint(GraphQL):
                 CSRF_REJECTED,
                 400,
             )
+        if _declares_too_large_upload(request, self.hub.settings.max_upload_bytes):
+            limit = self.hub.settings.max_upload_bytes
+            return error_response(f"the upload is larger than the limit of {limit} bytes", "FILE_TOO_LARGE", 413, limit=limit)
         session = self.hub.sessions()
         try:
             try:

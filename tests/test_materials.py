@@ -322,3 +322,10 @@ async def test_valid_until_defaults_from_the_issue_date(hub, client, clerk, appl
     given = {"idNumber": PERSON, "typeCode": "tax_certificate", "issuedOn": date(2026, 3, 1).isoformat()}
     material = data_of(await upload(client, clerk, given, pdf()))["uploadMaterial"]
     assert material["validUntil"] == (date(2026, 3, 1) + timedelta(days=365)).isoformat()
+
+
+async def test_an_oversize_upload_is_refused_from_its_length_before_it_is_read(hub, client, clerk, applicants):
+    hub.settings.max_upload_bytes = 10_000
+    response = await upload(client, clerk, {"idNumber": PERSON, "typeCode": "id_card"}, pdf(1_200_000))
+    assert response.status_code == 413 and error_code_of(response) == "FILE_TOO_LARGE"
+    assert await counts(hub) == (0, 0, 0) and stored_objects(hub) == []

@@ -81,7 +81,7 @@ class EncryptingReader:
         self._size = size
         self._index = 0
         self._consumed = 0
-        self._buffer = bytearray()
+        self._leftover = b""
         self.length = ciphertext_size(size, chunk_size)
 
     def _seal_next(self) -> bytes:
@@ -98,13 +98,19 @@ class EncryptingReader:
     def read(self, n: int = -1) -> bytes:
         if n is None or n < 0:
             n = self.length
-        while len(self._buffer) < n and self._index < self._chunks:
-            self._buffer += self._seal_next()
-        out = bytes(self._buffer[:n])
-        del self._buffer[:n]
-        return out
+        parts, gathered = [self._leftover], len(self._leftover)
+        while gathered < n and self._index < self._chunks:
+            sealed = self._seal_next()
+            parts.append(sealed)
+            gathered += len(sealed)
+        joined = b"".join(parts)
+        self._leftover = joined[n:]
+        return joined[:n] if gathered > n else joined
 
     def __iter__(self) -> Iterator[bytes]:
+        if self._leftover:
+            yield self._leftover
+            self._leftover = b""
         while self._index < self._chunks:
             yield self._seal_next()
 
@@ -112,6 +118,10 @@ class EncryptingReader:
 def encrypt(data: bytes, data_key: bytes, chunk_size: int = DEFAULT_CHUNK_SIZE) -> bytes:
     """Whole-buffer convenience for small blobs and tests."""
     return EncryptingReader(io.BytesIO(data), data_key, len(data), chunk_size).read()
+
+
+def sealed_chunk_size(chunk_size: int) -> int:
+    return chunk_size + TAG_BYTES
 
 
 def chunk_span(start: int, end: int, size: int, chunk_size: int) -> tuple[int, int, int]:
@@ -138,19 +148,32 @@ class ChunkDecryptor:
     def _want(self) -> int:
         return self._last_sealed if self._index == self._chunks - 1 else self._sealed
 
+    def _open(self, sealed: bytes | memoryview) -> bytes:
+        final = self._index == self._chunks - 1
+        try:
+            plaintext = self._aead.decrypt(_nonce(self._index, final), sealed, self._aad)
+        except InvalidTag:
+            raise DecryptionFailed(f"chunk {self._index} failed authentication") from None
+        self._index += 1
+        return plaintext
+
     def feed(self, ciphertext: bytes) -> list[bytes]:
-        self._buffer += ciphertext
+        """Open every whole chunk available; pieces cut at chunk boundaries are never copied."""
+        if self._buffer:
+            self._buffer += ciphertext
+            return self._open_whole(self._buffer)
+        return self._open_whole(ciphertext)
+
+    def _open_whole(self, data: bytes | bytearray) -> list[bytes]:
         opened: list[bytes] = []
-        while self._index < self._chunks and len(self._buffer) >= self._want():
-            want = self._want()
-            final = self._index == self._chunks - 1
-            try:
-                plaintext = self._aead.decrypt(_nonce(self._index, final), bytes(self._buffer[:want]), self._aad)
-            except InvalidTag:
-                raise DecryptionFailed(f"chunk {self._index} failed authentication") from None
-            del self._buffer[:want]
-            self._index += 1
-            opened.append(plaintext)
+        start = 0
+        with memoryview(data) as view:
+            while self._index < self._chunks and len(view) - start >= self._want():
+                want = self._want()
+                opened.append(self._open(view[start : start + want]))
+                start += want
+            rest = bytes(view[start:])
+        self._buffer = bytearray(rest)
         return opened
 
     def finish(self, expected_end_index: int) -> None:

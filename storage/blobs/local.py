@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from storage.blobs import BlobNotFound, BlobStoreError, StoredObject
+from storage.blobs.crypto import DEFAULT_CHUNK_SIZE, sealed_chunk_size
 
 INCOMING = ".incoming"
-COPY_BYTES = 1024 * 1024
+# Whole sealed chunks, so the decryptor opens them without re-cutting.
+COPY_BYTES = 4 * sealed_chunk_size(DEFAULT_CHUNK_SIZE)
 
 
 class LocalBlobStore:

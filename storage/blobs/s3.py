@@ -16,10 +16,14 @@ from minio import Minio
 from minio.error import MinioException, S3Error
 
 from storage.blobs import BlobNotFound, BlobStoreError, StoredObject
+from storage.blobs.crypto import DEFAULT_CHUNK_SIZE, sealed_chunk_size
 
-PART_SIZE = 8 * 1024 * 1024
-PARALLEL_PARTS = 3
-READ_PIECE = 1024 * 1024
+# Parts and read pieces are whole sealed chunks of the default chunk size, so neither encrypting
+# nor decrypting has to re-cut them. A part is 20 chunks (just over S3's 5 MiB minimum part).
+PART_SIZE = 20 * sealed_chunk_size(DEFAULT_CHUNK_SIZE)
+MAX_PARTS = 10_000
+PARALLEL_PARTS = 2
+READ_PIECE = 16 * sealed_chunk_size(DEFAULT_CHUNK_SIZE)
 # Fail fast when the store is down: a request waits at most this long for a connection.
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 60
@@ -32,6 +36,11 @@ def _http_client() -> urllib3.PoolManager:
         maxsize=16,
         retries=urllib3.Retry(total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
     )
+
+
+def part_size_for(length: int) -> int:
+    """PART_SIZE, or a multiple of it when the object would otherwise need more than MAX_PARTS."""
+    return PART_SIZE * max(1, -(-length // (PART_SIZE * MAX_PARTS)))
 
 
 class S3BlobStore:
@@ -68,7 +77,7 @@ class S3BlobStore:
     def put(self, name: str, data: BinaryIO, length: int) -> None:
         try:
             self.client.put_object(
-                self.bucket, self._key(name), data, length, part_size=PART_SIZE, num_parallel_uploads=PARALLEL_PARTS
+                self.bucket, self._key(name), data, length, part_size=part_size_for(length), num_parallel_uploads=PARALLEL_PARTS
             )
         except STORE_ERRORS as error:
             raise self._fail("write blob", error) from None

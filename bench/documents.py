@@ -1,0 +1,319 @@
+"""`python -m bench.documents`: the document store's throughput, memory and deduplication.
+
+In one run, against one S3 server (moto in server mode on loopback) and one hub (`hub serve`):
+1. Throughput: the same file uploaded and downloaded through the hub (GraphQL multipart upload,
+   signed-link download: keyed hash, encryption, S3 multipart upload, decryption on the fly),
+   against a direct minio put/get of the same bytes to the same server, and against a plain
+   file copy on the local disk. Printed as MB/s and as the hub's ratio to direct.
+2. Memory: peak RSS of the hub process (VmHWM) while it takes and serves a 1 GiB file.
+3. Deduplication: 100 cases each handing in the same 20 materials (2000 uploads) use the storage
+   of the 20.
+
+Sizes: HUB_BENCH_DOC_MIB (throughput file, default 256) and HUB_BENCH_BIG_MIB (default 1024).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from minio import Minio
+
+from bench.common import postgres_database, print_table, running_hub, sqlite_database
+
+MiB = 1024 * 1024
+DOC_MIB = int(os.environ.get("HUB_BENCH_DOC_MIB", "256"))
+BIG_MIB = int(os.environ.get("HUB_BENCH_BIG_MIB", "1024"))
+CASES, MATERIALS_PER_CASE = 100, 20
+ACCESS_KEY, SECRET_KEY = "bench-access", "bench-secret-key"
+PART_SIZE = 8 * MiB  # what the hub's S3 store uses, so direct and hub put alike
+UPLOAD = """mutation($input: UploadMaterialInput!) {
+  uploadMaterial(input: $input) { id currentVersion { size downloadLink { url } } }
+}"""
+
+
+# The S3 server
+
+
+@contextmanager
+def s3_server() -> Iterator[str]:
+    """moto in server mode on a free loopback port; yields its endpoint."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("moto server did not start") from None
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.kill()
+        server.wait()
+
+
+def minio_client(endpoint: str) -> Minio:
+    return Minio(endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, secure=False, region="us-east-1")
+
+
+# The hub process
+
+
+def hub_pid(url: str) -> int:
+    """The pid of the `hub serve` process listening on this URL's port (one worker: no children)."""
+    port = url.split(":")[2].split("/")[0]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in command and port.encode() in command:
+                return int(entry.name)
+    raise RuntimeError("cannot find the hub process")
+
+
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} for {pid}")
+
+
+class PeakSampler:
+    """Samples a process's RSS every 20 ms in a thread; `.peak` is the largest seen."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_mib(self.pid))
+            time.sleep(0.02)
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def demo_id_numbers(database_url: str, count: int) -> list[str]:
+    from sqlalchemy import select
+
+    from hub.services import build_hub
+    from hub.settings import Settings
+    from storage.models import Applicant
+
+    async def fetch() -> list[str]:
+        hub = build_hub(Settings(database_url=database_url))
+        try:
+            async with hub.sessions() as session:
+                rows = await session.execute(select(Applicant.id_number).order_by(Applicant.id).limit(count))
+                return list(rows.scalars())
+        finally:
+            await hub.close()
+
+    return asyncio.run(fetch())
+
+
+# Transfers
+
+
+def timed(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def write_pdf(path: Path, mib: int) -> None:
+    with open(path, "wb") as handle:
+        handle.write(b"%PDF-1.7\n")
+        for _ in range(mib):
+            handle.write(os.urandom(MiB))
+
+
+def hub_upload(http: httpx.Client, base: str, token: str, id_number: str, path: Path) -> dict:
+    operations = {"query": UPLOAD, "variables": {"input": {"idNumber": id_number, "typeCode": "id-card", "file": None}}}
+    with open(path, "rb") as handle:
+        response = http.post(
+            f"{base}/graphql",
+            data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.input.file"]})},
+            files={"0": (path.name, handle, "application/pdf")},
+            headers={"Authorization": f"Bearer {token}", "Apollo-Require-Preflight": "true"},
+        )
+    body = response.json()
+    if body.get("errors"):
+        raise RuntimeError(f"upload failed: {body['errors']}")
+    return body["data"]["uploadMaterial"]
+
+
+def hub_download(http: httpx.Client, url: str) -> int:
+    received = 0
+    with http.stream("GET", url) as response:
+        response.raise_for_status()
+        for piece in response.iter_bytes(MiB):
+            received += len(piece)
+    return received
+
+
+def direct_get(client: Minio, bucket: str, name: str) -> int:
+    response = client.get_object(bucket, name)
+    received = 0
+    try:
+        for piece in response.stream(MiB):
+            received += len(piece)
+    finally:
+        response.close()
+        response.release_conn()
+    return received
+
+
+def read_file(path: Path) -> int:
+    received = 0
+    with open(path, "rb") as handle:
+        while piece := handle.read(MiB):
+            received += len(piece)
+    return received
+
+
+def throughput(endpoint: str, hub_url: str, token: str, id_number: str, work: Path) -> list[list[object]]:
+    source = work / "throughput.pdf"
+    write_pdf(source, DOC_MIB)
+    size = source.stat().st_size
+    client = minio_client(endpoint)
+    client.make_bucket(direct := f"direct-{uuid.uuid4().hex[:8]}")
+
+    def mbps(seconds: float) -> float:
+        return size / MiB / seconds
+
+    copy_up = timed(lambda: shutil.copyfile(source, work / "copy.pdf"))
+    os.sync()
+    copy_down = timed(lambda: read_file(work / "copy.pdf"))
+    direct_up = timed(lambda: client.fput_object(direct, "same-bytes", str(source), part_size=PART_SIZE))
+    direct_down = timed(lambda: direct_get(client, direct, "same-bytes"))
+    with httpx.Client(timeout=600) as http:
+        material: dict = {}
+        hub_up = timed(lambda: material.update(hub_upload(http, hub_url, token, id_number, source)))
+        link = material["currentVersion"]["downloadLink"]["url"]
+        hub_down = timed(lambda: hub_download(http, link))
+    return [
+        ["", "upload MB/s", "download MB/s", "hub/direct up", "hub/direct down"],
+        ["file copy (local disk)", f"{mbps(copy_up):.0f}", f"{mbps(copy_down):.0f}", "", ""],
+        ["direct minio put/get", f"{mbps(direct_up):.0f}", f"{mbps(direct_down):.0f}", "", ""],
+        ["through the hub", f"{mbps(hub_up):.0f}", f"{mbps(hub_down):.0f}",
+         f"{direct_up / hub_up:.0%}", f"{direct_down / hub_down:.0%}"],
+    ]
+
+
+def memory(hub_url: str, token: str, id_number: str, work: Path) -> list[list[object]]:
+    source = work / "big.pdf"
+    write_pdf(source, BIG_MIB)
+    pid = hub_pid(hub_url)
+    idle = rss_mib(pid)
+    with httpx.Client(timeout=1800) as http:
+        with PeakSampler(pid) as up:
+            material = hub_upload(http, hub_url, token, id_number, source)
+        with PeakSampler(pid) as down:
+            received = hub_download(http, material["currentVersion"]["downloadLink"]["url"])
+    assert received == source.stat().st_size
+    source.unlink()
+    return [
+        ["hub process RSS (MiB)", "idle", "peak while uploading", "peak while downloading", "VmHWM after both"],
+        [f"{BIG_MIB} MiB file", f"{idle:.0f}", f"{up.peak:.0f}", f"{down.peak:.0f}", f"{rss_mib(pid, 'VmHWM'):.0f}"],
+    ]
+
+
+async def _upload_many(hub_url: str, token: str, jobs: list[tuple[str, Path]]) -> None:
+    limits = asyncio.Semaphore(4)
+    async with httpx.AsyncClient(timeout=120) as http:
+
+        async def one(id_number: str, path: Path) -> None:
+            operations = {"query": UPLOAD, "variables": {"input": {"idNumber": id_number, "typeCode": "id-card", "file": None}}}
+            async with limits:
+                response = await http.post(
+                    f"{hub_url}/graphql",
+                    data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.input.file"]})},
+                    files={"0": (path.name, path.read_bytes(), "application/pdf")},
+                    headers={"Authorization": f"Bearer {token}", "Apollo-Require-Preflight": "true"},
+                )
+                if response.json().get("errors"):
+                    raise RuntimeError(response.text)
+
+        await asyncio.gather(*(one(i, p) for i, p in jobs))
+
+
+def deduplication(endpoint: str, bucket: str, hub_url: str, token: str, database_url: str, work: Path) -> list[list[object]]:
+    client = minio_client(endpoint)
+    before = sum(o.size or 0 for o in client.list_objects(bucket, recursive=True))
+    materials = []
+    for n in range(MATERIALS_PER_CASE):
+        path = work / f"material-{n}.pdf"
+        path.write_bytes(b"%PDF-1.7\n" + os.urandom(256 * 1024 + n * 37_000))
+        materials.append(path)
+    applicants = demo_id_numbers(database_url, CASES)
+    started = time.perf_counter()
+    asyncio.run(_upload_many(hub_url, token, [(a, m) for a in applicants for m in materials]))
+    elapsed = time.perf_counter() - started
+    used = sum(o.size or 0 for o in client.list_objects(bucket, recursive=True)) - before
+    plain = sum(p.stat().st_size for p in materials)
+    uploads = len(applicants) * len(materials)
+    return [
+        ["uploads", "distinct bytes (20 files)", "bytes handed in", "stored", "stored / distinct", "uploads/s"],
+        [uploads, plain, plain * len(applicants), used, f"{used / plain:.4f}x", f"{uploads / elapsed:.0f}"],
+    ]
+
+
+def run(database_url: str) -> None:
+    with s3_server() as endpoint, tempfile.TemporaryDirectory(prefix="hub-bench-docs-") as work_dir:
+        work = Path(work_dir)
+        minio_client(endpoint).make_bucket(bucket := "hub-bench")
+        blob_url = f"s3://{bucket}?endpoint={endpoint}&secure=false&access_key={ACCESS_KEY}&secret_key={SECRET_KEY}"
+        with running_hub(database_url, env={"HUB_BLOB_URL": blob_url, "HUB_MAX_UPLOAD_BYTES": str(4 * 1024 * MiB)}) as hub:
+            base = hub.url.removesuffix("/graphql")
+            token = hub.token("clerk", "xzfw")
+            [first, second] = demo_id_numbers(database_url, 2)
+            print(f"-- throughput, {DOC_MIB} MiB file, S3 = moto server on loopback, one hub worker")
+            print_table(throughput(endpoint, base, token, first, work))
+            print(f"-- memory, {BIG_MIB} MiB file")
+            print_table(memory(base, token, second, work))
+            print(f"-- deduplication, {CASES} cases x {MATERIALS_PER_CASE} materials")
+            print_table(deduplication(endpoint, bucket, base, token, database_url, work))
+
+
+def main() -> None:
+    backend = os.environ.get("HUB_BENCH_BACKEND", "sqlite")
+    database = postgres_database() if backend == "postgresql" else sqlite_database()
+    with database as database_url:
+        print(f"database: {backend}")
+        run(database_url)
+
+
+if __name__ == "__main__":
+    main()
