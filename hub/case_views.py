@@ -26,6 +26,7 @@ from storage.models.cases import (
     Decision,
     JointReviewMinutes,
     Opinion,
+    ReviewTask,
 )
 from storage.repositories import cases as repo
 from storage.repositories import catalog as catalog_repo
@@ -275,7 +276,7 @@ def _reviews(
     case: Case,
     case_items: Sequence[ServiceItem],
     item_departments: dict[int, list[Department]],
-    tasks: Sequence,
+    tasks: Sequence[ReviewTask],
     opinions: Sequence[Opinion],
     today: date,
 ) -> tuple[DepartmentReview, ...]:

@@ -3,8 +3,9 @@
 统一接件: a clerk opens a case for an applicant and one or more items of the current catalogue;
 materials are attached by reference to versions already on file (reuse) or by a new upload, each
 pinned to an exact version; a non-key material may be promised by a date (容缺). Acceptance hands a
-review task to every participating department at once (同步分发). Reviews and completion are in
-hub/reviews.py; prior submissions in hub/submissions.py.
+review task to every participating department at once (同步分发). Opinions and minutes are in
+hub/reviews.py, uploads, results and completion in hub/completion.py, prior submissions in
+hub/submissions.py.
 
 Every mutation locks the case row first, so two windows or departments acting on one case at once
 are serialised, and refuses with a specific code before writing anything.
