@@ -128,3 +128,21 @@ async def test_a_malformed_cursor_is_refused(hub, client, clerk) -> None:
         SUBMISSIONS, {"id": RETIREE, "first": 5, "after": "not-a-cursor"}, token=clerk.token
     ) == "BAD_USER_INPUT"
     assert await client.error_code(SUBMISSIONS, {"id": RETIREE, "first": 0}, token=clerk.token) == "BAD_USER_INPUT"
+
+
+async def test_the_latest_cases_of_several_applicants_come_in_one_response(hub, client, clerk) -> None:
+    await load(hub, CATALOG)
+    at(hub, date(2026, 3, 2))
+    await register(client, clerk, RETIREE, "刘建国")
+    await register(client, clerk, OTHER, "刘秀英")
+    cards = {n: await on_file(clerk, n, "sfz", issued_on=date(2016, 7, 6)) for n in (RETIREE, OTHER)}
+    opened = {
+        (n, item): await _case(client, clerk, n, item, "社保窗口 1", {}, cards[n])
+        for n in (RETIREE, OTHER) for item in ("rsj-tx", "rsj-yb")
+    }
+    data = await client.execute(
+        '{ applicants(namePrefix: "刘") { edges { node { idNumber cases(last: 1) { receiptNumber status } } } } }',
+        token=clerk.token,
+    )
+    latest = {e["node"]["idNumber"]: e["node"]["cases"] for e in data["applicants"]["edges"]}
+    assert latest == {n: [{"receiptNumber": opened[n, "rsj-yb"], "status": "OPEN"}] for n in (RETIREE, OTHER)}
