@@ -22,7 +22,6 @@ from tests.case_stories import (
     NOTICE,
     OPEN,
     OPINION,
-    PDF,
     PROMISE,
     at,
     by_code,
