@@ -20,7 +20,7 @@ from hub.context import RequestContext
 from hub.errors import InvalidInput
 from hub.profiles import ApplicantRecord, find_applicant
 from hub.workdays import CHINA
-from storage.models.cases import AttachmentOrigin, CaseStatus
+from storage.models.cases import AttachmentOrigin, Case, CaseStatus
 from storage.repositories import cases as repo
 
 MAX_SEARCH_TEXT = 100
@@ -70,17 +70,32 @@ async def prior_submissions(
     first: int = 20,
     after: str | None = None,
 ) -> SubmissionPage:
-    """An applicant's cases, newest first. A department sees only the cases it takes part in."""
+    """An applicant's cases, newest first, found by ID number."""
+    applicant = await find_applicant(ctx, applicant_id_number)
+    return (await submissions_of(ctx, [applicant], search, first=first, after=after))[0]
+
+
+async def submissions_of(
+    ctx: RequestContext,
+    applicants: Sequence[ApplicantRecord],
+    search: SubmissionSearch = SubmissionSearch(),
+    *,
+    first: int = 20,
+    after: str | None = None,
+) -> list[SubmissionPage]:
+    """A page of cases per applicant, for any number of applicants in a fixed number of queries.
+
+    A department sees only the cases it takes part in (and the policy lets it search none).
+    """
     limit = ctx.hub.settings.max_page_size
     if not 1 <= first <= limit:
         raise InvalidInput(f"first must be between 1 and {limit}", field="first")
     text = (search.text or "").strip() or None
     if text is not None and len(text) > MAX_SEARCH_TEXT:
         raise InvalidInput(f"search text longer than {MAX_SEARCH_TEXT} characters", field="text")
-    applicant = await find_applicant(ctx, applicant_id_number)
     rows = await repo.cases_of_applicants(
         ctx.session,
-        [applicant.id],
+        [a.id for a in applicants],
         status=search.status.value if search.status else None,
         text=text,
         opened_from=_start_of(search.opened_from) if search.opened_from else None,
@@ -89,15 +104,24 @@ async def prior_submissions(
         after=_decode_cursor(after) if after else None,
         limit=first + 1,
     )
-    views = await load_case_views(ctx, rows[:first])
+    per_applicant: dict[int, list[Case]] = {a.id: [] for a in applicants}
+    for row in rows:
+        per_applicant[row.applicant_id].append(row)
+    shown = [row for a in applicants for row in per_applicant[a.id][:first]]
+    views = {view.case.id: view for view in await load_case_views(ctx, shown)}
     await guard(
         ctx,
         Action.CASE_SEARCH,
-        [applicant.id_number],
-        material_types=sorted({m.requirement.material_type.code for v in views for m in v.materials}),
+        [a.id_number for a in applicants],
+        material_types=sorted({m.requirement.material_type.code for v in views.values() for m in v.materials}),
         object_ref="submissions",
     )
-    return SubmissionPage(views, has_next_page=len(rows) > first)
+    return [
+        SubmissionPage(
+            [views[row.id] for row in per_applicant[a.id][:first]], has_next_page=len(per_applicant[a.id]) > first
+        )
+        for a in applicants
+    ]
 
 
 async def overall_reuse(ctx: RequestContext) -> Reuse:
@@ -121,17 +145,17 @@ async def recent_cases(
         [a.id for a in applicants],
         status=status.value if status else None,
         department_id=None if ctx.caller.role is Role.CLERK else ctx.caller.department_id,
+        limit=limit,
     )
-    per_applicant: dict[int, list] = {a.id: [] for a in applicants}
-    for row in rows:
-        if len(per_applicant[row.applicant_id]) < limit:
-            per_applicant[row.applicant_id].append(row)
-    views = {v.case.id: v for v in await load_case_views(ctx, [r for per in per_applicant.values() for r in per])}
+    views = await load_case_views(ctx, rows)
     await guard(
         ctx,
         Action.CASE_SEARCH,
         [a.id_number for a in applicants],
-        material_types=sorted({m.requirement.material_type.code for v in views.values() for m in v.materials}),
+        material_types=sorted({m.requirement.material_type.code for v in views for m in v.materials}),
         object_ref="cases",
     )
-    return [[views[row.id] for row in per_applicant[a.id]] for a in applicants]
+    per_applicant: dict[int, list[CaseView]] = {a.id: [] for a in applicants}
+    for view in views:
+        per_applicant[view.case.applicant_id].append(view)
+    return [per_applicant[a.id] for a in applicants]

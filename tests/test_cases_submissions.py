@@ -141,8 +141,14 @@ async def test_the_latest_cases_of_several_applicants_come_in_one_response(hub, 
         for n in (RETIREE, OTHER) for item in ("rsj-tx", "rsj-yb")
     }
     data = await client.execute(
-        '{ applicants(namePrefix: "刘") { edges { node { idNumber cases(last: 1) { receiptNumber status } } } } }',
+        """{ applicants(namePrefix: "刘") { edges { node { idNumber cases(last: 1) { receiptNumber status }
+              priorSubmissions(text: "退休") { edges { node { receiptNumber } } pageInfo { hasNextPage } } } } } }""",
         token=clerk.token,
     )
-    latest = {e["node"]["idNumber"]: e["node"]["cases"] for e in data["applicants"]["edges"]}
-    assert latest == {n: [{"receiptNumber": opened[n, "rsj-yb"], "status": "OPEN"}] for n in (RETIREE, OTHER)}
+    nodes = {e["node"]["idNumber"]: e["node"] for e in data["applicants"]["edges"]}
+    assert {n: node["cases"] for n, node in nodes.items()} == {
+        n: [{"receiptNumber": opened[n, "rsj-yb"], "status": "OPEN"}] for n in (RETIREE, OTHER)
+    }
+    assert {n: [e["node"]["receiptNumber"] for e in node["priorSubmissions"]["edges"]] for n, node in nodes.items()} == {
+        n: [opened[n, "rsj-tx"]] for n in (RETIREE, OTHER)
+    }

@@ -584,5 +584,10 @@ async def prior_submissions_of(
     search = submissions.SubmissionSearch(
         text=text, status=case_views.CaseStatus(status.value) if status else None, opened_from=opened_from, opened_to=opened_to
     )
-    page = await submissions.prior_submissions(info.context.hub, record.id_number, search, first=first, after=after)
-    return connection_of(page)
+    ctx = info.context.hub
+
+    async def batch(records: list[profiles.ApplicantRecord]) -> list[CaseConnection]:
+        pages = await submissions.submissions_of(ctx, records, search, first=first, after=after)
+        return [connection_of(page) for page in pages]
+
+    return await info.context.loader(("prior-submissions", search, first, after), batch).load(record)

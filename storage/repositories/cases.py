@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     Applicant,
@@ -313,7 +314,9 @@ async def cases_of_applicants(
     after: tuple[datetime, int] | None = None,
     limit: int | None = None,
 ) -> list[Case]:
-    """Cases of the applicants, newest first, keyset-paginated by (opened_at, id).
+    """Cases of the applicants, per applicant newest first, keyset-paginated by (opened_at, id).
+
+    `limit` applies to each applicant: the first page of every applicant's cases in one query.
 
     `text` matches the receipt number, the window, or the code or name of an item or of a material
     type handed in. `department_id` keeps the cases that department takes part in.
@@ -360,10 +363,17 @@ async def cases_of_applicants(
         statement = statement.where(
             or_(Case.opened_at < opened_at, and_(Case.opened_at == opened_at, Case.id < case_id))
         )
-    statement = statement.order_by(Case.opened_at.desc(), Case.id.desc())
-    if limit is not None:
-        statement = statement.limit(limit)
-    return list((await session.execute(statement)).scalars())
+    if limit is None:
+        statement = statement.order_by(Case.applicant_id, Case.opened_at.desc(), Case.id.desc())
+        return list((await session.execute(statement)).scalars())
+    # The newest `limit` cases of each applicant, for any number of applicants, in one query.
+    rank = func.row_number().over(partition_by=Case.applicant_id, order_by=(Case.opened_at.desc(), Case.id.desc()))
+    ranked = statement.add_columns(rank.label("rank")).subquery()
+    case = aliased(Case, ranked)
+    rows = await session.execute(
+        select(case).where(ranked.c.rank <= limit).order_by(case.applicant_id, case.opened_at.desc(), case.id.desc())
+    )
+    return list(rows.scalars())
 
 
 async def reuse_counts(session: AsyncSession, case_ids: Sequence[int] | None = None) -> dict[str, int]:
