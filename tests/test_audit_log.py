@@ -3,6 +3,7 @@ but the hub's public key, and verifies a full export offline, across a signing k
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import os
@@ -11,7 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from hub.access import Action, guard
 from hub.audit.checkpoint import VerifierKey, parse_body, verified_signers
 from hub.audit.export import export_log
 from hub.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
@@ -170,3 +173,25 @@ async def test_the_cli_exports_and_verifies_without_a_database(hub, client, cler
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.startswith("OK: 3 entries, 1 signed checkpoints verified")
     assert "verifying [" in verified.stderr  # the progress bar
+
+
+async def test_each_hub_process_sequences_and_signs_in_the_background(hub, clerk) -> None:
+    hub.settings.audit_sequencer_interval = 0.05
+    hub.settings.audit_checkpoint_seconds = 0.5
+    worker = asyncio.create_task(Sequencer(hub).run_forever())
+    try:
+        assert not await Sequencer(hub).has_work()
+        ctx = await clerk.context()
+        await guard(ctx, Action.APPLICANT_LOOKUP, [PERSON_ID])
+        await ctx.commit()
+        await ctx.close()
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if not await Sequencer(hub).has_work():
+                break
+        async with hub.engine.connect() as connection:
+            sequenced = (await connection.execute(text("SELECT seq FROM access_entries"))).scalars().all()
+            signed = (await connection.execute(text("SELECT tree_size FROM audit_checkpoints"))).scalars().all()
+        assert sequenced == [1] and signed == [1]
+    finally:
+        worker.cancel()

@@ -3,7 +3,9 @@ offline verifier catches every change and names the first bad sequence number.""
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +14,7 @@ from sqlalchemy import text
 from hub.access import Action, guard
 from hub.audit.checkpoint import VerifierKey
 from hub.audit.export import export_log
+from hub.audit.merkle import leaf_hash
 from hub.audit.sequencer import Sequencer
 from hub.audit.verify import EntriesMissing, EntryTampered, UntrustedCheckpoint, VerificationError, verify_lines
 from hub.keyring import Keyring
@@ -122,8 +125,6 @@ async def test_a_truncated_log_is_named(signed_log) -> None:
 
 async def test_a_truncation_hidden_with_the_checkpoints_is_caught_by_a_kept_checkpoint(signed_log) -> None:
     kept = (await _export(signed_log))[3].decode()  # the checkpoint of size 700, as an auditor saved it
-    import json
-
     note = json.loads(kept)["checkpoint"]
     await _sql(
         signed_log,
@@ -139,11 +140,6 @@ async def test_a_truncation_hidden_with_the_checkpoints_is_caught_by_a_kept_chec
 
 async def test_an_export_edited_with_its_leaf_hashes_is_caught_by_the_signature(signed_log) -> None:
     lines = await _export(signed_log)
-    import base64
-    import json
-
-    from hub.audit.merkle import leaf_hash
-
     # Entry 300 is line 300 - 256 = 44 of tile 1, after the header, 3 checkpoints, tile 0 and its lines.
     tile_line = 1 + 3 + 1 + 256
     position = tile_line + 44

@@ -82,15 +82,17 @@ class Sequencer:
         latest = await repo.latest_checkpoint(session)
         if size == 0 or (latest is not None and latest.tree_size >= size):
             return None
-        due = (
-            force
-            or latest is None
-            or size - latest.tree_size >= self.settings.audit_checkpoint_entries
-            or (now - latest.signed_at).total_seconds() >= self.settings.audit_checkpoint_seconds
-        )
-        if not due:
+        if not (force or self._checkpoint_due(size, latest, now)):
             return None
         return await self._sign(session, size, root, now, latest)
+
+    def _checkpoint_due(self, size: int, latest: AuditCheckpoint | None, now: datetime) -> bool:
+        if latest is None:
+            return True
+        return size > latest.tree_size and (
+            size - latest.tree_size >= self.settings.audit_checkpoint_entries
+            or (now - latest.signed_at).total_seconds() >= self.settings.audit_checkpoint_seconds
+        )
 
     async def _sign(
         self, session, size: int, root: bytes, now: datetime, latest: AuditCheckpoint | None  # noqa: ANN001
@@ -114,11 +116,19 @@ class Sequencer:
             note=note,
         )
 
+    async def has_work(self) -> bool:
+        """Whether anything is queued or unsigned, found without taking the lock (idle runs stay
+        read-only, so an idle hub does not take SQLite's write lock five times a second)."""
+        async with self.hub.sessions() as session:
+            pending, size, latest = await repo.idle_state(session)
+        return pending or (size > 0 and self._checkpoint_due(size, latest, utcnow()))
+
     async def run_forever(self) -> None:
         """The background loop each hub process runs; a busy lock means another process is on it."""
         while True:
             try:
-                await self.integrate(wait=False)
+                if await self.has_work():
+                    await self.integrate(wait=False)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001  (the loop must survive a database hiccup)

@@ -43,7 +43,8 @@ ENTRY_COLUMNS = (
 
 async def append_entries(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Queue entries (seq NULL) in one multi-row insert; the sequencer numbers them later."""
-    await session.execute(insert(AccessEntry).values(list(rows)))
+    # executemany form: compiled once and cached (a `.values([...])` insert is compiled anew per call).
+    await session.execute(insert(AccessEntry), list(rows))
 
 
 # sequencing -----------------------------------------------------------------------------------
@@ -83,6 +84,14 @@ async def save_state(session: AsyncSession, tree_size: int, root_hash: bytes, wh
         .where(AuditLogState.id == STATE_ROW)
         .values(tree_size=tree_size, root_hash=root_hash, updated_at=when)
     )
+
+
+async def idle_state(session: AsyncSession) -> tuple[bool, int, AuditCheckpoint | None]:
+    """(anything queued, tree size, the last checkpoint): a read-only probe, no lock."""
+    pending = select(AccessEntry.id).where(AccessEntry.seq.is_(None)).limit(1).exists()
+    tree_size = select(AuditLogState.tree_size).where(AuditLogState.id == STATE_ROW).scalar_subquery()
+    queued, size = (await session.execute(select(pending, tree_size))).one()
+    return bool(queued), size or 0, await latest_checkpoint(session)
 
 
 async def pending_entries(session: AsyncSession, limit: int) -> list[Row]:
@@ -220,10 +229,6 @@ async def entries_between(session: AsyncSession, first_seq: int, last_seq: int) 
         .order_by(AccessEntry.seq, AccessEntry.id)
     )
     return list((await session.execute(statement)).all())
-
-
-async def count_pending(session: AsyncSession) -> int:
-    return (await session.execute(select(func.count()).where(AccessEntry.seq.is_(None)))).scalar_one()
 
 
 async def statistics(session: AsyncSession, since: datetime | None, until: datetime | None) -> list[Row]:
