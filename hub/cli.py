@@ -54,11 +54,24 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from hub.demo import load_demo
+    from hub.demo_cases import load_demo_cases
+    from hub.services import build_hub
 
     summary = asyncio.run(
         in_session(settings, lambda s: load_demo(s, applicants=args.applicants, seed=args.seed, if_empty=args.if_empty))
     )
     print(summary)
+    if not summary.loaded or args.cases == 0:
+        return
+
+    async def cases() -> None:
+        hub = build_hub(settings)
+        try:
+            print(await load_demo_cases(hub, applicants=min(args.cases, args.applicants), seed=args.seed))
+        finally:
+            await hub.close()
+
+    asyncio.run(cases())
 
 
 def cmd_catalog_load(args: argparse.Namespace, settings: Settings) -> None:
@@ -147,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--applicants", type=int, default=600)
     demo.add_argument("--seed", type=int, default=20261123)
     demo.add_argument("--if-empty", action="store_true", help="do nothing if demo data is already there")
+    demo.add_argument(
+        "--cases", type=int, default=20, help="applicants given materials and a case through the use cases (0: none)"
+    )
     demo.set_defaults(handler=cmd_demo)
 
     catalog = commands.add_parser("catalog", help="the service catalogue").add_subparsers(
