@@ -82,3 +82,17 @@ async def test_json_without_a_query_is_a_malformed_request(client, clerk) -> Non
 async def test_a_syntax_error_is_a_validation_failure(client, clerk) -> None:
     assert await client.error_code("{ viewer { name ", token=clerk.token) == "GRAPHQL_VALIDATION_FAILED"
     assert await client.error_code("{ noSuchField }", token=clerk.token) == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_a_repeated_query_is_validated_once(client, clerk) -> None:
+    """The limits must not defeat the validation cache (rules rebuilt per request would miss it)."""
+    from strawberry.extensions.validation_cache import DEFAULT_MAXSIZE, _get_validate_cache
+
+    cache = _get_validate_cache(DEFAULT_MAXSIZE)
+    query = "{ viewer { name departmentCode } }"
+    await client.execute(query, token=clerk.token)
+    before = cache.cache_info()
+    for _ in range(5):
+        await client.execute(query, token=clerk.token)
+    after = cache.cache_info()
+    assert after.hits - before.hits == 5 and after.misses == before.misses

@@ -1,0 +1,273 @@
+"""What every benchmark needs: a real hub in a subprocess, seeded with the demo, and a load generator.
+
+The public surface is small:
+
+- `sqlite_database(folder)` and `postgres_database()`: a database URL to benchmark against (the
+  PostgreSQL one is a fresh database, dropped afterwards).
+- `running_hub(database_url, workers=1)`: migrates, loads the demo (600 applicants), starts
+  `hub serve` on a free loopback port and yields a `RunningHub` (its URL and demo tokens).
+- `graphql_body(query, variables)`: the POST body of a GraphQL request.
+- `load(url, body, headers, connections=16, seconds=...)`: N concurrent keep-alive clients posting
+  the same request for a fixed time; returns a `LoadResult` (requests/s, p50, p99, which client).
+- `print_table(rows)`: a plain aligned table.
+
+The load comes from `wrk` when it is installed (`apt-get install wrk`): on a 2-core machine the
+client must not steal the server's CPU. Otherwise a lean asyncio HTTP/1.1 client is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.settings import Settings
+
+POSTGRES_ADMIN_URL = os.environ.get("HUB_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+SECONDS = float(os.environ.get("HUB_BENCH_SECONDS", "10"))
+DEMO_APPLICANTS = 600
+DEMO_SEED = 20261123
+
+
+@dataclass(frozen=True)
+class RunningHub:
+    url: str
+    database_url: str
+    workers: int
+    tokens: dict[tuple[str, str], str]  # (role, department code) -> bearer token
+
+    def token(self, role: str, department_code: str) -> str:
+        return self.tokens[role, department_code]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    client: str
+    requests: int
+    seconds: float
+    failures: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+# Databases
+
+
+@contextmanager
+def sqlite_database(folder: Path | None = None) -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="hub-bench-", dir=folder) as directory:
+        yield f"sqlite+aiosqlite:///{Path(directory) / 'hub.db'}"
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh database on the local PostgreSQL, dropped on exit."""
+    name = f"hub_bench_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _postgres_admin(statement: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+# The hub under test
+
+
+def _seed(settings: Settings) -> dict[tuple[str, str], str]:
+    from hub.commands import in_session
+    from hub.demo import load_demo, reissue_demo_tokens
+    from storage.migrate import upgrade
+
+    upgrade(settings.database_url)
+    asyncio.run(
+        in_session(settings, lambda s: load_demo(s, applicants=DEMO_APPLICANTS, seed=DEMO_SEED, if_empty=True))
+    )
+    issued = asyncio.run(in_session(settings, lambda s: reissue_demo_tokens(s, settings)))
+    return {(i.role.value, i.department_code): i.token for i in issued}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_hub(database_url: str, *, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[RunningHub]:
+    """Seed the database with the demo and serve it with `hub serve` until the block ends."""
+    with tempfile.TemporaryDirectory(prefix="hub-bench-var-") as var:
+        environment = {
+            **os.environ,
+            "HUB_DATABASE_URL": database_url,
+            "HUB_BLOB_URL": f"file://{var}/blobs",
+            "HUB_SECRETS_DIR": f"{var}/secrets",
+            **(env or {}),
+        }
+        tokens = _seed(Settings(database_url=database_url, blob_url=environment["HUB_BLOB_URL"], secrets_dir=Path(environment["HUB_SECRETS_DIR"])))
+        port = _free_port()
+        command = [sys.executable, "-m", "hub.cli", "serve", "--port", str(port), "--workers", str(workers)]
+        server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_until_ready(url, server)
+            yield RunningHub(f"{url}/graphql", database_url, workers, tokens)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def _wait_until_ready(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"hub serve exited with {server.returncode}: {server.stderr.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("hub serve did not become ready within 60 s")
+
+
+# Requests
+
+
+def graphql_body(query: str, variables: dict | None = None) -> bytes:
+    return json.dumps({"query": query, "variables": variables or {}}, ensure_ascii=False).encode("utf-8")
+
+
+def graphql_once(url: str, body: bytes, headers: dict[str, str]) -> dict:
+    """One request, to check a benchmark's query answers data and no errors before timing it."""
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **headers})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer = json.loads(response.read())
+    if answer.get("errors"):
+        raise RuntimeError(f"benchmark query failed: {answer['errors']}")
+    return answer["data"]
+
+
+def load(
+    url: str, body: bytes, headers: dict[str, str], *, connections: int = 16, seconds: float = SECONDS
+) -> LoadResult:
+    """`connections` keep-alive clients posting `body` to `url` for `seconds`."""
+    if shutil.which("wrk"):
+        return _load_with_wrk(url, body, headers, connections, seconds)
+    return asyncio.run(_load_with_asyncio(url, body, headers, connections, seconds))
+
+
+_WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = io.open(os.getenv("HUB_BENCH_BODY"), "rb"):read("*a")
+%(headers)s
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("HUB_BENCH %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.timeout + e.status, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def _load_with_wrk(url: str, body: bytes, headers: dict[str, str], connections: int, seconds: float) -> LoadResult:
+    all_headers = {"Content-Type": "application/json", **headers}
+    lines = "\n".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in all_headers.items())
+    with tempfile.TemporaryDirectory(prefix="hub-wrk-") as directory:
+        script, body_file = Path(directory) / "post.lua", Path(directory) / "body.json"
+        script.write_text(_WRK_SCRIPT % {"headers": lines})
+        body_file.write_bytes(body)
+        threads = min(2, connections)
+        output = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), url],
+            env={**os.environ, "HUB_BENCH_BODY": str(body_file)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    line = next(line for line in output.splitlines() if line.startswith("HUB_BENCH "))
+    requests, duration_us, failures, p50_us, p99_us = (int(part) for part in line.split()[1:])
+    return LoadResult("wrk", requests, duration_us / 1e6, failures, p50_us / 1000, p99_us / 1000)
+
+
+async def _load_with_asyncio(
+    url: str, body: bytes, headers: dict[str, str], connections: int, seconds: float
+) -> LoadResult:
+    """The fallback client: one coroutine per keep-alive connection, raw HTTP/1.1, no parsing beyond framing."""
+    host_port, path = url.removeprefix("http://").split("/", 1)
+    host, port = host_port.split(":")
+    head = "".join(f"{k}: {v}\r\n" for k, v in {"Content-Type": "application/json", **headers}.items())
+    request = (
+        f"POST /{path} HTTP/1.1\r\nHost: {host_port}\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+    )
+    latencies: list[float] = []
+    failures = 0
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while (started := time.perf_counter()) < deadline:
+                writer.write(request)
+                status_and_headers = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in status_and_headers.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                await reader.readexactly(length)
+                latencies.append(time.perf_counter() - started)
+                if not status_and_headers.startswith(b"HTTP/1.1 200"):
+                    failures += 1
+        finally:
+            writer.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(connections)))
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+
+    def percentile(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000 if latencies else 0.0
+
+    return LoadResult("asyncio", len(latencies), elapsed, failures, percentile(0.50), percentile(0.99))
+
+
+# Output
+
+
+def print_table(rows: Sequence[Sequence[object]]) -> None:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+    sys.stdout.flush()
