@@ -13,14 +13,17 @@ are serialised, and refuses with a specific code before writing anything.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
+from typing import Concatenate, ParamSpec, TypeVar
 
 from hub.access import Action, guard
 from hub.case_views import CaseView, load_case_views
 from hub.context import RequestContext
 from hub.errors import (
     CaseStateConflict,
+    HubError,
     InvalidInput,
     KeyMaterialCannotBePromised,
     KeyMaterialMissing,
@@ -39,6 +42,29 @@ from storage.repositories import cases as repo
 
 MAX_WINDOW_LENGTH = 64
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def all_or_nothing(
+    use_case: Callable[Concatenate[RequestContext, P], Awaitable[T]],
+) -> Callable[Concatenate[RequestContext, P], Awaitable[T]]:
+    """A refused case mutation leaves nothing written but the access entries of the attempt.
+
+    The GraphQL layer commits whatever a request left pending, so a refusal raised after some rows
+    were flushed (the second entry of a joint review, say) must roll them back itself.
+    """
+
+    @functools.wraps(use_case)
+    async def run(ctx: RequestContext, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await use_case(ctx, *args, **kwargs)
+        except HubError:
+            await ctx.rollback_keeping_log()
+            raise
+
+    return run
+
 
 def case_ref(receipt_number: str) -> str:
     """The object reference of a case in access entries and purposes ("case:<receipt>")."""
@@ -49,6 +75,7 @@ def format_receipt_number(day: date, sequence: int) -> str:
     return f"{day:%Y%m%d}-{sequence:05d}"
 
 
+@all_or_nothing
 async def open_case(
     ctx: RequestContext,
     applicant_id_number: str,
@@ -97,6 +124,7 @@ async def find_case(ctx: RequestContext, receipt_number: str) -> CaseView:
     return view
 
 
+@all_or_nothing
 async def attach_existing(
     ctx: RequestContext, receipt_number: str, material_version_id: int
 ) -> CaseView:
@@ -134,6 +162,7 @@ async def attach_new_version(
     await _replace_attachment(ctx, case, requirement, AttachmentOrigin.UPLOADED, material_id, material_version_id)
 
 
+@all_or_nothing
 async def promise_material(
     ctx: RequestContext, receipt_number: str, material_type_code: str, promised_on: date
 ) -> CaseView:
@@ -159,6 +188,7 @@ async def promise_material(
     return (await load_case_views(ctx, [case]))[0]
 
 
+@all_or_nothing
 async def accept_case(ctx: RequestContext, receipt_number: str) -> CaseView:
     """受理: check the set of materials and distribute a review task to every department at once."""
     case = await case_row(ctx, receipt_number, Action.CASE_ACCEPT, for_update=True)

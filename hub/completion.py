@@ -14,7 +14,14 @@ from datetime import date
 from hub import materials
 from hub.access import Action
 from hub.case_views import CaseView, ReviewState, load_case_views
-from hub.cases import attach_new_version, case_row, check_attachable, guard_case, requirement_by_code
+from hub.cases import (
+    all_or_nothing,
+    attach_new_version,
+    case_row,
+    check_attachable,
+    guard_case,
+    requirement_by_code,
+)
 from hub.context import RequestContext
 from hub.errors import CaseStateConflict, DepartmentNotInCase, PromisesUnmet, ReviewsOpen
 from hub.workdays import local_date
@@ -34,6 +41,7 @@ class CaseFile:
     valid_until: date | None = None
 
 
+@all_or_nothing
 async def upload_for_case(ctx: RequestContext, receipt_number: str, handed_in: CaseFile) -> CaseView:
     """Store a material the applicant hands in at the window and attach that exact version."""
     case = await case_row(ctx, receipt_number, Action.CASE_ATTACH, for_update=True)
@@ -58,6 +66,7 @@ async def upload_for_case(ctx: RequestContext, receipt_number: str, handed_in: C
     return (await load_case_views(ctx, [case]))[0]
 
 
+@all_or_nothing
 async def issue_result(ctx: RequestContext, receipt_number: str, result: CaseFile) -> CaseView:
     """A department that approved issues its result (licence, certificate) as a material of the applicant.
 
@@ -105,6 +114,7 @@ async def issue_result(ctx: RequestContext, receipt_number: str, result: CaseFil
     return (await load_case_views(ctx, [case]))[0]
 
 
+@all_or_nothing
 async def complete_case(ctx: RequestContext, receipt_number: str) -> CaseView:
     """办结 (统一出件): every promise kept and every department settled; the case closes with its results."""
     case = await case_row(ctx, receipt_number, Action.CASE_COMPLETE, for_update=True)

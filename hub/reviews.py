@@ -13,7 +13,7 @@ from datetime import date
 
 from hub.access import Action, guard
 from hub.case_views import CaseView, load_case_views
-from hub.cases import case_ref, case_row
+from hub.cases import all_or_nothing, case_ref, case_row
 from hub.context import RequestContext
 from hub.errors import (
     CaseStateConflict,
@@ -44,6 +44,7 @@ class MinutesEntry:
     opinion: OpinionInput
 
 
+@all_or_nothing
 async def record_opinion(ctx: RequestContext, receipt_number: str, opinion: OpinionInput) -> CaseView:
     """The caller's department gives its opinion on the case."""
     case = await case_row(ctx, receipt_number, Action.CASE_OPINION, for_update=True)
@@ -56,6 +57,7 @@ async def record_opinion(ctx: RequestContext, receipt_number: str, opinion: Opin
     return (await load_case_views(ctx, [case]))[0]
 
 
+@all_or_nothing
 async def record_minutes(
     ctx: RequestContext, receipt_number: str, held_on: date, summary: str, entries: Sequence[MinutesEntry]
 ) -> CaseView:

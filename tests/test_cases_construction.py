@@ -14,6 +14,7 @@ from hub.auth import Role
 from tests.case_stories import (
     ACCEPT,
     ATTACH,
+    CASE,
     COMPLETE,
     MINUTES,
     NOTICE,
@@ -144,10 +145,13 @@ async def test_four_stages_each_reusing_the_results_of_the_last(hub, client, cle
         "zjj": "APPROVE", "xf": "NEEDS_CORRECTION"
     }
     assert by_code(record["opinions"], "department")["xf"]["fixDueOn"] == "2026-04-10"
-    # Minutes cannot quietly overwrite an opinion either.
+    # Minutes cannot quietly overwrite an opinion either, and a refused record leaves nothing behind.
     assert await client.error_code(MINUTES, minutes, token=housing.token, purpose=f"case:{receipt}") == (
         "OPINION_ALREADY_RECORDED"
     )
+    unchanged = (await client.execute(CASE, {"r": receipt}, token=clerk.token))["case"]
+    assert len(unchanged["minutes"]) == 1
+    assert [len(r["opinions"]) for r in unchanged["reviews"]] == [1, 1]
     at(hub, date(2026, 4, 9))
     await client.execute(
         OPINION, {"i": {"receiptNumber": receipt, "opinion": {"decision": "APPROVE", "comments": "已补正",
