@@ -1,0 +1,193 @@
+"""The clerk's query (an applicant with profile, materials and cases): the hub against PostGraphile.
+
+Both serve the same PostgreSQL database with the same data, under the same load (16 keep-alive
+clients over loopback), in one run. PostGraphile 4 (Node.js) exposes the hub's tables as they are
+and answers the equivalent query; it authenticates nobody and logs nothing, while the hub checks
+the token and the policy and writes access-log entries for every request. The figure that matters
+is the ratio hub / PostGraphile (> 1 means the hub is faster).
+
+PostGraphile is installed with npm into var/bench/postgraphile on first use. Without node and npm
+the baseline is skipped and said so; the reference figure from our brief is printed instead.
+
+    python -m bench.clerk_query        # HUB_BENCH_SECONDS=10 by default
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.common import (
+    LoadResult,
+    _free_port,
+    graphql_body,
+    graphql_once,
+    load,
+    postgres_database,
+    print_table,
+    running_hub,
+)
+
+POSTGRAPHILE_VERSION = "4.14.1"
+POSTGRAPHILE_DIR = Path(__file__).resolve().parent.parent / "var" / "bench" / "postgraphile"
+REFERENCE = "962 req/s, p99 49 ms (PostGraphile, measured on a machine like this one, from our brief)"
+CONCURRENCY = 16
+CASE_APPLICANTS = 20
+
+HUB_QUERY = """
+query($id: String!) {
+  applicant(idNumber: $id) {
+    idNumber name kind
+    profile { field value verified recordedAt source { departmentCode departmentName } }
+    materials { id title status validUntil typeCode typeName versions { versionNo fileName size } }
+    cases { receiptNumber status window openedAt items { item { code name } } }
+  }
+}"""
+
+POSTGRAPHILE_QUERY = """
+query($id: String!) {
+  applicantByIdNumber(idNumber: $id) {
+    idNumber name kind
+    profileFieldValuesByApplicantId(condition: {isCurrent: true}) {
+      nodes { field value verified recordedAt departmentBySourceDepartmentId { code name } }
+    }
+    materialsByApplicantId {
+      nodes {
+        id title status validUntil
+        materialTypeByMaterialTypeId { code name }
+        materialVersionsByMaterialId { nodes { versionNo fileName size } }
+      }
+    }
+    casesByApplicantId {
+      nodes { receiptNumber status window openedAt caseItemsByCaseId { nodes { serviceItemByServiceItemId { code name } } } }
+    }
+  }
+}"""
+
+
+def seed_with_cases(database_url: str, folder: Path) -> str:
+    """Demo data plus materials and cases for the first applicants; returns one such applicant."""
+    from sqlalchemy import select
+
+    from hub.commands import in_session
+    from hub.demo import load_demo
+    from hub.demo_cases import load_demo_cases
+    from hub.services import build_hub
+    from hub.settings import Settings
+    from storage.migrate import upgrade
+    from storage.models import Applicant
+
+    settings = Settings(database_url=database_url, blob_url=f"file://{folder}/blobs", secrets_dir=folder / "secrets")
+    upgrade(database_url)
+    asyncio.run(in_session(settings, lambda s: load_demo(s, applicants=600, seed=20261123, if_empty=False)))
+
+    async def cases() -> str:
+        hub = build_hub(settings)
+        try:
+            await load_demo_cases(hub, applicants=CASE_APPLICANTS)
+            async with hub.sessions() as session:
+                return (await session.execute(select(Applicant.id_number).order_by(Applicant.id).limit(1))).scalar_one()
+        finally:
+            await hub.close()
+
+    return asyncio.run(cases())
+
+
+def postgraphile_binary() -> Path | None:
+    binary = POSTGRAPHILE_DIR / "node_modules" / ".bin" / "postgraphile"
+    if binary.exists():
+        return binary
+    if not (shutil.which("node") and shutil.which("npm")):
+        return None
+    POSTGRAPHILE_DIR.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(POSTGRAPHILE_DIR),
+         f"postgraphile@{POSTGRAPHILE_VERSION}"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return binary if binary.exists() else None
+
+
+@contextmanager
+def running_postgraphile(binary: Path, database_url: str) -> Iterator[str]:
+    port = _free_port()
+    connection = database_url.replace("postgresql+asyncpg://", "postgres://")
+    server = subprocess.Popen(
+        [str(binary), "-c", connection, "-s", "public", "-n", "127.0.0.1", "-p", str(port), "--disable-query-log"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"postgraphile exited: {server.stderr.read().decode()[-2000:]}")
+            try:
+                graphql_once(url, graphql_body("{ __typename }"), {})
+                break
+            except (OSError, RuntimeError, urllib.error.URLError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+def _row(name: str, result: LoadResult) -> list[object]:
+    return [name, result.client, f"{result.per_second:.0f}", f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}", result.failures]
+
+
+def main() -> None:
+    seconds = float(os.environ.get("HUB_BENCH_SECONDS", "10"))
+    rows: list[list[object]] = [["server", "client", "req/s", "p50 ms", "p99 ms", "failures"]]
+    results: dict[str, LoadResult] = {}
+    import tempfile
+
+    with postgres_database() as database_url, tempfile.TemporaryDirectory(prefix="hub-bench-seed-") as folder:
+        id_number = seed_with_cases(database_url, Path(folder))
+        for workers in (1, 2):
+            with running_hub(database_url, workers=workers) as hub:
+                headers = {"Authorization": f"Bearer {hub.token('clerk', 'xzfw')}"}
+                body = graphql_body(HUB_QUERY, {"id": id_number})
+                answer = graphql_once(hub.url, body, headers)["applicant"]
+                assert answer["materials"] and answer["cases"], "the sample applicant has materials and cases"
+                load(hub.url, body, headers, connections=CONCURRENCY, seconds=min(2.0, seconds))  # warm up
+                name = f"hub, {workers} worker{'s' if workers > 1 else ''}"
+                results[name] = load(hub.url, body, headers, connections=CONCURRENCY, seconds=seconds)
+                rows.append(_row(name, results[name]))
+        binary = postgraphile_binary()
+        if binary is not None:
+            with running_postgraphile(binary, database_url) as url:
+                body = graphql_body(POSTGRAPHILE_QUERY, {"id": id_number})
+                answer = graphql_once(url, body, {})["applicantByIdNumber"]
+                assert answer["materialsByApplicantId"]["nodes"], "PostGraphile sees the same materials"
+                load(url, body, {}, connections=CONCURRENCY, seconds=min(2.0, seconds))
+                results["postgraphile"] = load(url, body, {}, connections=CONCURRENCY, seconds=seconds)
+                rows.append(_row(f"PostGraphile {POSTGRAPHILE_VERSION}", results["postgraphile"]))
+    print(f"The clerk's query (applicant + profile + materials + cases), PostgreSQL, {CONCURRENCY} clients, {seconds:.0f} s each")
+    print_table(rows)
+    baseline = results.get("postgraphile")
+    if baseline is None:
+        print(f"PostGraphile not measured (node/npm missing). Reference: {REFERENCE}")
+        return
+    for name, result in results.items():
+        if name != "postgraphile":
+            print(
+                f"{name} / PostGraphile: throughput x{result.per_second / baseline.per_second:.2f}, "
+                f"p99 x{result.p99_ms / baseline.p99_ms:.2f} (lower p99 is better)"
+            )
+
+
+if __name__ == "__main__":
+    main()
