@@ -30,16 +30,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import urllib3
 from minio import Minio
 
 from bench.common import postgres_database, print_table, running_hub, sqlite_database
+from storage.blobs.s3 import PARALLEL_PARTS, part_size_for
 
 MiB = 1024 * 1024
 DOC_MIB = int(os.environ.get("HUB_BENCH_DOC_MIB", "256"))
 BIG_MIB = int(os.environ.get("HUB_BENCH_BIG_MIB", "1024"))
 CASES, MATERIALS_PER_CASE = 100, 20
 ACCESS_KEY, SECRET_KEY = "bench-access", "bench-secret-key"
-PART_SIZE = 8 * MiB  # what the hub's S3 store uses, so direct and hub put alike
+DOWNLOADER = urllib3.PoolManager()
 UPLOAD = """mutation($input: UploadMaterialInput!) {
   uploadMaterial(input: $input) { id currentVersion { size downloadLink { url } } }
 }"""
@@ -174,12 +176,17 @@ def hub_upload(http: httpx.Client, base: str, token: str, id_number: str, path: 
     return body["data"]["uploadMaterial"]
 
 
-def hub_download(http: httpx.Client, url: str) -> int:
+def hub_download(url: str) -> int:
+    """Read a download link with urllib3, the HTTP client the minio SDK uses for direct gets."""
+    response = DOWNLOADER.request("GET", url, preload_content=False)
+    if response.status != 200:
+        raise RuntimeError(f"download failed with {response.status}")
     received = 0
-    with http.stream("GET", url) as response:
-        response.raise_for_status()
-        for piece in response.iter_bytes(MiB):
+    try:
+        for piece in response.stream(MiB):
             received += len(piece)
+    finally:
+        response.release_conn()
     return received
 
 
@@ -216,13 +223,18 @@ def throughput(endpoint: str, hub_url: str, token: str, id_number: str, work: Pa
     copy_up = timed(lambda: shutil.copyfile(source, work / "copy.pdf"))
     os.sync()
     copy_down = timed(lambda: read_file(work / "copy.pdf"))
-    direct_up = timed(lambda: client.fput_object(direct, "same-bytes", str(source), part_size=PART_SIZE))
+    # The same part size and parallelism the hub's S3 store uses.
+    direct_up = timed(
+        lambda: client.fput_object(
+            direct, "same-bytes", str(source), part_size=part_size_for(size), num_parallel_uploads=PARALLEL_PARTS
+        )
+    )
     direct_down = timed(lambda: direct_get(client, direct, "same-bytes"))
     with httpx.Client(timeout=600) as http:
         material: dict = {}
         hub_up = timed(lambda: material.update(hub_upload(http, hub_url, token, id_number, source)))
         link = material["currentVersion"]["downloadLink"]["url"]
-        hub_down = timed(lambda: hub_download(http, link))
+        hub_down = timed(lambda: hub_download(link))
     return [
         ["", "upload MB/s", "download MB/s", "hub/direct up", "hub/direct down"],
         ["file copy (local disk)", f"{mbps(copy_up):.0f}", f"{mbps(copy_down):.0f}", "", ""],
@@ -241,7 +253,7 @@ def memory(hub_url: str, token: str, id_number: str, work: Path) -> list[list[ob
         with PeakSampler(pid) as up:
             material = hub_upload(http, hub_url, token, id_number, source)
         with PeakSampler(pid) as down:
-            received = hub_download(http, material["currentVersion"]["downloadLink"]["url"])
+            received = hub_download(material["currentVersion"]["downloadLink"]["url"])
     assert received == source.stat().st_size
     source.unlink()
     return [
