@@ -4,8 +4,9 @@ The public surface is small:
 
 - `sqlite_database(folder)` and `postgres_database()`: a database URL to benchmark against (the
   PostgreSQL one is a fresh database, dropped afterwards).
-- `running_hub(database_url, workers=1)`: migrates, loads the demo (600 applicants), starts
-  `hub serve` on a free loopback port and yields a `RunningHub` (its URL and demo tokens).
+- `running_hub(database_url, workers=1)`: runs `hub db upgrade` and `hub demo` (600 applicants,
+  demo materials and cases), starts `hub serve` on a free loopback port and yields a `RunningHub`
+  (its URL, database URL and demo tokens).
 - `graphql_body(query, variables)`: the POST body of a GraphQL request.
 - `load(url, body, headers, connections=16, seconds=...)`: N concurrent keep-alive clients posting
   the same request for a fixed time; returns a `LoadResult` (requests/s, p50, p99, which client).
@@ -101,15 +102,13 @@ async def _postgres_admin(statement: str) -> None:
 # The hub under test
 
 
-def _seed(settings: Settings) -> dict[tuple[str, str], str]:
+def _seed(settings: Settings, environment: dict[str, str]) -> dict[tuple[str, str], str]:
+    """`hub db upgrade` and `hub demo` as an operator runs them, then fresh demo tokens."""
     from hub.commands import in_session
-    from hub.demo import load_demo, reissue_demo_tokens
-    from storage.migrate import upgrade
+    from hub.demo import reissue_demo_tokens
 
-    upgrade(settings.database_url)
-    asyncio.run(
-        in_session(settings, lambda s: load_demo(s, applicants=DEMO_APPLICANTS, seed=DEMO_SEED, if_empty=True))
-    )
+    for command in (["db", "upgrade"], ["demo", "--if-empty", "--applicants", str(DEMO_APPLICANTS), "--seed", str(DEMO_SEED)]):
+        subprocess.run([sys.executable, "-m", "hub.cli", *command], env=environment, check=True, stdout=subprocess.DEVNULL)
     issued = asyncio.run(in_session(settings, lambda s: reissue_demo_tokens(s, settings)))
     return {(i.role.value, i.department_code): i.token for i in issued}
 
@@ -131,7 +130,10 @@ def running_hub(database_url: str, *, workers: int = 1, env: dict[str, str] | No
             "HUB_SECRETS_DIR": f"{var}/secrets",
             **(env or {}),
         }
-        tokens = _seed(Settings(database_url=database_url, blob_url=environment["HUB_BLOB_URL"], secrets_dir=Path(environment["HUB_SECRETS_DIR"])))
+        settings = Settings(
+            database_url=database_url, blob_url=environment["HUB_BLOB_URL"], secrets_dir=Path(environment["HUB_SECRETS_DIR"])
+        )
+        tokens = _seed(settings, environment)
         port = _free_port()
         command = [sys.executable, "-m", "hub.cli", "serve", "--port", str(port), "--workers", str(workers)]
         server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
