@@ -42,8 +42,8 @@ ENTRY_COLUMNS = (
 
 
 async def append_entries(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Queue entries (seq NULL) in one multi-row insert; the sequencer numbers them later."""
-    # executemany form: compiled once and cached (a `.values([...])` insert is compiled anew per call).
+    """Queue entries (seq NULL) with one prepared insert for all rows, sent at once; the sequencer
+    numbers them later. (The executemany form is compiled once and cached; `.values([...])` is not.)"""
     await session.execute(insert(AccessEntry), list(rows))
 
 
