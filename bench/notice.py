@@ -17,6 +17,8 @@ from datetime import date, timedelta
 import httpx
 
 from bench.common import (
+    DEMO_APPLICANTS,
+    DEMO_SEED,
     LoadResult,
     graphql_body,
     graphql_once,
@@ -26,9 +28,10 @@ from bench.common import (
     running_hub,
     sqlite_database,
 )
-from bench.graphql_read import sample_applicant
 from hub.catalog import parse_catalog
 from hub.demo import CATALOG_FILE
+from hub.demo_people import generate_applicants
+from hub.identifiers import ApplicantKind
 
 TRIVIAL = "{ viewer { name } }"
 NOTICE = """
@@ -52,6 +55,11 @@ def bundle() -> tuple[list[str], list[str], list[str]]:
     needed = sorted({m.type for item in items for m in item.materials})
     others = sorted({t.code for t in catalog.material_types} - set(needed))
     return [item.code for item in items], needed, others
+
+
+def demo_person() -> str:
+    """The first person of the demo (same seed as the server's demo, so it exists)."""
+    return next(a for a in generate_applicants(DEMO_APPLICANTS, DEMO_SEED) if a.kind is ApplicantKind.PERSON).id_number
 
 
 def upload_materials(url: str, token: str, id_number: str, needed: list[str], others: list[str]) -> None:
@@ -82,7 +90,7 @@ def upload_materials(url: str, token: str, id_number: str, needed: list[str], ot
 
 def measure(database: str, url_factory) -> list[list[object]]:  # noqa: ANN001
     items, needed, others = bundle()
-    id_number = sample_applicant()
+    id_number = demo_person()
     rows: list[list[object]] = []
     with url_factory() as url, running_hub(url) as hub:
         token = hub.token("clerk", "xzfw")
