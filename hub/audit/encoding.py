@@ -59,55 +59,67 @@ class CanonicalEntry:
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds and a `Z`: the precision both databases keep."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def split_names(joined: str) -> tuple[str, ...]:
     return tuple(name for name in joined.split(",") if name)
 
 
+# Members are inserted in MEMBERS order, so the encoder need not sort them (a test checks it).
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _encode(document: dict[str, Any]) -> bytes:
+    return _dumps(document).encode("utf-8")
+
+
 def encode(entry: CanonicalEntry) -> bytes:
     """The canonical bytes (RFC 8785 JCS) of one entry."""
-    document: dict[str, Any] = {
-        "action": entry.action,
-        "applicant": entry.applicant,
-        "client": entry.client,
-        "department": entry.department,
-        "fields": list(entry.fields),
-        "materials": list(entry.materials),
-        "object": entry.object,
-        "outcome": entry.outcome,
-        "principal": entry.principal,
-        "purpose": entry.purpose,
-        "reason": entry.reason,
-        "request": entry.request,
-        "role": entry.role,
-        "seq": entry.seq,
-        "time": format_time(entry.time),
-    }
-    return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return _encode(
+        {
+            "action": entry.action,
+            "applicant": entry.applicant,
+            "client": entry.client,
+            "department": entry.department,
+            "fields": list(entry.fields),
+            "materials": list(entry.materials),
+            "object": entry.object,
+            "outcome": entry.outcome,
+            "principal": entry.principal,
+            "purpose": entry.purpose,
+            "reason": entry.reason,
+            "request": entry.request,
+            "role": entry.role,
+            "seq": entry.seq,
+            "time": format_time(entry.time),
+        }
+    )
 
 
 def encode_row(row: Any, seq: int | None = None) -> bytes:
-    """Canonical bytes of a stored access_entries row, at its own `seq` or the one given."""
-    return encode(
-        CanonicalEntry(
-            seq=row.seq if seq is None else seq,
-            time=row.recorded_at,
-            request=row.request_id,
-            client=row.client_address,
-            principal=row.principal_id,
-            department=row.department_code,
-            role=row.role,
-            action=row.action,
-            outcome=row.outcome,
-            applicant=row.applicant_ref,
-            object=row.object_ref,
-            fields=split_names(row.fields),
-            materials=split_names(row.material_types),
-            purpose=row.purpose,
-            reason=row.reason,
-        )
+    """Canonical bytes of a stored access_entries row, at its own `seq` or the one given.
+
+    Builds the document directly (the sequencer's hot path); must agree with `encode`.
+    """
+    return _encode(
+        {
+            "action": row.action,
+            "applicant": row.applicant_ref,
+            "client": row.client_address,
+            "department": row.department_code,
+            "fields": [name for name in row.fields.split(",") if name],
+            "materials": [code for code in row.material_types.split(",") if code],
+            "object": row.object_ref,
+            "outcome": row.outcome,
+            "principal": row.principal_id,
+            "purpose": row.purpose,
+            "reason": row.reason,
+            "request": row.request_id,
+            "role": row.role,
+            "seq": row.seq if seq is None else seq,
+            "time": format_time(row.recorded_at),
+        }
     )
 
 

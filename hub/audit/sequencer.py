@@ -67,7 +67,7 @@ class Sequencer:
                 leaves = [leaf_hash(encode_row(row, size + n + 1)) for n, row in enumerate(rows)]
                 tree = TileSet(await repo.tiles(session, frontier_tiles(size)))
                 tree.extend(size, leaves)
-                await repo.assign_sequence(session, [{"id": row.id, "seq": size + n + 1} for n, row in enumerate(rows)])
+                await repo.assign_sequence(session, [row.id for row in rows], size + 1)
                 await repo.save_tiles(session, *tree.changes())
                 size += len(rows)
                 root = tree.root(size)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, or_, select, update
+from sqlalchemy import Row, and_, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -100,9 +100,23 @@ async def pending_entries(session: AsyncSession, limit: int) -> list[Row]:
     return list((await session.execute(statement)).all())
 
 
-async def assign_sequence(session: AsyncSession, assignments: Sequence[Mapping[str, int]]) -> None:
-    """Give queued entries their sequence numbers ({"id", "seq"} pairs, one executemany)."""
-    await session.execute(update(AccessEntry), list(assignments))
+async def assign_sequence(session: AsyncSession, ids: Sequence[int], first_seq: int) -> None:
+    """Number the queued entries `ids` first_seq, first_seq + 1, ... in one statement.
+
+    PostgreSQL takes both lists as arrays (one UPDATE, one round trip); SQLite, in process, takes
+    an executemany of the same update.
+    """
+    seqs = list(range(first_seq, first_seq + len(ids)))
+    if _dialect(session) == "postgresql":
+        await session.execute(
+            text(
+                "UPDATE access_entries AS e SET seq = v.seq "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS bigint[])) AS v(id, seq) WHERE e.id = v.id"
+            ),
+            {"ids": list(ids), "seqs": seqs},
+        )
+    else:
+        await session.execute(update(AccessEntry), [{"id": i, "seq": n} for i, n in zip(ids, seqs, strict=True)])
 
 
 async def tiles(session: AsyncSession, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
