@@ -89,7 +89,7 @@ async def open_case(
     if not window or len(window) > MAX_WINDOW_LENGTH:
         raise InvalidInput(f"name the window (1 to {MAX_WINDOW_LENGTH} characters)", field="window")
     applicant = await find_applicant(ctx, applicant_id_number)
-    version_id, items = await current_items(ctx, item_codes, catalog_version)
+    version_id, items, _ = await current_items(ctx, item_codes, catalog_version)
     await guard(ctx, Action.CASE_OPEN, [applicant.id_number], object_ref="case:new")
     now = ctx.hub.clock()
     day = local_date(now)

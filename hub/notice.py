@@ -112,14 +112,15 @@ def classify(
 
 async def current_items(
     ctx: RequestContext, item_codes: Sequence[str], catalog_version: int | None = None
-) -> tuple[int, list[ServiceItem]]:
-    """The items of the current catalogue version with these codes, or a clear refusal."""
+) -> tuple[int, list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]]:
+    """The items of the current catalogue version with these codes and what each requires, or a refusal."""
     codes = sorted({code.strip() for code in item_codes if code.strip()})
     if not codes:
         raise InvalidInput("name at least one service item", field="items")
     if len(codes) > MAX_ITEMS:
         raise InvalidInput(f"at most {MAX_ITEMS} service items at once", field="items")
-    version_id = await catalog_repo.current_version_id(ctx.session)
+    items, required = await repo.current_items_with_materials(ctx.session, codes)
+    version_id = items[0].catalog_version_id if items else await catalog_repo.current_version_id(ctx.session)
     if version_id is None:
         raise UnknownServiceItem("no catalogue has been loaded", field="items", codes=codes)
     if catalog_version is not None and catalog_version != version_id:
@@ -129,13 +130,12 @@ async def current_items(
             field="catalogVersion",
             currentVersion=version_id,
         )
-    items = await catalog_repo.service_items(ctx.session, version_id, codes=codes)
     unknown = sorted(set(codes) - {item.code for item in items})
     if unknown:
         raise UnknownServiceItem(
             f"no service item {', '.join(unknown)} in the current catalogue", field="items", codes=unknown
         )
-    return version_id, items
+    return version_id, items, required
 
 
 async def one_time_notice(
@@ -146,8 +146,8 @@ async def one_time_notice(
     catalog_version: int | None = None,
 ) -> Notice:
     """Everything the applicant must provide for these items, and what the hub already holds."""
-    version_id, items = await current_items(ctx, item_codes, catalog_version)
-    required = materials_required_for(items, await repo.item_materials(ctx.session, [i.id for i in items]))
+    version_id, items, required_by_item = await current_items(ctx, item_codes, catalog_version)
+    required = materials_required_for(items, required_by_item)
     today = local_date(ctx.hub.clock())
     applicant = None
     holdings: dict[int, list[tuple[Material, MaterialVersion]]] = {}

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from storage.models import (
     Applicant,
+    CatalogVersion,
     Department,
     Material,
     MaterialType,
@@ -117,6 +118,27 @@ async def item_materials(
     for item_id, material_type, is_key in rows:
         result[item_id].append((material_type, is_key))
     return result
+
+
+async def current_items_with_materials(
+    session: AsyncSession, codes: Sequence[str]
+) -> tuple[list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]]:
+    """Items of the current catalogue version with these codes, and their required materials, in one query."""
+    current = select(func.max(CatalogVersion.id)).scalar_subquery()
+    rows = await session.execute(
+        select(ServiceItem, MaterialType, ServiceItemMaterial.is_key)
+        .outerjoin(ServiceItemMaterial, ServiceItemMaterial.service_item_id == ServiceItem.id)
+        .outerjoin(MaterialType, MaterialType.id == ServiceItemMaterial.material_type_id)
+        .where(ServiceItem.catalog_version_id == current, ServiceItem.code.in_(codes))
+        .order_by(ServiceItem.code, MaterialType.code)
+    )
+    items: dict[int, ServiceItem] = {}
+    required: dict[int, list[tuple[MaterialType, bool]]] = defaultdict(list)
+    for item, material_type, is_key in rows:
+        items[item.id] = item
+        if material_type is not None:
+            required[item.id].append((material_type, is_key))
+    return list(items.values()), required
 
 
 async def case_ids_with_department(session: AsyncSession, case_ids: Sequence[int], department_id: int) -> set[int]:
