@@ -186,3 +186,9 @@ async def test_metrics_count_requests_latency_and_errors_by_code(client, clerk) 
     assert 'hub_http_request_duration_seconds_bucket{le="0.25",route="/graphql"}' in metrics
     assert 'hub_graphql_errors_total{code="UNAUTHENTICATED"}' in metrics
     assert 'hub_graphql_errors_total{code="GRAPHQL_VALIDATION_FAILED"}' in metrics
+
+
+async def test_answers_are_utf8_json_without_escapes(client, clerk) -> None:
+    response = await client.post(VIEWER, token=clerk.token)
+    assert response.headers["content-type"].startswith("application/json")
+    assert "王窗口".encode() in response.content and b"\\u" not in response.content
