@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     audit_origin: str = "hub.local/access-log"
     audit_checkpoint_entries: int = Field(default=1000, ge=1, description="sign after this many new entries")
     audit_checkpoint_seconds: float = Field(default=60.0, gt=0, description="or after this long with new entries")
-    audit_sequencer_interval: float = Field(default=0.2, gt=0, description="seconds between sequencer runs")
+    audit_sequencer_interval: float = Field(default=1.0, gt=0, description="seconds between sequencer runs")
     audit_sequencer_batch: int = Field(default=5000, ge=1, description="entries sequenced per transaction")
     # Benchmarks only: guard still decides, but no entry is written. Refused in production.
     audit_recording_disabled_for_benchmark: bool = False

@@ -82,16 +82,17 @@ class Sequencer:
         latest = await repo.latest_checkpoint(session)
         if size == 0 or (latest is not None and latest.tree_size >= size):
             return None
-        if not (force or self._checkpoint_due(size, latest, now)):
+        due = latest is None or self._checkpoint_due(size, latest.tree_size, latest.signed_at, now)
+        if not (force or due):
             return None
         return await self._sign(session, size, root, now, latest)
 
-    def _checkpoint_due(self, size: int, latest: AuditCheckpoint | None, now: datetime) -> bool:
-        if latest is None:
+    def _checkpoint_due(self, size: int, signed_size: int, signed_at: datetime | None, now: datetime) -> bool:
+        if signed_at is None:
             return True
-        return size > latest.tree_size and (
-            size - latest.tree_size >= self.settings.audit_checkpoint_entries
-            or (now - latest.signed_at).total_seconds() >= self.settings.audit_checkpoint_seconds
+        return size > signed_size and (
+            size - signed_size >= self.settings.audit_checkpoint_entries
+            or (now - signed_at).total_seconds() >= self.settings.audit_checkpoint_seconds
         )
 
     async def _sign(
@@ -118,17 +119,20 @@ class Sequencer:
 
     async def has_work(self) -> bool:
         """Whether anything is queued or unsigned, found without taking the lock (idle runs stay
-        read-only, so an idle hub does not take SQLite's write lock five times a second)."""
+        read-only: an idle hub does not take SQLite's write lock every second)."""
         async with self.hub.sessions() as session:
-            pending, size, latest = await repo.idle_state(session)
-        return pending or (size > 0 and self._checkpoint_due(size, latest, utcnow()))
+            pending, size, signed_size, signed_at = await repo.idle_state(session)
+        return pending or (size > 0 and self._checkpoint_due(size, signed_size, signed_at, utcnow()))
 
     async def run_forever(self) -> None:
         """The background loop each hub process runs; a busy lock means another process is on it."""
+        busy = True
         while True:
             try:
-                if await self.has_work():
-                    await self.integrate(wait=False)
+                # While entries keep coming, go straight to work; probe only after an idle run.
+                if busy or await self.has_work():
+                    run = await self.integrate(wait=False)
+                    busy = run is not None and run.sequenced > 0
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001  (the loop must survive a database hiccup)

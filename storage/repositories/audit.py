@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, func, insert, or_, select, text, update
@@ -41,10 +41,15 @@ ENTRY_COLUMNS = (
 )
 
 
+_QUEUE_INSERT = insert(AccessEntry.__table__)
+
+
 async def append_entries(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Queue entries (seq NULL) with one prepared insert for all rows, sent at once; the sequencer
-    numbers them later. (The executemany form is compiled once and cached; `.values([...])` is not.)"""
-    await session.execute(insert(AccessEntry), list(rows))
+    numbers them later. Core, not ORM: the statement is compiled once and cached, and the rows skip
+    the ORM's bulk machinery (half the CPU of a request's log write)."""
+    connection = await session.connection()
+    await connection.execute(_QUEUE_INSERT, list(rows))
 
 
 # sequencing -----------------------------------------------------------------------------------
@@ -86,12 +91,19 @@ async def save_state(session: AsyncSession, tree_size: int, root_hash: bytes, wh
     )
 
 
-async def idle_state(session: AsyncSession) -> tuple[bool, int, AuditCheckpoint | None]:
-    """(anything queued, tree size, the last checkpoint): a read-only probe, no lock."""
+async def idle_state(session: AsyncSession) -> tuple[bool, int, int, datetime | None]:
+    """(anything queued, tree size, last checkpoint's size and time), in one read-only query."""
     pending = select(AccessEntry.id).where(AccessEntry.seq.is_(None)).limit(1).exists()
     tree_size = select(AuditLogState.tree_size).where(AuditLogState.id == STATE_ROW).scalar_subquery()
-    queued, size = (await session.execute(select(pending, tree_size))).one()
-    return bool(queued), size or 0, await latest_checkpoint(session)
+    latest = select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size.desc()).limit(1).subquery()
+    signed_size = select(latest.c.tree_size).scalar_subquery()
+    signed_at = select(latest.c.signed_at).scalar_subquery()
+    queued, size, last_size, last_at = (await session.execute(select(pending, tree_size, signed_size, signed_at))).one()
+    if isinstance(last_at, str):  # SQLite hands a scalar subquery's timestamp back as text
+        last_at = datetime.fromisoformat(last_at)
+    if last_at is not None and last_at.tzinfo is None:
+        last_at = last_at.replace(tzinfo=UTC)
+    return bool(queued), size or 0, last_size or 0, last_at
 
 
 async def pending_entries(session: AsyncSession, limit: int) -> list[Row]:
