@@ -16,6 +16,12 @@ branch_labels = None
 depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+INDEXES = (
+    ("ix_access_entries_seq", ["seq"]),
+    ("ix_access_entries_applicant_seq", ["applicant_ref", "seq"]),
+    ("ix_access_entries_department_seq", ["department_code", "seq"]),
+    ("ix_access_entries_principal_seq", ["principal_id", "seq"]),
+)
 
 
 def upgrade() -> None:
@@ -23,7 +29,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("seq", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("material_types", sa.Text(), nullable=False, server_default=""))
         batch_op.drop_index("ix_access_entries_applicant")
-        batch_op.create_index("ix_access_entries_seq", ["seq"], unique=True)
         batch_op.create_index(
             "ix_access_entries_pending",
             ["id"],
@@ -31,9 +36,15 @@ def upgrade() -> None:
             postgresql_where=sa.text("seq IS NULL"),
             sqlite_where=sa.text("seq IS NULL"),
         )
-        batch_op.create_index("ix_access_entries_applicant_seq", ["applicant_ref", "seq"], unique=False)
-        batch_op.create_index("ix_access_entries_department_seq", ["department_code", "seq"], unique=False)
-        batch_op.create_index("ix_access_entries_principal_seq", ["principal_id", "seq"], unique=False)
+        # Search indexes hold sequenced entries only, so a request's insert does not touch them.
+        for name, columns in INDEXES:
+            batch_op.create_index(
+                name,
+                columns,
+                unique=name == "ix_access_entries_seq",
+                postgresql_where=sa.text("seq IS NOT NULL"),
+                sqlite_where=sa.text("seq IS NOT NULL"),
+            )
 
     op.create_table(
         "audit_tiles",
@@ -72,11 +83,9 @@ def downgrade() -> None:
     op.drop_table("audit_log_state")
     op.drop_table("audit_tiles")
     with op.batch_alter_table("access_entries", schema=None) as batch_op:
-        batch_op.drop_index("ix_access_entries_principal_seq")
-        batch_op.drop_index("ix_access_entries_department_seq")
-        batch_op.drop_index("ix_access_entries_applicant_seq")
-        batch_op.drop_index("ix_access_entries_pending", postgresql_where=sa.text("seq IS NULL"), sqlite_where=sa.text("seq IS NULL"))
-        batch_op.drop_index("ix_access_entries_seq")
+        for name, _ in INDEXES:
+            batch_op.drop_index(name)
+        batch_op.drop_index("ix_access_entries_pending")
         batch_op.create_index("ix_access_entries_applicant", ["applicant_ref", "id"], unique=False)
         batch_op.drop_column("material_types")
         batch_op.drop_column("seq")
