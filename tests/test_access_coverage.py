@@ -189,3 +189,11 @@ async def test_every_applicant_field_beyond_identity_is_guarded(world, client) -
         elif await _entries(hub, request_id) <= lookup_only:
             failures[name] = f"resolved without an access entry of its own: {str(body)[:200]}"
     assert not failures, f"Applicant fields that resolve without passing guard: {failures}"
+
+
+async def test_an_auditor_asking_for_a_document_gets_no_link_and_is_logged(world, client, auditor) -> None:
+    hub, values = world
+    query = "query { material(id: %d) { currentVersion { downloadLink { url } } } }" % values["id"]
+    request_id, codes, body = await _run(client, query, token=auditor.token)
+    assert codes == ["FORBIDDEN"] and body["errors"][0]["extensions"]["missing"] == "right"
+    assert await _entries(hub, request_id, "denied") == 1
