@@ -108,6 +108,16 @@ async def test_equal_bytes_become_one_blob_and_read_back_in_ranges(store_hub) ->
     assert part == data[262_000:600_001]
 
 
+async def test_two_uploads_of_the_same_new_file_at_once_store_it_once(store_hub) -> None:  # noqa: ANN001
+    data = os.urandom(3_000_000)
+    first, second = await asyncio.gather(
+        store_hub.documents.put(io.BytesIO(data), len(data)), store_hub.documents.put(io.BytesIO(data), len(data))
+    )
+    assert first.id == second.id and len(objects(store_hub)) == 1
+    assert [row.state for row in await blob_rows(store_hub)] == [BlobState.STORED.value]
+    assert await store_hub.documents.read_all(second) == data
+
+
 async def test_blob_names_are_keyed_not_plain_hashes(store_hub) -> None:  # noqa: ANN001
     import hashlib
 

@@ -23,7 +23,7 @@ from storage.blobs.crypto import DEFAULT_CHUNK_SIZE, sealed_chunk_size
 PART_SIZE = 20 * sealed_chunk_size(DEFAULT_CHUNK_SIZE)
 MAX_PARTS = 10_000
 PARALLEL_PARTS = 2
-READ_PIECE = 16 * sealed_chunk_size(DEFAULT_CHUNK_SIZE)
+READ_PIECE = 4 * sealed_chunk_size(DEFAULT_CHUNK_SIZE)
 # Fail fast when the store is down: a request waits at most this long for a connection.
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 60
