@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, load_only
 
 from storage.models import (
     Applicant,
@@ -218,6 +218,11 @@ async def materials_on_file(
             Material.applicant_id == applicant_id,
             Material.material_type_id.in_(material_type_ids),
             Material.status != "superseded",
+        )
+        .options(
+            # What the notice needs of each holding; an applicant may hold many materials.
+            load_only(Material.material_type_id, Material.title, Material.status, Material.valid_until),
+            load_only(MaterialVersion.version_no, MaterialVersion.file_name, MaterialVersion.superseded_at),
         )
         .order_by(Material.id)
     )
