@@ -315,9 +315,12 @@ async def add_material(
             )
         issuer_id = department.id
     issued_on, valid_until = _validity(new.issued_on, new.valid_until, material_type.valid_days)
-    replaced = await _replaceable(ctx, supersedes, applicant.id, material_type.id) if supersedes else None
+    if supersedes is not None:
+        await _replaceable(ctx, supersedes, applicant.id, material_type.id, lock=False)
     title = _title(new.title or material_type.name)
     stored = await _store(ctx, upload)
+    # Locked only now, so a long upload holds no row lock; checked again in case it changed meanwhile.
+    replaced = await _replaceable(ctx, supersedes, applicant.id, material_type.id, lock=True) if supersedes else None
 
     material = await repo.add_material(
         session,
@@ -359,7 +362,7 @@ async def supersede_material(
     material_type = (await catalog_repo.material_types_by_code(session))[record.type_code]
     dates_given = issued_on is not None or valid_until is not None
     stored = await _store(ctx, upload)
-    material = await repo.material_for_update(session, material_id)
+    material = await repo.material_by_id(session, material_id, for_update=True)
     assert material is not None  # it was just read, and materials are never deleted
     if material.status != MaterialStatus.VALID.value:
         raise MaterialNotCurrent(f"the material is {material.status}; it takes no new version", status=material.status)
@@ -385,7 +388,7 @@ async def revoke_material(ctx: RequestContext, material_id: int, reason: str) ->
     if len(reason) > MAX_REASON:
         raise InvalidInput(f"the reason is longer than {MAX_REASON} characters", field="reason")
     record = await _guarded_material(ctx, Action.MATERIAL_REVOKE, material_id)
-    material = await repo.material_for_update(ctx.session, material_id)
+    material = await repo.material_by_id(ctx.session, material_id, for_update=True)
     assert material is not None
     keeper = material.issuing_department_id or material.uploaded_by_department_id
     if keeper != ctx.caller.department_id:
@@ -404,8 +407,8 @@ async def revoke_material(ctx: RequestContext, material_id: int, reason: str) ->
     return (await _detail_after_write(ctx, material_id)).material
 
 
-async def _replaceable(ctx: RequestContext, material_id: int, applicant_id: int, type_id: int) -> Material:
-    material = await repo.material_for_update(ctx.session, material_id)
+async def _replaceable(ctx: RequestContext, material_id: int, applicant_id: int, type_id: int, *, lock: bool) -> Material:
+    material = await repo.material_by_id(ctx.session, material_id, for_update=lock)
     if material is None or material.applicant_id != applicant_id or material.material_type_id != type_id:
         raise InvalidInput("supersedes must name a material of the same applicant and type", field="supersedes")
     if material.status != MaterialStatus.VALID.value:

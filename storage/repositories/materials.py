@@ -82,9 +82,11 @@ async def materials_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[in
     return {row.Material.id: row for row in rows}
 
 
-async def material_for_update(session: AsyncSession, material_id: int) -> Material | None:
-    """Lock the material row, so concurrent new versions get distinct version numbers."""
-    statement = select(Material).where(Material.id == material_id).with_for_update()
+async def material_by_id(session: AsyncSession, material_id: int, *, for_update: bool = False) -> Material | None:
+    """The material row; locked with `for_update`, so concurrent writers take turns."""
+    statement = select(Material).where(Material.id == material_id)
+    if for_update:
+        statement = statement.with_for_update()
     return (await session.execute(statement)).scalar_one_or_none()
 
 
