@@ -329,3 +329,44 @@ async def test_an_oversize_upload_is_refused_from_its_length_before_it_is_read(h
     response = await upload(client, clerk, {"idNumber": PERSON, "typeCode": "id_card"}, pdf(1_200_000))
     assert response.status_code == 413 and error_code_of(response) == "FILE_TOO_LARGE"
     assert await counts(hub) == (0, 0, 0) and stored_objects(hub) == []
+
+
+async def test_a_case_issues_its_result_as_a_material_through_the_hub_api(hub, client, clerk, tax_system, applicants):
+    """What a case does when it completes: the result becomes a material other cases can reuse."""
+    from hub import materials
+
+    ctx = await tax_system.context(purpose="tax-certificate-issue")
+    try:
+        issued = await materials.add_material(
+            ctx,
+            materials.NewMaterial(
+                PERSON, "tax_certificate", "2026年度完税证明", issuing_department_code="sw",
+                issued_on=date(2026, 11, 1), valid_until=date(2027, 10, 31),
+            ),
+            materials.FileUpload.of_bytes(pdf(), "完税证明.pdf", "application/pdf"),
+        )
+        await ctx.commit()
+    finally:
+        await ctx.close()
+    assert (issued.material.issuing_department_code, issued.material.valid_until) == ("sw", date(2027, 10, 31))
+
+    reader = await clerk.context()
+    try:
+        [[found], []] = await materials.materials_of_applicants(
+            reader, [await _record(reader, PERSON), await _record(reader, OTHER)],
+            type_codes=["tax_certificate"], statuses=[materials.Status.VALID],
+        )
+        version_id = issued.current_version.id
+        [pair, missing] = await materials.versions_by_ids(reader, [version_id, 999_999])
+    finally:
+        await reader.close()
+    assert found.id == issued.material.id and missing is None
+    assert (pair.material.id, pair.version.file_name, pair.version.content_type) == (
+        issued.material.id, "完税证明.pdf", "application/pdf"
+    )
+
+
+async def _record(ctx, id_number: str):  # noqa: ANN001, ANN202
+    from hub.profiles import find_applicant
+
+    return await find_applicant(ctx, id_number)
