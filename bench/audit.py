@@ -6,7 +6,7 @@
    sequencer alone draining a backlog.
 2. Read overhead: the clerk's applicant read over HTTP, with the access log on, against the same
    server with recording switched off (HUB_AUDIT_RECORDING_DISABLED_FOR_BENCHMARK, refused in
-   production), in the same run.
+   production), in the same run, loaded in turn, best of three rounds each.
 3. Verification: an export of 1,000,000 entries verified offline, against plain SHA-256 of the
    same entry lines (hashlib and `cryptography`) measured in the same run.
 
@@ -30,7 +30,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.common import graphql_body, graphql_once, load, postgres_database, print_table, running_hub
+from bench.common import LoadResult, graphql_body, graphql_once, load, postgres_database, print_table, running_hub
 from bench.graphql_read import applicant_query, sample_applicant
 
 VERIFY_ENTRIES = int(os.environ.get("HUB_BENCH_VERIFY_ENTRIES", "1000000"))
@@ -153,23 +153,38 @@ def sequencer_backlog(entries: int = 200_000) -> tuple[int, float]:
         return entries, asyncio.run(run())
 
 
-def read_overhead() -> list[list[object]]:
-    """The clerk's applicant read with the log on and off, on PostgreSQL, same run."""
-    query, id_number = applicant_query(), sample_applicant()
-    results = {}
-    for label, env in (("log off", {"HUB_AUDIT_RECORDING_DISABLED_FOR_BENCHMARK": "true"}), ("log on", {})):
-        with postgres_database() as url, running_hub(url, env=env) as hub:
+def read_overhead(rounds: int = 3) -> list[list[object]]:
+    """The clerk's applicant read with the log on and off, on PostgreSQL, same run.
+
+    Both servers run side by side and are loaded in turn, off/on `rounds` times, and each keeps its
+    best round: on a shared machine, other load slows some rounds, never speeds one up.
+    """
+    from contextlib import ExitStack
+
+    query = applicant_query()
+    modes = {"log off": {"HUB_AUDIT_RECORDING_DISABLED_FOR_BENCHMARK": "true"}, "log on": {}}
+    best: dict[str, LoadResult] = {}
+    with ExitStack() as stack:
+        targets = {}
+        for label, env in modes.items():
+            url = stack.enter_context(postgres_database())
+            hub = stack.enter_context(running_hub(url, env=env))
             headers = {"Authorization": f"Bearer {hub.token('clerk', 'xzfw')}"}
-            body = graphql_body(query, {"id": id_number})
+            body = graphql_body(query, {"id": sample_applicant(url)})
             graphql_once(hub.url, body, headers)
             load(hub.url, body, headers, connections=CONCURRENCY, seconds=2)  # warm-up
-            results[label] = load(hub.url, body, headers, connections=CONCURRENCY)
-    off = results["log off"].per_second
-    rows: list[list[object]] = [["logging", "req/s", "p50 ms", "p99 ms", "vs log off", "failures", "client"]]
-    for label, result in results.items():
+            targets[label] = (hub.url, body, headers)
+        for _ in range(rounds):
+            for label, (url, body, headers) in targets.items():
+                result = load(url, body, headers, connections=CONCURRENCY)
+                if label not in best or result.per_second > best[label].per_second:
+                    best[label] = result
+    off = best["log off"].per_second
+    rows: list[list[object]] = [["logging", "req/s (best round)", "p50 ms", "p99 ms", "vs log off", "failures", "client"]]
+    for label, result in best.items():
         rows.append([label, f"{result.per_second:.0f}", f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}",
                      f"{result.per_second / off:.3f}", result.failures, result.client])
-    added = off / results["log on"].per_second - 1
+    added = off / best["log on"].per_second - 1
     rows.append(["added by the log", f"{added * 100:.1f}% more time per read", "", "", "", "", ""])
     return rows
 
