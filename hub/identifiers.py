@@ -6,6 +6,7 @@ Validation is python-stdnum's (`cn.ric`, `cn.uscc`): check digit, birth date and
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 
 from stdnum.exceptions import ValidationError
 from stdnum.cn import ric, uscc
@@ -46,12 +47,21 @@ def normalize_identifier(kind: ApplicantKind, value: str) -> str:
 
 def detect_kind(value: str) -> tuple[ApplicantKind, str]:
     """Tell a resident ID from a credit code by validating as both; refuse what is neither."""
-    compact = value.strip().upper()
+    found = _classify(value.strip().upper())
+    if found is None:
+        raise InvalidInput(
+            "neither a valid resident ID nor a valid unified social credit code",
+            field="idNumber",
+        )
+    return found
+
+
+@lru_cache(maxsize=65536)
+def _classify(compact: str) -> tuple[ApplicantKind, str] | None:
+    """Cached: every lookup by ID number validates it, and stdnum's region lookup is costly
+    (measured: a tenth of the clerk's query). Validity of a number never changes."""
     if ric.is_valid(compact):
         return ApplicantKind.PERSON, ric.compact(compact)
     if uscc.is_valid(compact):
         return ApplicantKind.ENTERPRISE, uscc.compact(compact)
-    raise InvalidInput(
-        "neither a valid resident ID nor a valid unified social credit code",
-        field="idNumber",
-    )
+    return None

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 
 from hub.access import Action, guard
 from hub.auth import Role
-from hub.case_views import CaseView, Reuse, load_case_views
+from hub.case_views import CaseView, ItemView, Reuse, load_case_views, load_item_views
 from hub.context import RequestContext
 from hub.errors import InvalidInput
 from hub.profiles import ApplicantRecord, find_applicant
@@ -134,28 +134,52 @@ async def overall_reuse(ctx: RequestContext) -> Reuse:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CaseListing:
+    """A case as a list of an applicant's cases shows it: the row, before any detail is loaded."""
+
+    case: Case
+    applicant: ApplicantRecord
+
+
 async def recent_cases(
     ctx: RequestContext, applicants: Sequence[ApplicantRecord], *, status: CaseStatus | None = None, limit: int = 20
-) -> list[list[CaseView]]:
-    """The latest cases of several applicants at once (the DataLoader's batch function)."""
+) -> list[list[CaseListing]]:
+    """The latest cases of several applicants at once (the DataLoader's batch function).
+
+    One query: the list shows receipt numbers, status and dates. Items and the rest of a case are
+    loaded only if the caller asks for them (`case_items`, `case_details`), batched over the list.
+    """
     if not 1 <= limit <= ctx.hub.settings.max_page_size:
         raise InvalidInput(f"last must be between 1 and {ctx.hub.settings.max_page_size}", field="last")
-    rows = await repo.cases_of_applicants(
+    rows = await repo.latest_cases_of_applicants(
         ctx.session,
         [a.id for a in applicants],
         status=status.value if status else None,
         department_id=None if ctx.caller.role is Role.CLERK else ctx.caller.department_id,
         limit=limit,
     )
-    views = await load_case_views(ctx, rows)
+    await guard(ctx, Action.CASE_SEARCH, [a.id_number for a in applicants], object_ref="cases")
+    by_id = {a.id: a for a in applicants}
+    per_applicant: dict[int, list[CaseListing]] = {a.id: [] for a in applicants}
+    for row in rows:
+        per_applicant[row.applicant_id].append(CaseListing(row, by_id[row.applicant_id]))
+    return [per_applicant[a.id] for a in applicants]
+
+
+async def case_items(ctx: RequestContext, listed: Sequence[CaseListing]) -> list[tuple[ItemView, ...]]:
+    """The items and deadlines of listed cases (already guarded by the listing)."""
+    return await load_item_views(ctx, [entry.case for entry in listed])
+
+
+async def case_details(ctx: RequestContext, listed: Sequence[CaseListing]) -> list[CaseView]:
+    """Whole views of listed cases; logged with the material types they show."""
+    views = await load_case_views(ctx, [entry.case for entry in listed])
     await guard(
         ctx,
         Action.CASE_SEARCH,
-        [a.id_number for a in applicants],
+        sorted({entry.applicant.id_number for entry in listed}),
         material_types=sorted({m.requirement.material_type.code for v in views for m in v.materials}),
         object_ref="cases",
     )
-    per_applicant: dict[int, list[CaseView]] = {a.id: [] for a in applicants}
-    for view in views:
-        per_applicant[view.case.applicant_id].append(view)
-    return [per_applicant[a.id] for a in applicants]
+    return views

@@ -18,7 +18,7 @@ from hub import case_views, cases, completion, materials, notice, profiles, revi
 from hub.deadlines import Deadline as HubDeadline
 from schema.context import Info
 from schema.types.applicants import Applicant, PageInfo
-from schema.types.catalog import Department, MaterialType, ServiceItem, department_of
+from schema.types.catalog import Department, MaterialType, ServiceItem, department_of, service_item_of
 
 
 @strawberry.enum(description="What the hub holds of a required material, as the one-time notice tells it.")
@@ -140,7 +140,7 @@ class OneTimeNotice:
 
     @strawberry.field
     def items(self) -> list[ServiceItem]:
-        return [ServiceItem(row=item) for item in self.view.items]
+        return [service_item_of(item) for item in self.view.items]
 
     @strawberry.field
     def entries(self) -> list[NoticeEntry]:
@@ -246,66 +246,93 @@ def reuse_of(value: case_views.Reuse) -> Reuse:
 
 @strawberry.type(description="A case (办件): one application at one window for one or more items.")
 class Case:
-    view: strawberry.Private[case_views.CaseView]
+    # Either the whole view (one case, or a mutation's answer) or a listing (an applicant's
+    # cases), whose items and details are loaded on demand, batched over every listed case.
+    view: strawberry.Private[case_views.CaseView | None] = None
+    listing: strawberry.Private[submissions.CaseListing | None] = None
+
+    @property
+    def _row(self) -> Any:
+        return self.view.case if self.view is not None else self.listing.case  # type: ignore[union-attr]
+
+    async def _details(self, info: Info) -> case_views.CaseView:
+        if self.view is not None:
+            return self.view
+        ctx = info.context.hub
+
+        async def batch(listed: list[submissions.CaseListing]) -> list[case_views.CaseView]:
+            return await submissions.case_details(ctx, listed)
+
+        return await info.context.loader("case-details", batch).load(self.listing)
+
+    async def _items(self, info: Info) -> tuple[case_views.ItemView, ...]:
+        if self.view is not None:
+            return self.view.items
+        ctx = info.context.hub
+
+        async def batch(listed: list[submissions.CaseListing]) -> list[tuple[case_views.ItemView, ...]]:
+            return await submissions.case_items(ctx, listed)
+
+        return await info.context.loader("case-items", batch).load(self.listing)
 
     @strawberry.field(description="受理编号: the China date of receipt and that day's sequence.")
     def receipt_number(self) -> str:
-        return self.view.receipt_number
+        return self._row.receipt_number
 
     @strawberry.field
     def status(self) -> CaseStatus:
-        return CaseStatus(self.view.status.value)
+        return CaseStatus(self._row.status)
 
     @strawberry.field
     def outcome(self) -> CaseOutcome | None:
-        return CaseOutcome(self.view.outcome.value) if self.view.outcome else None
+        return CaseOutcome(self._row.outcome) if self._row.outcome else None
 
     @strawberry.field
     def applicant(self) -> Applicant:
-        return Applicant(record=self.view.applicant)
+        return Applicant(record=self.view.applicant if self.view is not None else self.listing.applicant)  # type: ignore[union-attr]
 
     @strawberry.field(description="The window that received the case, e.g. 综合窗口 3.")
     def window(self) -> str:
-        return self.view.case.window
+        return self._row.window
 
     @strawberry.field
-    def window_department(self) -> Department:
-        return department_of(self.view.window_department)
+    async def window_department(self, info: Info) -> Department:
+        return department_of((await self._details(info)).window_department)
 
     @strawberry.field
     def catalog_version(self) -> int:
-        return self.view.case.catalog_version_id
+        return self._row.catalog_version_id
 
     @strawberry.field
     def opened_at(self) -> datetime:
-        return self.view.case.opened_at
+        return self._row.opened_at
 
     @strawberry.field
     def accepted_at(self) -> datetime | None:
-        return self.view.case.accepted_at
+        return self._row.accepted_at
 
     @strawberry.field
     def completed_at(self) -> datetime | None:
-        return self.view.case.completed_at
+        return self._row.completed_at
 
     @strawberry.field
-    def items(self) -> list[CaseItem]:
+    async def items(self, info: Info) -> list[CaseItem]:
         return [
             CaseItem(
-                item=ServiceItem(row=i.item),
+                item=service_item_of(i.item),
                 departments=[department_of(d) for d in i.departments],
                 promised_deadline=deadline_of(i.promised),
                 statutory_deadline=deadline_of(i.statutory),
             )
-            for i in self.view.items
+            for i in await self._items(info)
         ]
 
     @strawberry.field
-    def departments(self) -> list[Department]:
-        return [department_of(d) for d in self.view.departments]
+    async def departments(self, info: Info) -> list[Department]:
+        return [department_of(d) for d in (await self._details(info)).departments]
 
     @strawberry.field
-    def materials(self) -> list[CaseMaterial]:
+    async def materials(self, info: Info) -> list[CaseMaterial]:
         return [
             CaseMaterial(
                 material_type=MaterialType(row=m.requirement.material_type),
@@ -317,11 +344,11 @@ class Case:
                 promised_on=m.row.promised_on if m.row else None,
                 promise_overdue=m.promise_overdue,
             )
-            for m in self.view.materials
+            for m in (await self._details(info)).materials
         ]
 
     @strawberry.field
-    def reviews(self) -> list[DepartmentReview]:
+    async def reviews(self, info: Info) -> list[DepartmentReview]:
         return [
             DepartmentReview(
                 department=department_of(r.department),
@@ -332,11 +359,11 @@ class Case:
                 working_days_spent=r.working_days_spent,
                 opinions=[opinion_of(o) for o in r.opinions],
             )
-            for r in self.view.reviews
+            for r in (await self._details(info)).reviews
         ]
 
     @strawberry.field
-    def minutes(self) -> list[ReviewMinutes]:
+    async def minutes(self, info: Info) -> list[ReviewMinutes]:
         return [
             ReviewMinutes(
                 held_on=m.minutes.held_on,
@@ -344,11 +371,11 @@ class Case:
                 recorded_at=m.minutes.recorded_at,
                 opinions=[opinion_of(o) for o in m.opinions],
             )
-            for m in self.view.minutes
+            for m in (await self._details(info)).minutes
         ]
 
     @strawberry.field
-    def results(self) -> list[IssuedResult]:
+    async def results(self, info: Info) -> list[IssuedResult]:
         return [
             IssuedResult(
                 material_type=MaterialType(row=r.material_type),
@@ -356,20 +383,20 @@ class Case:
                 issued_on=r.material.issued_on,
                 material=on_file(r.material, r.version),
             )
-            for r in self.view.results
+            for r in (await self._details(info)).results
         ]
 
     @strawberry.field(description="Materials of this case reused from the store versus handed in anew.")
-    def reuse(self) -> Reuse:
-        return reuse_of(self.view.reuse)
+    async def reuse(self, info: Info) -> Reuse:
+        return reuse_of((await self._details(info)).reuse)
 
     @strawberry.field(description="Past a promised deadline of one of its items.")
-    def overdue(self) -> bool:
-        return self.view.overdue
+    async def overdue(self, info: Info) -> bool:
+        return case_views.any_overdue(await self._items(info))
 
     @strawberry.field(description="Material types promised (容缺) and not handed in by the promised date.")
-    def overdue_promises(self) -> list[str]:
-        return [m.requirement.material_type.code for m in self.view.overdue_promises]
+    async def overdue_promises(self, info: Info) -> list[str]:
+        return [m.requirement.material_type.code for m in (await self._details(info)).overdue_promises]
 
 
 @strawberry.type
@@ -566,7 +593,7 @@ async def recent_cases_of(
 
     async def batch(records: list[profiles.ApplicantRecord]) -> list[list[Case]]:
         per_applicant = await submissions.recent_cases(ctx, records, status=wanted, limit=last)
-        return [[Case(view=v) for v in views] for views in per_applicant]
+        return [[Case(listing=entry) for entry in listed] for listed in per_applicant]
 
     return await info.context.loader(("applicant-cases", wanted, last), batch).load(record)
 

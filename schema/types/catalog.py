@@ -60,39 +60,16 @@ class RequiredMaterial:
 
 @strawberry.type(description="A service item (事项) of the current catalogue version.")
 class ServiceItem:
+    # Plain fields, filled by `service_item_of`: they resolve without a resolver call each.
+    code: str
+    name: str
+    statutory_days: int = strawberry.field(description="法定时限, in working days.")
+    promised_days: int = strawberry.field(description="承诺时限, in working days.")
+    stage: str | None = strawberry.field(description="Construction stage: 立项用地, 规划许可, 施工许可 or 竣工验收.")
+    silence_is_consent: bool = strawberry.field(description="超时默许: no answer by the deadline counts as approval.")
+    guide: str = strawberry.field(description="服务指南.")
+    catalog_version: int
     row: strawberry.Private[Any]
-
-    @strawberry.field
-    def code(self) -> str:
-        return self.row.code
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field(description="法定时限, in working days.")
-    def statutory_days(self) -> int:
-        return self.row.statutory_days
-
-    @strawberry.field(description="承诺时限, in working days.")
-    def promised_days(self) -> int:
-        return self.row.promised_days
-
-    @strawberry.field(description="Construction stage: 立项用地, 规划许可, 施工许可 or 竣工验收.")
-    def stage(self) -> str | None:
-        return self.row.stage
-
-    @strawberry.field(description="超时默许: no answer by the deadline counts as approval.")
-    def silence_is_consent(self) -> bool:
-        return self.row.silence_is_consent
-
-    @strawberry.field(description="服务指南.")
-    def guide(self) -> str:
-        return self.row.guide
-
-    @strawberry.field
-    def catalog_version(self) -> int:
-        return self.row.catalog_version_id
 
     @strawberry.field
     async def lead_department(self, info: Info) -> Department:
@@ -118,6 +95,20 @@ class ServiceItem:
             ]
 
         return await info.context.loader("item-materials", batch).load(self.row.id)
+
+
+def service_item_of(row: Any) -> ServiceItem:
+    return ServiceItem(
+        code=row.code,
+        name=row.name,
+        statutory_days=row.statutory_days,
+        promised_days=row.promised_days,
+        stage=row.stage,
+        silence_is_consent=row.silence_is_consent,
+        guide=row.guide,
+        catalog_version=row.catalog_version_id,
+        row=row,
+    )
 
 
 @strawberry.type(description="A declared legal basis for reading applicant data outside a case.")
@@ -154,7 +145,7 @@ class CatalogQuery:
         self, info: Info, codes: list[str] | None = None, stage: str | None = None
     ) -> list[ServiceItem]:
         rows = await catalog.current_service_items(info.context.hub.session, codes=codes, stage=stage)
-        return [ServiceItem(row=row) for row in rows]
+        return [service_item_of(row) for row in rows]
 
     @strawberry.field
     async def material_types(self, info: Info) -> list[MaterialType]:

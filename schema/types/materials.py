@@ -29,39 +29,16 @@ class DownloadLink:
 
 @strawberry.type(description="One uploaded file of a material. Old versions stay readable.")
 class MaterialVersion:
+    # Plain fields, filled by `version_of`: they resolve without a resolver call each.
+    id: int
+    version_no: int
+    file_name: str = strawberry.field(description="The name the uploader gave the file.")
+    content_type: str = strawberry.field(description="The type found in the file's first bytes.")
+    size: float = strawberry.field(description="Size in bytes.")
+    uploaded_at: datetime
+    superseded_at: datetime | None
+    current: bool = strawberry.field(description="Whether this is the material's current version.")
     record: strawberry.Private[materials.VersionRecord]
-
-    @strawberry.field
-    def id(self) -> int:
-        return self.record.id
-
-    @strawberry.field
-    def version_no(self) -> int:
-        return self.record.version_no
-
-    @strawberry.field(description="The name the uploader gave the file.")
-    def file_name(self) -> str:
-        return self.record.file_name
-
-    @strawberry.field(description="The type found in the file's first bytes.")
-    def content_type(self) -> str:
-        return self.record.content_type
-
-    @strawberry.field(description="Size in bytes.")
-    def size(self) -> float:
-        return float(self.record.size)
-
-    @strawberry.field
-    def uploaded_at(self) -> datetime:
-        return self.record.uploaded_at
-
-    @strawberry.field
-    def superseded_at(self) -> datetime | None:
-        return self.record.superseded_at
-
-    @strawberry.field(description="Whether this is the material's current version.")
-    def current(self) -> bool:
-        return self.record.is_current
 
     @strawberry.field(description="A signed link to download this version; the download is checked and logged.")
     def download_link(self, info: Info) -> DownloadLink:
@@ -71,68 +48,39 @@ class MaterialVersion:
 
 
 def version_of(record: materials.VersionRecord) -> MaterialVersion:
-    return MaterialVersion(record=record)
+    return MaterialVersion(
+        id=record.id,
+        version_no=record.version_no,
+        file_name=record.file_name,
+        content_type=record.content_type,
+        size=float(record.size),
+        uploaded_at=record.uploaded_at,
+        superseded_at=record.superseded_at,
+        current=record.is_current,
+        record=record,
+    )
 
 
 @strawberry.type(description="A material (材料) of an applicant: an ID card scan, a licence, a drawing set...")
 class Material:
+    # Plain fields, filled by `material_of`: they resolve without a resolver call each.
+    id: int
+    applicant_id_number: str
+    type_code: str
+    type_name: str
+    title: str
+    issuing_department_code: str | None
+    issued_on: date | None
+    valid_until: date | None = strawberry.field(
+        description="Last day of validity (inclusive); null if the material does not expire."
+    )
+    status: MaterialStatus
+    revoked_reason: str | None
+    revoked_at: datetime | None
+    superseded_by_id: int | None = strawberry.field(description="The material that replaced this one, if it was superseded.")
+    uploaded_by_department_code: str
+    created_at: datetime
     record: strawberry.Private[materials.MaterialRecord]
-
-    @strawberry.field
-    def id(self) -> int:
-        return self.record.id
-
-    @strawberry.field
-    def applicant_id_number(self) -> str:
-        return self.record.applicant_id_number
-
-    @strawberry.field
-    def type_code(self) -> str:
-        return self.record.type_code
-
-    @strawberry.field
-    def type_name(self) -> str:
-        return self.record.type_name
-
-    @strawberry.field
-    def title(self) -> str:
-        return self.record.title
-
-    @strawberry.field
-    def issuing_department_code(self) -> str | None:
-        return self.record.issuing_department_code
-
-    @strawberry.field
-    def issued_on(self) -> date | None:
-        return self.record.issued_on
-
-    @strawberry.field(description="Last day of validity (inclusive); null if the material does not expire.")
-    def valid_until(self) -> date | None:
-        return self.record.valid_until
-
-    @strawberry.field
-    def status(self) -> MaterialStatus:
-        return MaterialStatus(self.record.status.value)
-
-    @strawberry.field
-    def revoked_reason(self) -> str | None:
-        return self.record.revoked_reason
-
-    @strawberry.field
-    def revoked_at(self) -> datetime | None:
-        return self.record.revoked_at
-
-    @strawberry.field(description="The material that replaced this one, if it was superseded.")
-    def superseded_by_id(self) -> int | None:
-        return self.record.superseded_by_id
-
-    @strawberry.field
-    def uploaded_by_department_code(self) -> str:
-        return self.record.uploaded_by_department_code
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.record.created_at
 
     @strawberry.field(description="Every version, newest first.")
     async def versions(self, info: Info) -> list[MaterialVersion]:
@@ -153,7 +101,23 @@ async def _versions(info: Info, record: materials.MaterialRecord) -> list[materi
 
 
 def material_of(record: materials.MaterialRecord) -> Material:
-    return Material(record=record)
+    return Material(
+        id=record.id,
+        applicant_id_number=record.applicant_id_number,
+        type_code=record.type_code,
+        type_name=record.type_name,
+        title=record.title,
+        issuing_department_code=record.issuing_department_code,
+        issued_on=record.issued_on,
+        valid_until=record.valid_until,
+        status=MaterialStatus(record.status.value),
+        revoked_reason=record.revoked_reason,
+        revoked_at=record.revoked_at,
+        superseded_by_id=record.superseded_by_id,
+        uploaded_by_department_code=record.uploaded_by_department_code,
+        created_at=record.created_at,
+        record=record,
+    )
 
 
 def _statuses(statuses: list[MaterialStatus] | None) -> tuple[materials.Status, ...] | None:

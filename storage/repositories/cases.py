@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, load_only
@@ -73,16 +73,26 @@ async def case_by_receipt(session: AsyncSession, receipt_number: str, *, for_upd
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+# Statements of the read path, built once (building a select costs as much CPU as running it).
+_ITEMS_OF_CASES = (
+    select(CaseItem.case_id, ServiceItem)
+    .join(ServiceItem, ServiceItem.id == CaseItem.service_item_id)
+    .where(CaseItem.case_id.in_(bindparam("case_ids", expanding=True)))
+    .order_by(ServiceItem.code)
+)
+_ITEM_DEPARTMENTS = (
+    select(ServiceItemDepartment.service_item_id, Department)
+    .join(Department, Department.id == ServiceItemDepartment.department_id)
+    .where(ServiceItemDepartment.service_item_id.in_(bindparam("item_ids", expanding=True)))
+    .order_by(Department.code)
+)
+
+
 async def items_of_cases(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[ServiceItem]]:
     result: dict[int, list[ServiceItem]] = defaultdict(list)
     if not case_ids:
         return result
-    rows = await session.execute(
-        select(CaseItem.case_id, ServiceItem)
-        .join(ServiceItem, ServiceItem.id == CaseItem.service_item_id)
-        .where(CaseItem.case_id.in_(case_ids))
-        .order_by(ServiceItem.code)
-    )
+    rows = await session.execute(_ITEMS_OF_CASES, {"case_ids": list(case_ids)})
     for case_id, item in rows:
         result[case_id].append(item)
     return result
@@ -92,12 +102,7 @@ async def item_departments(session: AsyncSession, item_ids: Sequence[int]) -> di
     result: dict[int, list[Department]] = defaultdict(list)
     if not item_ids:
         return result
-    rows = await session.execute(
-        select(ServiceItemDepartment.service_item_id, Department)
-        .join(Department, Department.id == ServiceItemDepartment.department_id)
-        .where(ServiceItemDepartment.service_item_id.in_(item_ids))
-        .order_by(Department.code)
-    )
+    rows = await session.execute(_ITEM_DEPARTMENTS, {"item_ids": list(item_ids)})
     for item_id, department in rows:
         result[item_id].append(department)
     return result
@@ -378,13 +383,7 @@ async def cases_of_applicants(
             )
         )
     if department_id is not None:
-        statement = statement.where(
-            Case.id.in_(
-                select(CaseItem.case_id)
-                .join(ServiceItemDepartment, ServiceItemDepartment.service_item_id == CaseItem.service_item_id)
-                .where(ServiceItemDepartment.department_id == department_id)
-            )
-        )
+        statement = statement.where(Case.id.in_(_cases_with_department(department_id)))
     if after is not None:
         opened_at, case_id = after
         statement = statement.where(
@@ -393,14 +392,62 @@ async def cases_of_applicants(
     if limit is None:
         statement = statement.order_by(Case.applicant_id, Case.opened_at.desc(), Case.id.desc())
         return list((await session.execute(statement)).scalars())
-    # The newest `limit` cases of each applicant, for any number of applicants, in one query.
+    rows = await session.execute(_newest_per_applicant(statement, limit))
+    return list(rows.scalars())
+
+
+def _cases_with_department(department_id: object) -> Select:
+    """Ids of the cases a department takes part in (through the items' departments)."""
+    return (
+        select(CaseItem.case_id)
+        .join(ServiceItemDepartment, ServiceItemDepartment.service_item_id == CaseItem.service_item_id)
+        .where(ServiceItemDepartment.department_id == department_id)
+    )
+
+
+def _newest_per_applicant(statement: Select, limit: object) -> Select:
+    """The newest `limit` cases of each applicant, for any number of applicants, in one query."""
     rank = func.row_number().over(partition_by=Case.applicant_id, order_by=(Case.opened_at.desc(), Case.id.desc()))
     ranked = statement.add_columns(rank.label("rank")).subquery()
     case = aliased(Case, ranked)
-    rows = await session.execute(
-        select(case).where(ranked.c.rank <= limit).order_by(case.applicant_id, case.opened_at.desc(), case.id.desc())
-    )
-    return list(rows.scalars())
+    return select(case).where(ranked.c.rank <= limit).order_by(case.applicant_id, case.opened_at.desc(), case.id.desc())
+
+
+def _latest_cases_statement(by_status: bool, by_department: bool) -> Select:
+    statement = select(Case).where(Case.applicant_id.in_(bindparam("applicant_ids", expanding=True)))
+    if by_status:
+        statement = statement.where(Case.status == bindparam("status"))
+    if by_department:
+        statement = statement.where(Case.id.in_(_cases_with_department(bindparam("department_id"))))
+    return _newest_per_applicant(statement, bindparam("limit"))
+
+
+# Built once: building this windowed select costs several times more CPU than running it.
+_LATEST_CASES = {
+    (by_status, by_department): _latest_cases_statement(by_status, by_department)
+    for by_status in (False, True)
+    for by_department in (False, True)
+}
+
+
+async def latest_cases_of_applicants(
+    session: AsyncSession,
+    applicant_ids: Sequence[int],
+    *,
+    limit: int,
+    status: str | None = None,
+    department_id: int | None = None,
+) -> list[Case]:
+    """The newest `limit` cases of each applicant (of those a department takes part in, if given)."""
+    if not applicant_ids:
+        return []
+    statement = _LATEST_CASES[status is not None, department_id is not None]
+    parameters: dict[str, object] = {"applicant_ids": list(applicant_ids), "limit": limit}
+    if status is not None:
+        parameters["status"] = status
+    if department_id is not None:
+        parameters["department_id"] = department_id
+    return list((await session.execute(statement, parameters)).scalars())
 
 
 async def reuse_counts(session: AsyncSession, case_ids: Sequence[int] | None = None) -> dict[str, int]:

@@ -1,0 +1,104 @@
+"""Where the clerk's query spends its time: SQL statements per request and a CPU profile, in process.
+
+Not a throughput figure (bench.clerk_query is): this serves the app in process through httpx's
+ASGI transport on a seeded PostgreSQL database, counts the SQL statements one request runs and
+prints the top of a cProfile of N requests, to guide work on the read path.
+
+    python -m bench.profile_clerk            # HUB_PROFILE_REQUESTS=200 by default
+    HUB_PROFILE_QUERY=trivial python -m bench.profile_clerk   # the floor: `{ viewer { name } }`
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import os
+import pstats
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import event
+
+from bench.clerk_query import HUB_QUERY, seed_with_cases
+from bench.common import postgres_database
+
+
+async def _profile(database_url: str, folder: Path, id_number: str, requests: int) -> None:
+    from hub.app import create_app
+    from hub.demo import reissue_demo_tokens
+    from hub.services import build_hub
+    from hub.settings import Settings
+
+    settings = Settings(database_url=database_url, blob_url=f"file://{folder}/blobs", secrets_dir=folder / "secrets")
+    hub = build_hub(settings)
+    async with hub.sessions() as session:
+        issued = await reissue_demo_tokens(session, settings)
+        await session.commit()
+    token = next(i.token for i in issued if i.role.value == "clerk" and i.department_code == "xzfw")
+    app = create_app(settings, hub)
+    statements: list[str] = []
+    event.listen(hub.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    query = "{ viewer { name } }" if os.environ.get("HUB_PROFILE_QUERY") == "trivial" else HUB_QUERY
+    body = {"query": query, "variables": {"id": id_number}}
+    headers = {"Authorization": f"Bearer {token}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+        answer = (await client.post("/graphql", json=body, headers=headers)).json()
+        assert "errors" not in answer, answer
+        statements.clear()
+        await client.post("/graphql", json=body, headers=headers)
+        print(f"SQL statements per request: {len(statements)}")
+        for statement in statements:
+            print("  ", " ".join(statement.split())[:150])
+        rounds = []
+        for _ in range(3):
+            started, cpu = time.perf_counter(), time.process_time()
+            for _ in range(requests):
+                await client.post("/graphql", json=body, headers=headers)
+            rounds.append(((time.perf_counter() - started) / requests, (time.process_time() - cpu) / requests))
+        wall, cpu = min(rounds, key=lambda r: r[1])
+        print(f"unprofiled, best of 3 rounds: {wall * 1000:.2f} ms wall, {cpu * 1000:.2f} ms CPU per request (client included)")
+        if os.environ.get("HUB_PROFILE_CPROFILE", "1") == "0":  # sampling profilers (py-spy) stop here
+            await hub.close()
+            return
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        for _ in range(requests):
+            await client.post("/graphql", json=body, headers=headers)
+        profiler.disable()
+        elapsed = time.perf_counter() - started
+    print(f"{requests} requests in {elapsed:.2f} s: {elapsed / requests * 1000:.2f} ms each (profiled, one at a time)")
+    by_package: dict[str, list[float]] = {}
+    for (file, _, _), (_, calls, tottime, _, _) in pstats.Stats(profiler).stats.items():  # type: ignore[attr-defined]
+        package = _package_of(file)
+        totals = by_package.setdefault(package, [0, 0.0])
+        totals[0] += calls
+        totals[1] += tottime
+    print("own time by package (per request):")
+    for package, (calls, tottime) in sorted(by_package.items(), key=lambda kv: -kv[1][1])[:15]:
+        print(f"  {package:<28} {calls / requests:8.0f} calls {tottime / requests * 1000:7.2f} ms")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"/work/main/(hub|storage|schema)/", 40)
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    await hub.close()
+
+
+def _package_of(file: str) -> str:
+    if "site-packages/" in file:
+        return file.split("site-packages/")[1].split("/")[0]
+    if "/work/" in file:
+        return file.split("/")[3] if file.count("/") > 3 else file
+    return "python" if file.startswith("/") else file
+
+
+def main() -> None:
+    requests = int(os.environ.get("HUB_PROFILE_REQUESTS", "200"))
+    with postgres_database() as database_url, tempfile.TemporaryDirectory(prefix="hub-profile-") as folder:
+        id_number = seed_with_cases(database_url, Path(folder))
+        asyncio.run(_profile(database_url, Path(folder), id_number, requests))
+
+
+if __name__ == "__main__":
+    main()
