@@ -56,16 +56,24 @@ class Mutation(ApplicantMutation, CaseMutation, MaterialMutation):
 
 
 class CommitAccessLog(SchemaExtension):
-    """Writes the request's access entries and commits when the operation ends.
+    """Commits the request's access entries when the operation ends.
 
+    Each mutation's use case commits its own work, so mutation fields land one by one, as GraphQL
+    runs them. If a field failed, whatever it wrote without reaching its commit is rolled back and
+    only the access entries are committed: nothing half written, and who tried what is recorded.
     If the log cannot be written, the caller gets an error instead of data: no read escapes the log.
     """
 
     async def on_execute(self) -> Iterator[None]:  # type: ignore[override]
         yield
-        ctx = self.execution_context.context.hub
+        execution = self.execution_context
+        ctx = execution.context.hub
+        failed = bool(execution.result is not None and execution.result.errors)
         try:
-            await ctx.commit()
+            if failed:
+                await ctx.rollback_keeping_log()
+            else:
+                await ctx.commit()
         except Exception:
             await ctx.session.rollback()
             raise

@@ -93,3 +93,50 @@ async def test_requests_without_a_valid_token_are_refused(client, clerk) -> None
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     response = await client.post("query { viewer { name } }", token="hub_not-a-real-token")
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+
+async def test_mutations_land_one_by_one_and_a_refused_one_writes_nothing(client, clerk, hub) -> None:
+    """Two registrations in one operation, the second refused: the first landed, the second left
+    nothing, and both attempts are in the access log. (Both fields are non-null, so the refusal
+    nulls the whole answer, as GraphQL says; the error tells which field failed.)"""
+    from sqlalchemy import select
+
+    from storage.models import AccessEntry, Applicant
+
+    both = """
+    mutation($good: RegisterApplicantInput!, $bad: RegisterApplicantInput!) {
+      first: registerApplicant(input: $good) { idNumber }
+      second: registerApplicant(input: $bad) { idNumber }
+    }"""
+    variables = {
+        "good": {"kind": "PERSON", "idNumber": PERSON_ID, "name": "张三"},
+        "bad": {"kind": "ENTERPRISE", "idNumber": COMPANY_CODE, "name": "某公司", "fields": [{"field": "x", "value": ""}]},
+    }
+    answer = (await client.post(both, variables, token=clerk.token)).json()
+    assert answer["data"] is None
+    assert [(e["path"], e["extensions"]["code"]) for e in answer["errors"]] == [(["second"], "BAD_USER_INPUT")]
+    async with hub.sessions() as session:
+        assert (await session.execute(select(Applicant.id_number))).scalars().all() == [PERSON_ID]
+        logged = (await session.execute(select(AccessEntry.applicant_ref))).scalars().all()
+    assert PERSON_ID in logged
+
+
+async def test_a_use_case_failing_after_writing_leaves_nothing_but_its_log(client, clerk, hub, monkeypatch) -> None:
+    """The database fails half way through a registration (after the applicant row, before its
+    fields): the row is rolled back, the caller gets INTERNAL_SERVER_ERROR, the attempt is logged."""
+    from sqlalchemy import select
+
+    from hub import profiles
+    from storage.models import AccessEntry, Applicant
+
+    async def failing_add_field_value(session, value) -> None:  # noqa: ANN001
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(profiles.repo, "add_field_value", failing_add_field_value)
+    variables = {"input": {"kind": "PERSON", "idNumber": PERSON_ID, "name": "张三"}}
+    assert await client.error_code(REGISTER, variables, token=clerk.token) == "INTERNAL_SERVER_ERROR"
+    async with hub.sessions() as session:
+        assert (await session.execute(select(Applicant.id))).first() is None
+        actions = (await session.execute(select(AccessEntry.action, AccessEntry.applicant_ref))).all()
+    assert ("applicant.register", PERSON_ID) in actions
