@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,9 @@ Handler = Callable[[argparse.Namespace, Settings], Any]
 
 # Areas that add their own subcommands: each module has `register(commands)`.
 AREA_COMMANDS = ("hub.commands.keys", "hub.commands.audit", "hub.commands.blobs")
+# Packages outside hub (connectors/) declare their `register` in this entry-point group, so that
+# hub never imports them (pyproject.toml).
+COMMANDS_ENTRY_POINTS = "hub.commands"
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
@@ -197,9 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--check", action="store_true", help="fail if the file differs from the code")
     export.set_defaults(handler=cmd_schema_export)
 
-    for module in AREA_COMMANDS:
-        importlib.import_module(module).register(commands)
+    for register in _area_registrars():
+        register(commands)
     return parser
+
+
+def _area_registrars() -> Iterator[Callable[[argparse._SubParsersAction], None]]:
+    for module in AREA_COMMANDS:
+        yield importlib.import_module(module).register
+    for entry_point in entry_points(group=COMMANDS_ENTRY_POINTS):
+        yield entry_point.load()
 
 
 def main(argv: list[str] | None = None) -> None:

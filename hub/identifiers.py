@@ -5,6 +5,7 @@ Validation is python-stdnum's (`cn.ric`, `cn.uscc`): check digit, birth date and
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 
@@ -54,6 +55,24 @@ def detect_kind(value: str) -> tuple[ApplicantKind, str]:
             field="idNumber",
         )
     return found
+
+
+# Seventeen digits and a check character: the shape of a resident ID, valid or not.
+_RESIDENT_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+
+
+def detect_kind_explained(value: str) -> tuple[ApplicantKind, str]:
+    """`detect_kind` for those who supply numbers in bulk: a number valid as neither kind is refused
+    with the code of the kind it is shaped like (18 characters: a resident ID if seventeen digits
+    and a check character, a credit code otherwise), so a department learns what to fix."""
+    try:
+        return detect_kind(value)
+    except InvalidInput:
+        compact = value.strip().upper()
+        if len(compact) == 18:
+            kind = ApplicantKind.PERSON if _RESIDENT_ID_SHAPE.fullmatch(compact) else ApplicantKind.ENTERPRISE
+            normalize_identifier(kind, compact)
+        raise
 
 
 @lru_cache(maxsize=65536)

@@ -1,4 +1,5 @@
-"""Use cases for the shared applicant profile: register, look up, search, record fields.
+"""Use cases for the shared applicant profile: register, look up, search, record fields, and apply
+a department's feed (connectors/profile_feed.py).
 
 A field's value carries its provenance (which department supplied it, whether it verified it,
 when). A later unverified value never displaces a verified one: both stay in the history, and the
@@ -12,11 +13,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from hub.access import Action, guard
 from hub.context import RequestContext
 from hub.errors import Conflict, InvalidInput, NotFound
-from hub.identifiers import ApplicantKind, detect_kind, normalize_identifier
+from hub.identifiers import ApplicantKind, detect_kind, detect_kind_explained, normalize_identifier
 from storage.models import Applicant, ProfileFieldValue
 from storage.models.base import utcnow
 from storage.repositories import applicants as repo
@@ -137,19 +139,85 @@ async def record_field(
     kind = ApplicantKind(applicant.kind)
     _check_fields(kind, {field: value})
     await guard(ctx, Action.PROFILE_WRITE, [applicant.id_number], fields=[field])
+    row = await _add_value(ctx, applicant, field, value.strip(), verified)
+    await ctx.commit()
+    return FieldValue(
+        field, row.value, ctx.caller.department_code, "", row.recorded_at, row.verified, row.is_current
+    )
+
+
+async def _add_value(
+    ctx: RequestContext, applicant: Applicant, field: str, value: str, verified: bool
+) -> ProfileFieldValue:
+    """Add one value to the history; it becomes current unless it would displace a verified one."""
     session = ctx.session
     current = await repo.current_value_of(session, applicant.id, field)
     becomes_current = verified or current is None or not current.verified
     if becomes_current:
         await repo.clear_current(session, applicant.id, field)
         if field == "name":
-            applicant.name = value.strip()
-    row = _new_value(ctx, applicant.id, field, value.strip(), verified, utcnow(), current=becomes_current)
+            applicant.name = value
+    row = _new_value(ctx, applicant.id, field, value, verified, utcnow(), current=becomes_current)
     await repo.add_field_value(session, row)
-    await ctx.commit()
-    return FieldValue(
-        field, row.value, ctx.caller.department_code, "", row.recorded_at, row.verified, row.is_current
+    return row
+
+
+class FeedResult(StrEnum):
+    REGISTERED = "registered"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    """What one record of a department's feed did: the fields it recorded (all, when registered)."""
+
+    result: FeedResult
+    fields: tuple[str, ...] = ()
+
+
+async def apply_feed_record(
+    ctx: RequestContext, id_number: str, name: str, fields: Mapping[str, str], *, verified: bool
+) -> FeedOutcome:
+    """Bring a profile in line with a department's own record of the applicant (connectors/).
+
+    A department exports its whole register again and again, so applying a record must be
+    idempotent: a value is recorded only if it is news, i.e. neither the value this department
+    last supplied nor the current value already says it (with at least the same verification).
+    The record lands in one transaction: all its new values, or none.
+    """
+    kind, canonical = detect_kind_explained(id_number)
+    values = {"name": name.strip(), **{field: value.strip() for field, value in fields.items()}}
+    applicant = await repo.applicant_by_id_number(ctx.session, canonical, for_update=True)
+    if applicant is None:
+        await register_applicant(ctx, kind, canonical, values["name"], values, verified=verified)
+        return FeedOutcome(FeedResult.REGISTERED, tuple(sorted(values)))
+    _check_fields(kind, values)
+    await guard(ctx, Action.PROFILE_WRITE, [canonical], fields=values)
+    known = _values_known(await repo.field_history(ctx.session, applicant.id, None), ctx.caller.department_code)
+    news = sorted(
+        field
+        for field, value in values.items()
+        if not any(v == value and (seen_verified or not verified) for v, seen_verified in known.get(field, ()))
     )
+    for field in news:
+        await _add_value(ctx, applicant, field, values[field], verified)
+    await ctx.commit()
+    return FeedOutcome(FeedResult.UPDATED, tuple(news)) if news else FeedOutcome(FeedResult.UNCHANGED)
+
+
+def _values_known(history, department_code: str) -> dict[str, list[tuple[str, bool]]]:  # noqa: ANN001
+    """Per field, the current value and the latest one `department_code` supplied, each with whether
+    it was verified. `history` lists each field's values newest first."""
+    known: dict[str, list[tuple[str, bool]]] = {}
+    own_seen: set[str] = set()
+    for row in history:
+        own = row.department_code == department_code
+        if row.is_current or (own and row.field not in own_seen):
+            known.setdefault(row.field, []).append((row.value, row.verified))
+        if own:
+            own_seen.add(row.field)
+    return known
 
 
 def _new_value(

@@ -15,9 +15,10 @@ import pytest
 
 from hub.app import create_app
 from hub.auth import Role
+from hub.cli import main
 from hub.context import Hub
 from hub.services import build_hub
-from hub.settings import Settings
+from hub.settings import Settings, get_settings
 from storage.migrate import upgrade
 from tests.support import (
     Actor,
@@ -93,3 +94,28 @@ async def auditor(hub: Hub) -> Actor:
 @pytest.fixture
 async def admin(hub: Hub) -> Actor:
     return await make_actor(hub, Role.ADMIN, "xzfw", "系统管理员")
+
+
+@pytest.fixture
+def hub_command(hub, monkeypatch, capsys):  # noqa: ANN001, ANN201
+    """Run `hub ARGS...` against the test database; returns (exit status, stdout, stderr).
+
+    The command runs in a worker thread because it runs its own event loop."""
+    settings: Settings = hub.settings
+    monkeypatch.setenv("HUB_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("HUB_BLOB_URL", settings.blob_url)
+    monkeypatch.setenv("HUB_SECRETS_DIR", str(settings.secrets_dir))
+    get_settings.cache_clear()
+
+    async def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            await asyncio.to_thread(main, list(args))
+            status = 0
+        except SystemExit as exit_:
+            status = int(exit_.code or 0)
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    yield run
+    get_settings.cache_clear()

@@ -1,44 +1,15 @@
 """An operator sets the hub up from a terminal: migrate, load, create and revoke principals.
 
-Each test runs the real `hub` entry point (hub.cli.main) against the test database, in a worker
-thread because the command runs its own event loop.
+Each test runs the real `hub` entry point (hub.cli.main) against the test database (the
+`hub_command` fixture, tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-
-import pytest
-
-from hub.cli import main
-from hub.settings import Settings, get_settings
 
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "hub" / "data" / "demo-catalog.yaml"
 VIEWER = "{ viewer { name role departmentCode } }"
-
-
-@pytest.fixture
-def hub_command(hub, monkeypatch, capsys):  # noqa: ANN001, ANN201
-    """Run `hub ARGS...` against the test database; returns (exit status, stdout, stderr)."""
-    settings: Settings = hub.settings
-    monkeypatch.setenv("HUB_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("HUB_BLOB_URL", settings.blob_url)
-    monkeypatch.setenv("HUB_SECRETS_DIR", str(settings.secrets_dir))
-    get_settings.cache_clear()
-
-    async def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            await asyncio.to_thread(main, list(args))
-            status = 0
-        except SystemExit as exit_:
-            status = int(exit_.code or 0)
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
-
-    yield run
-    get_settings.cache_clear()
 
 
 async def test_db_upgrade_is_idempotent(hub_command) -> None:

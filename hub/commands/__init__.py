@@ -1,6 +1,8 @@
 """CLI commands by area. Each module has `register(commands)` adding its subcommands to `hub`.
 
-hub/cli.py lists the modules in AREA_COMMANDS; a new area adds its module there.
+hub/cli.py lists the modules in AREA_COMMANDS; a new area of hub adds its module there. Packages
+that hub must not import (connectors/) declare theirs in the `hub.commands` entry-point group of
+pyproject.toml instead.
 """
 
 from __future__ import annotations

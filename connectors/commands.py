@@ -1,0 +1,63 @@
+"""`hub connector …`: the connectors' commands, added to `hub` through the `hub.commands` entry point."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from hub.errors import InvalidInput
+from hub.settings import Settings
+
+TOKEN_VARIABLE = "HUB_CONNECTOR_TOKEN"
+
+
+def connector_token(token_file: str | None) -> str:
+    """The principal's token, from a file or the environment: never from the command line, where
+    other users of the machine and the shell history would see it."""
+    if token_file:
+        try:
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise InvalidInput(f"cannot read the token file {token_file}: {error.strerror}", field="token") from None
+    else:
+        token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token:
+        raise InvalidInput(f"no token: give --token-file PATH or set {TOKEN_VARIABLE}", field="token")
+    return token
+
+
+def cmd_profile_feed(args: argparse.Namespace, settings: Settings) -> None:
+    from connectors.profile_feed import load_profile_feed
+    from hub.services import build_hub
+
+    token = connector_token(args.token_file)
+
+    async def run():  # noqa: ANN202
+        hub = build_hub(settings)
+        try:
+            return await load_profile_feed(
+                hub, Path(args.file), token, args.purpose, report=lambda line: print(line, file=sys.stderr)
+            )
+        finally:
+            await hub.close()
+
+    summary = asyncio.run(run())
+    print(summary)
+    if not summary.all_applied:
+        raise SystemExit(1)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    connector = commands.add_parser("connector", help="integrations with department systems").add_subparsers(
+        dest="connector_command", required=True
+    )
+    feed = connector.add_parser(
+        "profile-feed", help="load a department's applicant records (.jsonl or .csv) into the shared profile"
+    )
+    feed.add_argument("file", help="the exported records: JSON Lines (.jsonl) or CSV with a header (.csv)")
+    feed.add_argument("--purpose", required=True, help="the declared purpose, recorded with every access")
+    feed.add_argument("--token-file", help=f"a file holding the principal's token (default: ${TOKEN_VARIABLE})")
+    feed.set_defaults(handler=cmd_profile_feed)
