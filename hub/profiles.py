@@ -182,9 +182,10 @@ async def apply_feed_record(
     """Bring a profile in line with a department's own record of the applicant (connectors/).
 
     A department exports its whole register again and again, so applying a record must be
-    idempotent: a value is recorded only if it is news, i.e. neither the value this department
-    last supplied nor the current value already says it (with at least the same verification).
-    The record lands in one transaction: all its new values, or none.
+    idempotent: a value is recorded only if it is news to this department, i.e. not the value it
+    last supplied itself (with at least the same verification). Other departments' values are not
+    compared: "unchanged" would tell a writer what someone else recorded. The same value from a
+    second department is recorded as a second source. The record lands in one transaction.
     """
     kind, canonical = detect_kind_explained(id_number)
     values = {"name": name.strip(), **{field: value.strip() for field, value in fields.items()}}
@@ -194,11 +195,11 @@ async def apply_feed_record(
         return FeedOutcome(FeedResult.REGISTERED, tuple(sorted(values)))
     _check_fields(kind, values)
     await guard(ctx, Action.PROFILE_WRITE, [canonical], fields=values)
-    known = _values_known(await repo.field_history(ctx.session, applicant.id, None), ctx.caller.department_code)
+    own = _own_latest_values(await repo.field_history(ctx.session, applicant.id, None), ctx.caller.department_code)
     news = sorted(
         field
         for field, value in values.items()
-        if not any(v == value and (seen_verified or not verified) for v, seen_verified in known.get(field, ()))
+        if not (field in own and own[field][0] == value and (own[field][1] or not verified))
     )
     for field in news:
         await _add_value(ctx, applicant, field, values[field], verified)
@@ -206,18 +207,14 @@ async def apply_feed_record(
     return FeedOutcome(FeedResult.UPDATED, tuple(news)) if news else FeedOutcome(FeedResult.UNCHANGED)
 
 
-def _values_known(history, department_code: str) -> dict[str, list[tuple[str, bool]]]:  # noqa: ANN001
-    """Per field, the current value and the latest one `department_code` supplied, each with whether
-    it was verified. `history` lists each field's values newest first."""
-    known: dict[str, list[tuple[str, bool]]] = {}
-    own_seen: set[str] = set()
+def _own_latest_values(history, department_code: str) -> dict[str, tuple[str, bool]]:  # noqa: ANN001
+    """Per field, the latest value `department_code` supplied and whether it was verified.
+    `history` lists each field's values newest first."""
+    own: dict[str, tuple[str, bool]] = {}
     for row in history:
-        own = row.department_code == department_code
-        if row.is_current or (own and row.field not in own_seen):
-            known.setdefault(row.field, []).append((row.value, row.verified))
-        if own:
-            own_seen.add(row.field)
-    return known
+        if row.department_code == department_code and row.field not in own:
+            own[row.field] = (row.value, row.verified)
+    return own
 
 
 def _new_value(

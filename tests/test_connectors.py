@@ -182,7 +182,10 @@ async def test_an_unverified_feed_value_does_not_displace_a_value_another_depart
     rows = await profile_rows(hub, ZHANG)
     assert current(rows) == {"name": "张三", "address": "北京市西城区"}
     assert ("address", "北京市朝阳区", "sw", False, False) in rows
-    assert len(rows) == 3  # the tax bureau's value once, however often it is fed
+    # The tax bureau's name is recorded as a second source (it is not told that the police hold
+    # the same), once however often it is fed; it does not displace the verified one.
+    assert ("name", "张三", "sw", False, False) in rows
+    assert len(rows) == 4
 
 
 async def test_verifying_a_value_another_department_supplied_is_news(hub, police, tax_system, tmp_path) -> None:
