@@ -4,36 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
-from hub.errors import InvalidInput
+from hub.commands import principal_token
 from hub.settings import Settings
 
 TOKEN_VARIABLE = "HUB_CONNECTOR_TOKEN"
-
-
-def connector_token(token_file: str | None) -> str:
-    """The principal's token, from a file or the environment: never from the command line, where
-    other users of the machine and the shell history would see it."""
-    if token_file:
-        try:
-            token = Path(token_file).read_text(encoding="utf-8").strip()
-        except OSError as error:
-            raise InvalidInput(f"cannot read the token file {token_file}: {error.strerror}", field="token") from None
-    else:
-        token = os.environ.get(TOKEN_VARIABLE, "").strip()
-    if not token:
-        raise InvalidInput(f"no token: give --token-file PATH or set {TOKEN_VARIABLE}", field="token")
-    return token
 
 
 def cmd_profile_feed(args: argparse.Namespace, settings: Settings) -> None:
     from connectors.profile_feed import load_profile_feed
     from hub.services import build_hub
 
-    token = connector_token(args.token_file)
+    token = principal_token(args.token_file, TOKEN_VARIABLE)
 
     async def run():  # noqa: ANN202
         hub = build_hub(settings)

@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub.access import record_refused_token
+from hub.commands import principal_context
 from hub.context import Hub, RequestContext
-from hub.errors import HubError, InvalidInput, Unauthenticated
-from hub.principals import authenticate
+from hub.errors import HubError, InvalidInput
 from hub.profiles import FeedOutcome, FeedResult, apply_feed_record
 
 ENCODING = "utf-8-sig"  # UTF-8, with or without the byte-order mark spreadsheets write
@@ -154,14 +153,7 @@ async def load_profile_feed(
         raise InvalidInput(f"a feed is a {' or '.join(FORMATS)} file", field="file")
     if not path.is_file():
         raise InvalidInput(f"no feed file at {path}", field="file")
-    authorization = f"Bearer {token}"
-    async with hub.sessions() as session:
-        try:
-            caller = await authenticate(session, authorization)
-        except Unauthenticated:
-            await record_refused_token(hub, authorization)
-            raise
-        ctx = RequestContext(hub, caller, session=session, purpose=purpose)
+    async with principal_context(hub, token, purpose) as ctx:
         summary = FeedSummary()
         with path.open(encoding=ENCODING, newline="") as lines:
             try:

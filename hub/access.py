@@ -49,6 +49,7 @@ class Action(StrEnum):
     AUDIT_STATISTICS = "audit.statistics"
     AUDIT_CHECKPOINT = "audit.checkpoint"
     AUDIT_PROOF = "audit.proof"
+    AUDIT_EXPORT = "audit.export"
     AUDIT_ACCESS_HISTORY = "audit.access_history"
     # A revoked token presented again: refused before any policy, logged against its principal.
     TOKEN_REFUSED = "auth.token_refused"

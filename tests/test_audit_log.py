@@ -153,16 +153,19 @@ async def test_an_export_verifies_offline_across_a_key_rotation(hub, client, cle
         verify_lines(iter(lines), [stranger])
 
 
-async def test_the_cli_exports_and_verifies_without_a_database(hub, client, clerk, tmp_path: Path) -> None:
+async def test_the_cli_exports_and_verifies_without_a_database(hub, client, clerk, auditor, tmp_path: Path) -> None:
     await _activity(client, clerk, reads=1)
     env = {
         **os.environ,
         "HUB_DATABASE_URL": hub.settings.database_url,
         "HUB_SECRETS_DIR": str(hub.settings.secrets_dir),
+        "HUB_AUDITOR_TOKEN": auditor.token,
     }
     export = tmp_path / "log.jsonl"
     hub_cli = [sys.executable, "-m", "hub.cli"]
-    subprocess.run([*hub_cli, "audit", "export", str(export)], env=env, check=True, capture_output=True)
+    exported = subprocess.run([*hub_cli, "audit", "export", str(export)], env=env, capture_output=True, text=True)
+    assert exported.returncode == 0, exported.stderr
+    assert auditor.token not in exported.stdout + exported.stderr
     keys = subprocess.run([*hub_cli, "audit", "public-keys"], env=env, check=True, capture_output=True, text=True).stdout
     (tmp_path / "hub.pub").write_text(keys)
     offline = {**env, "HUB_DATABASE_URL": "postgresql+asyncpg://nobody@192.0.2.1:1/none"}
@@ -171,7 +174,9 @@ async def test_the_cli_exports_and_verifies_without_a_database(hub, client, cler
         env=offline, capture_output=True, text=True,
     )
     assert verified.returncode == 0, verified.stderr
-    assert verified.stdout.startswith("OK: 3 entries, 1 signed checkpoints verified")
+    # The clerk's two reads and lookup, and the export itself: it is in the log it wrote.
+    assert verified.stdout.startswith("OK: 4 entries, 1 signed checkpoints verified")
+    assert b'"action":"audit.export"' in export.read_bytes()
     assert "verifying [" in verified.stderr  # the progress bar
 
 
@@ -195,3 +200,23 @@ async def test_each_hub_process_sequences_and_signs_in_the_background(hub, clerk
         assert sequenced == [1] and signed == [1]
     finally:
         worker.cancel()
+
+
+async def test_only_an_auditor_exports_and_a_refused_export_is_logged_and_writes_nothing(
+    hub, client, clerk, tmp_path: Path
+) -> None:
+    await _activity(client, clerk, reads=1)
+    env = {**os.environ, "HUB_DATABASE_URL": hub.settings.database_url, "HUB_SECRETS_DIR": str(hub.settings.secrets_dir)}
+    export = tmp_path / "log.jsonl"
+    hub_cli = [sys.executable, "-m", "hub.cli", "audit", "export", str(export)]
+
+    missing = subprocess.run(hub_cli, env=env, capture_output=True, text=True)
+    assert missing.returncode == 2 and "HUB_AUDITOR_TOKEN" in missing.stderr
+    as_clerk = subprocess.run(hub_cli, env={**env, "HUB_AUDITOR_TOKEN": clerk.token}, capture_output=True, text=True)
+    assert as_clerk.returncode == 2 and "[FORBIDDEN]" in as_clerk.stderr
+    unknown = subprocess.run(hub_cli, env={**env, "HUB_AUDITOR_TOKEN": "hub_nobody"}, capture_output=True, text=True)
+    assert unknown.returncode == 2 and "[UNAUTHENTICATED]" in unknown.stderr
+    assert list(tmp_path.iterdir()) == []  # neither the export nor a partial file
+    async with hub.sessions() as session:
+        rows = (await session.execute(text("SELECT role, outcome FROM access_entries WHERE action = 'audit.export'"))).all()
+    assert [tuple(row) for row in rows] == [("clerk", "denied")]

@@ -21,7 +21,8 @@ from hub.audit.encoding import encode_row, format_time
 from hub.audit.merkle import HASH_SIZE
 from hub.audit.sequencer import Sequencer
 from hub.audit.tiles import TILE_WIDTH
-from hub.context import Hub
+from hub.access import Action, guard
+from hub.context import Hub, RequestContext
 from hub.keyring import Keyring
 from storage.models.base import utcnow
 from storage.repositories import audit as repo
@@ -47,6 +48,16 @@ def verifier_keys(hub: Hub) -> list[VerifierKey]:
 
 def _line(document: dict) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+async def export_for(ctx: RequestContext, out: BinaryIO, progress: Progress | None = None) -> ExportSummary:
+    """The export as an auditor asks for it: checked and logged first, so the export holds the
+    entry that records it (whoever takes the log away is in it)."""
+    try:
+        await guard(ctx, Action.AUDIT_EXPORT, object_ref="export")
+    finally:
+        await ctx.commit()  # allowed or denied, the attempt is logged
+    return await export_log(ctx.hub, out, progress)
 
 
 async def export_log(hub: Hub, out: BinaryIO, progress: Progress | None = None) -> ExportSummary:

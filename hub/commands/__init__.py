@@ -7,10 +7,17 @@ pyproject.toml instead.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from hub.errors import InvalidInput
 from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from hub.context import Hub, RequestContext
 
 
 async def in_session(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
@@ -25,3 +32,37 @@ async def in_session(settings: Settings, work: Callable[[Any], Awaitable[Any]]) 
             return result
     finally:
         await hub.close()
+
+
+def principal_token(token_file: str | None, variable: str) -> str:
+    """A principal's token for a command, from a file or the environment variable `variable`: never
+    from the command line, where other users of the machine and the shell history would see it."""
+    if token_file:
+        try:
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise InvalidInput(f"cannot read the token file {token_file}: {error.strerror}", field="token") from None
+    else:
+        token = os.environ.get(variable, "").strip()
+    if not token:
+        raise InvalidInput(f"no token: give --token-file PATH or set {variable}", field="token")
+    return token
+
+
+@asynccontextmanager
+async def principal_context(hub: Hub, token: str, purpose: str | None = None) -> AsyncIterator[RequestContext]:
+    """A request context for a command acting as the principal holding `token`, as a request over
+    HTTP would have: a revoked token is refused and logged, the policy and the log apply."""
+    from hub.access import record_refused_token
+    from hub.context import RequestContext
+    from hub.errors import Unauthenticated
+    from hub.principals import authenticate
+
+    authorization = f"Bearer {token}"
+    async with hub.sessions() as session:
+        try:
+            caller = await authenticate(session, authorization)
+        except Unauthenticated:
+            await record_refused_token(hub, authorization)
+            raise
+        yield RequestContext(hub, caller, session=session, purpose=purpose)

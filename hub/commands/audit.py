@@ -44,14 +44,29 @@ def _hub(settings: Settings):  # noqa: ANN202
     return build_hub(settings)
 
 
+AUDITOR_TOKEN_VARIABLE = "HUB_AUDITOR_TOKEN"
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
-    from hub.audit.export import export_log
+    """As an auditor principal (its token from a file or HUB_AUDITOR_TOKEN): the export is logged."""
+    from hub.audit.export import export_for
+    from hub.commands import principal_context, principal_token
+
+    token = principal_token(args.token_file, AUDITOR_TOKEN_VARIABLE)
 
     async def run():  # noqa: ANN202
         hub = _hub(settings)
         try:
-            with open(args.file, "wb") as out:
-                return await export_log(hub, out, ProgressBar("exporting"))
+            async with principal_context(hub, token) as ctx:
+                # Written aside and renamed when whole: a refused or failed export leaves no file.
+                partial = Path(f"{args.file}.partial")
+                try:
+                    with open(partial, "wb") as out:
+                        summary = await export_for(ctx, out, ProgressBar("exporting"))
+                    partial.replace(args.file)
+                    return summary
+                finally:
+                    partial.unlink(missing_ok=True)
         finally:
             await hub.close()
 
@@ -126,6 +141,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     audit = commands.add_parser("audit", help="the signed access log").add_subparsers(dest="audit_command", required=True)
     export = audit.add_parser("export", help="write the whole log as JSON Lines (docs/audit-log.md)")
     export.add_argument("file")
+    export.add_argument(
+        "--token-file", help=f"a file holding an auditor principal's token (default: ${AUDITOR_TOKEN_VARIABLE})"
+    )
     export.set_defaults(handler=cmd_export)
     verify = audit.add_parser("verify", help="verify an export offline against trusted public keys")
     verify.add_argument("export")
