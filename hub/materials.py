@@ -259,6 +259,8 @@ async def versions_by_ids(ctx: RequestContext, version_ids: Sequence[int]) -> li
 async def _guarded_material(ctx: RequestContext, action: Action, material_id: int) -> MaterialRecord:
     row = (await repo.materials_by_ids(ctx.session, [material_id])).get(material_id)
     if row is None:
+        # Asking for a material that is not there is an access attempt too: record it first.
+        await guard(ctx, action, object_ref=f"material:{material_id}")
         raise NotFound("no material with this id", field="materialId")
     record = _record(row, today())
     await guard(
