@@ -139,6 +139,9 @@ class GraphQLEndpoint(GraphQL):
                 return error_response(error.reason, MALFORMED_REQUEST, error.status_code)
         finally:
             await session.close()
+            # Uploaded files spooled to temporary files: closed (and so deleted) now, not whenever
+            # the collector gets to them.
+            await request.close()
 
     async def process_result(self, request: Request, result: Any) -> GraphQLHTTPResponse:  # type: ignore[override]
         """Syntax errors end the operation before the masking extension runs: give them their code here."""

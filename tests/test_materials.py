@@ -373,3 +373,26 @@ async def _record(ctx, id_number: str):  # noqa: ANN001, ANN202
     from hub.profiles import find_applicant
 
     return await find_applicant(ctx, id_number)
+
+
+def _open_temporary_files() -> int:
+    """Files this process holds open that were deleted from the file system (spooled uploads)."""
+    import os
+
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").endswith("(deleted)"):
+                count += 1
+        except OSError:
+            continue
+    return count
+
+
+async def test_an_upload_spooled_to_disk_is_closed_when_the_request_ends(hub, client, clerk, applicants):
+    before = _open_temporary_files()
+    uploads = []  # keep the responses (and whatever they reference) alive, as a busy server would
+    for _ in range(3):
+        uploads.append(await upload(client, clerk, {"idNumber": PERSON, "typeCode": "id_card"}, pdf(2_500_000)))
+        assert "errors" not in uploads[-1].json()
+    assert _open_temporary_files() == before
