@@ -43,8 +43,12 @@ class CaseFile:
 
 @all_or_nothing
 async def upload_for_case(ctx: RequestContext, receipt_number: str, handed_in: CaseFile) -> CaseView:
-    """Store a material the applicant hands in at the window and attach that exact version."""
-    case = await case_row(ctx, receipt_number, Action.CASE_ATTACH, for_update=True)
+    """Store a material the applicant hands in at the window and attach that exact version.
+
+    The file is stored before the case row is locked (an upload may take minutes; other windows
+    and departments must not wait on the case meanwhile); the case is checked again once locked.
+    """
+    case = await case_row(ctx, receipt_number, Action.CASE_ATTACH)
     requirement = await requirement_by_code(ctx, case, handed_in.material_type)
     await guard_case(ctx, case, Action.CASE_ATTACH, [requirement.material_type.code])
     check_attachable(case)
@@ -61,6 +65,8 @@ async def upload_for_case(ctx: RequestContext, receipt_number: str, handed_in: C
         ),
         handed_in.upload,
     )
+    case = await case_row(ctx, receipt_number, Action.CASE_ATTACH, for_update=True)
+    check_attachable(case)
     await attach_new_version(ctx, case, requirement, detail.material.id, detail.current_version.id)
     await ctx.commit()
     return (await load_case_views(ctx, [case]))[0]

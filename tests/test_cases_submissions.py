@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from hub.auth import Role
 from storage.models import AccessEntry
-from tests.case_stories import ACCEPT, ATTACH, OPEN, at, hand_in, load, on_file, register, resident_id
+from tests.case_stories import ACCEPT, ATTACH, OPEN, PDF, at, hand_in, load, on_file, register, resident_id
 from tests.support import make_actor
 
 RETIREE = resident_id("11010119660706101")
@@ -152,3 +152,47 @@ async def test_the_latest_cases_of_several_applicants_come_in_one_response(hub, 
     assert {n: [e["node"]["receiptNumber"] for e in node["priorSubmissions"]["edges"]] for n, node in nodes.items()} == {
         n: [opened[n, "rsj-tx"]] for n in (RETIREE, OTHER)
     }
+
+
+async def test_a_long_upload_at_the_window_does_not_hold_the_case(hub, client, clerk) -> None:
+    """While a large file is still being stored for a case, another window can still write to that case.
+    The upload's reads stall here until the other write has gone through."""
+    import asyncio
+    import io
+    import threading
+
+    from sqlalchemy import update
+
+    from hub.completion import CaseFile, upload_for_case
+    from hub.materials import FileUpload
+    from storage.models.cases import Case
+
+    await load(hub, CATALOG)
+    await register(client, clerk, RETIREE, "刘建国")
+    receipt = (await client.execute(
+        OPEN, {"i": {"idNumber": RETIREE, "items": ["rsj-tx"], "window": "社保窗口 2"}}, token=clerk.token
+    ))["openCase"]["receiptNumber"]
+    storing, released = threading.Event(), threading.Event()
+
+    class SlowFile(io.BytesIO):
+        def read(self, *args):  # noqa: ANN002, ANN202
+            if threading.current_thread() is not threading.main_thread():  # the store's worker thread
+                storing.set()
+                released.wait(20)
+            return super().read(*args)
+
+    ctx = await clerk.context()
+    upload = FileUpload(SlowFile(PDF + b"retirement application form"), "退休申请表.pdf", "application/pdf")
+    handing_in = asyncio.create_task(upload_for_case(ctx, receipt, CaseFile("txsqb", "退休申请表", upload)))
+    while not storing.is_set():
+        await asyncio.sleep(0.01)
+    async with hub.sessions() as other_window:
+        await asyncio.wait_for(
+            other_window.execute(update(Case).where(Case.receipt_number == receipt).values(window="社保窗口 3")), 5
+        )
+        await other_window.commit()
+    released.set()
+    view = await handing_in
+    await ctx.close()
+    assert view.case.window == "社保窗口 3"  # the case was read afresh once locked
+    assert [m.requirement.material_type.code for m in view.materials if m.version is not None] == ["txsqb"]

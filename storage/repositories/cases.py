@@ -69,7 +69,8 @@ async def add_case(session: AsyncSession, case: Case, service_item_ids: Sequence
 async def case_by_receipt(session: AsyncSession, receipt_number: str, *, for_update: bool = False) -> Case | None:
     statement = select(Case).where(Case.receipt_number == receipt_number)
     if for_update:
-        statement = statement.with_for_update()
+        # Locked, the row is read afresh even if this session loaded it before the lock.
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
