@@ -28,7 +28,7 @@ async def case_purpose_scope(ctx: RequestContext, receipt_number: str) -> Purpos
         return None
     applicant = (await repo.applicants_by_ids(ctx.session, [case.applicant_id]))[case.applicant_id]
     items = (await repo.items_of_cases(ctx.session, [case.id]))[case.id]
-    required = await repo.item_materials(ctx.session, [item.id for item in items])
+    required = await catalog_repo.materials_of_items(ctx.session, [item.id for item in items])
     type_codes = {material_type.code for per_item in required.values() for material_type, _ in per_item}
     attached = (await repo.current_attachments(ctx.session, [case.id]))[case.id]
     results = (await repo.results_of_cases(ctx.session, [case.id]))[case.id]

@@ -186,8 +186,8 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
     case_ids = [case.id for case in cases]
     items = await repo.items_of_cases(session, case_ids)
     item_ids = sorted({item.id for per_case in items.values() for item in per_case})
-    item_departments = await repo.item_departments(session, item_ids)
-    item_materials = await repo.item_materials(session, item_ids)
+    item_departments = await catalog_repo.departments_of_items(session, item_ids)
+    item_materials = await catalog_repo.materials_of_items(session, item_ids)
     attachments = await repo.current_attachments(session, case_ids)
     tasks = await repo.review_tasks(session, case_ids)
     opinions = await repo.opinions(session, case_ids)
@@ -236,7 +236,7 @@ async def load_item_views(ctx: RequestContext, cases: Sequence[Case]) -> list[tu
     today = local_date(ctx.hub.clock())
     items = await repo.items_of_cases(ctx.session, [case.id for case in cases])
     item_ids = sorted({item.id for per_case in items.values() for item in per_case})
-    item_departments = await repo.item_departments(ctx.session, item_ids)
+    item_departments = await catalog_repo.departments_of_items(ctx.session, item_ids)
     return [
         tuple(_item_view(case, item, item_departments.get(item.id, []), today) for item in items.get(case.id, []))
         for case in cases

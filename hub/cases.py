@@ -39,6 +39,7 @@ from hub.workdays import local_date
 from storage.models import Material, MaterialStatus
 from storage.models.cases import AttachmentOrigin, Case, CaseMaterial, CaseStatus
 from storage.repositories import cases as repo
+from storage.repositories import catalog as catalog_repo
 
 MAX_WINDOW_LENGTH = 64
 
@@ -250,7 +251,7 @@ async def guard_case(
 
 async def case_requirements(ctx: RequestContext, case: Case) -> list[Requirement]:
     items = (await repo.items_of_cases(ctx.session, [case.id]))[case.id]
-    return materials_required_for(items, await repo.item_materials(ctx.session, [i.id for i in items]))
+    return materials_required_for(items, await catalog_repo.materials_of_items(ctx.session, [i.id for i in items]))
 
 
 async def requirement_by_code(ctx: RequestContext, case: Case, code: str) -> Requirement:

@@ -81,13 +81,6 @@ _ITEMS_OF_CASES = (
     .where(CaseItem.case_id.in_(bindparam("case_ids", expanding=True)))
     .order_by(ServiceItem.code)
 )
-_ITEM_DEPARTMENTS = (
-    select(ServiceItemDepartment.service_item_id, Department)
-    .join(Department, Department.id == ServiceItemDepartment.department_id)
-    .where(ServiceItemDepartment.service_item_id.in_(bindparam("item_ids", expanding=True)))
-    .order_by(Department.code)
-)
-
 
 async def items_of_cases(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[ServiceItem]]:
     result: dict[int, list[ServiceItem]] = defaultdict(list)
@@ -96,33 +89,6 @@ async def items_of_cases(session: AsyncSession, case_ids: Sequence[int]) -> dict
     rows = await session.execute(_ITEMS_OF_CASES, {"case_ids": list(case_ids)})
     for case_id, item in rows:
         result[case_id].append(item)
-    return result
-
-
-async def item_departments(session: AsyncSession, item_ids: Sequence[int]) -> dict[int, list[Department]]:
-    result: dict[int, list[Department]] = defaultdict(list)
-    if not item_ids:
-        return result
-    rows = await session.execute(_ITEM_DEPARTMENTS, {"item_ids": list(item_ids)})
-    for item_id, department in rows:
-        result[item_id].append(department)
-    return result
-
-
-async def item_materials(
-    session: AsyncSession, item_ids: Sequence[int]
-) -> dict[int, list[tuple[MaterialType, bool]]]:
-    result: dict[int, list[tuple[MaterialType, bool]]] = defaultdict(list)
-    if not item_ids:
-        return result
-    rows = await session.execute(
-        select(ServiceItemMaterial.service_item_id, MaterialType, ServiceItemMaterial.is_key)
-        .join(MaterialType, MaterialType.id == ServiceItemMaterial.material_type_id)
-        .where(ServiceItemMaterial.service_item_id.in_(item_ids))
-        .order_by(MaterialType.code)
-    )
-    for item_id, material_type, is_key in rows:
-        result[item_id].append((material_type, is_key))
     return result
 
 
