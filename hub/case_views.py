@@ -230,15 +230,13 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
 
 
 async def load_item_views(ctx: RequestContext, cases: Sequence[Case]) -> list[tuple[ItemView, ...]]:
-    """Only the items of these cases and their deadlines (two queries): what a list of cases shows."""
+    """Only the items of these cases and their deadlines (one query): what a list of cases shows."""
     if not cases:
         return []
     today = local_date(ctx.hub.clock())
-    items = await repo.items_of_cases(ctx.session, [case.id for case in cases])
-    item_ids = sorted({item.id for per_case in items.values() for item in per_case})
-    item_departments = await catalog_repo.departments_of_items(ctx.session, item_ids)
+    items = await repo.items_with_departments_of_cases(ctx.session, [case.id for case in cases])
     return [
-        tuple(_item_view(case, item, item_departments.get(item.id, []), today) for item in items.get(case.id, []))
+        tuple(_item_view(case, item, departments, today) for item, departments in items.get(case.id, []))
         for case in cases
     ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
@@ -27,3 +28,22 @@ class GraphQLContext:
 
 
 Info = StrawberryInfo[GraphQLContext, None]
+
+
+def selects(info: Info, *names: str) -> bool:
+    """Whether the field being resolved asks for any of the child fields `names` (through fragments
+    too), so a resolver can load what will be asked for in the same query."""
+    raw = info._raw_info
+    pending = [node.selection_set for node in raw.field_nodes if node.selection_set is not None]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value in names:
+                    return True
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = raw.fragments.get(selection.name.value)
+                if fragment is not None:
+                    pending.append(fragment.selection_set)
+    return False

@@ -243,6 +243,41 @@ async def test_materials_of_many_applicants_cost_one_query(hub, client, clerk, a
     assert len(statements) == 1
 
 
+async def test_materials_with_their_versions_cost_one_query(hub, client, clerk, applicants):
+    namesake = resident_id(4)
+    await register(client, clerk, namesake, "张四")
+    first = data_of(await upload(client, clerk, {"idNumber": PERSON, "typeCode": "id_card"}, pdf()))["uploadMaterial"]
+    data_of(await upload(client, clerk, {"materialId": first["id"]}, pdf(), "新.pdf", query=SUPERSEDE))
+    other = data_of(await upload(client, clerk, {"idNumber": namesake, "typeCode": "id_card"}, pdf()))["uploadMaterial"]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001, ANN002
+        if "material_versions" in statement or "FROM materials" in statement:
+            statements.append(statement)
+
+    event.listen(hub.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        data = await client.execute(
+            """{ applicants(namePrefix: "张", first: 10) { edges { node { idNumber ...M } } } }
+            fragment M on Applicant {
+              materials { id ... on Material { versions { versionNo current } } currentVersion { versionNo } }
+            }""",
+            token=clerk.token,
+        )
+    finally:
+        event.remove(hub.engine.sync_engine, "before_cursor_execute", count)
+    found = {e["node"]["idNumber"]: e["node"]["materials"] for e in data["applicants"]["edges"]}
+    assert found[PERSON] == [{
+        "id": first["id"],
+        "versions": [{"versionNo": 2, "current": True}, {"versionNo": 1, "current": False}],
+        "currentVersion": {"versionNo": 2},
+    }]
+    assert found[namesake] == [
+        {"id": other["id"], "versions": [{"versionNo": 1, "current": True}], "currentVersion": {"versionNo": 1}}
+    ]
+    assert len(statements) == 1
+
+
 async def test_a_new_version_supersedes_the_old_one_which_stays_readable(hub, client, clerk, applicants):
     first_scan, second_scan = pdf(), pdf()
     created = data_of(await upload(client, clerk, {"idNumber": PERSON, "typeCode": "id_card"}, first_scan, "旧.pdf"))

@@ -6,11 +6,12 @@ from datetime import date, datetime
 from enum import Enum
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.file_uploads import Upload
 
 from hub import materials
 from hub.profiles import ApplicantRecord
-from schema.context import Info
+from schema.context import Info, selects
 
 
 @strawberry.enum(description="valid, expired (past valid-until, computed daily in China), revoked, superseded.")
@@ -92,12 +93,16 @@ class Material:
 
 
 async def _versions(info: Info, record: materials.MaterialRecord) -> list[materials.VersionRecord]:
+    return await _versions_loader(info).load(record)
+
+
+def _versions_loader(info: Info) -> DataLoader:
     ctx = info.context.hub
 
     async def batch(records: list[materials.MaterialRecord]) -> list[list[materials.VersionRecord]]:
         return await materials.versions_of_materials(ctx, records)
 
-    return await info.context.loader("material-versions", batch).load(record)
+    return info.context.loader("material-versions", batch)
 
 
 def material_of(record: materials.MaterialRecord) -> Material:
@@ -132,11 +137,19 @@ async def materials_of_applicant(
     wanted = _statuses(statuses)
     ctx = info.context.hub
 
-    async def batch(applicants: list[ApplicantRecord]) -> list[list[Material]]:
-        found = await materials.materials_of_applicants(ctx, applicants, type_codes=codes, statuses=wanted)
-        return [[material_of(m) for m in per_applicant] for per_applicant in found]
+    with_versions = selects(info, "versions", "currentVersion")
 
-    return await info.context.loader(("materials", codes, wanted), batch).load(applicant)
+    async def batch(applicants: list[ApplicantRecord]) -> list[list[Material]]:
+        if not with_versions:
+            found = await materials.materials_of_applicants(ctx, applicants, type_codes=codes, statuses=wanted)
+            return [[material_of(m) for m in per_applicant] for per_applicant in found]
+        # Versions come in the same query: handed to the versions loader, which then asks nothing.
+        details = await materials.material_details_of_applicants(ctx, applicants, type_codes=codes, statuses=wanted)
+        versions = _versions_loader(info)
+        versions.prime_many({d.material: d.versions for per_applicant in details for d in per_applicant})
+        return [[material_of(d.material) for d in per_applicant] for per_applicant in details]
+
+    return await info.context.loader(("materials", codes, wanted, with_versions), batch).load(applicant)
 
 
 @strawberry.type

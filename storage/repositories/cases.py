@@ -92,6 +92,32 @@ async def items_of_cases(session: AsyncSession, case_ids: Sequence[int]) -> dict
     return result
 
 
+_ITEMS_WITH_DEPARTMENTS_OF_CASES = (
+    select(CaseItem.case_id, ServiceItem, Department)
+    .join(ServiceItem, ServiceItem.id == CaseItem.service_item_id)
+    .outerjoin(ServiceItemDepartment, ServiceItemDepartment.service_item_id == ServiceItem.id)
+    .outerjoin(Department, Department.id == ServiceItemDepartment.department_id)
+    .where(CaseItem.case_id.in_(bindparam("case_ids", expanding=True)))
+    .order_by(CaseItem.case_id, ServiceItem.code, Department.code)
+)
+
+
+async def items_with_departments_of_cases(
+    session: AsyncSession, case_ids: Sequence[int]
+) -> dict[int, list[tuple[ServiceItem, list[Department]]]]:
+    """Per case, its items by code, each with its departments by code: one query for a list of cases."""
+    result: dict[int, list[tuple[ServiceItem, list[Department]]]] = defaultdict(list)
+    if not case_ids:
+        return result
+    for case_id, item, department in await session.execute(_ITEMS_WITH_DEPARTMENTS_OF_CASES, {"case_ids": list(case_ids)}):
+        per_case = result[case_id]
+        if not per_case or per_case[-1][0] is not item:
+            per_case.append((item, []))
+        if department is not None:
+            per_case[-1][1].append(department)
+    return result
+
+
 async def current_items_with_materials(
     session: AsyncSession, codes: Sequence[str]
 ) -> tuple[list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]]:

@@ -49,6 +49,15 @@ _ALL_MATERIALS_OF_APPLICANTS = (
     .where(Material.applicant_id.in_(bindparam("applicant_ids", expanding=True)))
     .order_by(Material.applicant_id, Material.id.desc())
 )
+
+
+def _with_versions(statement):  # noqa: ANN001, ANN202
+    return statement.add_columns(MaterialVersion).join(
+        MaterialVersion, MaterialVersion.material_id == Material.id
+    ).order_by(MaterialVersion.version_no.desc())
+
+
+_ALL_MATERIALS_WITH_VERSIONS = _with_versions(_ALL_MATERIALS_OF_APPLICANTS)
 _VERSIONS_OF_MATERIALS = (
     select(MaterialVersion)
     .where(MaterialVersion.material_id.in_(bindparam("material_ids", expanding=True)))
@@ -75,18 +84,25 @@ async def materials_of_applicants(
     type_codes: Sequence[str] | None,
     statuses: Sequence[str] | None,
     today: date,
+    with_versions: bool = False,
 ) -> list[Row]:
-    """Materials of several applicants in one query, newest first per applicant."""
+    """Materials of several applicants in one query, newest first per applicant.
+
+    `with_versions`: one row per version (newest first), its `MaterialVersion` beside the material's
+    columns, so a list that shows versions costs one query, not two."""
     if not applicant_ids:
         return []
     if type_codes is None and statuses is None:
-        return list((await session.execute(_ALL_MATERIALS_OF_APPLICANTS, {"applicant_ids": list(applicant_ids)})).all())
+        statement = _ALL_MATERIALS_WITH_VERSIONS if with_versions else _ALL_MATERIALS_OF_APPLICANTS
+        return list((await session.execute(statement, {"applicant_ids": list(applicant_ids)})).all())
     statement = _material_select().where(Material.applicant_id.in_(applicant_ids))
     if type_codes is not None:
         statement = statement.where(MaterialType.code.in_(type_codes))
     if statuses is not None:
         statement = statement.where(or_(*(status_condition(s, today) for s in statuses)))
     statement = statement.order_by(Material.applicant_id, Material.id.desc())
+    if with_versions:
+        statement = _with_versions(statement)
     return list((await session.execute(statement)).all())
 
 
