@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +23,8 @@ def build_hub(settings: Settings) -> Hub:
     )
     sessions = session_factory(engine)
     hub = Hub(settings=settings, engine=engine, sessions=sessions)
+    if engine.dialect.name == "sqlite":
+        hub.read_log_turns = asyncio.Lock()
     hub.documents = build_document_store(settings, sessions)
     hub.readiness_checks["blobs"] = hub.documents.check
     hub.extra_routes.append(download_route(hub))

@@ -18,6 +18,7 @@ from strawberry.extensions import (
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from hub.errors import HubError
 from hub.settings import Settings
@@ -65,8 +66,9 @@ class CommitAccessLog(SchemaExtension):
     """
 
     async def on_execute(self) -> Iterator[None]:  # type: ignore[override]
-        yield
         execution = self.execution_context
+        execution.context.hub.read_only = execution.operation_type is OperationType.QUERY
+        yield
         ctx = execution.context.hub
         failed = bool(execution.result is not None and execution.result.errors)
         try:

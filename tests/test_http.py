@@ -192,3 +192,29 @@ async def test_answers_are_utf8_json_without_escapes(client, clerk) -> None:
     response = await client.post(VIEWER, token=clerk.token)
     assert response.headers["content-type"].startswith("application/json")
     assert "王窗口".encode() in response.content and b"\\u" not in response.content
+
+
+async def test_on_sqlite_reads_take_turns_to_log_and_writes_never_wait_for_them(hub, client, clerk) -> None:
+    """Queries queue their access entries one at a time in the process (not in SQLite's busy-retry);
+    a mutation, which may already hold SQLite's write lock, never waits for that turn."""
+    import asyncio
+
+    if hub.engine.dialect.name != "sqlite":
+        assert hub.read_log_turns is None  # PostgreSQL has row locks: nothing to take turns for
+        return
+
+    class CountingLock(asyncio.Lock):
+        taken = 0
+
+        async def acquire(self) -> bool:
+            CountingLock.taken += 1
+            return await super().acquire()
+
+    hub.read_log_turns = CountingLock()
+    register = """mutation { registerApplicant(input: {kind: PERSON, idNumber: "11010519491231002X", name: "张三"}) { idNumber } }"""
+    await client.execute(register, token=clerk.token)
+    assert CountingLock.taken == 0
+    read = '{ applicant(idNumber: "11010519491231002X") { name } }'
+    answers = await asyncio.gather(*(client.execute(read, token=clerk.token) for _ in range(8)))
+    assert all(answer["applicant"]["name"] == "张三" for answer in answers)
+    assert CountingLock.taken == 8
