@@ -116,6 +116,10 @@ class GraphQLEndpoint(GraphQL):
             return error_response(f"the upload is larger than the limit of {limit} bytes", "FILE_TOO_LARGE", 413, limit=limit)
         session = self.hub.sessions()
         try:
+            # Autocommit until the operation is known: a query keeps it (no BEGIN and COMMIT round
+            # trips; its one write, the access entries, is a single insert), a mutation gets a
+            # transaction of its own (schema.root.CommitAccessLog).
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             try:
                 caller = await authenticate(session, request.headers.get("authorization"))
             except HubError as error:

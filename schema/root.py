@@ -67,9 +67,13 @@ class CommitAccessLog(SchemaExtension):
 
     async def on_execute(self) -> Iterator[None]:  # type: ignore[override]
         execution = self.execution_context
-        execution.context.hub.read_only = execution.operation_type is OperationType.QUERY
-        yield
         ctx = execution.context.hub
+        ctx.read_only = execution.operation_type is OperationType.QUERY
+        if not ctx.read_only:
+            # Give back the autocommit connection authentication used: the use cases' writes
+            # need a transaction, which the next statement begins on a fresh connection.
+            await ctx.session.commit()
+        yield
         failed = bool(execution.result is not None and execution.result.errors)
         try:
             if failed:
