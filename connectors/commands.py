@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from hub.commands import principal_token
+from hub.commands import hub_for, principal_token
 from hub.settings import Settings
 
 TOKEN_VARIABLE = "HUB_CONNECTOR_TOKEN"
@@ -15,18 +15,14 @@ TOKEN_VARIABLE = "HUB_CONNECTOR_TOKEN"
 
 def cmd_profile_feed(args: argparse.Namespace, settings: Settings) -> None:
     from connectors.profile_feed import load_profile_feed
-    from hub.services import build_hub
 
     token = principal_token(args.token_file, TOKEN_VARIABLE)
 
     async def run():  # noqa: ANN202
-        hub = build_hub(settings)
-        try:
+        async with hub_for(settings) as hub:
             return await load_profile_feed(
                 hub, Path(args.file), token, args.purpose, report=lambda line: print(line, file=sys.stderr)
             )
-        finally:
-            await hub.close()
 
     summary = asyncio.run(run())
     print(summary)

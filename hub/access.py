@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub import policy
 from hub.errors import Forbidden
 from storage.models.base import utcnow
-from storage.repositories.audit import append_entries, revoked_principal_by_token_hash
+from storage.repositories.audit import append_entries
+from storage.repositories.principals import revoked_principal_by_token_hash
 
 if TYPE_CHECKING:
     from hub.context import Hub, RequestContext

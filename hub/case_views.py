@@ -184,9 +184,10 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
     session = ctx.session
     today = local_date(ctx.hub.clock())
     case_ids = [case.id for case in cases]
-    items = await repo.items_of_cases(session, case_ids)
-    item_ids = sorted({item.id for per_case in items.values() for item in per_case})
-    item_departments = await catalog_repo.departments_of_items(session, item_ids)
+    with_departments = await repo.items_with_departments_of_cases(session, case_ids)
+    items = {case_id: [item for item, _ in per_case] for case_id, per_case in with_departments.items()}
+    item_departments = {item.id: departments for per_case in with_departments.values() for item, departments in per_case}
+    item_ids = sorted(item_departments)
     item_materials = await catalog_repo.materials_of_items(session, item_ids)
     attachments = await repo.current_attachments(session, case_ids)
     tasks = await repo.review_tasks(session, case_ids)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.auth import Role
-from hub.commands import in_session
+from hub.commands import hub_for, in_session
 from hub.errors import HubError
 from hub.settings import Settings, get_settings
 
@@ -59,7 +59,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from hub.demo import load_demo
     from hub.demo_cases import load_demo_cases
-    from hub.services import build_hub
 
     summary = asyncio.run(
         in_session(settings, lambda s: load_demo(s, applicants=args.applicants, seed=args.seed, if_empty=args.if_empty))
@@ -69,11 +68,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
         return
 
     async def cases() -> None:
-        hub = build_hub(settings)
-        try:
+        async with hub_for(settings) as hub:
             print(await load_demo_cases(hub, applicants=min(args.cases, args.applicants), seed=args.seed))
-        finally:
-            await hub.close()
 
     asyncio.run(cases())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from collections.abc import Awaitable, Callable
@@ -83,14 +84,10 @@ class RequestContext:
 
     async def commit(self) -> None:
         """Write pending access entries and commit everything done so far."""
+        # A read's turn (SQLite) cannot deadlock: a read holds no database lock before its insert,
+        # so whoever holds SQLite's write lock (a mutation, the sequencer) never waits for it.
         turns = self.hub.read_log_turns if self.read_only else None
-        if turns is None:
-            await self.access.flush(self.session)
-            await self.session.commit()
-            return
-        # Safe from deadlock: a read holds no database lock before its insert, so whoever holds
-        # SQLite's write lock (a mutation, the sequencer) never waits for this one.
-        async with turns:
+        async with turns or nullcontext():
             await self.access.flush(self.session)
             await self.session.commit()
 

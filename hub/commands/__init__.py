@@ -20,18 +20,24 @@ if TYPE_CHECKING:
     from hub.context import Hub, RequestContext
 
 
-async def in_session(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
-    """Run `work(session)` in one transaction, commit it, and dispose of the engine."""
+@asynccontextmanager
+async def hub_for(settings: Settings) -> AsyncIterator[Hub]:
+    """The process-wide services for one command, closed (engine disposed) when it ends."""
     from hub.services import build_hub
 
     hub = build_hub(settings)
     try:
-        async with hub.sessions() as session:
-            result = await work(session)
-            await session.commit()
-            return result
+        yield hub
     finally:
         await hub.close()
+
+
+async def in_session(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run `work(session)` in one transaction, commit it, and dispose of the engine."""
+    async with hub_for(settings) as hub, hub.sessions() as session:
+        result = await work(session)
+        await session.commit()
+        return result
 
 
 def principal_token(token_file: str | None, variable: str) -> str:

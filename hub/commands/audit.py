@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from hub.commands import hub_for
 from hub.settings import Settings
 
 
@@ -38,12 +39,6 @@ class ProgressBar:
         sys.stderr.write("\n")
 
 
-def _hub(settings: Settings):  # noqa: ANN202
-    from hub.services import build_hub
-
-    return build_hub(settings)
-
-
 AUDITOR_TOKEN_VARIABLE = "HUB_AUDITOR_TOKEN"
 
 
@@ -55,20 +50,16 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     token = principal_token(args.token_file, AUDITOR_TOKEN_VARIABLE)
 
     async def run():  # noqa: ANN202
-        hub = _hub(settings)
-        try:
-            async with principal_context(hub, token) as ctx:
-                # Written aside and renamed when whole: a refused or failed export leaves no file.
-                partial = Path(f"{args.file}.partial")
-                try:
-                    with open(partial, "wb") as out:
-                        summary = await export_for(ctx, out, ProgressBar("exporting"))
-                    partial.replace(args.file)
-                    return summary
-                finally:
-                    partial.unlink(missing_ok=True)
-        finally:
-            await hub.close()
+        async with hub_for(settings) as hub, principal_context(hub, token) as ctx:
+            # Written aside and renamed when whole: a refused or failed export leaves no file.
+            partial = Path(f"{args.file}.partial")
+            try:
+                with open(partial, "wb") as out:
+                    summary = await export_for(ctx, out, ProgressBar("exporting"))
+                partial.replace(args.file)
+                return summary
+            finally:
+                partial.unlink(missing_ok=True)
 
     summary = asyncio.run(run())
     print(f"\nwrote {args.file}: {summary.entries:,} entries, {summary.checkpoints} checkpoints, tree size {summary.tree_size:,}")
@@ -112,13 +103,10 @@ def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> None:
     from storage.repositories import audit as repo
 
     async def run():  # noqa: ANN202
-        hub = _hub(settings)
-        try:
+        async with hub_for(settings) as hub:
             await Sequencer(hub).integrate(force_checkpoint=True)
             async with hub.sessions() as session:
                 return await repo.latest_checkpoint(session)
-        finally:
-            await hub.close()
 
     checkpoint = asyncio.run(run())
     if checkpoint is None:

@@ -6,20 +6,16 @@ import argparse
 import asyncio
 from datetime import timedelta
 
+from hub.commands import hub_for
 from hub.settings import Settings
 
 
 async def _collect(settings: Settings, grace_seconds: int | None):  # noqa: ANN202
-    from hub.services import build_hub
-
-    hub = build_hub(settings)
-    try:
+    async with hub_for(settings) as hub:
         assert hub.documents is not None
         if grace_seconds is not None:
             hub.documents.grace = timedelta(seconds=grace_seconds)
         return await hub.documents.collect_garbage()
-    finally:
-        await hub.close()
 
 
 def cmd_gc(args: argparse.Namespace, settings: Settings) -> None:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 
 from hub.keyring import Keyring
+from hub.commands import hub_for
 from hub.settings import Settings
 
 
@@ -22,14 +23,9 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> None:
 
 async def _rewrap(settings: Settings) -> int:
     """Re-wrap every stored blob's data key under the new current master key."""
-    from hub.services import build_hub
-
-    hub = build_hub(settings)
-    try:
+    async with hub_for(settings) as hub:
         assert hub.documents is not None
         return await hub.documents.rewrap_data_keys()
-    finally:
-        await hub.close()
 
 
 def cmd_rotate(args: argparse.Namespace, settings: Settings) -> None:

@@ -7,6 +7,7 @@ its fields resolve without further queries.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -252,28 +253,27 @@ class Case:
     listing: strawberry.Private[submissions.CaseListing | None] = None
 
     @property
+    def _source(self) -> case_views.CaseView | submissions.CaseListing:
+        return self.view if self.view is not None else self.listing  # type: ignore[return-value]
+
+    @property
     def _row(self) -> Any:
-        return self.view.case if self.view is not None else self.listing.case  # type: ignore[union-attr]
+        return self._source.case
 
     async def _details(self, info: Info) -> case_views.CaseView:
-        if self.view is not None:
-            return self.view
-        ctx = info.context.hub
-
-        async def batch(listed: list[submissions.CaseListing]) -> list[case_views.CaseView]:
-            return await submissions.case_details(ctx, listed)
-
-        return await info.context.loader("case-details", batch).load(self.listing)
+        return self.view if self.view is not None else await self._on_demand(info, submissions.case_details)
 
     async def _items(self, info: Info) -> tuple[case_views.ItemView, ...]:
-        if self.view is not None:
-            return self.view.items
+        return self.view.items if self.view is not None else await self._on_demand(info, submissions.case_items)
+
+    async def _on_demand(self, info: Info, load: Callable[..., Awaitable[list[Any]]]) -> Any:
+        """What `load` gives for this listed case, batched over every listed case of the request."""
         ctx = info.context.hub
 
-        async def batch(listed: list[submissions.CaseListing]) -> list[tuple[case_views.ItemView, ...]]:
-            return await submissions.case_items(ctx, listed)
+        async def batch(listed: list[submissions.CaseListing]) -> list[Any]:
+            return await load(ctx, listed)
 
-        return await info.context.loader("case-items", batch).load(self.listing)
+        return await info.context.loader(("case", load.__name__), batch).load(self.listing)
 
     @strawberry.field(description="受理编号: the China date of receipt and that day's sequence.")
     def receipt_number(self) -> str:
@@ -289,7 +289,7 @@ class Case:
 
     @strawberry.field
     def applicant(self) -> Applicant:
-        return Applicant(record=self.view.applicant if self.view is not None else self.listing.applicant)  # type: ignore[union-attr]
+        return Applicant(record=self._source.applicant)
 
     @strawberry.field(description="The window that received the case, e.g. 综合窗口 3.")
     def window(self) -> str:

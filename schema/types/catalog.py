@@ -8,6 +8,7 @@ import strawberry
 
 from hub import catalog
 from schema.context import Info
+from schema.types.plain import plain_of
 
 
 @strawberry.type(description="A department (部门) taking part in the hub.")
@@ -60,7 +61,7 @@ class RequiredMaterial:
 
 @strawberry.type(description="A service item (事项) of the current catalogue version.")
 class ServiceItem:
-    # Plain fields, filled by `service_item_of`: they resolve without a resolver call each.
+    # Plain fields, filled by `service_item_of` (schema/types/plain.py).
     code: str
     name: str
     statutory_days: int = strawberry.field(description="法定时限, in working days.")
@@ -98,17 +99,7 @@ class ServiceItem:
 
 
 def service_item_of(row: Any) -> ServiceItem:
-    return ServiceItem(
-        code=row.code,
-        name=row.name,
-        statutory_days=row.statutory_days,
-        promised_days=row.promised_days,
-        stage=row.stage,
-        silence_is_consent=row.silence_is_consent,
-        guide=row.guide,
-        catalog_version=row.catalog_version_id,
-        row=row,
-    )
+    return plain_of(ServiceItem, row, catalog_version=row.catalog_version_id, row=row)
 
 
 @strawberry.type(description="A declared legal basis for reading applicant data outside a case.")

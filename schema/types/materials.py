@@ -12,6 +12,7 @@ from strawberry.file_uploads import Upload
 from hub import materials
 from hub.profiles import ApplicantRecord
 from schema.context import Info, selects
+from schema.types.plain import plain_of
 
 
 @strawberry.enum(description="valid, expired (past valid-until, computed daily in China), revoked, superseded.")
@@ -30,7 +31,7 @@ class DownloadLink:
 
 @strawberry.type(description="One uploaded file of a material. Old versions stay readable.")
 class MaterialVersion:
-    # Plain fields, filled by `version_of`: they resolve without a resolver call each.
+    # Plain fields, filled by `version_of` (schema/types/plain.py).
     id: int
     version_no: int
     file_name: str = strawberry.field(description="The name the uploader gave the file.")
@@ -49,22 +50,12 @@ class MaterialVersion:
 
 
 def version_of(record: materials.VersionRecord) -> MaterialVersion:
-    return MaterialVersion(
-        id=record.id,
-        version_no=record.version_no,
-        file_name=record.file_name,
-        content_type=record.content_type,
-        size=float(record.size),
-        uploaded_at=record.uploaded_at,
-        superseded_at=record.superseded_at,
-        current=record.is_current,
-        record=record,
-    )
+    return plain_of(MaterialVersion, record, size=float(record.size), current=record.is_current, record=record)
 
 
 @strawberry.type(description="A material (材料) of an applicant: an ID card scan, a licence, a drawing set...")
 class Material:
-    # Plain fields, filled by `material_of`: they resolve without a resolver call each.
+    # Plain fields, filled by `material_of` (schema/types/plain.py).
     id: int
     applicant_id_number: str
     type_code: str
@@ -106,23 +97,7 @@ def _versions_loader(info: Info) -> DataLoader:
 
 
 def material_of(record: materials.MaterialRecord) -> Material:
-    return Material(
-        id=record.id,
-        applicant_id_number=record.applicant_id_number,
-        type_code=record.type_code,
-        type_name=record.type_name,
-        title=record.title,
-        issuing_department_code=record.issuing_department_code,
-        issued_on=record.issued_on,
-        valid_until=record.valid_until,
-        status=MaterialStatus(record.status.value),
-        revoked_reason=record.revoked_reason,
-        revoked_at=record.revoked_at,
-        superseded_by_id=record.superseded_by_id,
-        uploaded_by_department_code=record.uploaded_by_department_code,
-        created_at=record.created_at,
-        record=record,
-    )
+    return plain_of(Material, record, status=MaterialStatus(record.status.value), record=record)
 
 
 def _statuses(statuses: list[MaterialStatus] | None) -> tuple[materials.Status, ...] | None:

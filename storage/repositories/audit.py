@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AccessEntry, AuditCheckpoint, AuditLogState, AuditTile, Department, Principal
+from storage.models import AccessEntry, AuditCheckpoint, AuditLogState, AuditTile, Department
 from storage.models.base import utcnow
 
 STATE_ROW = 1
@@ -271,20 +271,3 @@ async def statistics(session: AsyncSession, since: datetime | None, until: datet
         .order_by(AccessEntry.department_code, AccessEntry.action, AccessEntry.outcome)
     )
     return list((await session.execute(statement)).all())
-
-
-async def revoked_principal_by_token_hash(session: AsyncSession, token_hash: str) -> Row | None:
-    """The revoked principal that held this token, to log its refused attempts."""
-    statement = (
-        select(
-            Principal.id,
-            Principal.name,
-            Principal.role,
-            Principal.department_id,
-            Department.code.label("department_code"),
-            Principal.applicant_ref,
-        )
-        .join(Department, Department.id == Principal.department_id)
-        .where(Principal.token_hash == token_hash, Principal.revoked_at.is_not(None))
-    )
-    return (await session.execute(statement)).first()

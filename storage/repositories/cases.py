@@ -82,6 +82,7 @@ _ITEMS_OF_CASES = (
     .order_by(ServiceItem.code)
 )
 
+
 async def items_of_cases(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[ServiceItem]]:
     result: dict[int, list[ServiceItem]] = defaultdict(list)
     if not case_ids:

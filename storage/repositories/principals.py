@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Department, Principal
 
 
-# Built once: this runs on every request, and building a select costs as much client CPU as running it.
-_ACTIVE_PRINCIPAL_BY_TOKEN_HASH = (
+# Who holds a token hash, with the department code a request's caller needs.
+_PRINCIPAL_BY_TOKEN_HASH = (
     select(
         Principal.id,
         Principal.name,
@@ -22,13 +22,22 @@ _ACTIVE_PRINCIPAL_BY_TOKEN_HASH = (
         Principal.applicant_ref,
     )
     .join(Department, Department.id == Principal.department_id)
-    .where(Principal.token_hash == bindparam("token_hash"), Principal.revoked_at.is_(None))
+    .where(Principal.token_hash == bindparam("token_hash"))
 )
+# Built once: the first runs on every request, and building a select costs as much client CPU as
+# running it.
+_ACTIVE_PRINCIPAL_BY_TOKEN_HASH = _PRINCIPAL_BY_TOKEN_HASH.where(Principal.revoked_at.is_(None))
+_REVOKED_PRINCIPAL_BY_TOKEN_HASH = _PRINCIPAL_BY_TOKEN_HASH.where(Principal.revoked_at.is_not(None))
 
 
 async def principal_by_token_hash(session: AsyncSession, token_hash: str) -> Row | None:
     """The active principal holding this token hash, joined with its department code."""
     return (await session.execute(_ACTIVE_PRINCIPAL_BY_TOKEN_HASH, {"token_hash": token_hash})).first()
+
+
+async def revoked_principal_by_token_hash(session: AsyncSession, token_hash: str) -> Row | None:
+    """The revoked principal that held this token, to log its refused attempts."""
+    return (await session.execute(_REVOKED_PRINCIPAL_BY_TOKEN_HASH, {"token_hash": token_hash})).first()
 
 
 async def department_by_code(session: AsyncSession, code: str) -> Department | None:
