@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench schema clean
+.PHONY: run test lint bench schema clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,15 @@ run: $(STAMP)
 	$(BIN)/hub demo --if-empty
 	$(BIN)/hub serve --print-demo-tokens
 
-## Run the whole test suite, on SQLite and on the PostgreSQL at 127.0.0.1:5432.
-test: $(STAMP)
+## Lint, format, types and import contracts: fast failures first (docs/architecture.md).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+## Everything CI runs: the checks above, then the whole test suite on SQLite and PostgreSQL.
+test: lint
 	$(BIN)/python -m pytest
 
 ## Benchmarks (print figures; they do not assert timings).

@@ -76,10 +76,9 @@ def seed_with_cases(database_url: str, folder: Path) -> str:
     """Demo data plus materials and cases for the first applicants; returns one such applicant."""
     from sqlalchemy import select
 
-    from hub.commands import in_session
-    from hub.demo import load_demo
-    from hub.demo_cases import load_demo_cases
-    from hub.services import build_hub
+    from hub.demo.cases import load_demo_cases
+    from hub.demo.load import load_demo
+    from hub.services import build_hub, in_session
     from hub.settings import Settings
     from storage.migrate import upgrade
     from storage.models import Applicant
@@ -108,8 +107,16 @@ def postgraphile_binary() -> Path | None:
         return None
     POSTGRAPHILE_DIR.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(POSTGRAPHILE_DIR),
-         f"postgraphile@{POSTGRAPHILE_VERSION}"],
+        [
+            "npm",
+            "install",
+            "--silent",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            str(POSTGRAPHILE_DIR),
+            f"postgraphile@{POSTGRAPHILE_VERSION}",
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -145,7 +152,14 @@ def running_postgraphile(binary: Path, database_url: str) -> Iterator[str]:
 
 
 def _row(name: str, result: LoadResult) -> list[object]:
-    return [name, result.client, f"{result.per_second:.0f}", f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}", result.failures]
+    return [
+        name,
+        result.client,
+        f"{result.per_second:.0f}",
+        f"{result.p50_ms:.1f}",
+        f"{result.p99_ms:.1f}",
+        result.failures,
+    ]
 
 
 def main() -> None:
@@ -175,7 +189,9 @@ def main() -> None:
                 load(url, body, {}, connections=CONCURRENCY, seconds=min(2.0, seconds))
                 results["postgraphile"] = load(url, body, {}, connections=CONCURRENCY, seconds=seconds)
                 rows.append(_row(f"PostGraphile {POSTGRAPHILE_VERSION}", results["postgraphile"]))
-    print(f"The clerk's query (applicant + profile + materials + cases), PostgreSQL, {CONCURRENCY} clients, {seconds:.0f} s each")
+    print(
+        f"The clerk's query (applicant + profile + materials + cases), PostgreSQL, {CONCURRENCY} clients, {seconds:.0f} s each"
+    )
     print_table(rows)
     baseline = results.get("postgraphile")
     if baseline is None:

@@ -104,11 +104,16 @@ async def _postgres_admin(statement: str) -> None:
 
 def _seed(settings: Settings, environment: dict[str, str]) -> dict[tuple[str, str], str]:
     """`hub db upgrade` and `hub demo` as an operator runs them, then fresh demo tokens."""
-    from hub.commands import in_session
-    from hub.demo import reissue_demo_tokens
+    from hub.demo.load import reissue_demo_tokens
+    from hub.services import in_session
 
-    for command in (["db", "upgrade"], ["demo", "--if-empty", "--applicants", str(DEMO_APPLICANTS), "--seed", str(DEMO_SEED)]):
-        subprocess.run([sys.executable, "-m", "hub.cli", *command], env=environment, check=True, stdout=subprocess.DEVNULL)
+    for command in (
+        ["db", "upgrade"],
+        ["demo", "--if-empty", "--applicants", str(DEMO_APPLICANTS), "--seed", str(DEMO_SEED)],
+    ):
+        subprocess.run(
+            [sys.executable, "-m", "app.cli", *command], env=environment, check=True, stdout=subprocess.DEVNULL
+        )
     issued = asyncio.run(in_session(settings, lambda s: reissue_demo_tokens(s, settings)))
     return {(i.role.value, i.department_code): i.token for i in issued}
 
@@ -131,11 +136,13 @@ def running_hub(database_url: str, *, workers: int = 1, env: dict[str, str] | No
             **(env or {}),
         }
         settings = Settings(
-            database_url=database_url, blob_url=environment["HUB_BLOB_URL"], secrets_dir=Path(environment["HUB_SECRETS_DIR"])
+            database_url=database_url,
+            blob_url=environment["HUB_BLOB_URL"],
+            secrets_dir=Path(environment["HUB_SECRETS_DIR"]),
         )
         tokens = _seed(settings, environment)
         port = _free_port()
-        command = [sys.executable, "-m", "hub.cli", "serve", "--port", str(port), "--workers", str(workers)]
+        command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)]
         server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             url = f"http://127.0.0.1:{port}"
@@ -211,7 +218,17 @@ def _load_with_wrk(url: str, body: bytes, headers: dict[str, str], connections: 
         body_file.write_bytes(body)
         threads = min(2, connections)
         output = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), url],
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{max(1, round(seconds))}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                url,
+            ],
             env={**os.environ, "HUB_BENCH_BODY": str(body_file)},
             capture_output=True,
             text=True,
@@ -229,9 +246,7 @@ async def _load_with_asyncio(
     host_port, path = url.removeprefix("http://").split("/", 1)
     host, port = host_port.split(":")
     head = "".join(f"{k}: {v}\r\n" for k, v in {"Content-Type": "application/json", **headers}.items())
-    request = (
-        f"POST /{path} HTTP/1.1\r\nHost: {host_port}\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
-    )
+    request = f"POST /{path} HTTP/1.1\r\nHost: {host_port}\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
     latencies: list[float] = []
     failures = 0
     deadline = time.perf_counter() + seconds
@@ -271,5 +286,5 @@ async def _load_with_asyncio(
 def print_table(rows: Sequence[Sequence[object]]) -> None:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
     sys.stdout.flush()

@@ -61,7 +61,9 @@ def s3_server() -> Iterator[str]:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30
@@ -236,8 +238,11 @@ def throughput(endpoint: str, hub_url: str, token: str, id_number: str, work: Pa
                 "direct up",
                 timed(
                     lambda: client.fput_object(
-                        direct, f"object-{round_}", str(source),
-                        part_size=part_size_for(size), num_parallel_uploads=PARALLEL_PARTS,
+                        direct,
+                        f"object-{round_}",
+                        str(source),
+                        part_size=part_size_for(size),
+                        num_parallel_uploads=PARALLEL_PARTS,
                     )
                 ),
             )
@@ -254,8 +259,13 @@ def throughput(endpoint: str, hub_url: str, token: str, id_number: str, work: Pa
         ["", "upload MB/s", "download MB/s", "hub/direct up", "hub/direct down"],
         ["file copy (local disk)", mbps("copy up"), mbps("copy down"), "", ""],
         ["direct minio put/get", mbps("direct up"), mbps("direct down"), "", ""],
-        ["through the hub", mbps("hub up"), mbps("hub down"),
-         f"{best['direct up'] / best['hub up']:.0%}", f"{best['direct down'] / best['hub down']:.0%}"],
+        [
+            "through the hub",
+            mbps("hub up"),
+            mbps("hub down"),
+            f"{best['direct up'] / best['hub up']:.0%}",
+            f"{best['direct down'] / best['hub down']:.0%}",
+        ],
     ]
 
 
@@ -282,7 +292,10 @@ async def _upload_many(hub_url: str, token: str, jobs: list[tuple[str, Path]]) -
     async with httpx.AsyncClient(timeout=120) as http:
 
         async def one(id_number: str, path: Path) -> None:
-            operations = {"query": UPLOAD, "variables": {"input": {"idNumber": id_number, "typeCode": "id-card", "file": None}}}
+            operations = {
+                "query": UPLOAD,
+                "variables": {"input": {"idNumber": id_number, "typeCode": "id-card", "file": None}},
+            }
             async with limits:
                 response = await http.post(
                     f"{hub_url}/graphql",
@@ -296,7 +309,9 @@ async def _upload_many(hub_url: str, token: str, jobs: list[tuple[str, Path]]) -
         await asyncio.gather(*(one(i, p) for i, p in jobs))
 
 
-def deduplication(endpoint: str, bucket: str, hub_url: str, token: str, database_url: str, work: Path) -> list[list[object]]:
+def deduplication(
+    endpoint: str, bucket: str, hub_url: str, token: str, database_url: str, work: Path
+) -> list[list[object]]:
     client = minio_client(endpoint)
     before = sum(o.size or 0 for o in client.list_objects(bucket, recursive=True))
     materials = []
@@ -322,7 +337,9 @@ def run(database_url: str) -> None:
         work = Path(work_dir)
         minio_client(endpoint).make_bucket(bucket := "hub-bench")
         blob_url = f"s3://{bucket}?endpoint={endpoint}&secure=false&access_key={ACCESS_KEY}&secret_key={SECRET_KEY}"
-        with running_hub(database_url, env={"HUB_BLOB_URL": blob_url, "HUB_MAX_UPLOAD_BYTES": str(4 * 1024 * MiB)}) as hub:
+        with running_hub(
+            database_url, env={"HUB_BLOB_URL": blob_url, "HUB_MAX_UPLOAD_BYTES": str(4 * 1024 * MiB)}
+        ) as hub:
             base = hub.url.removesuffix("/graphql")
             token = hub.token("clerk", "xzfw")
             [first, second] = demo_id_numbers(database_url, 2)

@@ -72,7 +72,7 @@ def sample_applicant(database_url: str) -> str:
     return asyncio.run(busiest())
 
 
-def measure(database: str, url_factory, workers: int, query: str) -> list[list[object]]:  # noqa: ANN001
+def measure(database: str, url_factory, workers: int, query: str) -> list[list[object]]:
     rows: list[list[object]] = []
     with url_factory() as url, running_hub(url, workers=workers) as hub:
         id_number = sample_applicant(url)
@@ -105,7 +105,9 @@ def main() -> None:
     query = applicant_query()
     print(f"applicant query: {query}")
     print(f"{CONCURRENCY} concurrent clients, {os.environ.get('HUB_BENCH_SECONDS', '10')} s per measurement")
-    rows: list[list[object]] = [["database", "workers", "query", "req/s", "p50 ms", "p99 ms", "x trivial", "failed", "client"]]
+    rows: list[list[object]] = [
+        ["database", "workers", "query", "req/s", "p50 ms", "p99 ms", "x trivial", "failed", "client"]
+    ]
     databases = [("sqlite", sqlite_database), ("postgresql", postgres_database)]
     only = os.environ.get("HUB_BENCH_DATABASES")
     for database, url_factory in databases:

@@ -29,9 +29,9 @@ from bench.common import (
     running_hub,
     sqlite_database,
 )
-from hub.catalog import parse_catalog
-from hub.demo import CATALOG_FILE
-from hub.demo_people import generate_applicants
+from hub.catalog.catalogue import parse_catalog
+from hub.demo.load import CATALOG_FILE
+from hub.demo.people import generate_applicants
 from hub.identifiers import ApplicantKind
 
 TRIVIAL = "{ viewer { name } }"
@@ -76,13 +76,22 @@ def upload_materials(url: str, token: str, id_number: str, needed: list[str], ot
         plan.append((others[len(plan) % len(others)], None))
     with httpx.Client(timeout=30) as http:
         for n, (code, valid_until) in enumerate(plan):
-            variables = {"i": {"idNumber": id_number, "typeCode": code, "title": f"{code} #{n}", "file": None,
-                               "issuedOn": (today - timedelta(days=400)).isoformat(),
-                               "validUntil": valid_until.isoformat() if valid_until else None}}
+            variables = {
+                "i": {
+                    "idNumber": id_number,
+                    "typeCode": code,
+                    "title": f"{code} #{n}",
+                    "file": None,
+                    "issuedOn": (today - timedelta(days=400)).isoformat(),
+                    "validUntil": valid_until.isoformat() if valid_until else None,
+                }
+            }
             response = http.post(
                 url,
-                data={"operations": json.dumps({"query": UPLOAD, "variables": variables}),
-                      "map": json.dumps({"0": ["variables.i.file"]})},
+                data={
+                    "operations": json.dumps({"query": UPLOAD, "variables": variables}),
+                    "map": json.dumps({"0": ["variables.i.file"]}),
+                },
                 files={"0": (f"{code}-{n}.pdf", b"%PDF-1.7\n" + f"{id_number} {n}".encode(), "application/pdf")},
                 headers={"Authorization": f"Bearer {token}", "Apollo-Require-Preflight": "1"},
             )
@@ -91,7 +100,7 @@ def upload_materials(url: str, token: str, id_number: str, needed: list[str], ot
                 raise RuntimeError(f"upload failed: {answer['errors']}")
 
 
-def measure(database: str, url_factory) -> list[list[object]]:  # noqa: ANN001
+def measure(database: str, url_factory) -> list[list[object]]:
     items, needed, others = bundle()
     id_number = demo_person()
     rows: list[list[object]] = []
@@ -113,10 +122,18 @@ def measure(database: str, url_factory) -> list[list[object]]:  # noqa: ANN001
             results[name] = load(hub.url, body, headers, connections=CONCURRENCY)
         baseline = results["trivial"].per_second
         for name, result in results.items():
-            rows.append([
-                database, name, f"{result.per_second:.0f}", f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}",
-                f"{result.per_second / baseline:.2f}", result.failures, result.client,
-            ])
+            rows.append(
+                [
+                    database,
+                    name,
+                    f"{result.per_second:.0f}",
+                    f"{result.p50_ms:.1f}",
+                    f"{result.p99_ms:.1f}",
+                    f"{result.per_second / baseline:.2f}",
+                    result.failures,
+                    result.client,
+                ]
+            )
     return rows
 
 

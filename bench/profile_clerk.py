@@ -27,8 +27,8 @@ from bench.common import postgres_database
 
 
 async def _profile(database_url: str, folder: Path, id_number: str, requests: int) -> None:
-    from hub.app import create_app
-    from hub.demo import reissue_demo_tokens
+    from app.asgi import create_app
+    from hub.demo.load import reissue_demo_tokens
     from hub.services import build_hub
     from hub.settings import Settings
 

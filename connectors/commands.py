@@ -6,9 +6,14 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hub.commands import hub_for, principal_token
+from hub.access.principals import principal_token
+from hub.services import hub_for
 from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from connectors.profile_feed import FeedSummary
 
 TOKEN_VARIABLE = "HUB_CONNECTOR_TOKEN"
 
@@ -18,7 +23,7 @@ def cmd_profile_feed(args: argparse.Namespace, settings: Settings) -> None:
 
     token = principal_token(args.token_file, TOKEN_VARIABLE)
 
-    async def run():  # noqa: ANN202
+    async def run() -> FeedSummary:
         async with hub_for(settings) as hub:
             return await load_profile_feed(
                 hub, Path(args.file), token, args.purpose, report=lambda line: print(line, file=sys.stderr)
@@ -30,7 +35,7 @@ def cmd_profile_feed(args: argparse.Namespace, settings: Settings) -> None:
         raise SystemExit(1)
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     connector = commands.add_parser("connector", help="integrations with department systems").add_subparsers(
         dest="connector_command", required=True
     )

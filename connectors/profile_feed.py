@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub.commands import principal_context
-from hub.context import Hub, RequestContext
+from hub.access.context import Hub, RequestContext
+from hub.access.principals import principal_context
 from hub.errors import HubError, InvalidInput
-from hub.profiles import FeedOutcome, FeedResult, apply_feed_record
+from hub.profiles.applicants import FeedOutcome, FeedResult, apply_feed_record
 
 ENCODING = "utf-8-sig"  # UTF-8, with or without the byte-order mark spreadsheets write
 CSV_COLUMNS = ("idNumber", "name", "verified")
@@ -121,7 +121,7 @@ def _csv_records(lines: Iterable[str]) -> Iterator[FeedRecord | UnreadableRecord
         if len(cells) > len(header):
             yield UnreadableRecord(line, "", InvalidInput("more cells than the header has columns"))
             continue
-        row = dict(zip(header, cells))
+        row = dict(zip(header, cells, strict=False))  # short rows: missing cells
         flag = row.pop("verified", "").strip().lower()
         yield _record(
             line,

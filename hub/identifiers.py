@@ -9,10 +9,10 @@ import re
 from enum import StrEnum
 from functools import lru_cache
 
-from stdnum.exceptions import ValidationError
 from stdnum.cn import ric, uscc
+from stdnum.exceptions import ValidationError
 
-from hub.errors import InvalidCreditCode, InvalidResidentId, InvalidInput
+from hub.errors import InvalidCreditCode, InvalidInput, InvalidResidentId
 
 
 class ApplicantKind(StrEnum):
@@ -25,9 +25,7 @@ def normalize_resident_id(value: str) -> str:
     try:
         return ric.validate(value)
     except ValidationError as exc:
-        raise InvalidResidentId(
-            f"not a valid resident ID: {exc.message}", field="idNumber"
-        ) from None
+        raise InvalidResidentId(f"not a valid resident ID: {exc}", field="idNumber") from None
 
 
 def normalize_credit_code(value: str) -> str:
@@ -35,9 +33,7 @@ def normalize_credit_code(value: str) -> str:
     try:
         return uscc.validate(value)
     except ValidationError as exc:
-        raise InvalidCreditCode(
-            f"not a valid unified social credit code: {exc.message}", field="idNumber"
-        ) from None
+        raise InvalidCreditCode(f"not a valid unified social credit code: {exc}", field="idNumber") from None
 
 
 def normalize_identifier(kind: ApplicantKind, value: str) -> str:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import hub.case_access  # noqa: F401  (registers the "case:<receipt>" purpose with the policy)
-from hub.context import Hub
-from hub.documents import DocumentStore
-from hub.downloads import download_route
-from hub.keyring import Keyring
+import hub.cases.purpose  # noqa: F401  (registers the "case:<receipt>" purpose with the policy)
+from hub.access.context import Hub
+from hub.documents.downloads import download_route
+from hub.documents.store import DocumentStore
+from hub.keys.keyring import Keyring
 from hub.settings import Settings
 from storage.blobs import BlobStore, open_blob_store
 from storage.db import create_engine, session_factory
@@ -44,3 +47,21 @@ def configured_blob_store(settings: Settings) -> BlobStore:
     """The store HUB_BLOB_URL names; S3 credentials from the URL, else HUB_S3_ACCESS_KEY/SECRET_KEY."""
     secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
     return open_blob_store(settings.blob_url, access_key=settings.s3_access_key, secret_key=secret)
+
+
+@asynccontextmanager
+async def hub_for(settings: Settings) -> AsyncIterator[Hub]:
+    """The process-wide services for one command, closed (engine disposed) when it ends."""
+    hub = build_hub(settings)
+    try:
+        yield hub
+    finally:
+        await hub.close()
+
+
+async def in_session(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run `work(session)` in one transaction, commit it, and dispose of the engine."""
+    async with hub_for(settings) as hub, hub.sessions() as session:
+        result = await work(session)
+        await session.commit()
+        return result

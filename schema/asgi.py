@@ -10,18 +10,18 @@ import json
 import logging
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
-from cross_web import HTTPException
 
-from hub.access import record_refused_token
-from hub.context import Hub, RequestContext
+from hub.access.context import Hub, RequestContext
+from hub.access.guard import record_refused_token
+from hub.access.principals import authenticate
 from hub.errors import HubError
 from hub.metrics import GRAPHQL_ERRORS
-from hub.principals import authenticate
 from schema.context import GraphQLContext
 from schema.errors import INTERNAL_ERROR, error_code
 from schema.graphiql import graphiql_page
@@ -52,7 +52,7 @@ def _needs_preflight_header(request: Request) -> bool:
 def _declares_too_large_upload(request: Request, limit: int) -> bool:
     """Refuse an oversize multipart upload from its Content-Length, before spooling any of it.
 
-    Bodies without a length are still checked file by file once parsed (hub.materials)."""
+    Bodies without a length are still checked file by file once parsed (hub.documents.materials)."""
     if not request.headers.get("content-type", "").lower().startswith("multipart/"):
         return False
     length = request.headers.get("content-length", "")
@@ -113,7 +113,9 @@ class GraphQLEndpoint(GraphQL):
             )
         if _declares_too_large_upload(request, self.hub.settings.max_upload_bytes):
             limit = self.hub.settings.max_upload_bytes
-            return error_response(f"the upload is larger than the limit of {limit} bytes", "FILE_TOO_LARGE", 413, limit=limit)
+            return error_response(
+                f"the upload is larger than the limit of {limit} bytes", "FILE_TOO_LARGE", 413, limit=limit
+            )
         session = self.hub.sessions()
         try:
             # Autocommit until the operation is known: a query keeps it (no BEGIN and COMMIT round
@@ -147,7 +149,7 @@ class GraphQLEndpoint(GraphQL):
             # the collector gets to them.
             await request.close()
 
-    async def process_result(self, request: Request, result: Any) -> GraphQLHTTPResponse:  # type: ignore[override]
+    async def process_result(self, request: Request, result: Any) -> GraphQLHTTPResponse:
         """Syntax errors end the operation before the masking extension runs: give them their code here."""
         for error in result.errors or ():
             if not error.extensions or "code" not in error.extensions:
@@ -159,7 +161,7 @@ class GraphQLEndpoint(GraphQL):
         """UTF-8 as is: Chinese text escaped as \\uXXXX would make answers two to three times larger."""
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
-    async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
+    async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_page(request.url.path)
 
     async def get_context(self, request: Any, response: Any) -> GraphQLContext:  # type: ignore[override]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
-from hub.context import RequestContext
+from hub.access.context import RequestContext
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class GraphQLContext:
@@ -17,10 +20,12 @@ class GraphQLContext:
         self.hub = request_context
         self.request = request
         self.response = response
-        self._loaders: dict[Hashable, DataLoader] = {}
+        self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
 
-    def loader(self, key: Hashable, batch: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader:
-        """The request's DataLoader for `key`, created on first use (no N+1 across list items)."""
+    def loader(self, key: Hashable, batch: Callable[[list[K]], Awaitable[list[V]]]) -> DataLoader[K, V]:
+        """The request's DataLoader for `key`, created on first use (no N+1 across list items).
+
+        Each key goes with one batch function only, so the loader found under it has that function's types."""
         loader = self._loaders.get(key)
         if loader is None:
             loader = self._loaders[key] = DataLoader(load_fn=batch)
@@ -33,7 +38,7 @@ Info = StrawberryInfo[GraphQLContext, None]
 def selects(info: Info, *names: str) -> bool:
     """Whether the field being resolved asks for any of the child fields `names` (through fragments
     too), so a resolver can load what will be asked for in the same query."""
-    raw = info._raw_info
+    raw = info._raw_info  # noqa: SLF001  (cheaper than selected_fields; a test covers upgrades)
     pending = [node.selection_set for node in raw.field_nodes if node.selection_set is not None]
     while pending:
         for selection in pending.pop().selections:

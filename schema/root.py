@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -65,7 +65,7 @@ class CommitAccessLog(SchemaExtension):
     If the log cannot be written, the caller gets an error instead of data: no read escapes the log.
     """
 
-    async def on_execute(self) -> Iterator[None]:  # type: ignore[override]
+    async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
         ctx = execution.context.hub
         ctx.read_only = execution.operation_type is OperationType.QUERY
@@ -92,7 +92,7 @@ def _limiters(settings: Settings) -> list[type[SchemaExtension]]:
     the rule classes, so rules made anew for each request would miss it every time (measured: a
     trivial query spent half its time validating).
     """
-    shape_rules = [
+    shape_rules: list[type[ASTValidationRule]] = [
         query_depth_limiter.create_validator(settings.max_query_depth, should_ignore=None),
         max_aliases.create_validator(settings.max_query_aliases),
     ]
@@ -125,7 +125,13 @@ class HubSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    extensions: list = [HubMaskErrors, *_limiters(settings), ParserCache, ValidationCache, CommitAccessLog]
+    extensions: list[type[SchemaExtension]] = [
+        HubMaskErrors,
+        *_limiters(settings),
+        ParserCache,
+        ValidationCache,
+        CommitAccessLog,
+    ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
     return HubSchema(

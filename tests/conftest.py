@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from hub.app import create_app
-from hub.auth import Role
-from hub.cli import main
-from hub.context import Hub
+from app.asgi import create_app
+from app.cli import main
+from hub.access.auth import Role
+from hub.access.context import Hub
 from hub.services import build_hub
 from hub.settings import Settings, get_settings
 from storage.migrate import upgrade
@@ -30,11 +30,14 @@ from tests.support import (
     seed_departments,
 )
 
+# Fixtures that live in support modules: the moto S3 server, started once per session.
+pytest_plugins = ["tests.support.s3_server"]
+
 BACKENDS = [b for b in os.environ.get("HUB_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
 
 @pytest.fixture(scope="session")
-def database_urls(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def database_urls(tmp_path_factory: pytest.TempPathFactory):
     urls: dict[str, str] = {}
     if "sqlite" in BACKENDS:
         urls["sqlite"] = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'hub.db'}"
@@ -51,7 +54,7 @@ def database_urls(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 
 @pytest.fixture(params=BACKENDS)
-def settings(request: pytest.FixtureRequest, database_urls: dict[str, str], tmp_path) -> Settings:  # noqa: ANN001
+def settings(request: pytest.FixtureRequest, database_urls: dict[str, str], tmp_path) -> Settings:
     return Settings(
         database_url=database_urls[request.param],
         blob_url=f"file://{tmp_path / 'blobs'}",
@@ -97,7 +100,7 @@ async def admin(hub: Hub) -> Actor:
 
 
 @pytest.fixture
-def hub_command(hub, monkeypatch, capsys):  # noqa: ANN001, ANN201
+def hub_command(hub, monkeypatch, capsys):
     """Run `hub ARGS...` against the test database; returns (exit status, stdout, stderr).
 
     The command runs in a worker thread because it runs its own event loop."""

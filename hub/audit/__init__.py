@@ -1,6 +1,5 @@
-"""The signed, tamper-evident access log (docs/audit-log.md).
+"""The signed access log: entries, Merkle tree and tiles, checkpoints, proofs, export and verification.
 
-encoding: canonical entry bytes; merkle: RFC 9162 hashes and proofs; tiles: the stored tree;
-checkpoint: C2SP checkpoints as signed notes; sequencer: numbering, tree, signing; log: reading
-the log over GraphQL; export and verify: offline verification.
+Public: `checkpoint`, `encoding`, `export`, `log`, `merkle`, `sequencer`, `tiles`, `verify`.
+Imports `access` (the request context), `keys` and `storage`; never a domain that holds applicant data.
 """

@@ -132,7 +132,7 @@ def open_note(note: str) -> tuple[str, list[NoteSignature]]:
     for line in tail[:-1].split("\n"):
         if not line.startswith(SIGNATURE_PREFIX):
             raise CheckpointError(f"not a signature line: {line[:40]!r}")
-        name, _, encoded = line[len(SIGNATURE_PREFIX):].partition(" ")
+        name, _, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
         try:
             raw = base64.b64decode(encoded, validate=True)
         except binascii.Error:
@@ -176,7 +176,7 @@ def parse_body(body: str) -> Checkpoint:
             raise CheckpointError("empty extension line in a checkpoint body")
         if line.startswith(TIME_EXTENSION):
             try:
-                signed_at = datetime.strptime(line[len(TIME_EXTENSION):], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+                signed_at = datetime.strptime(line[len(TIME_EXTENSION) :], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
             except ValueError:
                 raise CheckpointError(f"bad time extension {line!r}") from None
     return Checkpoint(origin, int(size_text), root, signed_at)

@@ -14,16 +14,19 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+from sqlalchemy import Row
+
+from hub.access.actions import Action
+from hub.access.context import Hub, RequestContext
+from hub.access.guard import guard
 from hub.audit.checkpoint import VerifierKey
 from hub.audit.encoding import encode_row, format_time
 from hub.audit.merkle import HASH_SIZE
 from hub.audit.sequencer import Sequencer
 from hub.audit.tiles import TILE_WIDTH
-from hub.access import Action, guard
-from hub.context import Hub, RequestContext
-from hub.keyring import Keyring
+from hub.keys.keyring import Keyring
 from storage.models.base import utcnow
 from storage.repositories import audit as repo
 
@@ -46,7 +49,7 @@ def verifier_keys(hub: Hub) -> list[VerifierKey]:
     return [VerifierKey(hub.settings.audit_origin, key.public_bytes()) for _, key in sorted(keys.items())]
 
 
-def _line(document: dict) -> bytes:
+def _line(document: dict[str, Any]) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
@@ -85,7 +88,7 @@ async def export_log(hub: Hub, out: BinaryIO, progress: Progress | None = None) 
             last = min(first + TILES_PER_QUERY, tile_count) - 1
             tiles = await repo.leaf_tiles(session, first, last)
             rows = await repo.entries_between(session, first * TILE_WIDTH + 1, min(tree_size, (last + 1) * TILE_WIDTH))
-            by_tile: dict[int, list] = {}
+            by_tile: dict[int, list[Row[Any]]] = {}
             for row in rows:
                 by_tile.setdefault((row.seq - 1) // TILE_WIDTH, []).append(row)
             for tile in range(first, last + 1):
@@ -93,7 +96,9 @@ async def export_log(hub: Hub, out: BinaryIO, progress: Progress | None = None) 
                 hashes = tiles.get(tile, b"")[: leaves * HASH_SIZE]
                 entries = by_tile.get(tile, [])
                 out.write(
-                    _line({"tile": tile, "entries": len(entries), "leaf_hashes": base64.b64encode(hashes).decode("ascii")})
+                    _line(
+                        {"tile": tile, "entries": len(entries), "leaf_hashes": base64.b64encode(hashes).decode("ascii")}
+                    )
                 )
                 out.writelines(encode_row(row) + b"\n" for row in entries)
                 written += len(entries)

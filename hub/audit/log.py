@@ -10,17 +10,21 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
-from hub.access import Action, guard
+from sqlalchemy import Row
+
+from hub.access.actions import Action
+from hub.access.auth import Role
+from hub.access.context import RequestContext
+from hub.access.guard import guard
+from hub.access.policy import APPLICANT_DATA, READ_VERBS, split_action
 from hub.audit.encoding import encode_row, split_names
 from hub.audit.merkle import consistency_ranges, inclusion_ranges, leaf_hash, perfect_nodes, range_hash
 from hub.audit.sequencer import Sequencer
 from hub.audit.tiles import TileSet, tiles_for
-from hub.auth import Role
-from hub.context import RequestContext
 from hub.errors import InvalidInput, NotFound
 from hub.identifiers import detect_kind
-from hub.policy import APPLICANT_DATA, READ_VERBS, split_action
 from storage.models import AuditCheckpoint
 from storage.repositories import audit as repo
 
@@ -109,7 +113,7 @@ def signed_checkpoint(row: AuditCheckpoint) -> SignedCheckpoint:
     return SignedCheckpoint(row.tree_size, bytes(row.root_hash), row.signed_at, tuple(row.key_ids.split(",")), row.note)
 
 
-def _entry_view(row) -> EntryView:  # noqa: ANN001
+def _entry_view(row: Row[Any]) -> EntryView:
     return EntryView(
         row.seq,
         row.recorded_at,
@@ -157,7 +161,9 @@ async def integrate(ctx: RequestContext, *, force_checkpoint: bool = False) -> N
     await ctx.session.commit()
 
 
-async def search_entries(ctx: RequestContext, query: EntryQuery, *, first: int = 20, after: str | None = None) -> EntryPage:
+async def search_entries(
+    ctx: RequestContext, query: EntryQuery, *, first: int = 20, after: str | None = None
+) -> EntryPage:
     """Entries matching every given filter, newest first."""
     _check_page_size(ctx, first)
     applicant = detect_kind(query.applicant)[1] if query.applicant else None
@@ -208,11 +214,13 @@ async def access_history(
     return EntryPage([_entry_view(r) for r in rows[:first]], has_next_page=len(rows) > first)
 
 
-async def statistics(ctx: RequestContext, since: datetime | None = None, until: datetime | None = None) -> list[CountRow]:
+async def statistics(
+    ctx: RequestContext, since: datetime | None = None, until: datetime | None = None
+) -> list[CountRow]:
     """Entry counts by department, action and outcome: what supervision ranks departments by."""
     await guard(ctx, Action.AUDIT_STATISTICS)
     rows = await repo.statistics(ctx.session, since, until)
-    return [CountRow(r.department_code, r.action, r.outcome, r.count) for r in rows]
+    return [CountRow(department, action, outcome, count) for department, action, outcome, count in rows]
 
 
 async def latest_checkpoint(ctx: RequestContext) -> SignedCheckpoint:
@@ -226,7 +234,9 @@ async def latest_checkpoint(ctx: RequestContext) -> SignedCheckpoint:
 
 
 async def _checkpoint(ctx: RequestContext, tree_size: int | None) -> AuditCheckpoint:
-    row = await (repo.latest_checkpoint(ctx.session) if tree_size is None else repo.checkpoint_of_size(ctx.session, tree_size))
+    row = await (
+        repo.latest_checkpoint(ctx.session) if tree_size is None else repo.checkpoint_of_size(ctx.session, tree_size)
+    )
     if row is None:
         raise NotFound(f"no checkpoint of tree size {tree_size}", field="treeSize")
     return row
@@ -251,7 +261,9 @@ async def inclusion_proof(ctx: RequestContext, seq: int, tree_size: int | None =
         raise NotFound(f"entry {seq} is missing from the log", field="seq")
     entry = encode_row(row)
     hashes = await _hashes(ctx, inclusion_ranges(seq - 1, checkpoint.tree_size))
-    return InclusionProof(seq, seq - 1, checkpoint.tree_size, entry, leaf_hash(entry), hashes, signed_checkpoint(checkpoint))
+    return InclusionProof(
+        seq, seq - 1, checkpoint.tree_size, entry, leaf_hash(entry), hashes, signed_checkpoint(checkpoint)
+    )
 
 
 async def consistency_proof(ctx: RequestContext, old_size: int, new_size: int | None = None) -> ConsistencyProof:

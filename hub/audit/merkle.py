@@ -147,9 +147,7 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
         raise ProofError(f"leaf {index} is not included in the tree of size {size} with this root")
 
 
-def verify_consistency(
-    old_size: int, new_size: int, proof: Sequence[bytes], old_root: bytes, new_root: bytes
-) -> None:
+def verify_consistency(old_size: int, new_size: int, proof: Sequence[bytes], old_root: bytes, new_root: bytes) -> None:
     """RFC 9162 2.1.4.2; raises ProofError unless the old tree is a prefix of the new one."""
     if not 0 <= old_size <= new_size:
         raise ProofError(f"size {old_size} cannot precede size {new_size}")
@@ -199,7 +197,7 @@ class CompactRange:
     of the current size costs at most log2(size) hashes.
     """
 
-    __slots__ = ("size", "hashes")
+    __slots__ = ("hashes", "size")
 
     def __init__(self) -> None:
         self.size = 0

@@ -13,12 +13,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.access.context import Hub
 from hub.audit.checkpoint import Checkpoint, sign_note
 from hub.audit.encoding import encode_row
 from hub.audit.merkle import leaf_hash
 from hub.audit.tiles import TileSet, frontier_tiles
-from hub.context import Hub
-from hub.keyring import Keyring
+from hub.keys.keyring import Keyring
 from storage.models import AuditCheckpoint
 from storage.models.base import utcnow
 from storage.repositories import audit as repo
@@ -60,6 +62,8 @@ class Sequencer:
             if not await repo.lock_log(session, wait=wait):
                 return None
             state = await repo.log_state(session)
+            if state is None:
+                raise RuntimeError("the access log's state row is missing: run `hub db upgrade`")
             size, root = state.tree_size, state.root_hash
             rows = await repo.pending_entries(session, self.settings.audit_sequencer_batch)
             now = utcnow()
@@ -77,7 +81,13 @@ class Sequencer:
             return len(rows), size, signed
 
     async def _checkpoint_if_due(
-        self, session, size: int, root: bytes, now: datetime, *, force: bool  # noqa: ANN001
+        self,
+        session: AsyncSession,
+        size: int,
+        root: bytes,
+        now: datetime,
+        *,
+        force: bool,
     ) -> AuditCheckpoint | None:
         latest = await repo.latest_checkpoint(session)
         if size == 0 or (latest is not None and latest.tree_size >= size):
@@ -96,7 +106,12 @@ class Sequencer:
         )
 
     async def _sign(
-        self, session, size: int, root: bytes, now: datetime, latest: AuditCheckpoint | None  # noqa: ANN001
+        self,
+        session: AsyncSession,
+        size: int,
+        root: bytes,
+        now: datetime,
+        latest: AuditCheckpoint | None,
     ) -> AuditCheckpoint:
         current_id, keys = self.keyring.signing_keys()
         signers = [keys[current_id]]
@@ -135,6 +150,6 @@ class Sequencer:
                     busy = run is not None and run.sequenced > 0
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001  (the loop must survive a database hiccup)
+            except Exception:
                 log.exception("access log sequencer run failed; retrying")
             await asyncio.sleep(self.settings.audit_sequencer_interval)

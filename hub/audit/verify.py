@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from hashlib import sha256
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from hub.audit.checkpoint import CheckpointError, VerifierKey, parse_body, parse_verifier_key, verified_signers
 from hub.audit.encoding import ENTRY_LINE_PREFIX, seq_of
@@ -76,7 +77,7 @@ class _Signed:
     root_hash: bytes
 
 
-def _json(line: bytes, what: str) -> dict:
+def _json(line: bytes, what: str) -> dict[str, Any]:
     try:
         value = json.loads(line)
     except ValueError:
@@ -86,7 +87,9 @@ def _json(line: bytes, what: str) -> dict:
     return value
 
 
-def _trusted_checkpoints(notes: list[str], origin: str, trusted: list[VerifierKey], offered: list[VerifierKey]) -> tuple[list[_Signed], list[VerifierKey]]:
+def _trusted_checkpoints(
+    notes: list[str], origin: str, trusted: list[VerifierKey], offered: list[VerifierKey]
+) -> tuple[list[_Signed], list[VerifierKey]]:
     """Verify every checkpoint note; keys co-signing with a trusted key become trusted."""
     candidates = {key.text(): key for key in [*trusted, *offered]}
     trusted_texts = {key.text() for key in trusted}
@@ -182,7 +185,12 @@ def verify_lines(
     if header.get("format") != FORMAT:
         raise MalformedExport(f"not a {FORMAT} export")
     origin, tree_size, width = header.get("origin"), header.get("tree_size"), header.get("tile_width")
-    if not isinstance(tree_size, int) or not isinstance(origin, str) or not isinstance(width, int) or width != 1 << TILE_LEVEL:
+    if (
+        not isinstance(tree_size, int)
+        or not isinstance(origin, str)
+        or not isinstance(width, int)
+        or width != 1 << TILE_LEVEL
+    ):
         raise MalformedExport("the header needs origin, tree_size and tile_width 256")
     try:
         offered = [parse_verifier_key(text) for text in header.get("keys", [])]
@@ -220,7 +228,9 @@ def verify_lines(
                 last_good + 1,
             )
         if suspect is not None and suspect[0] <= size:
-            warnings.append(f"stored leaf hashes near entry {suspect[0]} were damaged; the entries match their signatures")
+            warnings.append(
+                f"stored leaf hashes near entry {suspect[0]} were damaged; the entries match their signatures"
+            )
             suspect = None
         last_good = size
         next_target += 1
@@ -300,7 +310,7 @@ def verify_file(
 
 def read_keys(values: Iterable[str]) -> list[VerifierKey]:
     """Verifier keys given as text or as files holding one key per line."""
-    keys = []
+    keys: list[VerifierKey] = []
     for value in values:
         path = Path(value)
         texts = path.read_text(encoding="utf-8").split() if path.is_file() else [value]

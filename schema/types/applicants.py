@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from hub import profiles
 from hub.identifiers import ApplicantKind as HubApplicantKind
+from hub.profiles import applicants as profiles
+from schema import typed
 from schema.context import Info
 from schema.types.materials import Material, MaterialStatus, materials_of_applicant
 
@@ -54,7 +55,7 @@ def profile_field_of(value: profiles.FieldValue) -> ProfileField:
 class Applicant:
     record: strawberry.Private[profiles.ApplicantRecord]
 
-    @strawberry.field(description="Resident ID (18 characters) or unified social credit code.")
+    @typed.field(description="Resident ID (18 characters) or unified social credit code.")
     def id_number(self) -> str:
         return self.record.id_number
 
@@ -70,7 +71,7 @@ class Applicant:
     def created_at(self) -> datetime:
         return self.record.created_at
 
-    @strawberry.field(description="Current values of the profile fields (all, or those named).")
+    @typed.field(description="Current values of the profile fields (all, or those named).")
     async def profile(self, info: Info, fields: list[str] | None = None) -> list[ProfileField]:
         wanted = tuple(sorted(set(fields))) if fields else None
         ctx = info.context.hub
@@ -81,39 +82,39 @@ class Applicant:
 
         return await info.context.loader(("profile", wanted), batch).load(self.record)
 
-    @strawberry.field(description="Every value ever recorded, newest first per field.")
+    @typed.field(description="Every value ever recorded, newest first per field.")
     async def profile_history(self, info: Info, field: str | None = None) -> list[ProfileField]:
         values = await profiles.field_history(info.context.hub, self.record, field)
         return [profile_field_of(v) for v in values]
 
-    @strawberry.field(description="The applicant's materials, newest first, filtered by type codes and status.")
+    @typed.field(description="The applicant's materials, newest first, filtered by type codes and status.")
     async def materials(
         self, info: Info, type_codes: list[str] | None = None, statuses: list[MaterialStatus] | None = None
     ) -> list[Material]:
         return await materials_of_applicant(info, self.record, type_codes, statuses)
 
-    @strawberry.field(description="The applicant's latest cases, newest first (a department sees its own).")
+    @typed.field(description="The applicant's latest cases, newest first (a department sees its own).")
     async def cases(
         self,
         info: Info,
-        status: Annotated["CaseStatus", strawberry.lazy("schema.types.cases")] | None = None,
+        status: Annotated[CaseStatus, strawberry.lazy("schema.types.cases")] | None = None,
         last: int = 20,
-    ) -> list[Annotated["Case", strawberry.lazy("schema.types.cases")]]:
+    ) -> list[Annotated[Case, strawberry.lazy("schema.types.cases")]]:
         from schema.types.cases import recent_cases_of
 
         return await recent_cases_of(info, self.record, status, last)
 
-    @strawberry.field(description="Every case and material handed in, searchable and paginated, newest first.")
+    @typed.field(description="Every case and material handed in, searchable and paginated, newest first.")
     async def prior_submissions(
         self,
         info: Info,
         text: str | None = None,
-        status: Annotated["CaseStatus", strawberry.lazy("schema.types.cases")] | None = None,
+        status: Annotated[CaseStatus, strawberry.lazy("schema.types.cases")] | None = None,
         opened_from: date | None = None,
         opened_to: date | None = None,
         first: int = 20,
         after: str | None = None,
-    ) -> Annotated["CaseConnection", strawberry.lazy("schema.types.cases")]:
+    ) -> Annotated[CaseConnection, strawberry.lazy("schema.types.cases")]:
         from schema.types.cases import prior_submissions_of
 
         return await prior_submissions_of(info, self.record, text, status, opened_from, opened_to, first, after)
@@ -139,11 +140,11 @@ class ApplicantConnection:
 
 @strawberry.type
 class ApplicantQuery:
-    @strawberry.field(description="One applicant by resident ID or unified social credit code.")
+    @typed.field(description="One applicant by resident ID or unified social credit code.")
     async def applicant(self, info: Info, id_number: str) -> Applicant:
         return Applicant(record=await profiles.find_applicant(info.context.hub, id_number))
 
-    @strawberry.field(description="Search by identifier, exact name or name prefix, ordered by name.")
+    @typed.field(description="Search by identifier, exact name or name prefix, ordered by name.")
     async def applicants(
         self,
         info: Info,
@@ -188,7 +189,7 @@ class RecordProfileFieldInput:
 
 @strawberry.type
 class ApplicantMutation:
-    @strawberry.mutation(description="Create the shared profile of a new applicant.")
+    @typed.mutation(description="Create the shared profile of a new applicant.")
     async def register_applicant(self, info: Info, input: RegisterApplicantInput) -> Applicant:
         record = await profiles.register_applicant(
             info.context.hub,
@@ -200,7 +201,7 @@ class ApplicantMutation:
         )
         return Applicant(record=record)
 
-    @strawberry.mutation(description="Record a value of a profile field; history is kept.")
+    @typed.mutation(description="Record a value of a profile field; history is kept.")
     async def record_profile_field(self, info: Info, input: RecordProfileFieldInput) -> ProfileField:
         value = await profiles.record_field(
             info.context.hub, input.id_number, input.field, input.value, verified=input.verified

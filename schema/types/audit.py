@@ -10,6 +10,7 @@ from enum import Enum
 import strawberry
 
 from hub.audit import log
+from schema import typed
 from schema.context import Info
 from schema.types.applicants import PageInfo
 
@@ -24,7 +25,9 @@ class AccessOutcome(Enum):
     DENIED = "denied"
 
 
-@strawberry.type(description="One access-log entry: who touched which applicant's data, for what, and the outcome. Names of fields and material types, never their values.")
+@strawberry.type(
+    description="One access-log entry: who touched which applicant's data, for what, and the outcome. Names of fields and material types, never their values."
+)
 class AccessLogEntry:
     seq: int = strawberry.field(description="Sequence number: 1, 2, 3... without gaps.")
     recorded_at: datetime
@@ -161,7 +164,7 @@ class ConsistencyProof:
 
 @strawberry.type
 class AuditQuery:
-    @strawberry.field(description="Auditors: search the access log.")
+    @typed.field(description="Auditors: search the access log.")
     async def access_log(
         self, info: Info, filter: AccessLogFilter | None = None, first: int = 20, after: str | None = None
     ) -> AccessLogEntryConnection:
@@ -179,21 +182,29 @@ class AuditQuery:
         page = await log.search_entries(info.context.hub, query, first=first, after=after)
         edges = [AccessLogEntryEdge(cursor=log.encode_cursor(v.seq), node=entry_of(v)) for v in page.items]
         return AccessLogEntryConnection(
-            edges=edges, page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None)
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
         )
 
-    @strawberry.field(description="Auditors: entry counts by department, action and outcome.")
+    @typed.field(description="Auditors: entry counts by department, action and outcome.")
     async def access_statistics(
         self, info: Info, since: datetime | None = None, until: datetime | None = None
     ) -> list[AccessCount]:
         rows = await log.statistics(info.context.hub, since, until)
-        return [AccessCount(department_code=r.department_code, action=r.action, outcome=AccessOutcome(r.outcome), count=r.count) for r in rows]
+        return [
+            AccessCount(
+                department_code=r.department_code, action=r.action, outcome=AccessOutcome(r.outcome), count=r.count
+            )
+            for r in rows
+        ]
 
-    @strawberry.field(description="Auditors: the latest signed checkpoint (signing one now if the log grew).")
+    @typed.field(description="Auditors: the latest signed checkpoint (signing one now if the log grew).")
     async def latest_checkpoint(self, info: Info) -> Checkpoint:
         return checkpoint_of(await log.latest_checkpoint(info.context.hub))
 
-    @strawberry.field(description="Auditors: inclusion proof of entry `seq` in the checkpoint of `treeSize` (default: latest).")
+    @typed.field(
+        description="Auditors: inclusion proof of entry `seq` in the checkpoint of `treeSize` (default: latest)."
+    )
     async def inclusion_proof(self, info: Info, seq: int, tree_size: int | None = None) -> InclusionProof:
         proof = await log.inclusion_proof(info.context.hub, seq, tree_size)
         return InclusionProof(
@@ -206,7 +217,9 @@ class AuditQuery:
             checkpoint=checkpoint_of(proof.checkpoint),
         )
 
-    @strawberry.field(description="Auditors: consistency proof from tree size `oldSize` to the checkpoint of `newSize` (default: latest).")
+    @typed.field(
+        description="Auditors: consistency proof from tree size `oldSize` to the checkpoint of `newSize` (default: latest)."
+    )
     async def consistency_proof(self, info: Info, old_size: int, new_size: int | None = None) -> ConsistencyProof:
         proof = await log.consistency_proof(info.context.hub, old_size, new_size)
         return ConsistencyProof(
@@ -217,7 +230,7 @@ class AuditQuery:
             new_checkpoint=checkpoint_of(proof.new_checkpoint),
         )
 
-    @strawberry.field(
+    @typed.field(
         description="Who read an applicant's data: an applicant asks about themselves (no idNumber); "
         "a clerk at the window asks on the applicant's behalf (idNumber)."
     )
@@ -241,5 +254,6 @@ class AuditQuery:
             for v in page.items
         ]
         return DataAccessConnection(
-            edges=edges, page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None)
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
         )

@@ -1,7 +1,7 @@
 """Cases over GraphQL: the one-time notice, cases, reviews, completion, reuse figures.
 
 Thin: inputs are parsed into hub use cases (hub.notice, hub.cases, hub.reviews, hub.completion,
-hub.submissions) and their views mapped to types. A case view is loaded whole by the use case, so
+hub.cases.submissions) and their views mapped to types. A case view is loaded whole by the use case, so
 its fields resolve without further queries.
 """
 
@@ -10,16 +10,27 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import TypeVar, overload
 
 import strawberry
+from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
-from hub import case_views, cases, completion, materials, notice, profiles, reviews, submissions
-from hub.deadlines import Deadline as HubDeadline
+from hub.access.context import RequestContext
+from hub.cases import completion, notice, reviews, submissions
+from hub.cases import intake as cases
+from hub.cases import views as case_views
+from hub.cases.deadlines import Deadline as HubDeadline
+from hub.documents import materials
+from hub.profiles import applicants as profiles
+from schema import typed
 from schema.context import Info
 from schema.types.applicants import Applicant, PageInfo
 from schema.types.catalog import Department, MaterialType, ServiceItem, department_of, service_item_of
+from storage import models
+from storage.models import cases as case_models
+
+R = TypeVar("R")
 
 
 @strawberry.enum(description="What the hub holds of a required material, as the one-time notice tells it.")
@@ -99,7 +110,11 @@ class MaterialOnFile:
     status: str
 
 
-def on_file(material: Any, version: Any) -> MaterialOnFile | None:
+@overload
+def on_file(material: models.Material, version: models.MaterialVersion) -> MaterialOnFile: ...
+@overload
+def on_file(material: models.Material | None, version: models.MaterialVersion | None) -> MaterialOnFile | None: ...
+def on_file(material: models.Material | None, version: models.MaterialVersion | None) -> MaterialOnFile | None:
     if material is None or version is None:
         return None
     return MaterialOnFile(
@@ -157,7 +172,7 @@ class OneTimeNotice:
             for e in self.view.entries
         ]
 
-    @strawberry.field(description="Materials the applicant must still hand in (not on file and valid).")
+    @typed.field(description="Materials the applicant must still hand in (not on file and valid).")
     def to_hand_in(self) -> int:
         return len(self.view.entries) - self.view.count(notice.Holding.ON_FILE_VALID)
 
@@ -257,7 +272,7 @@ class Case:
         return self.view if self.view is not None else self.listing  # type: ignore[return-value]
 
     @property
-    def _row(self) -> Any:
+    def _row(self) -> models.Case:
         return self._source.case
 
     async def _details(self, info: Info) -> case_views.CaseView:
@@ -266,16 +281,19 @@ class Case:
     async def _items(self, info: Info) -> tuple[case_views.ItemView, ...]:
         return self.view.items if self.view is not None else await self._on_demand(info, submissions.case_items)
 
-    async def _on_demand(self, info: Info, load: Callable[..., Awaitable[list[Any]]]) -> Any:
+    async def _on_demand(
+        self, info: Info, load: Callable[[RequestContext, list[submissions.CaseListing]], Awaitable[list[R]]]
+    ) -> R:
         """What `load` gives for this listed case, batched over every listed case of the request."""
+        assert self.listing is not None  # a case without its whole view is a listed one
         ctx = info.context.hub
 
-        async def batch(listed: list[submissions.CaseListing]) -> list[Any]:
+        async def batch(listed: list[submissions.CaseListing]) -> list[R]:
             return await load(ctx, listed)
 
         return await info.context.loader(("case", load.__name__), batch).load(self.listing)
 
-    @strawberry.field(description="受理编号: the China date of receipt and that day's sequence.")
+    @typed.field(description="受理编号: the China date of receipt and that day's sequence.")
     def receipt_number(self) -> str:
         return self._row.receipt_number
 
@@ -291,7 +309,7 @@ class Case:
     def applicant(self) -> Applicant:
         return Applicant(record=self._source.applicant)
 
-    @strawberry.field(description="The window that received the case, e.g. 综合窗口 3.")
+    @typed.field(description="The window that received the case, e.g. 综合窗口 3.")
     def window(self) -> str:
         return self._row.window
 
@@ -386,15 +404,15 @@ class Case:
             for r in (await self._details(info)).results
         ]
 
-    @strawberry.field(description="Materials of this case reused from the store versus handed in anew.")
+    @typed.field(description="Materials of this case reused from the store versus handed in anew.")
     async def reuse(self, info: Info) -> Reuse:
         return reuse_of((await self._details(info)).reuse)
 
-    @strawberry.field(description="Past a promised deadline of one of its items.")
+    @typed.field(description="Past a promised deadline of one of its items.")
     async def overdue(self, info: Info) -> bool:
         return case_views.any_overdue(await self._items(info))
 
-    @strawberry.field(description="Material types promised (容缺) and not handed in by the promised date.")
+    @typed.field(description="Material types promised (容缺) and not handed in by the promised date.")
     async def overdue_promises(self, info: Info) -> list[str]:
         return [m.requirement.material_type.code for m in (await self._details(info)).overdue_promises]
 
@@ -414,24 +432,25 @@ class CaseConnection:
 def connection_of(page: submissions.SubmissionPage) -> CaseConnection:
     edges = [CaseEdge(cursor=page.cursor_of(v), node=Case(view=v)) for v in page.cases]
     return CaseConnection(
-        edges=edges, page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None)
+        edges=edges,
+        page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
     )
 
 
 @strawberry.type
 class CaseQuery:
-    @strawberry.field(description="联合一次性告知 for a set of items, before any case; with an applicant, what is on file.")
+    @typed.field(description="联合一次性告知 for a set of items, before any case; with an applicant, what is on file.")
     async def one_time_notice(
         self, info: Info, items: list[str], id_number: str | None = None, catalog_version: int | None = None
     ) -> OneTimeNotice:
         view = await notice.one_time_notice(info.context.hub, items, id_number, catalog_version=catalog_version)
         return OneTimeNotice(view=view)
 
-    @strawberry.field(description="One case by receipt number (the window, and departments taking part).")
+    @typed.field(description="One case by receipt number (the window, and departments taking part).")
     async def case(self, info: Info, receipt_number: str) -> Case:
         return Case(view=await cases.find_case(info.context.hub, receipt_number))
 
-    @strawberry.field(description="Across all cases: materials reused from the store versus handed in anew.")
+    @typed.field(description="Across all cases: materials reused from the store versus handed in anew.")
     async def reuse_figures(self, info: Info) -> Reuse:
         return reuse_of(await submissions.overall_reuse(info.context.hub))
 
@@ -512,12 +531,14 @@ class IssueResultInput:
 
 def _file(upload: Upload, content_type: str) -> materials.FileUpload:
     """A multipart file part (spooled to disk by the parser) as the document store reads it."""
+    # Typed by strawberry as bytes; over ASGI, multipart parsing gives a starlette UploadFile.
+    assert isinstance(upload, UploadFile)
     return materials.FileUpload(upload.file, upload.filename or "", content_type)
 
 
 def _opinion(value: OpinionInput) -> reviews.OpinionInput:
     return reviews.OpinionInput(
-        decision=case_views.Decision(value.decision.value),
+        decision=case_models.Decision(value.decision.value),
         comments=value.comments,
         revision=value.revision,
         fix_due_on=value.fix_due_on,
@@ -526,18 +547,18 @@ def _opinion(value: OpinionInput) -> reviews.OpinionInput:
 
 @strawberry.type
 class CaseMutation:
-    @strawberry.mutation(description="Open a case at a window (统一接件); gives its receipt number.")
+    @typed.mutation(description="Open a case at a window (统一接件); gives its receipt number.")
     async def open_case(self, info: Info, input: OpenCaseInput) -> Case:
         view = await cases.open_case(
             info.context.hub, input.id_number, input.items, input.window, catalog_version=input.catalog_version
         )
         return Case(view=view)
 
-    @strawberry.mutation(description="Attach a material version already on file (reuse), pinned.")
+    @typed.mutation(description="Attach a material version already on file (reuse), pinned.")
     async def attach_material(self, info: Info, input: AttachMaterialInput) -> Case:
         return Case(view=await cases.attach_existing(info.context.hub, input.receipt_number, input.material_version_id))
 
-    @strawberry.mutation(description="Hand in a new material for the case: stored once, attached pinned.")
+    @typed.mutation(description="Hand in a new material for the case: stored once, attached pinned.")
     async def upload_case_material(self, info: Info, input: UploadCaseMaterialInput) -> Case:
         handed_in = completion.CaseFile(
             material_type=input.material_type,
@@ -549,26 +570,30 @@ class CaseMutation:
         )
         return Case(view=await completion.upload_for_case(info.context.hub, input.receipt_number, handed_in))
 
-    @strawberry.mutation(description="容缺: accept a promise to hand in a non-key material by a date.")
+    @typed.mutation(description="容缺: accept a promise to hand in a non-key material by a date.")
     async def promise_material(self, info: Info, input: PromiseMaterialInput) -> Case:
-        view = await cases.promise_material(info.context.hub, input.receipt_number, input.material_type, input.promised_on)
+        view = await cases.promise_material(
+            info.context.hub, input.receipt_number, input.material_type, input.promised_on
+        )
         return Case(view=view)
 
-    @strawberry.mutation(description="受理: check the materials and send a review task to every department at once.")
+    @typed.mutation(description="受理: check the materials and send a review task to every department at once.")
     async def accept_case(self, info: Info, receipt_number: str) -> Case:
         return Case(view=await cases.accept_case(info.context.hub, receipt_number))
 
-    @strawberry.mutation(description="The caller's department gives (or, with revision, changes) its opinion.")
+    @typed.mutation(description="The caller's department gives (or, with revision, changes) its opinion.")
     async def record_opinion(self, info: Info, input: RecordOpinionInput) -> Case:
         return Case(view=await reviews.record_opinion(info.context.hub, input.receipt_number, _opinion(input.opinion)))
 
-    @strawberry.mutation(description="联合审查纪要: record a joint review with every department's opinion.")
+    @typed.mutation(description="联合审查纪要: record a joint review with every department's opinion.")
     async def record_review_minutes(self, info: Info, input: RecordMinutesInput) -> Case:
         entries = [reviews.MinutesEntry(e.department, _opinion(e.opinion)) for e in input.entries]
-        view = await reviews.record_minutes(info.context.hub, input.receipt_number, input.held_on, input.summary, entries)
+        view = await reviews.record_minutes(
+            info.context.hub, input.receipt_number, input.held_on, input.summary, entries
+        )
         return Case(view=view)
 
-    @strawberry.mutation(description="A department that decided issues its result as a material of the applicant.")
+    @typed.mutation(description="A department that decided issues its result as a material of the applicant.")
     async def issue_result(self, info: Info, input: IssueResultInput) -> Case:
         result = completion.CaseFile(
             material_type=input.material_type,
@@ -579,7 +604,7 @@ class CaseMutation:
         )
         return Case(view=await completion.issue_result(info.context.hub, input.receipt_number, result))
 
-    @strawberry.mutation(description="统一出件: complete the case once every promise is kept and every review settled.")
+    @typed.mutation(description="统一出件: complete the case once every promise is kept and every review settled.")
     async def complete_case(self, info: Info, receipt_number: str) -> Case:
         return Case(view=await completion.complete_case(info.context.hub, receipt_number))
 
@@ -589,7 +614,7 @@ async def recent_cases_of(
 ) -> list[Case]:
     """Applicant.cases: batched over every applicant in the response by one DataLoader."""
     ctx = info.context.hub
-    wanted = case_views.CaseStatus(status.value) if status else None
+    wanted = case_models.CaseStatus(status.value) if status else None
 
     async def batch(records: list[profiles.ApplicantRecord]) -> list[list[Case]]:
         per_applicant = await submissions.recent_cases(ctx, records, status=wanted, limit=last)
@@ -609,7 +634,10 @@ async def prior_submissions_of(
     after: str | None,
 ) -> CaseConnection:
     search = submissions.SubmissionSearch(
-        text=text, status=case_views.CaseStatus(status.value) if status else None, opened_from=opened_from, opened_to=opened_to
+        text=text,
+        status=case_models.CaseStatus(status.value) if status else None,
+        opened_from=opened_from,
+        opened_to=opened_to,
     )
     ctx = info.context.hub
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 
-from hub import catalog
+from hub.catalog import catalogue as catalog
+from schema import typed
 from schema.context import Info
 from schema.types.plain import plain_of
+from storage import models
 
 
 @strawberry.type(description="A department (部门) taking part in the hub.")
@@ -18,7 +18,7 @@ class Department:
     is_supervision: bool
 
 
-def department_of(row) -> Department:  # noqa: ANN001
+def department_of(row: models.Department) -> Department:
     return Department(code=row.code, name=row.name, is_supervision=row.is_supervision)
 
 
@@ -32,7 +32,7 @@ async def _departments_by_ids(info: Info, ids: list[int]) -> list[Department | N
 
 @strawberry.type(description="A kind of material (材料), e.g. 居民身份证 or 营业执照.")
 class MaterialType:
-    row: strawberry.Private[Any]
+    row: strawberry.Private[models.MaterialType]
 
     @strawberry.field
     def code(self) -> str:
@@ -42,7 +42,7 @@ class MaterialType:
     def name(self) -> str:
         return self.row.name
 
-    @strawberry.field(description="Days a material of this type stays valid; null if it does not expire.")
+    @typed.field(description="Days a material of this type stays valid; null if it does not expire.")
     def valid_days(self) -> int | None:
         return self.row.valid_days
 
@@ -70,7 +70,7 @@ class ServiceItem:
     silence_is_consent: bool = strawberry.field(description="超时默许: no answer by the deadline counts as approval.")
     guide: str = strawberry.field(description="服务指南.")
     catalog_version: int
-    row: strawberry.Private[Any]
+    row: strawberry.Private[models.ServiceItem]
 
     @strawberry.field
     async def lead_department(self, info: Info) -> Department:
@@ -98,13 +98,13 @@ class ServiceItem:
         return await info.context.loader("item-materials", batch).load(self.row.id)
 
 
-def service_item_of(row: Any) -> ServiceItem:
+def service_item_of(row: models.ServiceItem) -> ServiceItem:
     return plain_of(ServiceItem, row, catalog_version=row.catalog_version_id, row=row)
 
 
 @strawberry.type(description="A declared legal basis for reading applicant data outside a case.")
 class LegalBasis:
-    row: strawberry.Private[Any]
+    row: strawberry.Private[models.LegalBasis]
 
     @strawberry.field
     def code(self) -> str:
@@ -131,7 +131,7 @@ class LegalBasis:
 
 @strawberry.type
 class CatalogQuery:
-    @strawberry.field(description="Service items of the current catalogue version.")
+    @typed.field(description="Service items of the current catalogue version.")
     async def service_items(
         self, info: Info, codes: list[str] | None = None, stage: str | None = None
     ) -> list[ServiceItem]:

@@ -6,11 +6,13 @@ from datetime import date, datetime
 from enum import Enum
 
 import strawberry
+from starlette.datastructures import UploadFile
 from strawberry.dataloader import DataLoader
 from strawberry.file_uploads import Upload
 
-from hub import materials
-from hub.profiles import ApplicantRecord
+from hub.documents import materials
+from hub.profiles.applicants import ApplicantRecord
+from schema import typed
 from schema.context import Info, selects
 from schema.types.plain import plain_of
 
@@ -42,7 +44,7 @@ class MaterialVersion:
     current: bool = strawberry.field(description="Whether this is the material's current version.")
     record: strawberry.Private[materials.VersionRecord]
 
-    @strawberry.field(description="A signed link to download this version; the download is checked and logged.")
+    @typed.field(description="A signed link to download this version; the download is checked and logged.")
     def download_link(self, info: Info) -> DownloadLink:
         link = materials.download_link(info.context.hub, self.record)
         base = str(info.context.request.base_url).rstrip("/")
@@ -69,12 +71,14 @@ class Material:
     status: MaterialStatus
     revoked_reason: str | None
     revoked_at: datetime | None
-    superseded_by_id: int | None = strawberry.field(description="The material that replaced this one, if it was superseded.")
+    superseded_by_id: int | None = strawberry.field(
+        description="The material that replaced this one, if it was superseded."
+    )
     uploaded_by_department_code: str
     created_at: datetime
     record: strawberry.Private[materials.MaterialRecord]
 
-    @strawberry.field(description="Every version, newest first.")
+    @typed.field(description="Every version, newest first.")
     async def versions(self, info: Info) -> list[MaterialVersion]:
         return [version_of(v) for v in await _versions(info, self.record)]
 
@@ -87,7 +91,7 @@ async def _versions(info: Info, record: materials.MaterialRecord) -> list[materi
     return await _versions_loader(info).load(record)
 
 
-def _versions_loader(info: Info) -> DataLoader:
+def _versions_loader(info: Info) -> DataLoader[materials.MaterialRecord, list[materials.VersionRecord]]:
     ctx = info.context.hub
 
     async def batch(records: list[materials.MaterialRecord]) -> list[list[materials.VersionRecord]]:
@@ -129,7 +133,7 @@ async def materials_of_applicant(
 
 @strawberry.type
 class MaterialQuery:
-    @strawberry.field(description="One material with its versions.")
+    @typed.field(description="One material with its versions.")
     async def material(self, info: Info, id: int) -> Material:
         detail = await materials.get_material(info.context.hub, id)
         return material_of(detail.material)
@@ -167,12 +171,14 @@ class RevokeMaterialInput:
 
 
 def _file(upload: Upload) -> materials.FileUpload:
+    # Typed by strawberry as bytes; over ASGI, multipart parsing gives a starlette UploadFile.
+    assert isinstance(upload, UploadFile)
     return materials.FileUpload(upload.file, upload.filename or "", upload.content_type or "")
 
 
 @strawberry.type
 class MaterialMutation:
-    @strawberry.mutation(description="Upload a material for an applicant (its first version).")
+    @typed.mutation(description="Upload a material for an applicant (its first version).")
     async def upload_material(self, info: Info, input: UploadMaterialInput) -> Material:
         detail = await materials.upload_material(
             info.context.hub,
@@ -189,7 +195,7 @@ class MaterialMutation:
         )
         return material_of(detail.material)
 
-    @strawberry.mutation(description="Upload a new version of a material; the old one stays readable.")
+    @typed.mutation(description="Upload a new version of a material; the old one stays readable.")
     async def supersede_material(self, info: Info, input: SupersedeMaterialInput) -> Material:
         detail = await materials.supersede_material(
             info.context.hub,
@@ -201,6 +207,6 @@ class MaterialMutation:
         )
         return material_of(detail.material)
 
-    @strawberry.mutation(description="Revoke a material, with a reason. Only its issuing department may.")
+    @typed.mutation(description="Revoke a material, with a reason. Only its issuing department may.")
     async def revoke_material(self, info: Info, input: RevokeMaterialInput) -> Material:
         return material_of(await materials.revoke_material(info.context.hub, input.material_id, input.reason))

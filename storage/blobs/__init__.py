@@ -3,7 +3,7 @@
 Two stores exist, chosen by `HUB_BLOB_URL` (see `open_blob_store` and docs/documents.md):
 a local folder (`file://./var/blobs`, the default) and any S3-compatible object store through the
 minio SDK (`s3://bucket?endpoint=host:port&secure=false`). A store only moves opaque bytes:
-naming, encryption and bookkeeping live in hub/documents.py.
+naming, encryption and bookkeeping live in hub/documents/store.py.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def open_blob_store(url: str, *, access_key: str | None = None, secret_key: str 
     from storage.blobs.url import parse_blob_url
 
     location = parse_blob_url(url)
-    if location.scheme == "file":
+    if location.scheme == "file" and location.path is not None:  # parse_blob_url gives every file:// a path
         from storage.blobs.local import LocalBlobStore
 
         return LocalBlobStore(location.path)

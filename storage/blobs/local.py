@@ -54,7 +54,7 @@ class LocalBlobStore:
 
     def read(self, name: str, offset: int, length: int) -> Iterator[bytes]:
         try:
-            handle = open(self._path(name), "rb")
+            handle = open(self._path(name), "rb")  # noqa: SIM115  (closed by the generator below)
         except FileNotFoundError:
             raise BlobNotFound(f"blob {name[:12]}… is missing from {self.description}") from None
         except OSError as error:

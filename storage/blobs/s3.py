@@ -77,7 +77,12 @@ class S3BlobStore:
     def put(self, name: str, data: BinaryIO, length: int) -> None:
         try:
             self.client.put_object(
-                self.bucket, self._key(name), data, length, part_size=part_size_for(length), num_parallel_uploads=PARALLEL_PARTS
+                self.bucket,
+                self._key(name),
+                data,
+                length,
+                part_size=part_size_for(length),
+                num_parallel_uploads=PARALLEL_PARTS,
             )
         except STORE_ERRORS as error:
             raise self._fail("write blob", error) from None
@@ -93,7 +98,7 @@ class S3BlobStore:
             raise self._fail("read blob", error) from None
         return self._pieces(response)
 
-    def _pieces(self, response) -> Iterator[bytes]:  # noqa: ANN001
+    def _pieces(self, response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
         try:
             yield from response.stream(READ_PIECE)
         except STORE_ERRORS as error:
@@ -138,7 +143,8 @@ class S3BlobStore:
                 )
                 for upload in page.uploads:
                     if upload.initiated_time is None or upload.initiated_time < older_than:
-                        self.client._abort_multipart_upload(self.bucket, upload.object_name, upload.upload_id)  # noqa: SLF001
+                        # minio types `upload_id` optional, but S3 lists every incomplete upload with its UploadId.
+                        self.client._abort_multipart_upload(self.bucket, upload.object_name, upload.upload_id)  # type: ignore[arg-type]  # noqa: SLF001
                         removed += 1
                 if not page.is_truncated:
                     return removed

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, BigId, UTCDateTime
 
-
 _SEQUENCED = text("seq IS NOT NULL")
 
 
@@ -44,9 +43,17 @@ class AccessEntry(Base):
     # A request's insert touches only the primary key and the queue index: the search indexes
     # cover sequenced entries only, and entries enter them when the sequencer numbers them.
     __table_args__ = (
-        Index("ix_access_entries_pending", "id", postgresql_where=text("seq IS NULL"), sqlite_where=text("seq IS NULL")),
+        Index(
+            "ix_access_entries_pending", "id", postgresql_where=text("seq IS NULL"), sqlite_where=text("seq IS NULL")
+        ),
         *(
-            Index(name, *columns, unique=name == "ix_access_entries_seq", postgresql_where=_SEQUENCED, sqlite_where=_SEQUENCED)
+            Index(
+                name,
+                *columns,
+                unique=name == "ix_access_entries_seq",
+                postgresql_where=_SEQUENCED,
+                sqlite_where=_SEQUENCED,
+            )
             for name, columns in (
                 ("ix_access_entries_seq", ("seq",)),
                 ("ix_access_entries_applicant_seq", ("applicant_ref", "seq")),

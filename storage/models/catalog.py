@@ -30,9 +30,7 @@ class MaterialType(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    issuing_department_id: Mapped[int | None] = mapped_column(
-        ForeignKey("departments.id"), nullable=True
-    )
+    issuing_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True)
     # None means a material of this type does not expire (a birth certificate, say).
     valid_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
 

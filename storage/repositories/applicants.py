@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Applicant, Department, ProfileFieldValue
-
 
 # Statements of the read path, built once (building a select costs as much client CPU as running it).
 _APPLICANT_BY_ID_NUMBER = select(Applicant).where(Applicant.id_number == bindparam("id_number"))
@@ -31,9 +31,7 @@ async def applicants_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[i
 async def add_applicant(
     session: AsyncSession, *, kind: str, id_number: str, name: str, department_id: int
 ) -> Applicant:
-    applicant = Applicant(
-        kind=kind, id_number=id_number, name=name, created_by_department_id=department_id
-    )
+    applicant = Applicant(kind=kind, id_number=id_number, name=name, created_by_department_id=department_id)
     session.add(applicant)
     await session.flush()
     return applicant
@@ -90,14 +88,14 @@ _CURRENT_FIELD_VALUES = (
 )
 
 
-async def current_field_values(session: AsyncSession, applicant_ids: Sequence[int]):  # noqa: ANN201
+async def current_field_values(session: AsyncSession, applicant_ids: Sequence[int]) -> Sequence[Row[*tuple[Any, ...]]]:
     """Current values of all fields of these applicants, in one query."""
     if not applicant_ids:
         return []
     return (await session.execute(_CURRENT_FIELD_VALUES, {"applicant_ids": list(applicant_ids)})).all()
 
 
-async def field_history(session: AsyncSession, applicant_id: int, field: str | None):  # noqa: ANN201
+async def field_history(session: AsyncSession, applicant_id: int, field: str | None) -> Sequence[Row[*tuple[Any, ...]]]:
     statement = (
         select(*_FIELD_COLUMNS)
         .join(Department, Department.id == ProfileFieldValue.source_department_id)
@@ -109,9 +107,7 @@ async def field_history(session: AsyncSession, applicant_id: int, field: str | N
     return (await session.execute(statement)).all()
 
 
-async def current_value_of(
-    session: AsyncSession, applicant_id: int, field: str
-) -> ProfileFieldValue | None:
+async def current_value_of(session: AsyncSession, applicant_id: int, field: str) -> ProfileFieldValue | None:
     statement = select(ProfileFieldValue).where(
         ProfileFieldValue.applicant_id == applicant_id,
         ProfileFieldValue.field == field,
@@ -141,7 +137,7 @@ async def has_applicants(session: AsyncSession) -> bool:
     return (await session.execute(select(Applicant.id).limit(1))).first() is not None
 
 
-async def insert_applicants(session: AsyncSession, rows: Sequence[dict]) -> list[int]:
+async def insert_applicants(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Bulk insert (one multi-row statement per batch); returns the new ids in the rows' order."""
     if not rows:
         return []
@@ -149,7 +145,7 @@ async def insert_applicants(session: AsyncSession, rows: Sequence[dict]) -> list
     return list((await session.execute(statement, list(rows))).scalars())
 
 
-async def insert_field_values(session: AsyncSession, rows: Sequence[dict]) -> None:
+async def insert_field_values(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Bulk insert of profile field values, provenance and `is_current` already decided."""
     if rows:
         await session.execute(insert(ProfileFieldValue), list(rows))

@@ -6,9 +6,9 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
-from sqlalchemy import Row, and_, func, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, Row, and_, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,9 +39,14 @@ ENTRY_COLUMNS = (
     AccessEntry.purpose,
     AccessEntry.reason,
 )
+# A row of ENTRY_COLUMNS, column for column.
+EntryRow: TypeAlias = Row[
+    int, int | None, datetime, str, str, int | None, str, str, str, str, str, str, str, str, str, str
+]
 
 
-_QUEUE_INSERT = insert(AccessEntry.__table__)
+# The Table itself (the same object as `AccessEntry.__table__`, which is typed only as a FromClause).
+_QUEUE_INSERT = insert(AccessEntry.metadata.tables[AccessEntry.__tablename__])
 
 
 async def append_entries(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -106,7 +111,7 @@ async def idle_state(session: AsyncSession) -> tuple[bool, int, int, datetime | 
     return bool(queued), size or 0, last_size or 0, last_at
 
 
-async def pending_entries(session: AsyncSession, limit: int) -> list[Row]:
+async def pending_entries(session: AsyncSession, limit: int) -> list[EntryRow]:
     """Queued entries not yet sequenced, in queue order."""
     statement = select(*ENTRY_COLUMNS).where(AccessEntry.seq.is_(None)).order_by(AccessEntry.id).limit(limit)
     return list((await session.execute(statement)).all())
@@ -144,9 +149,7 @@ async def save_tiles(
     session: AsyncSession, new: Mapping[tuple[int, int], bytes], changed: Mapping[tuple[int, int], bytes]
 ) -> None:
     if new:
-        await session.execute(
-            insert(AuditTile), [{"level": lv, "idx": ix, "hashes": h} for (lv, ix), h in new.items()]
-        )
+        await session.execute(insert(AuditTile), [{"level": lv, "idx": ix, "hashes": h} for (lv, ix), h in new.items()])
     if changed:
         await session.execute(
             update(AuditTile), [{"level": lv, "idx": ix, "hashes": h} for (lv, ix), h in changed.items()]
@@ -208,9 +211,11 @@ class EntryFilter:
     exclude_principal_id: int | None = None
 
 
-async def search_entries(session: AsyncSession, where: EntryFilter, *, before_seq: int | None, limit: int) -> list[Row]:
+async def search_entries(
+    session: AsyncSession, where: EntryFilter, *, before_seq: int | None, limit: int
+) -> list[Row[*tuple[Any, ...]]]:
     """Sequenced entries matching the filter, newest first (keyset pagination on seq)."""
-    conditions = [AccessEntry.seq.is_not(None)]
+    conditions: list[ColumnElement[bool]] = [AccessEntry.seq.is_not(None)]
     if where.applicant_ref is not None:
         conditions.append(AccessEntry.applicant_ref == where.applicant_ref)
     if where.department_code is not None:
@@ -243,11 +248,11 @@ async def search_entries(session: AsyncSession, where: EntryFilter, *, before_se
     return list((await session.execute(statement)).all())
 
 
-async def entry_by_seq(session: AsyncSession, seq: int) -> Row | None:
+async def entry_by_seq(session: AsyncSession, seq: int) -> EntryRow | None:
     return (await session.execute(select(*ENTRY_COLUMNS).where(AccessEntry.seq == seq))).first()
 
 
-async def entries_between(session: AsyncSession, first_seq: int, last_seq: int) -> list[Row]:
+async def entries_between(session: AsyncSession, first_seq: int, last_seq: int) -> list[Row[*tuple[Any, ...]]]:
     """Sequenced entries with first_seq <= seq <= last_seq, in log order (for export)."""
     statement = (
         select(*ENTRY_COLUMNS)
@@ -257,7 +262,9 @@ async def entries_between(session: AsyncSession, first_seq: int, last_seq: int) 
     return list((await session.execute(statement)).all())
 
 
-async def statistics(session: AsyncSession, since: datetime | None, until: datetime | None) -> list[Row]:
+async def statistics(
+    session: AsyncSession, since: datetime | None, until: datetime | None
+) -> list[Row[str, str, str, int]]:
     """Entry counts by department, action and outcome."""
     conditions = []
     if since is not None:

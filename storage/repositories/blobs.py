@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Blob, BlobState, MaterialVersion
@@ -28,12 +29,19 @@ async def add_pending(session: AsyncSession, blob: Blob) -> Blob:
     return blob
 
 
+# An UPDATE without RETURNING yields a CursorResult (for `rowcount`); AsyncSession.execute is typed to
+# return a plain Result, so the functions below say what they get.
+
+
 async def mark_stored(session: AsyncSession, blob_id: int, wrapped_key: bytes, when: datetime) -> bool:
     """Flip our pending row to stored; False if another writer took the row over meanwhile."""
-    result = await session.execute(
-        update(Blob)
-        .where(Blob.id == blob_id, Blob.state == BlobState.PENDING.value, Blob.wrapped_key == wrapped_key)
-        .values(state=BlobState.STORED.value, stored_at=when, claimed_at=when)
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(Blob)
+            .where(Blob.id == blob_id, Blob.state == BlobState.PENDING.value, Blob.wrapped_key == wrapped_key)
+            .values(state=BlobState.STORED.value, stored_at=when, claimed_at=when)
+        ),
     )
     return result.rowcount == 1
 
@@ -46,8 +54,11 @@ async def delete_pending(session: AsyncSession, blob_id: int, wrapped_key: bytes
 
 async def claim(session: AsyncSession, blob_id: int, when: datetime) -> bool:
     """Mark a stored blob as chosen by a writer now, unless gc has begun deleting it."""
-    result = await session.execute(
-        update(Blob).where(Blob.id == blob_id, Blob.state == BlobState.STORED.value).values(claimed_at=when)
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(Blob).where(Blob.id == blob_id, Blob.state == BlobState.STORED.value).values(claimed_at=when)
+        ),
     )
     return result.rowcount == 1
 
@@ -56,15 +67,18 @@ async def take_over(
     session: AsyncSession, blob_id: int, old_wrapped: bytes, key_id: str, wrapped: bytes, when: datetime
 ) -> bool:
     """Restart an abandoned write (or one whose object went missing) under a fresh data key."""
-    result = await session.execute(
-        update(Blob)
-        .where(Blob.id == blob_id, Blob.wrapped_key == old_wrapped, Blob.state != BlobState.DELETING.value)
-        .values(state=BlobState.PENDING.value, key_id=key_id, wrapped_key=wrapped, claimed_at=when, stored_at=None)
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(Blob)
+            .where(Blob.id == blob_id, Blob.wrapped_key == old_wrapped, Blob.state != BlobState.DELETING.value)
+            .values(state=BlobState.PENDING.value, key_id=key_id, wrapped_key=wrapped, claimed_at=when, stored_at=None)
+        ),
     )
     return result.rowcount == 1
 
 
-def _unreferenced():  # noqa: ANN202
+def _unreferenced() -> ColumnElement[bool]:
     return ~exists().where(MaterialVersion.blob_id == Blob.id)
 
 
@@ -85,16 +99,19 @@ async def collectable(session: AsyncSession, claimed_before: datetime) -> list[B
 
 async def doom(session: AsyncSession, blob_id: int, claimed_before: datetime) -> bool:
     """Move a blob to `deleting` if it is still unreferenced and unclaimed (one atomic statement)."""
-    result = await session.execute(
-        update(Blob)
-        .where(
-            Blob.id == blob_id,
-            or_(
-                Blob.state == BlobState.DELETING.value,
-                and_(Blob.claimed_at < claimed_before, _unreferenced()),
-            ),
-        )
-        .values(state=BlobState.DELETING.value)
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(Blob)
+            .where(
+                Blob.id == blob_id,
+                or_(
+                    Blob.state == BlobState.DELETING.value,
+                    and_(Blob.claimed_at < claimed_before, _unreferenced()),
+                ),
+            )
+            .values(state=BlobState.DELETING.value)
+        ),
     )
     return result.rowcount == 1
 
@@ -120,7 +137,12 @@ async def stored_not_under(session: AsyncSession, key_id: str, after_id: int, li
 
 
 async def rewrap(session: AsyncSession, blob_id: int, old_wrapped: bytes, key_id: str, wrapped: bytes) -> bool:
-    result = await session.execute(
-        update(Blob).where(Blob.id == blob_id, Blob.wrapped_key == old_wrapped).values(key_id=key_id, wrapped_key=wrapped)
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(Blob)
+            .where(Blob.id == blob_id, Blob.wrapped_key == old_wrapped)
+            .values(key_id=key_id, wrapped_key=wrapped)
+        ),
     )
     return result.rowcount == 1

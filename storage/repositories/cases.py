@@ -44,7 +44,7 @@ async def next_receipt_sequence(session: AsyncSession, day: date) -> int:
     One upsert: the counter row stays locked until the caller's transaction ends, so two processes
     never hand out the same number, and a rolled-back case gives its number back.
     """
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
         insert_(ReceiptCounter)
@@ -110,7 +110,9 @@ async def items_with_departments_of_cases(
     result: dict[int, list[tuple[ServiceItem, list[Department]]]] = defaultdict(list)
     if not case_ids:
         return result
-    for case_id, item, department in await session.execute(_ITEMS_WITH_DEPARTMENTS_OF_CASES, {"case_ids": list(case_ids)}):
+    for case_id, item, department in await session.execute(
+        _ITEMS_WITH_DEPARTMENTS_OF_CASES, {"case_ids": list(case_ids)}
+    ):
         per_case = result[case_id]
         if not per_case or per_case[-1][0] is not item:
             per_case.append((item, []))
@@ -225,7 +227,7 @@ async def materials_on_file(
         )
         .order_by(Material.id)
     )
-    return [tuple(row) for row in rows]
+    return [(material, version) for material, version in rows]
 
 
 # Reviews.
@@ -256,9 +258,7 @@ async def opinions(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, 
     if not case_ids:
         return result
     rows = await session.execute(
-        select(Opinion)
-        .where(Opinion.case_id.in_(case_ids))
-        .order_by(Opinion.department_id, Opinion.revision)
+        select(Opinion).where(Opinion.case_id.in_(case_ids)).order_by(Opinion.department_id, Opinion.revision)
     )
     for opinion in rows.scalars():
         result[opinion.case_id].append(opinion)
@@ -282,9 +282,7 @@ async def minutes_of_cases(session: AsyncSession, case_ids: Sequence[int]) -> di
     if not case_ids:
         return result
     rows = await session.execute(
-        select(JointReviewMinutes)
-        .where(JointReviewMinutes.case_id.in_(case_ids))
-        .order_by(JointReviewMinutes.id)
+        select(JointReviewMinutes).where(JointReviewMinutes.case_id.in_(case_ids)).order_by(JointReviewMinutes.id)
     )
     for minutes in rows.scalars():
         result[minutes.case_id].append(minutes)
@@ -390,7 +388,7 @@ async def cases_of_applicants(
     return list(rows.scalars())
 
 
-def _cases_with_department(department_id: object) -> Select:
+def _cases_with_department(department_id: object) -> Select[int]:
     """Ids of the cases a department takes part in (through the items' departments)."""
     return (
         select(CaseItem.case_id)
@@ -399,7 +397,7 @@ def _cases_with_department(department_id: object) -> Select:
     )
 
 
-def _newest_per_applicant(statement: Select, limit: object) -> Select:
+def _newest_per_applicant(statement: Select[Case], limit: object) -> Select[Case]:
     """The newest `limit` cases of each applicant, for any number of applicants, in one query."""
     rank = func.row_number().over(partition_by=Case.applicant_id, order_by=(Case.opened_at.desc(), Case.id.desc()))
     ranked = statement.add_columns(rank.label("rank")).subquery()
@@ -407,7 +405,7 @@ def _newest_per_applicant(statement: Select, limit: object) -> Select:
     return select(case).where(ranked.c.rank <= limit).order_by(case.applicant_id, case.opened_at.desc(), case.id.desc())
 
 
-def _latest_cases_statement(by_status: bool, by_department: bool) -> Select:
+def _latest_cases_statement(by_status: bool, by_department: bool) -> Select[Case]:
     statement = select(Case).where(Case.applicant_id.in_(bindparam("applicant_ids", expanding=True)))
     if by_status:
         statement = statement.where(Case.status == bindparam("status"))
@@ -450,7 +448,7 @@ async def reuse_counts(session: AsyncSession, case_ids: Sequence[int] | None = N
     if case_ids is not None:
         statement = statement.where(CaseMaterial.case_id.in_(case_ids))
     rows = await session.execute(statement.group_by(CaseMaterial.origin))
-    return {origin: count for origin, count in rows}
+    return dict(rows.all())
 
 
 def _escape_like(text: str) -> str:

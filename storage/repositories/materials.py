@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any, TypeAlias
 
-from sqlalchemy import Row, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -31,9 +32,14 @@ _MATERIAL_COLUMNS = (
     IssuingDepartment.code.label("issuing_department_code"),
     UploadingDepartment.code.label("uploaded_by_department_code"),
 )
+# Material, applicant_id_number, type_code, type_name, issuing_department_code (outer join, so
+# NULL when the material names no issuer), uploaded_by_department_code.
+MaterialSelect: TypeAlias = Select[Material, str, str, str, str | None, str]
+# The same columns with each version of the material beside them.
+MaterialWithVersionSelect: TypeAlias = Select[Material, str, str, str, str | None, str, MaterialVersion]
 
 
-def _material_select():  # noqa: ANN202
+def _material_select() -> MaterialSelect:
     return (
         select(*_MATERIAL_COLUMNS)
         .join(Applicant, Applicant.id == Material.applicant_id)
@@ -51,10 +57,12 @@ _ALL_MATERIALS_OF_APPLICANTS = (
 )
 
 
-def _with_versions(statement):  # noqa: ANN001, ANN202
-    return statement.add_columns(MaterialVersion).join(
-        MaterialVersion, MaterialVersion.material_id == Material.id
-    ).order_by(MaterialVersion.version_no.desc())
+def _with_versions(statement: MaterialSelect) -> MaterialWithVersionSelect:
+    return (
+        statement.add_columns(MaterialVersion)
+        .join(MaterialVersion, MaterialVersion.material_id == Material.id)
+        .order_by(MaterialVersion.version_no.desc())
+    )
 
 
 _ALL_MATERIALS_WITH_VERSIONS = _with_versions(_ALL_MATERIALS_OF_APPLICANTS)
@@ -65,7 +73,7 @@ _VERSIONS_OF_MATERIALS = (
 )
 
 
-def status_condition(status: str, today: date):  # noqa: ANN201
+def status_condition(status: str, today: date) -> ColumnElement[bool]:
     """SQL condition for an effective status; "expired" and "valid" depend on today's date."""
     if status == "expired":
         return and_(Material.status == MaterialStatus.VALID.value, Material.valid_until < today)
@@ -85,7 +93,7 @@ async def materials_of_applicants(
     statuses: Sequence[str] | None,
     today: date,
     with_versions: bool = False,
-) -> list[Row]:
+) -> list[Row[*tuple[Any, ...]]]:
     """Materials of several applicants in one query, newest first per applicant.
 
     `with_versions`: one row per version (newest first), its `MaterialVersion` beside the material's
@@ -106,7 +114,7 @@ async def materials_of_applicants(
     return list((await session.execute(statement)).all())
 
 
-async def materials_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Row]:
+async def materials_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Row[*tuple[Any, ...]]]:
     if not ids:
         return {}
     rows = await session.execute(_material_select().where(Material.id.in_(ids)))
@@ -164,10 +172,16 @@ async def supersede_versions(session: AsyncSession, material_id: int, when: date
     )
 
 
-async def active_principal(session: AsyncSession, principal_id: int) -> Row | None:
+async def active_principal(session: AsyncSession, principal_id: int) -> Row[int, str, str, int, str] | None:
     """The principal a download link was issued to, if still active, with its department code."""
     statement = (
-        select(Principal.id, Principal.name, Principal.role, Principal.department_id, Department.code.label("department_code"))
+        select(
+            Principal.id,
+            Principal.name,
+            Principal.role,
+            Principal.department_id,
+            Department.code.label("department_code"),
+        )
         .join(Department, Department.id == Principal.department_id)
         .where(Principal.id == principal_id, Principal.revoked_at.is_(None))
     )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, TypeAlias, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Department, Principal
-
 
 # Who holds a token hash, with the department code a request's caller needs.
 _PRINCIPAL_BY_TOKEN_HASH = (
@@ -29,13 +29,16 @@ _PRINCIPAL_BY_TOKEN_HASH = (
 _ACTIVE_PRINCIPAL_BY_TOKEN_HASH = _PRINCIPAL_BY_TOKEN_HASH.where(Principal.revoked_at.is_(None))
 _REVOKED_PRINCIPAL_BY_TOKEN_HASH = _PRINCIPAL_BY_TOKEN_HASH.where(Principal.revoked_at.is_not(None))
 
+# id, name, role, department_id, department_code, applicant_ref
+PrincipalRow: TypeAlias = Row[int, str, str, int, str, str | None]
 
-async def principal_by_token_hash(session: AsyncSession, token_hash: str) -> Row | None:
+
+async def principal_by_token_hash(session: AsyncSession, token_hash: str) -> PrincipalRow | None:
     """The active principal holding this token hash, joined with its department code."""
     return (await session.execute(_ACTIVE_PRINCIPAL_BY_TOKEN_HASH, {"token_hash": token_hash})).first()
 
 
-async def revoked_principal_by_token_hash(session: AsyncSession, token_hash: str) -> Row | None:
+async def revoked_principal_by_token_hash(session: AsyncSession, token_hash: str) -> PrincipalRow | None:
     """The revoked principal that held this token, to log its refused attempts."""
     return (await session.execute(_REVOKED_PRINCIPAL_BY_TOKEN_HASH, {"token_hash": token_hash})).first()
 
@@ -55,9 +58,7 @@ async def list_departments(session: AsyncSession) -> list[Department]:
     return list((await session.execute(select(Department).order_by(Department.code))).scalars())
 
 
-async def upsert_department(
-    session: AsyncSession, code: str, name: str, *, is_supervision: bool = False
-) -> Department:
+async def upsert_department(session: AsyncSession, code: str, name: str, *, is_supervision: bool = False) -> Department:
     department = await department_by_code(session, code)
     if department is None:
         department = Department(code=code, name=name, is_supervision=is_supervision)
@@ -102,15 +103,21 @@ async def list_principals(session: AsyncSession) -> list[tuple[Principal, str]]:
 
 
 async def revoke_principal(session: AsyncSession, principal_id: int, when: datetime) -> bool:
-    result = await session.execute(
-        update(Principal)
-        .where(Principal.id == principal_id, Principal.revoked_at.is_(None))
-        .values(revoked_at=when)
+    # An UPDATE without RETURNING yields a CursorResult; AsyncSession.execute is typed to return Result.
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(Principal)
+            .where(Principal.id == principal_id, Principal.revoked_at.is_(None))
+            .values(revoked_at=when)
+        ),
     )
     return result.rowcount == 1
 
 
-async def replace_token(session: AsyncSession, principal_id: int, token_hash: str, token_prefix: str) -> Principal | None:
+async def replace_token(
+    session: AsyncSession, principal_id: int, token_hash: str, token_prefix: str
+) -> Principal | None:
     """Give an active principal a new token hash; None if there is no such active principal."""
     principal = await session.get(Principal, principal_id)
     if principal is None or principal.revoked_at is not None:

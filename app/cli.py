@@ -1,0 +1,222 @@
+"""The `hub` command: set up, serve and operate the hub from a terminal (docs/cli.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from hub.access.auth import Role
+from hub.errors import HubError
+from hub.services import hub_for, in_session
+from hub.settings import Settings, get_settings
+
+Handler = Callable[[argparse.Namespace, Settings], Any]
+
+
+# Areas that add their own subcommands: each module has `register(commands)`.
+AREA_COMMANDS = ("app.commands.keys", "app.commands.audit", "app.commands.blobs")
+# Packages outside hub (connectors/) declare their `register` in this entry-point group, so that
+# hub never imports them (pyproject.toml).
+COMMANDS_ENTRY_POINTS = "hub.commands"
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
+    from storage.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print(f"database is at the latest schema: {_safe_url(settings.database_url)}")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    if args.print_demo_tokens:
+        from hub.demo.load import reissue_demo_tokens
+
+        tokens = asyncio.run(in_session(settings, lambda s: reissue_demo_tokens(s, settings)))
+        print('Demo principals (paste one into GraphiQL\'s headers as {"Authorization": "Bearer ..."}):')
+        for issued in tokens:
+            print(f"  {issued.role.value:18} {issued.department_code:6} {issued.name:24} {issued.token}")
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"GraphiQL: http://{host}:{port}/graphql")
+    uvicorn.run(
+        "app.asgi:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers or settings.workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.demo.cases import load_demo_cases
+    from hub.demo.load import load_demo
+
+    summary = asyncio.run(
+        in_session(settings, lambda s: load_demo(s, applicants=args.applicants, seed=args.seed, if_empty=args.if_empty))
+    )
+    print(summary)
+    if not summary.loaded or args.cases == 0:
+        return
+
+    async def cases() -> None:
+        async with hub_for(settings) as hub:
+            print(await load_demo_cases(hub, applicants=min(args.cases, args.applicants), seed=args.seed))
+
+    asyncio.run(cases())
+
+
+def cmd_catalog_load(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.catalog.catalogue import load_catalog_file
+
+    summary = asyncio.run(in_session(settings, lambda s: load_catalog_file(s, Path(args.file))))
+    print(
+        f"catalogue version {summary.version_id}: {summary.service_items} service items, "
+        f"{summary.material_types} material types, {summary.departments} departments, "
+        f"{summary.legal_bases} legal bases"
+    )
+
+
+def cmd_principal_create(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.access.principals import create_principal
+
+    issued = asyncio.run(
+        in_session(settings, lambda s: create_principal(s, args.name, Role(args.role), args.department, args.applicant))
+    )
+    print(f"principal {issued.principal_id} ({issued.role.value}, {issued.department_code}) created.")
+    print("Its token, shown this once only:")
+    print(issued.token)
+
+
+def cmd_principal_list(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.access.principals import list_principals
+
+    for p in asyncio.run(in_session(settings, list_principals)):
+        state = f"revoked {p.revoked_at:%Y-%m-%d %H:%M}" if p.revoked_at else "active"
+        print(f"{p.id:5} {p.role:18} {p.department_code:8} {p.token_prefix}…  {state:24} {p.name}")
+
+
+def cmd_principal_revoke(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.access.principals import revoke_principal
+
+    asyncio.run(in_session(settings, lambda s: revoke_principal(s, args.id)))
+    print(f"principal {args.id} revoked; its token no longer works.")
+
+
+def cmd_principal_rotate(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.access.principals import rotate_principal
+
+    issued = asyncio.run(in_session(settings, lambda s: rotate_principal(s, args.id)))
+    print(f"principal {issued.principal_id} ({issued.role.value}, {issued.department_code}) has a new token;")
+    print("the old one no longer works. The new token, shown this once only:")
+    print(issued.token)
+
+
+def cmd_schema_export(args: argparse.Namespace, settings: Settings) -> None:
+    from schema.root import schema_sdl
+
+    target = Path(args.output)
+    sdl = schema_sdl()
+    if args.check:
+        if not target.exists() or target.read_text(encoding="utf-8") != sdl:
+            print(f"{target} is out of date; run `hub schema export`", file=sys.stderr)
+            raise SystemExit(1)
+        print(f"{target} is up to date")
+        return
+    target.write_text(sdl, encoding="utf-8")
+    print(f"wrote {target}")
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, fit for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hub", description="The data-sharing hub.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply all migrations").set_defaults(handler=cmd_db_upgrade)
+
+    serve = commands.add_parser("serve", help="serve GraphQL over HTTP")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--print-demo-tokens", action="store_true", help="issue and print fresh demo tokens")
+    serve.set_defaults(handler=cmd_serve)
+
+    demo = commands.add_parser("demo", help="load generated demo data")
+    demo.add_argument("--applicants", type=int, default=600)
+    demo.add_argument("--seed", type=int, default=20261123)
+    demo.add_argument("--if-empty", action="store_true", help="do nothing if demo data is already there")
+    demo.add_argument(
+        "--cases", type=int, default=20, help="applicants given materials and a case through the use cases (0: none)"
+    )
+    demo.set_defaults(handler=cmd_demo)
+
+    catalog = commands.add_parser("catalog", help="the service catalogue").add_subparsers(
+        dest="catalog_command", required=True
+    )
+    load = catalog.add_parser("load", help="load a YAML or JSON catalogue as a new version")
+    load.add_argument("file")
+    load.set_defaults(handler=cmd_catalog_load)
+
+    principal = commands.add_parser("principal", help="principals and tokens").add_subparsers(
+        dest="principal_command", required=True
+    )
+    create = principal.add_parser("create", help="create a principal and print its token once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create.add_argument("--department", required=True, help="department code")
+    create.add_argument("--applicant", help="for --role applicant: the resident ID or credit code it speaks for")
+    create.set_defaults(handler=cmd_principal_create)
+    principal.add_parser("list", help="list principals").set_defaults(handler=cmd_principal_list)
+    revoke = principal.add_parser("revoke", help="revoke a principal's token")
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(handler=cmd_principal_revoke)
+    rotate = principal.add_parser("rotate", help="replace a principal's token and print the new one once")
+    rotate.add_argument("id", type=int)
+    rotate.set_defaults(handler=cmd_principal_rotate)
+
+    schema = commands.add_parser("schema", help="the GraphQL schema").add_subparsers(
+        dest="schema_command", required=True
+    )
+    export = schema.add_parser("export", help="write schema/schema.graphql")
+    export.add_argument("--output", default=str(Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"))
+    export.add_argument("--check", action="store_true", help="fail if the file differs from the code")
+    export.set_defaults(handler=cmd_schema_export)
+
+    for register in _area_registrars():
+        register(commands)
+    return parser
+
+
+def _area_registrars() -> Iterator[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
+    for module in AREA_COMMANDS:
+        yield importlib.import_module(module).register
+    for entry_point in entry_points(group=COMMANDS_ENTRY_POINTS):
+        yield entry_point.load()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args, get_settings())
+    except HubError as error:
+        print(f"error [{error.code}]: {error.message}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

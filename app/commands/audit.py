@@ -1,0 +1,161 @@
+"""`hub audit`: export the access log, verify an export offline, sign a checkpoint, show keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hub.services import hub_for
+from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from hub.audit.export import ExportSummary
+    from storage.models import AuditCheckpoint
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+
+    WIDTH = 30
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.started = time.perf_counter()
+        self._drawn = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - self._drawn < 0.1 and done < total:
+            return
+        self._drawn = now
+        fraction = done / total if total else 1.0
+        filled = int(self.WIDTH * fraction)
+        rate = done / max(now - self.started, 1e-9)
+        sys.stderr.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done:,}/{total:,} entries {rate:,.0f}/s"
+        )
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+
+
+AUDITOR_TOKEN_VARIABLE = "HUB_AUDITOR_TOKEN"
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
+    """As an auditor principal (its token from a file or HUB_AUDITOR_TOKEN): the export is logged."""
+    from hub.access.principals import principal_context, principal_token
+    from hub.audit.export import export_for
+
+    token = principal_token(args.token_file, AUDITOR_TOKEN_VARIABLE)
+
+    async def run() -> ExportSummary:
+        async with hub_for(settings) as hub, principal_context(hub, token) as ctx:
+            # Written aside and renamed when whole: a refused or failed export leaves no file.
+            partial = Path(f"{args.file}.partial")
+            try:
+                with open(partial, "wb") as out:
+                    summary = await export_for(ctx, out, ProgressBar("exporting"))
+                partial.replace(args.file)
+                return summary
+            finally:
+                partial.unlink(missing_ok=True)
+
+    summary = asyncio.run(run())
+    print(
+        f"\nwrote {args.file}: {summary.entries:,} entries, {summary.checkpoints} checkpoints, tree size {summary.tree_size:,}"
+    )
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> None:
+    """Needs no database and no network: the export and the trusted public keys only."""
+    from hub.audit.checkpoint import CheckpointError
+    from hub.audit.verify import VerificationError, read_keys, verify_file
+
+    try:
+        keys = read_keys(args.public_key)
+    except (CheckpointError, OSError) as error:
+        print(f"error: cannot read public key: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    bar = ProgressBar("verifying")
+    try:
+        kept = [Path(path).read_text(encoding="utf-8") for path in args.checkpoint or []]
+        report = verify_file(Path(args.export), keys, bar, kept)
+    except VerificationError as error:
+        bar.close()
+        where = f" at entry {error.seq}" if error.seq is not None else ""
+        print(f"FAILED{where}: {error.message}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except OSError as error:
+        print(f"error: cannot read {args.export}: {error.strerror}", file=sys.stderr)
+        raise SystemExit(2) from None
+    bar.close()
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    print(
+        f"OK: {report.entries:,} entries, {report.checkpoints} signed checkpoints verified; "
+        f"tree size {report.tree_size:,}, root {report.root_hash.hex()}"
+    )
+    if report.unsigned_entries:
+        print(f"note: the last {report.unsigned_entries:,} entries are not covered by a checkpoint yet")
+
+
+def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.audit.sequencer import Sequencer
+    from storage.repositories import audit as repo
+
+    async def run() -> AuditCheckpoint | None:
+        async with hub_for(settings) as hub:
+            await Sequencer(hub).integrate(force_checkpoint=True)
+            async with hub.sessions() as session:
+                return await repo.latest_checkpoint(session)
+
+    checkpoint = asyncio.run(run())
+    if checkpoint is None:
+        print("the access log is empty: nothing to sign yet")
+        return
+    print(checkpoint.note, end="")
+
+
+def cmd_public_keys(args: argparse.Namespace, settings: Settings) -> None:
+    """The verifier keys (public only) to hand to auditors for `hub audit verify --public-key`."""
+    from hub.audit.checkpoint import VerifierKey
+    from hub.keys.keyring import Keyring
+
+    _, keys = Keyring(settings.secrets_dir).signing_keys()
+    for _, key in sorted(keys.items()):
+        print(VerifierKey(settings.audit_origin, key.public_bytes()).text())
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = commands.add_parser("audit", help="the signed access log").add_subparsers(
+        dest="audit_command", required=True
+    )
+    export = audit.add_parser("export", help="write the whole log as JSON Lines (docs/audit-log.md)")
+    export.add_argument("file")
+    export.add_argument(
+        "--token-file", help=f"a file holding an auditor principal's token (default: ${AUDITOR_TOKEN_VARIABLE})"
+    )
+    export.set_defaults(handler=cmd_export)
+    verify = audit.add_parser("verify", help="verify an export offline against trusted public keys")
+    verify.add_argument("export")
+    verify.add_argument(
+        "--public-key", action="append", required=True, help="a verifier key, or a file of them (repeatable)"
+    )
+    verify.add_argument(
+        "--checkpoint",
+        action="append",
+        help="a signed checkpoint you kept earlier; the export must extend it (repeatable)",
+    )
+    verify.set_defaults(handler=cmd_verify)
+    audit.add_parser("checkpoint", help="sequence queued entries and sign a checkpoint now").set_defaults(
+        handler=cmd_checkpoint
+    )
+    audit.add_parser("public-keys", help="print the verifier keys of every signing key").set_defaults(
+        handler=cmd_public_keys
+    )

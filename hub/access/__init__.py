@@ -1,0 +1,5 @@
+"""Access: principals and their tokens, the policy, the guard and the request context.
+
+Owns who may do what and the recording of every decision; public: `actions`, `auth`, `context`,
+`guard`, `policy`, `principals`. Imports only the shared modules of `hub` and `storage`.
+"""

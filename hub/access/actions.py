@@ -1,0 +1,70 @@
+"""What an access is: its action, outcome and what it touches, as the policy and the log see it.
+
+An action's value reads "<object>.<verb>" (docs/access-policy.md); the values are part of the
+signed log's format (docs/audit-log.md) and never change meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    APPLICANT_REGISTER = "applicant.register"
+    APPLICANT_LOOKUP = "applicant.lookup"
+    APPLICANT_SEARCH = "applicant.search"
+    PROFILE_READ = "profile.read"
+    PROFILE_HISTORY = "profile.history"
+    PROFILE_WRITE = "profile.write"
+    MATERIAL_UPLOAD = "material.upload"
+    MATERIAL_READ = "material.read"
+    MATERIAL_DOWNLOAD = "material.download"
+    MATERIAL_REVOKE = "material.revoke"
+    MATERIAL_SUPERSEDE = "material.supersede"
+    NOTICE_READ = "notice.read"
+    CASE_OPEN = "case.open"
+    CASE_READ = "case.read"
+    CASE_ATTACH = "case.attach"
+    CASE_ACCEPT = "case.accept"
+    CASE_OPINION = "case.opinion"
+    CASE_MINUTES = "case.minutes"
+    CASE_COMPLETE = "case.complete"
+    CASE_SEARCH = "case.search"
+    AUDIT_SEARCH = "audit.search"
+    AUDIT_STATISTICS = "audit.statistics"
+    AUDIT_CHECKPOINT = "audit.checkpoint"
+    AUDIT_PROOF = "audit.proof"
+    AUDIT_EXPORT = "audit.export"
+    AUDIT_ACCESS_HISTORY = "audit.access_history"
+    # A revoked token presented again: refused before any policy, logged against its principal.
+    TOKEN_REFUSED = "auth.token_refused"
+
+
+class Outcome(StrEnum):
+    ALLOWED = "allowed"
+    DENIED = "denied"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    recorded_at: datetime
+    action: Action
+    outcome: Outcome
+    applicant_ref: str
+    object_ref: str
+    fields: tuple[str, ...]
+    material_types: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRequest:
+    """What one access touches: the policy decides on this, the log records it."""
+
+    action: Action
+    applicant_refs: tuple[str, ...]
+    fields: tuple[str, ...] = ()
+    material_types: tuple[str, ...] = ()
+    object_ref: str = ""

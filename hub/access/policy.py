@@ -1,0 +1,232 @@
+"""Who may do what with applicant data. Deny unless a rule below allows (docs/access-policy.md).
+
+The rules are plain functions of the caller, the action, the declared purpose and what the access
+touches, so they can be read in one sitting and tested without a server. An action's value reads
+"<object>.<verb>": the object says whose data it is, the verb whether it reads or writes.
+
+Purpose binding: a department system reads applicant data only for a declared purpose
+"<kind>:<ref>" that a registered resolver turns into a scope (profile fields, material types,
+and optionally applicants and objects). "basis" (a legal basis from the catalogue) is registered
+here; other parts of the hub register their kinds ("case") with `register_purpose_resolver`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from hub.access.auth import Role
+from storage.repositories import catalog as catalog_repo
+
+if TYPE_CHECKING:
+    from hub.access.actions import AccessRequest
+    from hub.access.context import RequestContext
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+ALLOW = Decision(True)
+
+
+def deny(reason: str, **details: Any) -> Decision:
+    return Decision(False, reason, details)
+
+
+# What actions touch -----------------------------------------------------------------------------
+
+# Objects holding applicant data (the part of an action's value before the dot).
+APPLICANT_DATA = frozenset({"applicant", "profile", "material", "notice", "case"})
+# The access log itself: who read whose data.
+LOG = "audit"
+READ_VERBS = frozenset({"lookup", "search", "read", "history", "download"})
+WRITE_VERBS = frozenset(
+    {"register", "write", "upload", "revoke", "supersede", "open", "attach", "accept", "opinion", "minutes", "complete"}
+)
+# "Who read my data": the applicant, a clerk at the window on their behalf, or an auditor.
+ACCESS_HISTORY = "audit.access_history"
+# What an applicant principal may do, and only about themselves.
+APPLICANT_SELF_SERVICE = frozenset({ACCESS_HISTORY, "applicant.lookup", "profile.read"})
+
+
+def split_action(action: str) -> tuple[str, str]:
+    obj, _, verb = action.partition(".")
+    return obj, verb
+
+
+# Purposes ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PurposeScope:
+    """What a declared purpose lets a department read. None means "not restricted by this"."""
+
+    profile_fields: frozenset[str] = frozenset()
+    material_types: frozenset[str] = frozenset()
+    applicant_refs: frozenset[str] | None = None
+    object_refs: frozenset[str] | None = None
+
+
+PurposeResolver = Callable[["RequestContext", str], Awaitable[PurposeScope | None]]
+_RESOLVERS: dict[str, PurposeResolver] = {}
+
+
+def register_purpose_resolver(kind: str, resolver: PurposeResolver) -> None:
+    """Make purposes "<kind>:<ref>" resolvable. The resolver returns the scope the caller's
+    department gets for `ref`, or None if the purpose does not exist or is not the department's."""
+    if not kind or ":" in kind:
+        raise ValueError(f"a purpose kind is a word without ':' (got {kind!r})")
+    _RESOLVERS[kind] = resolver
+
+
+def purpose_kinds() -> tuple[str, ...]:
+    return tuple(sorted(_RESOLVERS))
+
+
+async def resolve_purpose(ctx: RequestContext) -> PurposeScope | None:
+    """The scope of the request's declared purpose, resolved once per request."""
+    purpose = ctx.purpose
+    if purpose is None:
+        return None
+    key = ("purpose-scope", purpose)
+    if key not in ctx.cache:
+        kind, separator, ref = purpose.partition(":")
+        resolver = _RESOLVERS.get(kind.strip())
+        scope = None
+        if separator and ref.strip() and resolver is not None:
+            scope = await resolver(ctx, ref.strip())
+        ctx.cache[key] = scope
+    cached: PurposeScope | None = ctx.cache[key]
+    return cached
+
+
+async def _legal_basis(ctx: RequestContext, code: str) -> PurposeScope | None:
+    """ "basis:<code>": a legal basis of the catalogue, declared for the caller's department."""
+    basis = await catalog_repo.legal_basis_by_code(ctx.session, code)
+    if basis is None or basis.department_id != ctx.caller.department_id:
+        return None
+    return PurposeScope(
+        profile_fields=frozenset(f for f in basis.profile_fields.split(",") if f),
+        material_types=frozenset(m for m in basis.material_type_codes.split(",") if m),
+    )
+
+
+register_purpose_resolver("basis", _legal_basis)
+
+
+def _outside_scope(scope: PurposeScope, request: AccessRequest, purpose: str) -> Decision | None:
+    """The denial if the request touches anything the purpose does not cover."""
+    if scope.applicant_refs is not None:
+        others = sorted(set(request.applicant_refs) - scope.applicant_refs)
+        if others:
+            return deny(f"purpose {purpose} does not cover this applicant", missing="applicant", purpose=purpose)
+    if scope.object_refs is not None and request.object_ref and request.object_ref not in scope.object_refs:
+        return deny(f"purpose {purpose} does not cover {request.object_ref}", missing="object", purpose=purpose)
+    fields = sorted(set(request.fields) - scope.profile_fields)
+    if fields:
+        return deny(
+            f"purpose {purpose} does not cover profile fields {', '.join(fields)}"
+            + ("; name the fields you need" if "*" in fields else ""),
+            missing="field",
+            purpose=purpose,
+            fields=fields,
+            allowed=sorted(scope.profile_fields),
+        )
+    materials = sorted(set(request.material_types) - scope.material_types)
+    if materials:
+        return deny(
+            f"purpose {purpose} does not cover material types {', '.join(materials)}",
+            missing="materialType",
+            purpose=purpose,
+            materialTypes=materials,
+            allowed=sorted(scope.material_types),
+        )
+    return None
+
+
+# Rules by role ----------------------------------------------------------------------------------
+
+Rule = Callable[["RequestContext", "AccessRequest"], Awaitable[Decision]]
+
+
+def _no_right(ctx: RequestContext, request: AccessRequest, why: str = "") -> Decision:
+    return deny(
+        f"the {ctx.caller.role.value} role may not {request.action.value}" + (f": {why}" if why else ""),
+        missing="right",
+        right=request.action.value,
+    )
+
+
+async def _clerk(ctx: RequestContext, request: AccessRequest) -> Decision:
+    # Window clerks accept applications and find prior submissions for whoever stands at the
+    # window; they may also show an applicant, in person, who read their data.
+    obj, verb = split_action(request.action.value)
+    if obj in APPLICANT_DATA and verb in READ_VERBS | WRITE_VERBS:
+        return ALLOW
+    if request.action.value == ACCESS_HISTORY:
+        return ALLOW
+    return _no_right(ctx, request)
+
+
+async def _department_system(ctx: RequestContext, request: AccessRequest) -> Decision:
+    obj, verb = split_action(request.action.value)
+    if obj not in APPLICANT_DATA or verb not in READ_VERBS | WRITE_VERBS:
+        return _no_right(ctx, request)
+    if ctx.purpose is None:
+        return deny(
+            "a department system must declare the purpose of its access (X-Hub-Purpose)",
+            missing="purpose",
+            kinds=list(purpose_kinds()),
+        )
+    if verb in WRITE_VERBS:
+        # Supplying data discloses nothing: a declared purpose is recorded, no scope is needed.
+        return ALLOW
+    scope = await resolve_purpose(ctx)
+    if scope is None:
+        return deny(
+            f"purpose {ctx.purpose} is unknown or not declared for department {ctx.caller.department_code}",
+            missing="purpose",
+            purpose=ctx.purpose,
+            kinds=list(purpose_kinds()),
+        )
+    return _outside_scope(scope, request, ctx.purpose) or ALLOW
+
+
+async def _auditor(ctx: RequestContext, request: AccessRequest) -> Decision:
+    if split_action(request.action.value)[0] == LOG:
+        return ALLOW
+    return _no_right(ctx, request, "auditors see the access log and statistics, never content or profile values")
+
+
+async def _admin(ctx: RequestContext, request: AccessRequest) -> Decision:
+    return _no_right(ctx, request, "administrators manage the catalogue and principals, not applicant data")
+
+
+async def _applicant(ctx: RequestContext, request: AccessRequest) -> Decision:
+    if request.action.value not in APPLICANT_SELF_SERVICE:
+        return _no_right(ctx, request)
+    own = ctx.caller.applicant_ref
+    if not own or any(ref != own for ref in request.applicant_refs):
+        return deny("an applicant sees only their own data", missing="applicant")
+    return ALLOW
+
+
+RULES: dict[Role, Rule] = {
+    Role.CLERK: _clerk,
+    Role.DEPARTMENT_SYSTEM: _department_system,
+    Role.AUDITOR: _auditor,
+    Role.ADMIN: _admin,
+    Role.APPLICANT: _applicant,
+}
+
+
+async def decide(ctx: RequestContext, request: AccessRequest) -> Decision:
+    rule = RULES.get(ctx.caller.role)
+    if rule is None:
+        return deny("no rule allows this role", missing="right")
+    return await rule(ctx, request)

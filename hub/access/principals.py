@@ -1,0 +1,133 @@
+"""Principals and their tokens: create, list, rotate, revoke (CLI), authenticate (every request), and
+act as a principal from a command (a token from a file or the environment, never an argument)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.access.auth import Caller, Role, hash_token, new_token, token_from_header
+from hub.access.context import Hub, RequestContext
+from hub.access.guard import record_refused_token
+from hub.errors import InvalidInput, NotFound, Unauthenticated
+from storage.models.base import utcnow
+from storage.repositories import principals as repo
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new principal's token: shown once, never retrievable again."""
+
+    principal_id: int
+    name: str
+    role: Role
+    department_code: str
+    token: str
+
+
+@dataclass(frozen=True)
+class PrincipalInfo:
+    id: int
+    name: str
+    role: str
+    department_code: str
+    token_prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+async def create_principal(
+    session: AsyncSession, name: str, role: Role, department_code: str, applicant_ref: str | None = None
+) -> IssuedToken:
+    """Add a principal with a fresh token (caller commits). Auditors belong to the supervision office;
+    an applicant principal speaks for exactly one applicant (resident ID or credit code)."""
+    if (role is Role.APPLICANT) != bool(applicant_ref):
+        raise InvalidInput("an applicant principal, and only one, names its applicant", field="applicant")
+    if applicant_ref:
+        from hub.identifiers import detect_kind
+
+        applicant_ref = detect_kind(applicant_ref)[1]
+    department = await repo.department_by_code(session, department_code)
+    if department is None:
+        raise NotFound(f"no department with code {department_code!r}", field="department")
+    if role is Role.AUDITOR and not department.is_supervision:
+        raise InvalidInput("auditors belong to the supervision office (电子监察)", field="department")
+    if not name.strip():
+        raise InvalidInput("a principal needs a name", field="name")
+    token = new_token()
+    principal = await repo.add_principal(
+        session,
+        name=name.strip(),
+        role=role.value,
+        department_id=department.id,
+        token_hash=hash_token(token),
+        token_prefix=token[:10],
+        applicant_ref=applicant_ref,
+    )
+    return IssuedToken(principal.id, principal.name, role, department.code, token)
+
+
+async def list_principals(session: AsyncSession) -> list[PrincipalInfo]:
+    return [
+        PrincipalInfo(p.id, p.name, p.role, code, p.token_prefix, p.created_at, p.revoked_at)
+        for p, code in await repo.list_principals(session)
+    ]
+
+
+async def revoke_principal(session: AsyncSession, principal_id: int) -> None:
+    if not await repo.revoke_principal(session, principal_id, utcnow()):
+        raise NotFound(f"no active principal with id {principal_id}", field="id")
+
+
+async def rotate_principal(session: AsyncSession, principal_id: int) -> IssuedToken:
+    """Replace an active principal's token (caller commits): the old one stops working at once."""
+    token = new_token()
+    principal = await repo.replace_token(session, principal_id, hash_token(token), token[:10])
+    if principal is None:
+        raise NotFound(f"no active principal with id {principal_id}", field="id")
+    department = (await repo.departments_by_ids(session, [principal.department_id]))[principal.department_id]
+    return IssuedToken(principal.id, principal.name, Role(principal.role), department.code, token)
+
+
+async def authenticate(session: AsyncSession, authorization: str | None) -> Caller:
+    """The caller behind an Authorization header; unknown and revoked tokens are refused alike."""
+    token = token_from_header(authorization)
+    row = await repo.principal_by_token_hash(session, hash_token(token))
+    if row is None:
+        raise Unauthenticated("unknown or revoked token")
+    return Caller(row.id, row.name, Role(row.role), row.department_id, row.department_code, row.applicant_ref or "")
+
+
+def principal_token(token_file: str | None, variable: str) -> str:
+    """A principal's token for a command, from a file or the environment variable `variable`: never
+    from the command line, where other users of the machine and the shell history would see it."""
+    if token_file:
+        try:
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise InvalidInput(f"cannot read the token file {token_file}: {error.strerror}", field="token") from None
+    else:
+        token = os.environ.get(variable, "").strip()
+    if not token:
+        raise InvalidInput(f"no token: give --token-file PATH or set {variable}", field="token")
+    return token
+
+
+@asynccontextmanager
+async def principal_context(hub: Hub, token: str, purpose: str | None = None) -> AsyncIterator[RequestContext]:
+    """A request context for a command acting as the principal holding `token`, as a request over
+    HTTP would have: a revoked token is refused and logged, the policy and the log apply."""
+    authorization = f"Bearer {token}"
+    async with hub.sessions() as session:
+        try:
+            caller = await authenticate(session, authorization)
+        except Unauthenticated:
+            await record_refused_token(hub, authorization)
+            raise
+        yield RequestContext(hub, caller, session=session, purpose=purpose)

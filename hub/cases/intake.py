@@ -1,0 +1,301 @@
+"""Cases (办件): open at one window, gather one set of materials, accept, and read back.
+
+统一接件: a clerk opens a case for an applicant and one or more items of the current catalogue;
+materials are attached by reference to versions already on file (reuse) or by a new upload, each
+pinned to an exact version; a non-key material may be promised by a date (容缺). Acceptance hands a
+review task to every participating department at once (同步分发). Opinions and minutes are in
+hub/cases/reviews.py, uploads, results and completion in hub/cases/completion.py, prior submissions in
+hub/cases/submissions.py.
+
+Every mutation locks the case row first, so two windows or departments acting on one case at once
+are serialised, and refuses with a specific code before writing anything.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+from typing import Concatenate, ParamSpec, TypeVar
+
+from hub.access.actions import Action
+from hub.access.context import RequestContext
+from hub.access.guard import guard
+from hub.calendar.workdays import local_date
+from hub.cases.notice import Requirement, current_items, materials_required_for
+from hub.cases.views import CaseView, load_case_views
+from hub.errors import (
+    CaseStateConflict,
+    HubError,
+    InvalidInput,
+    KeyMaterialCannotBePromised,
+    KeyMaterialMissing,
+    MaterialMissing,
+    MaterialNotRequired,
+    MaterialNotValid,
+    MaterialOfAnotherApplicant,
+    NotFound,
+)
+from hub.profiles.applicants import find_applicant
+from storage.models import Material, MaterialStatus
+from storage.models.cases import AttachmentOrigin, Case, CaseMaterial, CaseStatus
+from storage.repositories import cases as repo
+from storage.repositories import catalog as catalog_repo
+
+MAX_WINDOW_LENGTH = 64
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def all_or_nothing(
+    use_case: Callable[Concatenate[RequestContext, P], Awaitable[T]],
+) -> Callable[Concatenate[RequestContext, P], Awaitable[T]]:
+    """A refused case mutation leaves nothing written but the access entries of the attempt.
+
+    The GraphQL layer commits whatever a request left pending, so a refusal raised after some rows
+    were flushed (the second entry of a joint review, say) must roll them back itself.
+    """
+
+    @functools.wraps(use_case)
+    async def run(ctx: RequestContext, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await use_case(ctx, *args, **kwargs)
+        except HubError:
+            await ctx.rollback_keeping_log()
+            raise
+
+    return run  # type: ignore[return-value]  # wraps() types the wrapper as _Wrapped, still a callable of P
+
+
+def case_ref(receipt_number: str) -> str:
+    """The object reference of a case in access entries and purposes ("case:<receipt>")."""
+    return f"case:{receipt_number}"
+
+
+def format_receipt_number(day: date, sequence: int) -> str:
+    return f"{day:%Y%m%d}-{sequence:05d}"
+
+
+@all_or_nothing
+async def open_case(
+    ctx: RequestContext,
+    applicant_id_number: str,
+    item_codes: Sequence[str],
+    window: str,
+    *,
+    catalog_version: int | None = None,
+) -> CaseView:
+    """Receive a case at a window: the applicant, the items (current catalogue only), a receipt number."""
+    window = window.strip()
+    if not window or len(window) > MAX_WINDOW_LENGTH:
+        raise InvalidInput(f"name the window (1 to {MAX_WINDOW_LENGTH} characters)", field="window")
+    applicant = await find_applicant(ctx, applicant_id_number)
+    version_id, items, _ = await current_items(ctx, item_codes, catalog_version)
+    await guard(ctx, Action.CASE_OPEN, [applicant.id_number], object_ref="case:new")
+    now = ctx.hub.clock()
+    day = local_date(now)
+    # Taken last, so the counter row is locked only for the few statements before the commit.
+    sequence = await repo.next_receipt_sequence(ctx.session, day)
+    case = Case(
+        receipt_number=format_receipt_number(day, sequence),
+        applicant_id=applicant.id,
+        catalog_version_id=version_id,
+        window=window,
+        received_by_principal_id=ctx.caller.principal_id,
+        window_department_id=ctx.caller.department_id,
+        status=CaseStatus.OPEN.value,
+        opened_at=now,
+    )
+    await repo.add_case(ctx.session, case, [item.id for item in items])
+    await ctx.commit()
+    return (await load_case_views(ctx, [case]))[0]
+
+
+async def find_case(ctx: RequestContext, receipt_number: str) -> CaseView:
+    """One case by receipt number, for the window and the departments taking part in it."""
+    case = await case_row(ctx, receipt_number, Action.CASE_READ)
+    view = (await load_case_views(ctx, [case]))[0]
+    await guard(
+        ctx,
+        Action.CASE_READ,
+        [view.applicant.id_number],
+        material_types=[m.requirement.material_type.code for m in view.materials],
+        object_ref=case_ref(case.receipt_number),
+    )
+    return view
+
+
+@all_or_nothing
+async def attach_existing(ctx: RequestContext, receipt_number: str, material_version_id: int) -> CaseView:
+    """Attach a version already on file (reuse), pinned: the review sees exactly these bytes."""
+    case = await case_row(ctx, receipt_number, Action.CASE_ATTACH, for_update=True)
+    found = (await repo.versions_with_materials(ctx.session, [material_version_id])).get(material_version_id)
+    if found is None:
+        await guard_case(ctx, case, Action.CASE_ATTACH)
+        raise NotFound("no material version with this id", field="materialVersionId")
+    version, material = found
+    requirement = {r.material_type.id: r for r in await case_requirements(ctx, case)}.get(material.material_type_id)
+    await guard_case(ctx, case, Action.CASE_ATTACH, [requirement.material_type.code] if requirement else [])
+    check_attachable(case)
+    if material.applicant_id != case.applicant_id:
+        raise MaterialOfAnotherApplicant(
+            "this material belongs to another applicant than the case's", field="materialVersionId"
+        )
+    if requirement is None:
+        raise MaterialNotRequired("the case's items do not require this type of material", field="materialVersionId")
+    if version.superseded_at is not None or not _usable(material, local_date(ctx.hub.clock())):
+        raise MaterialNotValid(
+            "only the current version of a valid, unexpired material can be attached",
+            field="materialVersionId",
+            status=material.status,
+        )
+    await _replace_attachment(ctx, case, requirement, AttachmentOrigin.REUSED, material.id, version.id)
+    await ctx.commit()
+    return (await load_case_views(ctx, [case]))[0]
+
+
+async def attach_new_version(
+    ctx: RequestContext, case: Case, requirement: Requirement, material_id: int, material_version_id: int
+) -> None:
+    """Record a version just uploaded for this case (the caller has checked, guarded, and commits)."""
+    await _replace_attachment(ctx, case, requirement, AttachmentOrigin.UPLOADED, material_id, material_version_id)
+
+
+@all_or_nothing
+async def promise_material(
+    ctx: RequestContext, receipt_number: str, material_type_code: str, promised_on: date
+) -> CaseView:
+    """容缺: accept the applicant's promise to hand in a non-key material by a date."""
+    case = await case_row(ctx, receipt_number, Action.CASE_ATTACH, for_update=True)
+    requirement = await requirement_by_code(ctx, case, material_type_code)
+    await guard_case(ctx, case, Action.CASE_ATTACH, [requirement.material_type.code])
+    check_attachable(case)
+    if requirement.is_key:
+        raise KeyMaterialCannotBePromised(
+            f"{requirement.material_type.name} is a key material (要件): it must be handed in",
+            field="materialType",
+            materialType=requirement.material_type.code,
+        )
+    if promised_on < local_date(ctx.hub.clock()):
+        raise InvalidInput("a promised date cannot be in the past", field="promisedOn")
+    current = {a.material_type_id: a for a in (await repo.current_attachments(ctx.session, [case.id]))[case.id]}
+    attached = current.get(requirement.material_type.id)
+    if attached is not None and attached.material_version_id is not None:
+        raise CaseStateConflict("this material is already handed in", field="materialType")
+    await _replace_attachment(ctx, case, requirement, AttachmentOrigin.PROMISED, None, None, promised_on=promised_on)
+    await ctx.commit()
+    return (await load_case_views(ctx, [case]))[0]
+
+
+@all_or_nothing
+async def accept_case(ctx: RequestContext, receipt_number: str) -> CaseView:
+    """受理: check the set of materials and distribute a review task to every department at once."""
+    case = await case_row(ctx, receipt_number, Action.CASE_ACCEPT, for_update=True)
+    view = (await load_case_views(ctx, [case]))[0]
+    await guard_case(ctx, case, Action.CASE_ACCEPT)
+    if case.status != CaseStatus.OPEN.value:
+        raise CaseStateConflict(f"the case is {case.status}, not open", status=case.status)
+    missing_key = [m.requirement.material_type.code for m in view.materials if m.row is None and m.requirement.is_key]
+    if missing_key:
+        raise KeyMaterialMissing(
+            f"key materials missing: {', '.join(missing_key)}", field="materials", materialTypes=missing_key
+        )
+    missing = [m.requirement.material_type.code for m in view.materials if m.row is None]
+    if missing:
+        raise MaterialMissing(
+            f"materials neither handed in nor promised: {', '.join(missing)}",
+            field="materials",
+            materialTypes=missing,
+        )
+    today = local_date(ctx.hub.clock())
+    lapsed = [m.requirement.material_type.code for m in view.materials if m.material and not _usable(m.material, today)]
+    if lapsed:
+        raise MaterialNotValid(
+            f"attached materials revoked or expired since: {', '.join(lapsed)}; attach current ones",
+            field="materials",
+            materialTypes=lapsed,
+        )
+    now = ctx.hub.clock()
+    case.status = CaseStatus.ACCEPTED.value
+    case.accepted_at = now
+    case.accepted_by_principal_id = ctx.caller.principal_id
+    await repo.add_review_tasks(ctx.session, case.id, [d.id for d in view.departments], now)
+    await ctx.commit()
+    return (await load_case_views(ctx, [case]))[0]
+
+
+# Shared steps.
+
+
+async def case_row(ctx: RequestContext, receipt_number: str, action: Action, *, for_update: bool = False) -> Case:
+    case = await repo.case_by_receipt(ctx.session, receipt_number.strip(), for_update=for_update)
+    if case is None:
+        # Asking for a case that does not exist is an access attempt too.
+        await guard(ctx, action, object_ref=case_ref(receipt_number.strip()))
+        raise NotFound("no case with this receipt number", field="receiptNumber")
+    return case
+
+
+async def guard_case(ctx: RequestContext, case: Case, action: Action, material_types: Sequence[str] = ()) -> None:
+    applicant = (await repo.applicants_by_ids(ctx.session, [case.applicant_id]))[case.applicant_id]
+    await guard(
+        ctx, action, [applicant.id_number], material_types=material_types, object_ref=case_ref(case.receipt_number)
+    )
+
+
+async def case_requirements(ctx: RequestContext, case: Case) -> list[Requirement]:
+    items = (await repo.items_of_cases(ctx.session, [case.id]))[case.id]
+    return materials_required_for(items, await catalog_repo.materials_of_items(ctx.session, [i.id for i in items]))
+
+
+async def requirement_by_code(ctx: RequestContext, case: Case, code: str) -> Requirement:
+    for requirement in await case_requirements(ctx, case):
+        if requirement.material_type.code == code:
+            return requirement
+    raise MaterialNotRequired(
+        f"the case's items do not require material type {code!r}", field="materialType", materialType=code
+    )
+
+
+def _usable(material: Material, today: date) -> bool:
+    """Valid and not past its valid-until date (a material that outlives the case is the notice's job)."""
+    return material.status == MaterialStatus.VALID.value and (
+        material.valid_until is None or material.valid_until >= today
+    )
+
+
+def check_attachable(case: Case) -> None:
+    if case.status == CaseStatus.COMPLETED.value:
+        raise CaseStateConflict("the case is completed; its materials are final", status=case.status)
+
+
+async def _replace_attachment(
+    ctx: RequestContext,
+    case: Case,
+    requirement: Requirement,
+    origin: AttachmentOrigin,
+    material_id: int | None,
+    version_id: int | None,
+    *,
+    promised_on: date | None = None,
+) -> None:
+    """The new attachment becomes current; the previous one stays as history (and its promise date)."""
+    now = ctx.hub.clock()
+    type_id = requirement.material_type.id
+    previous = {a.material_type_id: a for a in (await repo.current_attachments(ctx.session, [case.id]))[case.id]}
+    kept_promise = previous[type_id].promised_on if type_id in previous else None
+    await repo.supersede_attachment(ctx.session, case.id, type_id, now)
+    await repo.add_attachment(
+        ctx.session,
+        CaseMaterial(
+            case_id=case.id,
+            material_type_id=type_id,
+            origin=origin.value,
+            material_id=material_id,
+            material_version_id=version_id,
+            promised_on=promised_on or kept_promise,
+            attached_at=now,
+            attached_by_principal_id=ctx.caller.principal_id,
+        ),
+    )

@@ -1,0 +1,182 @@
+"""联合一次性告知: the complete list of materials for a bundle of items, told once, before any case.
+
+For each material type any of the items requires (deduplicated: one ID card however many items ask
+for it) the notice says whether the hub already holds it, valid for as long as the case could
+take, so the applicant is not asked for it again; or holds it but it expires before the promised
+deadline; or holds only a revoked or expired one; or has nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from hub.access.actions import Action
+from hub.access.context import RequestContext
+from hub.access.guard import guard
+from hub.calendar.workdays import local_date
+from hub.cases.deadlines import needed_until
+from hub.errors import InvalidInput, ItemNotInCurrentCatalog, NotFound, UnknownServiceItem
+from hub.identifiers import detect_kind
+from hub.profiles.applicants import ApplicantRecord
+from storage.models import Material, MaterialStatus, MaterialType, MaterialVersion, ServiceItem
+from storage.repositories import applicants as applicants_repo
+from storage.repositories import cases as repo
+from storage.repositories import catalog as catalog_repo
+
+MAX_ITEMS = 50
+
+
+class Holding(StrEnum):
+    ON_FILE_VALID = "on_file_valid"
+    EXPIRES_BEFORE_DEADLINE = "expires_before_deadline"
+    REVOKED_OR_EXPIRED = "revoked_or_expired"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """One material type required by one or more items of a bundle."""
+
+    material_type: MaterialType
+    is_key: bool  # key (要件) if any item requires it as key
+    required_by: tuple[str, ...]  # item codes
+    promised_days: int  # the longest promised limit among those items: it must stay valid that long
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeEntry:
+    requirement: Requirement
+    needed_until: date
+    holding: Holding
+    material: Material | None  # the one that would be reused (or the best one on file)
+    version: MaterialVersion | None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    applicant: ApplicantRecord | None
+    catalog_version_id: int
+    issued_on: date
+    items: tuple[ServiceItem, ...]
+    entries: tuple[NoticeEntry, ...]
+
+    def count(self, holding: Holding) -> int:
+        return sum(1 for entry in self.entries if entry.holding is holding)
+
+
+def materials_required_for(
+    items: Sequence[ServiceItem], required: Mapping[int, Iterable[tuple[MaterialType, bool]]]
+) -> list[Requirement]:
+    """The union of the items' required material types, one entry per type, ordered by code."""
+    merged: dict[str, tuple[MaterialType, bool, list[str], int]] = {}
+    for item in items:
+        for material_type, is_key in required.get(item.id, ()):
+            known = merged.get(material_type.code)
+            if known is None:
+                merged[material_type.code] = (material_type, is_key, [item.code], item.promised_days)
+            else:
+                merged[material_type.code] = (
+                    material_type,
+                    known[1] or is_key,
+                    [*known[2], item.code],
+                    max(known[3], item.promised_days),
+                )
+    return [
+        Requirement(material_type, is_key, tuple(sorted(codes)), days)
+        for material_type, is_key, codes, days in (merged[code] for code in sorted(merged))
+    ]
+
+
+def classify(
+    holdings: Sequence[tuple[Material, MaterialVersion]], today: date, needed: date
+) -> tuple[Holding, Material | None, MaterialVersion | None]:
+    """The best the applicant has of one type: valid long enough, valid for now, or lapsed."""
+
+    def valid_until(material: Material) -> date:
+        return material.valid_until or date.max
+
+    live = [h for h in holdings if h[0].status == MaterialStatus.VALID.value and valid_until(h[0]) >= today]
+    # Prefer the one valid longest, then the newest.
+    live.sort(key=lambda h: (valid_until(h[0]), h[0].id), reverse=True)
+    if live and valid_until(live[0][0]) >= needed:
+        return Holding.ON_FILE_VALID, *live[0]
+    if live:
+        return Holding.EXPIRES_BEFORE_DEADLINE, *live[0]
+    if holdings:
+        newest = max(holdings, key=lambda h: h[0].id)
+        return Holding.REVOKED_OR_EXPIRED, *newest
+    return Holding.MISSING, None, None
+
+
+async def current_items(
+    ctx: RequestContext, item_codes: Sequence[str], catalog_version: int | None = None
+) -> tuple[int, list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]]:
+    """The items of the current catalogue version with these codes and what each requires, or a refusal."""
+    codes = sorted({code.strip() for code in item_codes if code.strip()})
+    if not codes:
+        raise InvalidInput("name at least one service item", field="items")
+    if len(codes) > MAX_ITEMS:
+        raise InvalidInput(f"at most {MAX_ITEMS} service items at once", field="items")
+    items, required = await repo.current_items_with_materials(ctx.session, codes)
+    version_id = items[0].catalog_version_id if items else await catalog_repo.current_version_id(ctx.session)
+    if version_id is None:
+        raise UnknownServiceItem("no catalogue has been loaded", field="items", codes=codes)
+    if catalog_version is not None and catalog_version != version_id:
+        raise ItemNotInCurrentCatalog(
+            f"catalogue version {catalog_version} is not the current one ({version_id}); "
+            "ask for the one-time notice again",
+            field="catalogVersion",
+            currentVersion=version_id,
+        )
+    unknown = sorted(set(codes) - {item.code for item in items})
+    if unknown:
+        raise UnknownServiceItem(
+            f"no service item {', '.join(unknown)} in the current catalogue", field="items", codes=unknown
+        )
+    return version_id, items, required
+
+
+async def one_time_notice(
+    ctx: RequestContext,
+    item_codes: Sequence[str],
+    applicant_id_number: str | None = None,
+    *,
+    catalog_version: int | None = None,
+) -> Notice:
+    """Everything the applicant must provide for these items, and what the hub already holds."""
+    version_id, items, required_by_item = await current_items(ctx, item_codes, catalog_version)
+    required = materials_required_for(items, required_by_item)
+    today = local_date(ctx.hub.clock())
+    applicant = None
+    holdings: dict[int, list[tuple[Material, MaterialVersion]]] = {}
+    if applicant_id_number is not None:
+        applicant = await _applicant(ctx, applicant_id_number)
+        await guard(
+            ctx,
+            Action.NOTICE_READ,
+            [applicant.id_number],
+            material_types=[r.material_type.code for r in required],
+            object_ref="notice:" + ",".join(item.code for item in items),
+        )
+        type_ids = [r.material_type.id for r in required]
+        for on_file, on_file_version in await repo.materials_on_file(ctx.session, applicant.id, type_ids):
+            holdings.setdefault(on_file.material_type_id, []).append((on_file, on_file_version))
+    entries = []
+    for requirement in required:
+        needed = needed_until(today, requirement.promised_days)
+        holding, material, version = classify(holdings.get(requirement.material_type.id, []), today, needed)
+        entries.append(NoticeEntry(requirement, needed, holding, material, version))
+    return Notice(applicant, version_id, today, tuple(items), tuple(entries))
+
+
+async def _applicant(ctx: RequestContext, id_number: str) -> ApplicantRecord:
+    """The applicant, looked up without an entry of its own: the notice's entry names them."""
+    _, canonical = detect_kind(id_number)
+    row = await applicants_repo.applicant_by_id_number(ctx.session, canonical)
+    if row is None:
+        await guard(ctx, Action.APPLICANT_LOOKUP, [canonical])
+        raise NotFound("no applicant with this identifier", field="idNumber")
+    return ApplicantRecord.of(row)

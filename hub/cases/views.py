@@ -1,0 +1,353 @@
+"""What a case looks like when read: items and their deadlines, materials, reviews, results.
+
+Views are assembled for a batch of cases with a fixed number of queries, and every time-dependent
+part (deadlines, overdue promises, 超时默许) is computed here on read from today's date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from hub.access.context import RequestContext
+from hub.calendar.workdays import local_date
+from hub.cases.deadlines import Deadline, deadline, working_days_spent
+from hub.cases.notice import Requirement, materials_required_for
+from hub.profiles.applicants import ApplicantRecord
+from storage.models import Department, Material, MaterialType, MaterialVersion, ServiceItem
+from storage.models.cases import (
+    AttachmentOrigin,
+    Case,
+    CaseMaterial,
+    CaseOutcome,
+    CaseStatus,
+    Decision,
+    JointReviewMinutes,
+    Opinion,
+    ReviewTask,
+)
+from storage.repositories import cases as repo
+from storage.repositories import catalog as catalog_repo
+
+
+class ReviewState(StrEnum):
+    NOT_DISTRIBUTED = "not_distributed"  # the case is not accepted yet
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    NEEDS_CORRECTION = "needs_correction"
+    DEEMED_APPROVED = "deemed_approved"  # 超时默许: silent past the promised deadline
+
+    @property
+    def settled(self) -> bool:
+        return self in (ReviewState.APPROVED, ReviewState.REJECTED, ReviewState.DEEMED_APPROVED)
+
+
+_STATE_OF_DECISION = {
+    Decision.APPROVE.value: ReviewState.APPROVED,
+    Decision.REJECT.value: ReviewState.REJECTED,
+    Decision.NEEDS_CORRECTION.value: ReviewState.NEEDS_CORRECTION,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    item: ServiceItem
+    departments: tuple[Department, ...]
+    promised: Deadline | None  # None until accepted
+    statutory: Deadline | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentView:
+    requirement: Requirement
+    row: CaseMaterial | None  # None: neither handed in nor promised
+    material: Material | None
+    version: MaterialVersion | None
+    promise_overdue: bool
+
+    @property
+    def origin(self) -> AttachmentOrigin | None:
+        return AttachmentOrigin(self.row.origin) if self.row is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class OpinionView:
+    opinion: Opinion
+    department: Department
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentReview:
+    department: Department
+    item_codes: tuple[str, ...]
+    assigned_at: datetime | None
+    deadline: Deadline | None
+    state: ReviewState
+    opinions: tuple[OpinionView, ...]  # every revision, oldest first
+    working_days_spent: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MinutesView:
+    minutes: JointReviewMinutes
+    opinions: tuple[OpinionView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ResultView:
+    material_type: MaterialType
+    material: Material
+    version: MaterialVersion
+    issuing_department: Department | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reuse:
+    """Materials of a case (or of many) reused from the store versus newly handed in."""
+
+    reused: int
+    uploaded: int
+    promised: int
+
+    @property
+    def ratio(self) -> float | None:
+        submitted = self.reused + self.uploaded
+        return self.reused / submitted if submitted else None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    case: Case
+    applicant: ApplicantRecord
+    window_department: Department
+    today: date
+    items: tuple[ItemView, ...]
+    materials: tuple[AttachmentView, ...]
+    reviews: tuple[DepartmentReview, ...]
+    minutes: tuple[MinutesView, ...]
+    results: tuple[ResultView, ...]
+
+    @property
+    def receipt_number(self) -> str:
+        return self.case.receipt_number
+
+    @property
+    def status(self) -> CaseStatus:
+        return CaseStatus(self.case.status)
+
+    @property
+    def outcome(self) -> CaseOutcome | None:
+        return CaseOutcome(self.case.outcome) if self.case.outcome else None
+
+    @property
+    def departments(self) -> tuple[Department, ...]:
+        return tuple(review.department for review in self.reviews)
+
+    @property
+    def reuse(self) -> Reuse:
+        origins = [a.origin for a in self.materials]
+        return Reuse(
+            origins.count(AttachmentOrigin.REUSED),
+            origins.count(AttachmentOrigin.UPLOADED),
+            origins.count(AttachmentOrigin.PROMISED),
+        )
+
+    @property
+    def overdue(self) -> bool:
+        return any_overdue(self.items)
+
+    @property
+    def overdue_promises(self) -> tuple[AttachmentView, ...]:
+        return tuple(a for a in self.materials if a.promise_overdue)
+
+    @property
+    def unmet_promises(self) -> tuple[AttachmentView, ...]:
+        return tuple(a for a in self.materials if a.origin is AttachmentOrigin.PROMISED)
+
+    @property
+    def open_reviews(self) -> tuple[DepartmentReview, ...]:
+        return tuple(r for r in self.reviews if not r.state.settled)
+
+
+def any_overdue(items: Sequence[ItemView]) -> bool:
+    """Past a promised deadline of one of its items."""
+    return any(item.promised is not None and item.promised.overdue for item in items)
+
+
+async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[CaseView]:
+    """Views of these cases, with about ten queries in all however many cases there are."""
+    if not cases:
+        return []
+    session = ctx.session
+    today = local_date(ctx.hub.clock())
+    case_ids = [case.id for case in cases]
+    with_departments = await repo.items_with_departments_of_cases(session, case_ids)
+    items = {case_id: [item for item, _ in per_case] for case_id, per_case in with_departments.items()}
+    item_departments = {
+        item.id: departments for per_case in with_departments.values() for item, departments in per_case
+    }
+    item_ids = sorted(item_departments)
+    item_materials = await catalog_repo.materials_of_items(session, item_ids)
+    attachments = await repo.current_attachments(session, case_ids)
+    tasks = await repo.review_tasks(session, case_ids)
+    opinions = await repo.opinions(session, case_ids)
+    minutes = await repo.minutes_of_cases(session, case_ids)
+    results = await repo.results_of_cases(session, case_ids)
+    version_ids = [a.material_version_id for per in attachments.values() for a in per if a.material_version_id]
+    version_ids += [r.material_version_id for per in results.values() for r in per]
+    versions = await repo.versions_with_materials(session, version_ids)
+    department_ids = {case.window_department_id for case in cases}
+    department_ids |= {o.department_id for per in opinions.values() for o in per}
+    department_ids |= {m.issuing_department_id for m in (m for _, m in versions.values()) if m.issuing_department_id}
+    departments = await repo.departments_by_ids(session, sorted(department_ids))
+    applicants = await repo.applicants_by_ids(session, [case.applicant_id for case in cases])
+    result_types = await catalog_repo.material_types_by_ids(
+        session, sorted({versions[r.material_version_id][1].material_type_id for per in results.values() for r in per})
+    )
+    views = []
+    for case in cases:
+        case_items = items.get(case.id, [])
+        views.append(
+            CaseView(
+                case=case,
+                applicant=ApplicantRecord.of(applicants[case.applicant_id]),
+                window_department=departments[case.window_department_id],
+                today=today,
+                items=tuple(_item_view(case, item, item_departments.get(item.id, []), today) for item in case_items),
+                materials=_attachment_views(
+                    materials_required_for(case_items, item_materials), attachments.get(case.id, []), versions, today
+                ),
+                reviews=_reviews(
+                    case, case_items, item_departments, tasks.get(case.id, []), opinions.get(case.id, []), today
+                ),
+                minutes=_minutes(minutes.get(case.id, []), opinions.get(case.id, []), departments),
+                results=tuple(
+                    _result_view(*versions[r.material_version_id], result_types, departments)
+                    for r in results.get(case.id, [])
+                ),
+            )
+        )
+    return views
+
+
+async def load_item_views(ctx: RequestContext, cases: Sequence[Case]) -> list[tuple[ItemView, ...]]:
+    """Only the items of these cases and their deadlines (one query): what a list of cases shows."""
+    if not cases:
+        return []
+    today = local_date(ctx.hub.clock())
+    items = await repo.items_with_departments_of_cases(ctx.session, [case.id for case in cases])
+    return [
+        tuple(_item_view(case, item, departments, today) for item, departments in items.get(case.id, []))
+        for case in cases
+    ]
+
+
+def _result_view(
+    version: MaterialVersion,
+    material: Material,
+    material_types: dict[int, MaterialType],
+    departments: dict[int, Department],
+) -> ResultView:
+    issuer = departments.get(material.issuing_department_id) if material.issuing_department_id else None
+    return ResultView(material_types[material.material_type_id], material, version, issuer)
+
+
+def _reference_day(case: Case, today: date) -> date:
+    """Deadlines of a finished case are judged on its completion day, of an open one on today."""
+    return local_date(case.completed_at) if case.completed_at is not None else today
+
+
+def _item_view(case: Case, item: ServiceItem, departments: Sequence[Department], today: date) -> ItemView:
+    if case.accepted_at is None:
+        return ItemView(item, tuple(departments), None, None)
+    start, reference = local_date(case.accepted_at), _reference_day(case, today)
+    return ItemView(
+        item,
+        tuple(departments),
+        deadline(start, item.promised_days, reference),
+        deadline(start, item.statutory_days, reference),
+    )
+
+
+def _attachment_views(
+    required: Sequence[Requirement],
+    attachments: Sequence[CaseMaterial],
+    versions: dict[int, tuple[MaterialVersion, Material]],
+    today: date,
+) -> tuple[AttachmentView, ...]:
+    by_type = {a.material_type_id: a for a in attachments}
+    views = []
+    for requirement in required:
+        row = by_type.get(requirement.material_type.id)
+        version, material = (
+            versions.get(row.material_version_id, (None, None)) if row and row.material_version_id else (None, None)
+        )
+        promise_overdue = (
+            row is not None
+            and row.origin == AttachmentOrigin.PROMISED.value
+            and row.promised_on is not None
+            and row.promised_on < today
+        )
+        views.append(AttachmentView(requirement, row, material, version, promise_overdue))
+    return tuple(views)
+
+
+def _reviews(
+    case: Case,
+    case_items: Sequence[ServiceItem],
+    item_departments: dict[int, list[Department]],
+    tasks: Sequence[ReviewTask],
+    opinions: Sequence[Opinion],
+    today: date,
+) -> tuple[DepartmentReview, ...]:
+    participants: dict[int, tuple[Department, list[ServiceItem]]] = {}
+    for item in case_items:
+        for department in item_departments.get(item.id, []):
+            participants.setdefault(department.id, (department, []))[1].append(item)
+    task_of = {task.department_id: task for task in tasks}
+    reviews = []
+    for department_id in sorted(participants, key=lambda d: participants[d][0].code):
+        department, items = participants[department_id]
+        own = tuple(OpinionView(o, department) for o in opinions if o.department_id == department_id)
+        task = task_of.get(department_id)
+        if task is None:
+            reviews.append(
+                DepartmentReview(
+                    department, tuple(i.code for i in items), None, None, ReviewState.NOT_DISTRIBUTED, own, None
+                )
+            )
+            continue
+        latest = own[-1].opinion if own else None
+        state = _STATE_OF_DECISION[latest.decision] if latest else ReviewState.PENDING
+        # The clock stops when the department settles; a correction request keeps it running.
+        settled_on = local_date(latest.recorded_at) if latest and state.settled else None
+        reference = settled_on or _reference_day(case, today)
+        start = local_date(task.assigned_at)
+        limit = deadline(start, min(i.promised_days for i in items), reference)
+        silence_consents = all(i.silence_is_consent for i in items)
+        if latest is None and silence_consents and limit.overdue:
+            state = ReviewState.DEEMED_APPROVED
+        reviews.append(
+            DepartmentReview(
+                department,
+                tuple(i.code for i in items),
+                task.assigned_at,
+                limit,
+                state,
+                own,
+                working_days_spent(start, reference),
+            )
+        )
+    return tuple(reviews)
+
+
+def _minutes(
+    minutes: Sequence[JointReviewMinutes], opinions: Sequence[Opinion], departments: dict[int, Department]
+) -> tuple[MinutesView, ...]:
+    return tuple(
+        MinutesView(m, tuple(OpinionView(o, departments[o.department_id]) for o in opinions if o.minutes_id == m.id))
+        for m in minutes
+    )
