@@ -33,6 +33,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from hub.settings import Settings
 
@@ -143,10 +144,12 @@ def running_hub(database_url: str, *, workers: int = 1, env: dict[str, str] | No
         tokens = _seed(settings, environment)
         port = _free_port()
         command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)]
-        server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # The server's log goes to a file: a pipe nobody reads fills up and stalls the server.
+        log = open(Path(var) / "serve.log", "w+b")  # noqa: SIM115  (closed with the block)
+        server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=log)
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_until_ready(url, server)
+            _wait_until_ready(url, server, log)
             yield RunningHub(f"{url}/graphql", database_url, workers, tokens)
         finally:
             server.terminate()
@@ -155,13 +158,15 @@ def running_hub(database_url: str, *, workers: int = 1, env: dict[str, str] | No
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+            log.close()
 
 
-def _wait_until_ready(url: str, server: subprocess.Popen) -> None:
+def _wait_until_ready(url: str, server: subprocess.Popen, log: BinaryIO) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"hub serve exited with {server.returncode}: {server.stderr.read().decode()[-2000:]}")
+            log.seek(0)
+            raise RuntimeError(f"hub serve exited with {server.returncode}: {log.read().decode()[-2000:]}")
         try:
             with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
                 if response.status == 200:
