@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.settings import Settings
+from hub.settings import Environment, Settings
 
 POSTGRES_ADMIN_URL = os.environ.get("HUB_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 SECONDS = float(os.environ.get("HUB_BENCH_SECONDS", "10"))
@@ -130,12 +130,15 @@ def running_hub(database_url: str, *, workers: int = 1, env: dict[str, str] | No
     with tempfile.TemporaryDirectory(prefix="hub-bench-var-") as var:
         environment = {
             **os.environ,
+            # Benchmarks may switch the access log off (bench/audit.py); only this environment allows it.
+            "HUB_ENVIRONMENT": Environment.BENCHMARK.value,
             "HUB_DATABASE_URL": database_url,
             "HUB_BLOB_URL": f"file://{var}/blobs",
             "HUB_SECRETS_DIR": f"{var}/secrets",
             **(env or {}),
         }
         settings = Settings(
+            environment=Environment.BENCHMARK,
             database_url=database_url,
             blob_url=environment["HUB_BLOB_URL"],
             secrets_dir=Path(environment["HUB_SECRETS_DIR"]),
