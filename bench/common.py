@@ -48,6 +48,7 @@ class RunningHub:
     database_url: str
     workers: int
     tokens: dict[tuple[str, str], str]  # (role, department code) -> bearer token
+    pid: int = 0  # the serving process (with one worker, the one that answers), for its memory
 
     def token(self, role: str, department_code: str) -> str:
         return self.tokens[role, department_code]
@@ -150,7 +151,7 @@ def running_hub(database_url: str, *, workers: int = 1, env: dict[str, str] | No
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_until_ready(url, server)
-            yield RunningHub(f"{url}/graphql", database_url, workers, tokens)
+            yield RunningHub(f"{url}/graphql", database_url, workers, tokens, server.pid)
         finally:
             server.terminate()
             try:

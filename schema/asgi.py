@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from cross_web import HTTPException
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
@@ -202,18 +203,36 @@ class GraphQLEndpoint(GraphQL):
             await request.close()
 
     def decode_json(self, data: str | bytes) -> object:
-        """Any body json cannot read is the caller's mistake: too deep, not UTF-8, not JSON."""
+        """Any body json cannot read is the caller's mistake: too deep, not UTF-8, not JSON, not an object."""
         try:
-            return json.loads(data)
+            decoded = json.loads(data)
         except (RecursionError, ValueError) as error:
             raise MalformedRequest("the request body is not valid JSON (or nests too deep)") from error
+        if not isinstance(decoded, dict | list):
+            raise MalformedRequest("the request body must be a JSON object")
+        return decoded
 
     async def parse_multipart(self, request: Any) -> dict[str, str]:
-        """Starlette's own refusals of a multipart body (a part or header too long) as MALFORMED_REQUEST."""
+        """The GraphQL multipart request spec, strictly: every entry of `map` names a file part.
+
+        A part without a filename is a form field to Starlette: passed on, the bytes of a file would
+        reach the resolver as text. Starlette's own refusals (a part or header too long) and a map
+        whose paths lead nowhere are MALFORMED_REQUEST too."""
         try:
+            form = await request.get_form_data()
+            files_map = form.form.get("map", "{}")
+            mapped = self.decode_json(files_map) if isinstance(files_map, str | bytes) else files_map
+            if not isinstance(mapped, dict):
+                raise MalformedRequest("the multipart map must be a JSON object")
+            for name in mapped:
+                if not isinstance(form.files.get(name), UploadFile):
+                    raise MalformedRequest(f"the map names {name!r}, which is not a file part with a filename")
+            # Starlette keeps the parsed form on the request: this reads nothing twice.
             return await super().parse_multipart(request)
         except (MultiPartException, StarletteHTTPException) as error:
             raise MalformedRequest("the multipart body cannot be parsed") from error
+        except (IndexError, TypeError, ValueError, AttributeError) as error:
+            raise MalformedRequest("the multipart map does not fit the operations") from error
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         """Strawberry's reading of the request, then the edge's checks on what it found."""

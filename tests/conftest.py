@@ -108,6 +108,7 @@ def hub_command(hub, monkeypatch, capsys):
 
     The command runs in a worker thread because it runs its own event loop."""
     settings: Settings = hub.settings
+    monkeypatch.setenv("HUB_ENVIRONMENT", settings.environment.value)
     monkeypatch.setenv("HUB_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("HUB_BLOB_URL", settings.blob_url)
     monkeypatch.setenv("HUB_SECRETS_DIR", str(settings.secrets_dir))
