@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from graphql import parse
+from graphql import GraphQLError, parse
 
 from bench.clerk_query import HUB_QUERY
 from bench.common import (
@@ -79,7 +79,7 @@ def _cost(query: str) -> int:
     """The fields the hub's limits count for `query` (schema/limits.py), or -1 if it is refused."""
     try:
         return measure(parse(query, max_tokens=_limits().max_tokens), _limits()).fields
-    except HubError:
+    except (HubError, GraphQLError):
         return -1
 
 
@@ -96,9 +96,18 @@ def deepest_data_query(limit: int) -> str:
 
 
 def widest_document_query(settings: Settings) -> str:
-    """As many tokens as allowed in as many bytes as allowed: work for the parser and validation."""
-    fields = " ".join(["name role departmentCode"] * ((settings.max_query_tokens - 10) // 3))
-    query = "{ viewer { " + fields + " } }"
+    """As many tokens and bytes as allowed, each field repeated as often as allowed: work for the
+    parser and for validation, which compares repeated fields in pairs."""
+    repeats = settings.max_query_field_repeats
+    block = "{ " + "name role departmentCode " * repeats + "}"
+    names = ["viewer", *(f"a{n}: viewer" for n in range(settings.max_query_aliases // repeats))]
+    blocks: list[str] = []
+    for name in names:
+        for _ in range(repeats):
+            if _cost("{ " + " ".join([*blocks, f"{name} {block}"]) + " }") < 0:
+                break
+            blocks.append(f"{name} {block}")
+    query = "{ " + " ".join(blocks) + " }"
     return query + " #" + "x" * (settings.max_query_bytes - len(query.encode()) - 3)
 
 

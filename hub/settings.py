@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     max_query_fields: int = Field(
         default=10_000, gt=0, description="fields a query may ask for, lists counted `first` times (schema/limits.py)"
     )
+    max_query_field_repeats: int = Field(
+        default=10, gt=0, description="times one response name may appear in one selection (validation is quadratic)"
+    )
     max_query_bytes: int = Field(default=32 * 1024, gt=0, description="largest document, comments and blanks included")
     max_page_size: int = 100
     max_json_body_bytes: int = Field(default=1024**2, gt=0, description="largest JSON (or GET) request to /graphql")

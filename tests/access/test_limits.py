@@ -178,3 +178,16 @@ async def test_the_document_cache_is_bounded_in_bytes(hub, clerk) -> None:
             assert (await client.execute(query, token=clerk.token))["viewer"]["name"] == "王窗口"
     assert documents.used_bytes <= 3_000_000
     assert 0 < len(documents) < 60
+
+
+async def test_one_field_asked_again_and_again_is_refused_before_validation(client, clerk) -> None:
+    """Validation compares repeated fields in pairs: 300 `viewer { name }` took half a second."""
+    repeated = "{ " + "viewer { name } " * 300 + "}"
+    response = await client.post(repeated, token=clerk.token)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"] == {"code": "QUERY_TOO_COMPLEX", "limit": 10, "repeats": 300}
+    inline = "{ " + "... on Query { viewer { name } } " * 11 + "}"
+    assert await client.error_code(inline, token=clerk.token) == "QUERY_TOO_COMPLEX"
+    assert await client.execute("{ " + "viewer { name name } " * 10 + "}", token=clerk.token) == {
+        "viewer": {"name": "王窗口"}
+    }
