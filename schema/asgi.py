@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from cross_web import HTTPException
-from starlette.datastructures import UploadFile
+from starlette.datastructures import Headers, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
@@ -72,9 +72,9 @@ def _needs_preflight_header(request: Request) -> bool:
     return content_type in SIMPLE_CONTENT_TYPES or not content_type
 
 
-def _body_limit(request: Request, hub: Hub) -> tuple[int, type[HubError]]:
+def _body_limit(headers: Headers, hub: Hub) -> tuple[int, type[HubError]]:
     """How many bytes this request's body may have, and what to refuse it with past that."""
-    if request.headers.get("content-type", "").lower().startswith("multipart/"):
+    if headers.get("content-type", "").lower().startswith("multipart/"):
         return hub.settings.multipart_body_limit, FileTooLarge
     return hub.settings.max_json_body_bytes, PayloadTooLarge
 
@@ -136,10 +136,8 @@ class GraphQLEndpoint(GraphQL):
         if scope["type"] != "http":
             await Response(status_code=404)(scope, receive, send)
             return
-        request = Request(scope, receive=receive)
-        limit, kind = _body_limit(request, self.hub)
-        refusal = _too_large(kind, limit, self.hub)
-        request = Request(scope, receive=_counted(receive, limit, refusal))
+        limit, kind = _body_limit(Headers(scope=scope), self.hub)
+        request = Request(scope, receive=_counted(receive, limit, _too_large(kind, limit, self.hub)))
         try:
             response = await self._serve(request)
         except Exception:
@@ -162,7 +160,7 @@ class GraphQLEndpoint(GraphQL):
                 CSRF_REJECTED,
                 400,
             )
-        limit, kind = _body_limit(request, self.hub)
+        limit, kind = _body_limit(request.headers, self.hub)
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:
             # Refused from its declared length, before a byte of it is read or spooled.
@@ -241,7 +239,8 @@ class GraphQLEndpoint(GraphQL):
             if item.query is not None:
                 prepared = self.schema.documents.prepare(item.query)  # type: ignore[attr-defined]
                 if prepared.refusal is not None:
-                    raise prepared.refusal
+                    # A fresh error each time: raising the cached one would grow its traceback.
+                    raise type(prepared.refusal)(prepared.refusal.message, **prepared.refusal.details)
             refuse_control_characters(item.variables)
             refuse_control_characters(item.operation_name)
         return data

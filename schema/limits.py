@@ -41,7 +41,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from hub.errors import InvalidInput, PayloadTooLarge, QueryTooComplex
+from hub.errors import HubError, InvalidInput, PayloadTooLarge, QueryTooComplex
 from hub.settings import Settings
 
 # NUL and the other C0 controls break PostgreSQL text and log lines; tab, LF and CR are ordinary
@@ -287,7 +287,7 @@ class Prepared:
     """A document as parsed, with what the edge decided about it and, once run, its validation."""
 
     document: DocumentNode | None
-    refusal: Exception | None
+    refusal: HubError | None
     cost_bytes: int
     validation_errors: list[GraphQLError] | None = field(default=None)
 
