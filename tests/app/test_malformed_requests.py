@@ -157,3 +157,56 @@ async def test_the_file_variable_sent_as_a_string_is_bad_user_input(hub, client,
     assert response.status_code == 200  # refused by the resolver, inside GraphQL
     assert response.json()["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "file"}
     assert await counts(hub) == (0, 0, 0)
+
+
+def _file_part(name: str = "0") -> tuple[str, bytes]:
+    return (f'Content-Disposition: form-data; name="{name}"; filename="a.pdf"\r\nContent-Type: application/pdf', pdf())
+
+
+@pytest.mark.parametrize(
+    ("operations", "files_map"),
+    [
+        ("not json", '{"0": ["variables.input.file"]}'),
+        ('"a string"', '{"0": ["variables.input.file"]}'),
+        (None, '["variables.input.file"]'),
+        (None, '{"0": [1]}'),
+        (None, '{"0": "variables.input.file"}'),
+        (None, '{"0": ["variables.nowhere.file"]}'),
+        (None, '{"0": ["variables.input.file.0.1"]}'),
+        (None, '{"1": ["variables.input.file"]}'),
+    ],
+    ids=[
+        "operations-not-json",
+        "operations-a-string",
+        "map-a-list",
+        "path-a-number",
+        "paths-a-string",
+        "path-to-nowhere",
+        "path-through-a-value",
+        "map-names-a-missing-part",
+    ],
+)
+async def test_a_map_or_operations_outside_the_spec_is_a_malformed_request(
+    hub, client, clerk, registered, operations, files_map
+) -> None:
+    fields = _upload_fields()
+    parts = [
+        ('Content-Disposition: form-data; name="operations"', (operations or fields["operations"]).encode()),
+        ('Content-Disposition: form-data; name="map"', files_map.encode()),
+        _file_part(),
+    ]
+    _refused(await _post_multipart(client, clerk, parts), 400, "MALFORMED_REQUEST")
+    assert await counts(hub) == (0, 0, 0)
+
+
+async def test_a_multipart_body_without_boundary_or_end_is_a_malformed_request(client, clerk, registered) -> None:
+    headers = {"Authorization": f"Bearer {clerk.token}", **PREFLIGHT}
+    no_boundary = await client.http.post(
+        "/graphql", content=b"--x\r\n", headers={**headers, "Content-Type": "multipart/form-data"}
+    )
+    _refused(no_boundary, 400, "MALFORMED_REQUEST")
+    body, content_type = _multipart([*_field_parts(), _file_part()])
+    truncated = await client.http.post(
+        "/graphql", content=body[: len(body) // 2], headers={**headers, "Content-Type": content_type}
+    )
+    _refused(truncated, 400, "MALFORMED_REQUEST")
