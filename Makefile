@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml
 
 ## Serve the hub with embedded defaults (SQLite + ./var/blobs), demo data and GraphiQL.
 run: $(STAMP)
-	$(BIN)/hub db upgrade
-	$(BIN)/hub demo --if-empty
-	$(BIN)/hub serve --print-demo-tokens
+	HUB_ENVIRONMENT=demo $(BIN)/hub db upgrade
+	HUB_ENVIRONMENT=demo $(BIN)/hub demo --if-empty
+	HUB_ENVIRONMENT=demo $(BIN)/hub serve --print-demo-tokens
 
 ## Lint, format, types and import contracts: fast failures first (docs/architecture.md).
 lint: $(STAMP)

@@ -64,7 +64,8 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
 
     settings = settings or get_settings()
     hub = hub or build_hub(settings)
-    graphql = GraphQLEndpoint(hub, build_schema(settings))
+    schema = build_schema(settings)
+    graphql = GraphQLEndpoint(hub, schema)
 
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")
@@ -117,4 +118,5 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
     )
     app.add_middleware(MetricsMiddleware)
     app.state.hub = hub
+    app.state.graphql_schema = schema
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("bench.graphql_read", "bench.clerk_query", "bench.documents", "bench.audit", "bench.notice")
+MODULES = ("bench.graphql_read", "bench.clerk_query", "bench.documents", "bench.audit", "bench.notice", "bench.edge")
 
 
 def main() -> None:

@@ -5,8 +5,8 @@
    figure is entries queued, sequenced and tree-hashed per second, 1 process against 4. Also the
    sequencer alone draining a backlog.
 2. Read overhead: the clerk's applicant read over HTTP, with the access log on, against the same
-   server with recording switched off (HUB_AUDIT_RECORDING_DISABLED_FOR_BENCHMARK, refused in
-   production), in the same run, loaded in turn, best of three rounds each.
+   server with recording switched off (HUB_AUDIT_RECORDING_DISABLED_FOR_BENCHMARK, accepted only
+   with HUB_ENVIRONMENT=benchmark, which bench/common.py sets), in the same run, loaded in turn, best of three rounds each.
 3. Verification: an export of 1,000,000 entries verified offline, against plain SHA-256 of the
    same entry lines (hashlib and `cryptography`) measured in the same run.
 

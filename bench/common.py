@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from hub.settings import Settings
+from hub.settings import Environment, Settings
 
 POSTGRES_ADMIN_URL = os.environ.get("HUB_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 SECONDS = float(os.environ.get("HUB_BENCH_SECONDS", "10"))
@@ -49,6 +49,7 @@ class RunningHub:
     database_url: str
     workers: int
     tokens: dict[tuple[str, str], str]  # (role, department code) -> bearer token
+    pid: int = 0  # the serving process (with one worker, the one that answers), for its memory
 
     def token(self, role: str, department_code: str) -> str:
         return self.tokens[role, department_code]
@@ -131,12 +132,15 @@ def running_hub(database_url: str, *, workers: int = 1, env: dict[str, str] | No
     with tempfile.TemporaryDirectory(prefix="hub-bench-var-") as var:
         environment = {
             **os.environ,
+            # Benchmarks may switch the access log off (bench/audit.py); only this environment allows it.
+            "HUB_ENVIRONMENT": Environment.BENCHMARK.value,
             "HUB_DATABASE_URL": database_url,
             "HUB_BLOB_URL": f"file://{var}/blobs",
             "HUB_SECRETS_DIR": f"{var}/secrets",
             **(env or {}),
         }
         settings = Settings(
+            environment=Environment.BENCHMARK,
             database_url=database_url,
             blob_url=environment["HUB_BLOB_URL"],
             secrets_dir=Path(environment["HUB_SECRETS_DIR"]),
@@ -150,7 +154,7 @@ def running_hub(database_url: str, *, workers: int = 1, env: dict[str, str] | No
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_until_ready(url, server, log)
-            yield RunningHub(f"{url}/graphql", database_url, workers, tokens)
+            yield RunningHub(f"{url}/graphql", database_url, workers, tokens, server.pid)
         finally:
             server.terminate()
             try:

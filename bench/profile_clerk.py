@@ -30,9 +30,14 @@ async def _profile(database_url: str, folder: Path, id_number: str, requests: in
     from app.asgi import create_app
     from hub.demo.load import reissue_demo_tokens
     from hub.services import build_hub
-    from hub.settings import Settings
+    from hub.settings import Environment, Settings
 
-    settings = Settings(database_url=database_url, blob_url=f"file://{folder}/blobs", secrets_dir=folder / "secrets")
+    settings = Settings(
+        environment=Environment.BENCHMARK,
+        database_url=database_url,
+        blob_url=f"file://{folder}/blobs",
+        secrets_dir=folder / "secrets",
+    )
     hub = build_hub(settings)
     async with hub.sessions() as session:
         issued = await reissue_demo_tokens(session, settings)

@@ -171,3 +171,24 @@ class PromisesUnmet(Conflict):
 
 class ReviewsOpen(Conflict):
     code = "REVIEWS_OPEN"
+
+
+# The GraphQL edge (schema/asgi.py, schema/limits.py): requests refused before anything runs.
+
+
+class MalformedRequest(HubError):
+    """The HTTP request is not a GraphQL request the hub can read (body, content type, multipart)."""
+
+    code = "MALFORMED_REQUEST"
+
+
+class PayloadTooLarge(HubError):
+    """A request body or a document over its configured size: refused before it is read whole."""
+
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class QueryTooComplex(HubError):
+    """A document that asks for more fields, depth or aliases than configured: refused before it runs."""
+
+    code = "QUERY_TOO_COMPLEX"

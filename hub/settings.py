@@ -11,8 +11,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Environment(StrEnum):
+    """Where the hub runs. Unset means production: a forgotten variable must not open the hub up."""
+
     DEMO = "demo"
     PRODUCTION = "production"
+    BENCHMARK = "benchmark"
 
 
 class Settings(BaseSettings):
@@ -20,7 +23,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HUB_", env_file=None, extra="ignore")
 
-    environment: Environment = Environment.DEMO
+    environment: Environment = Environment.PRODUCTION
     database_url: str = "sqlite+aiosqlite:///./var/hub.db"
     blob_url: str = "file://./var/blobs"
     secrets_dir: Path = Path("./var/secrets")
@@ -32,7 +35,21 @@ class Settings(BaseSettings):
     max_query_depth: int = 10
     max_query_tokens: int = 2000
     max_query_aliases: int = 30
+    max_query_fields: int = Field(
+        default=10_000, gt=0, description="fields a query may ask for, lists counted `first` times (schema/limits.py)"
+    )
+    max_query_field_repeats: int = Field(
+        default=10, gt=0, description="times one response name may appear in one selection (validation is quadratic)"
+    )
+    max_query_bytes: int = Field(default=32 * 1024, gt=0, description="largest document, comments and blanks included")
     max_page_size: int = 100
+    max_json_body_bytes: int = Field(default=1024**2, gt=0, description="largest JSON (or GET) request to /graphql")
+    max_multipart_body_bytes: int | None = Field(
+        default=None, gt=0, description="largest multipart upload request; defaults to max_upload_bytes + 1 MiB"
+    )
+    query_cache_bytes: int = Field(
+        default=32 * 1024**2, ge=0, description="memory the parsed and validated documents may keep, in bytes"
+    )
     graphiql: bool | None = Field(default=None, description="defaults to on in demo, off in production")
     introspection: bool | None = Field(default=None, description="defaults to on in demo, off in production")
 
@@ -53,14 +70,26 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = Field(default=60.0, gt=0, description="or after this long with new entries")
     audit_sequencer_interval: float = Field(default=1.0, gt=0, description="seconds between sequencer runs")
     audit_sequencer_batch: int = Field(default=5000, ge=1, description="entries sequenced per transaction")
-    # Benchmarks only: guard still decides, but no entry is written. Refused in production.
+    # Benchmarks only: guard still decides, but no entry is written. Refused outside `benchmark`.
     audit_recording_disabled_for_benchmark: bool = False
 
     @model_validator(mode="after")
-    def _recording_is_mandatory_in_production(self) -> Settings:
-        if self.audit_recording_disabled_for_benchmark and self.environment is Environment.PRODUCTION:
-            raise ValueError("the access log cannot be switched off in production")
+    def _recording_is_mandatory_outside_benchmarks(self) -> Settings:
+        if self.audit_recording_disabled_for_benchmark and self.environment is not Environment.BENCHMARK:
+            raise ValueError("the access log can be switched off only with HUB_ENVIRONMENT=benchmark")
         return self
+
+    @property
+    def multipart_body_limit(self) -> int:
+        """Room for the operations, the map and the part headers around one file of the largest size."""
+        if self.max_multipart_body_bytes is not None:
+            return self.max_multipart_body_bytes
+        return self.max_upload_bytes + 1024**2
+
+    @property
+    def suggestions_enabled(self) -> bool:
+        """ "Did you mean ...?" only in the demo: elsewhere it would map the schema for a stranger."""
+        return self.environment is Environment.DEMO
 
     @property
     def graphiql_enabled(self) -> bool:

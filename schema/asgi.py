@@ -2,39 +2,62 @@
 
 Every error reaching the client, even one raised before GraphQL runs (a missing token, a body
 that is not JSON), has the GraphQL shape `{"errors": [{"message", "extensions": {"code"}}]}`.
+
+The edge trusts nothing it reads: the body is counted as it arrives and refused past its limit
+(JSON and multipart have their own), the document is measured before it is validated or run
+(schema/limits.py), and control characters in any string are refused before a use case sees them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from cross_web import HTTPException
+from starlette.datastructures import Headers, UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 
 from hub.access.context import Hub, RequestContext
 from hub.access.guard import record_refused_token
 from hub.access.principals import authenticate
-from hub.errors import HubError
+from hub.errors import (
+    FileTooLarge,
+    HubError,
+    InvalidInput,
+    MalformedRequest,
+    PayloadTooLarge,
+    QueryTooComplex,
+)
 from hub.metrics import GRAPHQL_ERRORS
 from schema.context import GraphQLContext
 from schema.errors import INTERNAL_ERROR, error_code
 from schema.graphiql import graphiql_page
+from schema.limits import refuse_control_characters
 
 logger = logging.getLogger("hub.graphql")
 
 # Headers a browser cannot send cross-site without a CORS preflight (the Apollo convention).
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "x-hub-request")
 SIMPLE_CONTENT_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded", "text/plain")
-MALFORMED_REQUEST = "MALFORMED_REQUEST"
+MALFORMED_REQUEST = MalformedRequest.code
 CSRF_REJECTED = "CSRF_PREFLIGHT_REQUIRED"
-# Room for the operations and map fields and the part headers around an upload's bytes.
-MULTIPART_ALLOWANCE = 1024 * 1024
+# HTTP status of the errors the edge raises before GraphQL runs; the first class that matches wins.
+EDGE_STATUS: tuple[tuple[type[HubError], int], ...] = (
+    (PayloadTooLarge, 413),
+    (FileTooLarge, 413),
+    (QueryTooComplex, 400),
+    (InvalidInput, 400),
+    (MalformedRequest, 400),
+)
+SUGGESTION = re.compile(r"\s*Did you mean .*\?$", re.DOTALL)
 
 
 def error_response(message: str, code: str, status: int, **details: Any) -> JSONResponse:
@@ -49,14 +72,39 @@ def _needs_preflight_header(request: Request) -> bool:
     return content_type in SIMPLE_CONTENT_TYPES or not content_type
 
 
-def _declares_too_large_upload(request: Request, limit: int) -> bool:
-    """Refuse an oversize multipart upload from its Content-Length, before spooling any of it.
+def _body_limit(headers: Headers, hub: Hub) -> tuple[int, type[HubError]]:
+    """How many bytes this request's body may have, and what to refuse it with past that."""
+    if headers.get("content-type", "").lower().startswith("multipart/"):
+        return hub.settings.multipart_body_limit, FileTooLarge
+    return hub.settings.max_json_body_bytes, PayloadTooLarge
 
-    Bodies without a length are still checked file by file once parsed (hub.documents.materials)."""
-    if not request.headers.get("content-type", "").lower().startswith("multipart/"):
-        return False
-    length = request.headers.get("content-length", "")
-    return length.isdigit() and int(length) > limit + MULTIPART_ALLOWANCE
+
+def _too_large(kind: type[HubError], limit: int, hub: Hub) -> HubError:
+    if kind is FileTooLarge:
+        upload_limit = hub.settings.max_upload_bytes
+        return FileTooLarge(f"the upload is larger than the limit of {upload_limit} bytes", limit=upload_limit)
+    return PayloadTooLarge(f"the request body is larger than the limit of {limit} bytes", limit=limit)
+
+
+def _counted(receive: Receive, limit: int, refusal: HubError) -> Receive:
+    """The body as it arrives, refused once it passes `limit` (a missing or lying Content-Length too)."""
+    received = 0
+
+    async def receive_counted() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise refusal
+        return message
+
+    return receive_counted
+
+
+def edge_refusal(error: HubError) -> JSONResponse:
+    status = next((code for kind, code in EDGE_STATUS if isinstance(error, kind)), 400)
+    return error_response(error.message, error.code, status, **error.details)
 
 
 def _request_id(header: str | None) -> str | None:
@@ -88,7 +136,8 @@ class GraphQLEndpoint(GraphQL):
         if scope["type"] != "http":
             await Response(status_code=404)(scope, receive, send)
             return
-        request = Request(scope, receive=receive)
+        limit, kind = _body_limit(Headers(scope=scope), self.hub)
+        request = Request(scope, receive=_counted(receive, limit, _too_large(kind, limit, self.hub)))
         try:
             response = await self._serve(request)
         except Exception:
@@ -111,11 +160,11 @@ class GraphQLEndpoint(GraphQL):
                 CSRF_REJECTED,
                 400,
             )
-        if _declares_too_large_upload(request, self.hub.settings.max_upload_bytes):
-            limit = self.hub.settings.max_upload_bytes
-            return error_response(
-                f"the upload is larger than the limit of {limit} bytes", "FILE_TOO_LARGE", 413, limit=limit
-            )
+        limit, kind = _body_limit(request.headers, self.hub)
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            # Refused from its declared length, before a byte of it is read or spooled.
+            return edge_refusal(_too_large(kind, limit, self.hub))
         session = self.hub.sessions()
         try:
             # Autocommit until the operation is known: a query keeps it (no BEGIN and COMMIT round
@@ -143,18 +192,71 @@ class GraphQLEndpoint(GraphQL):
                 return await self.run(request)
             except HTTPException as error:
                 return error_response(error.reason, MALFORMED_REQUEST, error.status_code)
+            except HubError as error:
+                return edge_refusal(error)
         finally:
             await session.close()
             # Uploaded files spooled to temporary files: closed (and so deleted) now, not whenever
             # the collector gets to them.
             await request.close()
 
+    def decode_json(self, data: str | bytes) -> object:
+        """Any body json cannot read is the caller's mistake: too deep, not UTF-8, not JSON, not an object."""
+        try:
+            decoded = json.loads(data)
+        except (RecursionError, ValueError) as error:
+            raise MalformedRequest("the request body is not valid JSON (or nests too deep)") from error
+        if not isinstance(decoded, dict | list):
+            raise MalformedRequest("the request body must be a JSON object")
+        return decoded
+
+    async def parse_multipart(self, request: Any) -> dict[str, str]:
+        """The GraphQL multipart request spec, strictly: every entry of `map` names a file part.
+
+        A part without a filename is a form field to Starlette: passed on, the bytes of a file would
+        reach the resolver as text. Starlette's own refusals (a part or header too long) and a map
+        whose paths lead nowhere are MALFORMED_REQUEST too."""
+        try:
+            form = await request.get_form_data()
+            files_map = form.form.get("map", "{}")
+            mapped = self.decode_json(files_map) if isinstance(files_map, str | bytes) else files_map
+            if not isinstance(mapped, dict):
+                raise MalformedRequest("the multipart map must be a JSON object")
+            for name in mapped:
+                if not isinstance(form.files.get(name), UploadFile):
+                    raise MalformedRequest(f"the map names {name!r}, which is not a file part with a filename")
+            # Starlette keeps the parsed form on the request: this reads nothing twice.
+            return await super().parse_multipart(request)
+        except (MultiPartException, StarletteHTTPException) as error:
+            raise MalformedRequest("the multipart body cannot be parsed") from error
+        except (IndexError, TypeError, ValueError, AttributeError) as error:
+            raise MalformedRequest("the multipart map does not fit the operations") from error
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's reading of the request, then the edge's checks on what it found."""
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            if item.query is not None:
+                prepared = self.schema.documents.prepare(item.query)  # type: ignore[attr-defined]
+                if prepared.refusal is not None:
+                    # A fresh error each time: raising the cached one would grow its traceback.
+                    raise type(prepared.refusal)(prepared.refusal.message, **prepared.refusal.details)
+            refuse_control_characters(item.variables)
+            refuse_control_characters(item.operation_name)
+        return data
+
     async def process_result(self, request: Request, result: Any) -> GraphQLHTTPResponse:
-        """Syntax errors end the operation before the masking extension runs: give them their code here."""
+        """Syntax errors end the operation before the masking extension runs: give them their code here.
+
+        Outside the demo, no message suggests a field or value name ("Did you mean ...?"): the
+        schema is published to those who should have it, not mapped for whoever probes."""
+        hide_suggestions = not self.hub.settings.suggestions_enabled
         for error in result.errors or ():
             if not error.extensions or "code" not in error.extensions:
                 error.extensions = {**(error.extensions or {}), "code": error_code(error)}
                 GRAPHQL_ERRORS.labels(code=error.extensions["code"]).inc()
+            if hide_suggestions:
+                error.message = SUGGESTION.sub("", error.message)
         return await super().process_result(request, result)
 
     def encode_json(self, data: object) -> bytes:

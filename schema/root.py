@@ -5,16 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-    max_aliases,
-    query_depth_limiter,
-)
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -24,6 +16,7 @@ from hub.errors import HubError
 from hub.settings import Settings
 from schema.context import Info
 from schema.errors import HubMaskErrors
+from schema.limits import CachedParse, CachedValidation, Limits, PreparedDocuments
 from schema.types.applicants import ApplicantMutation, ApplicantQuery
 from schema.types.audit import AuditQuery
 from schema.types.cases import CaseMutation, CaseQuery
@@ -85,35 +78,14 @@ class CommitAccessLog(SchemaExtension):
             raise
 
 
-def _limiters(settings: Settings) -> list[type[SchemaExtension]]:
-    """Limiter extensions bound to the settings: a fresh instance per request, no shared state.
-
-    The depth and alias rules are built once here, not per request: ValidationCache is keyed by
-    the rule classes, so rules made anew for each request would miss it every time (measured: a
-    trivial query spent half its time validating).
-    """
-    shape_rules: list[type[ASTValidationRule]] = [
-        query_depth_limiter.create_validator(settings.max_query_depth, should_ignore=None),
-        max_aliases.create_validator(settings.max_query_aliases),
-    ]
-
-    class DepthAndAliasLimit(AddValidationRules):
-        def __init__(self) -> None:
-            super().__init__(shape_rules)
-
-    class TokenLimit(MaxTokensLimiter):
-        def __init__(self) -> None:
-            super().__init__(max_token_count=settings.max_query_tokens)
-
-    return [DepthAndAliasLimit, TokenLimit]
-
-
 class HubSchema(strawberry.Schema):
-    """Logs only unexpected errors, with their traceback.
+    """Logs only unexpected errors, with their traceback; holds the documents the edge prepared.
 
     Domain errors (HubError) and invalid queries are the caller's business: they reach the client
     with their code, and logging each as a traceback would bury the real failures.
     """
+
+    documents: PreparedDocuments
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         unexpected = [
@@ -124,22 +96,20 @@ class HubSchema(strawberry.Schema):
         super().process_errors(unexpected, execution_context)
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
-    extensions: list[type[SchemaExtension]] = [
-        HubMaskErrors,
-        *_limiters(settings),
-        ParserCache,
-        ValidationCache,
-        CommitAccessLog,
-    ]
+def build_schema(settings: Settings) -> HubSchema:
+    """The schema with its limits: the edge (schema/asgi.py) measures each document before it runs."""
+    extensions: list[type[SchemaExtension]] = [HubMaskErrors, CachedParse, CachedValidation, CommitAccessLog]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
-    return HubSchema(
+    schema = HubSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )
+    limits = Limits.of(settings, schema._schema)  # noqa: SLF001  (the graphql-core schema, to find paged fields)
+    schema.documents = PreparedDocuments(limits, settings.query_cache_bytes, suggestions=settings.suggestions_enabled)
+    return schema
 
 
 def schema_sdl() -> str:

@@ -18,7 +18,7 @@ from app.cli import main
 from hub.access.auth import Role
 from hub.access.context import Hub
 from hub.services import build_hub
-from hub.settings import Settings, get_settings
+from hub.settings import Environment, Settings, get_settings
 from storage.migrate import upgrade
 from tests.support import (
     Actor,
@@ -55,7 +55,10 @@ def database_urls(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(params=BACKENDS)
 def settings(request: pytest.FixtureRequest, database_urls: dict[str, str], tmp_path) -> Settings:
+    # The demo environment, set explicitly (unset means production): most stories use GraphiQL,
+    # introspection or demo tokens; production's differences are tested where they matter.
     return Settings(
+        environment=Environment.DEMO,
         database_url=database_urls[request.param],
         blob_url=f"file://{tmp_path / 'blobs'}",
         secrets_dir=tmp_path / "secrets",
@@ -105,6 +108,7 @@ def hub_command(hub, monkeypatch, capsys):
 
     The command runs in a worker thread because it runs its own event loop."""
     settings: Settings = hub.settings
+    monkeypatch.setenv("HUB_ENVIRONMENT", settings.environment.value)
     monkeypatch.setenv("HUB_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("HUB_BLOB_URL", settings.blob_url)
     monkeypatch.setenv("HUB_SECRETS_DIR", str(settings.secrets_dir))

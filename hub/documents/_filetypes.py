@@ -33,6 +33,17 @@ SIGNATURES = (
     (b"II*\x00", TIFF),
     (b"MM\x00*", TIFF),
 )
+# The extensions each type goes by; the first is given to a file whose name says another type.
+EXTENSIONS = {
+    PDF: (".pdf",),
+    JPEG: (".jpg", ".jpeg", ".jpe"),
+    PNG: (".png",),
+    TIFF: (".tif", ".tiff"),
+    OFD: (".ofd",),
+    DOCX: (".docx",),
+    XLSX: (".xlsx",),
+    PPTX: (".pptx",),
+}
 ZIP_SIGNATURE = b"PK\x03\x04"
 OOXML_PARTS = (("word/", DOCX), ("xl/", XLSX), ("ppt/", PPTX))
 HEAD_BYTES = 16
@@ -84,3 +95,16 @@ def check_declared(source: BinaryIO, declared: str) -> str:
             f"the file is {detected} but was declared as {wanted or 'nothing'}", declared=wanted, detected=detected
         )
     return detected
+
+
+def name_with_extension(file_name: str, content_type: str, max_length: int) -> str:
+    """The name with an extension of the detected type: `invoice.html` holding a PDF is `invoice.pdf`.
+
+    A browser or desktop that opens a download by its extension must not take a PDF for a web
+    page (or a script); the name's stem, which the uploader chose, is kept."""
+    extensions = EXTENSIONS[content_type]
+    stem, dot, extension = file_name.rpartition(".")
+    if dot and "." + extension.lower() in extensions:
+        return file_name
+    base = stem if dot and stem else file_name
+    return base[: max_length - len(extensions[0])] + extensions[0]

@@ -6,7 +6,10 @@ Range); an unsatisfiable one gets 416. `If-None-Match` gives 304, `If-Range` wit
 the whole file. Content-Disposition carries the original name per RFC 6266, with an ASCII fallback
 and `filename*=UTF-8''...` (RFC 8187, formerly RFC 5987) for Chinese names.
 
-The download passes `guard` and its entry is committed before the first byte is sent. The first
+The download passes `guard` and its entry is committed before the first byte is sent; a request
+refused for its own form (an unsatisfiable range) is answered before `guard`, so the log never
+shows a download that was not served. Positions longer than 18 digits are read as "beyond any
+file" rather than converted (Python refuses to convert over 4300 digits). The first
 plaintext batch is decrypted before the response starts, so a blob damaged at its start gives a
 clean error; damage found later aborts the connection, so altered bytes are never delivered.
 """
@@ -42,6 +45,8 @@ from hub.keys.keyring import Keyring
 from storage.repositories import materials as repo
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# Larger than any file the hub stores; a position with more digits is beyond every file.
+BEYOND_ANY_FILE = 10**18
 RFC_8187_SAFE = "!#$&+-.^_`|~"
 STATUS_OF = {
     InvalidDownloadLink: 403,
@@ -55,7 +60,13 @@ STATUS_OF = {
 
 
 class RangeNotSatisfiable(Exception):
-    pass
+    def __init__(self, size: int = 0) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+def _position(digits: str) -> int:
+    return int(digits) if len(digits) <= 18 else BEYOND_ANY_FILE
 
 
 def error_response(error: HubError) -> JSONResponse:
@@ -74,14 +85,14 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not first and not last:
         return None
     if not first:
-        suffix = int(last)
+        suffix = _position(last)
         if suffix == 0:
-            raise RangeNotSatisfiable
+            raise RangeNotSatisfiable(size)
         return max(size - suffix, 0), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
+    start = _position(first)
+    end = min(_position(last), size - 1) if last else size - 1
     if start >= size or end < start:
-        raise RangeNotSatisfiable
+        raise RangeNotSatisfiable(size)
     return start, end
 
 
@@ -105,7 +116,11 @@ def download_route(hub: Hub) -> Route:
                 purpose=grant.purpose,
                 client_address=client.host if client else "",
             )
-            version, blob = await materials.version_for_download(ctx, grant.version_id)
+            version, blob = await materials.version_for_download(
+                ctx, grant.version_id, servable=lambda version, blob: _wanted_range(request, version, blob)
+            )
+        except RangeNotSatisfiable as unsatisfiable:
+            return Response(status_code=416, headers={"Content-Range": f"bytes */{unsatisfiable.size}"})
         except HubError as error:
             if ctx is not None:
                 await ctx.rollback_keeping_log()
@@ -115,6 +130,13 @@ def download_route(hub: Hub) -> Route:
         return await _respond(request, ctx, version, blob)
 
     return Route("/files/{token}", serve, methods=["GET"])
+
+
+def _wanted_range(request: Request, version: VersionRecord, blob: BlobRef) -> tuple[int, int] | None:
+    """The range to serve, None for the whole file (also when If-Range names another ETag)."""
+    if request.headers.get("if-range") not in (None, materials.etag_of(blob)):
+        return None
+    return parse_range(request.headers.get("range"), version.size)
 
 
 async def _caller(session: AsyncSession, principal_id: int) -> Caller:
@@ -135,11 +157,7 @@ async def _respond(request: Request, ctx: RequestContext, version: VersionRecord
     }
     if etag in _etags(request.headers.get("if-none-match")):
         return Response(status_code=304, headers=headers)
-    if_range = request.headers.get("if-range")
-    try:
-        wanted = parse_range(request.headers.get("range"), version.size) if if_range in (None, etag) else None
-    except RangeNotSatisfiable:
-        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{version.size}"})
+    wanted = _wanted_range(request, version, blob)  # satisfiable: checked before the access was logged
     start, end = wanted if wanted is not None else (0, version.size - 1)
     try:
         download = await materials.open_version(ctx, version, blob, start, end)

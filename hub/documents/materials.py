@@ -9,7 +9,7 @@ material) may revoke it. A new version supersedes the old one; old versions stay
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -522,7 +522,7 @@ def _new_version(
         material_id=material_id,
         version_no=version_no,
         blob_id=stored.blob.id,
-        file_name=clean_file_name(upload.file_name),
+        file_name=filetypes.name_with_extension(clean_file_name(upload.file_name), stored.content_type, MAX_FILE_NAME),
         declared_content_type=stored.declared,
         detected_content_type=stored.content_type,
         size=stored.size,
@@ -565,12 +565,20 @@ def download_link(ctx: RequestContext, version: VersionRecord) -> DownloadLink:
     return DownloadLink(token, expires_at)
 
 
-async def version_for_download(ctx: RequestContext, version_id: int) -> tuple[VersionRecord, BlobRef]:
-    """Guard and log a download of one version (committed before any byte is sent)."""
+async def version_for_download(
+    ctx: RequestContext, version_id: int, servable: Callable[[VersionRecord, BlobRef], object] | None = None
+) -> tuple[VersionRecord, BlobRef]:
+    """Guard and log a download of one version (committed before any byte is sent).
+
+    `servable` checks the request against the version before the access is recorded: a request
+    answered without the file (a range beyond its end) must not appear in the log as a download."""
     found = (await _versions_with_materials(ctx, [version_id])).get(version_id)
     if found is None:
         raise NotFound("no material version with this id", field="version")
     material, version = found.material, found.version
+    blob = (await _documents(ctx).blobs([version.blob_id]))[version.blob_id]
+    if servable is not None:
+        servable(version, blob)
     await guard(
         ctx,
         Action.MATERIAL_DOWNLOAD,
@@ -579,7 +587,6 @@ async def version_for_download(ctx: RequestContext, version_id: int) -> tuple[Ve
         object_ref=f"material:{material.id}/version:{version.version_no}",
     )
     await ctx.commit()
-    blob = (await _documents(ctx).blobs([version.blob_id]))[version.blob_id]
     return version, blob
 
 

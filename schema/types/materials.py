@@ -11,6 +11,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.file_uploads import Upload
 
 from hub.documents import materials
+from hub.errors import InvalidInput
 from hub.profiles.applicants import ApplicantRecord
 from schema import typed
 from schema.context import Info, selects
@@ -171,8 +172,10 @@ class RevokeMaterialInput:
 
 
 def _file(upload: Upload) -> materials.FileUpload:
-    # Typed by strawberry as bytes; over ASGI, multipart parsing gives a starlette UploadFile.
-    assert isinstance(upload, UploadFile)
+    # Typed by strawberry as bytes; over ASGI, multipart parsing gives a starlette UploadFile. Any
+    # other value came as a plain variable (a string in JSON, say), not as a file part.
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput("the file must be sent as a file part of a multipart request", field="file")
     return materials.FileUpload(upload.file, upload.filename or "", upload.content_type or "")
 
 

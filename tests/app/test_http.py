@@ -129,6 +129,36 @@ async def test_production_hides_graphiql_and_introspection(client, production_cl
     assert (await production_client.execute(VIEWER, token=clerk.token))["viewer"]["role"] == "clerk"
 
 
+def test_an_unset_environment_is_production_and_the_log_switch_needs_benchmark(monkeypatch) -> None:
+    """A forgotten HUB_ENVIRONMENT must not open GraphiQL, introspection or the log switch."""
+    from pydantic import ValidationError
+
+    monkeypatch.delenv("HUB_ENVIRONMENT", raising=False)
+    unset = Settings()
+    assert unset.environment is Environment.PRODUCTION
+    assert not unset.graphiql_enabled and not unset.introspection_enabled and not unset.suggestions_enabled
+    for environment in (None, Environment.PRODUCTION, Environment.DEMO):
+        given = {} if environment is None else {"environment": environment}
+        with pytest.raises(ValidationError, match="HUB_ENVIRONMENT=benchmark"):
+            Settings(audit_recording_disabled_for_benchmark=True, **given)
+    monkeypatch.setenv("HUB_ENVIRONMENT", "benchmark")
+    monkeypatch.setenv("HUB_AUDIT_RECORDING_DISABLED_FOR_BENCHMARK", "true")
+    benchmark = Settings()
+    assert benchmark.audit_recording_disabled_for_benchmark and not benchmark.graphiql_enabled
+
+
+async def test_production_suggests_no_field_names(client, production_client, clerk) -> None:
+    misspelled = '{ applicnt(idNumber: "11010519491231002X") { name } }'
+    demo = (await client.post(misspelled, token=clerk.token)).json()["errors"][0]["message"]
+    assert "Did you mean" in demo and "applicant" in demo
+    body = (await production_client.post(misspelled, token=clerk.token)).json()
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert body["errors"][0]["message"] == "Cannot query field 'applicnt' on type 'Query'."
+    enum = 'query($s: CaseStatus) { applicant(idNumber: "11010519491231002X") { cases(status: $s) { status } } }'
+    wrong = (await production_client.post(enum, {"s": "ACEPTED"}, token=clerk.token)).json()
+    assert "Did you mean" not in str(wrong) and wrong["errors"], wrong
+
+
 # Errors: typed domain errors pass, the rest is masked and logged
 
 

@@ -88,6 +88,35 @@ async def test_every_download_is_checked_and_logged(hub, client, uploaded):
     }
 
 
+async def _downloads_logged(hub) -> int:
+    async with hub.sessions() as session:
+        query = select(AccessEntry).where(AccessEntry.action == "material.download")
+        return len(list((await session.execute(query)).scalars()))
+
+
+async def test_huge_range_positions_are_served_or_refused_and_only_served_ones_are_logged(hub, client, uploaded):
+    """`bytes=0-999…9` (5000 digits) was logged as allowed, then failed as a plain-text 500."""
+    scan, path, _ = uploaded
+    nines = "9" * 5000
+    whole = await client.http.get(path, headers={"Range": f"bytes=0-{nines}"})
+    assert whole.status_code == 206 and whole.content == scan
+    assert whole.headers["content-range"] == f"bytes 0-{len(scan) - 1}/{len(scan)}"
+    suffix = await client.http.get(path, headers={"Range": f"bytes=-{nines}"})
+    assert suffix.status_code == 206 and suffix.content == scan
+    assert await _downloads_logged(hub) == 2
+
+    for unsatisfiable in (f"bytes={nines}-", f"bytes={nines}-{nines}", f"bytes={len(scan)}-", "bytes=-0"):
+        refused = await client.http.get(path, headers={"Range": unsatisfiable})
+        assert refused.status_code == 416, unsatisfiable
+        assert refused.headers["content-range"] == f"bytes */{len(scan)}"
+    etag = whole.headers["etag"]
+    voided = await client.http.get(path, headers={"Range": f"bytes={nines}-", "If-Range": '"another"'})
+    assert voided.status_code == 200 and voided.content == scan  # If-Range voids the range: whole file
+    matched = await client.http.get(path, headers={"Range": f"bytes={nines}-", "If-Range": etag})
+    assert matched.status_code == 416
+    assert await _downloads_logged(hub) == 3  # the 416s were never logged as downloads
+
+
 async def test_links_expire_and_cannot_be_forged(hub, client, uploaded):
     _, path, _ = uploaded
     token = path.rsplit("/", 1)[1]

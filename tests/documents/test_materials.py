@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from sqlalchemy import event, select
@@ -107,7 +107,31 @@ async def test_every_accepted_file_type_is_recognised_from_its_first_bytes(hub, 
     ]
     for data, name, content_type in samples:
         response = await upload(client, clerk, {"idNumber": PERSON, "typeCode": "id_card"}, data, name, content_type)
-        assert data_of(response)["uploadMaterial"]["currentVersion"]["contentType"] == content_type
+        version = data_of(response)["uploadMaterial"]["currentVersion"]
+        assert (version["contentType"], version["fileName"]) == (content_type, name)
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("invoice.html", "invoice.pdf"),
+        ("发票.PDF", "发票.PDF"),
+        ("scan", "scan.pdf"),
+        ("report.pdf.exe", "report.pdf.pdf"),
+        (".html", ".html.pdf"),
+        ("x" * 253 + ".svg", "x" * 251 + ".pdf"),  # cut to 255 characters, extension included
+    ],
+)
+async def test_a_file_keeps_a_name_whose_extension_matches_its_detected_type(
+    hub, client, clerk, applicants, given, stored
+):
+    """A PDF named invoice.html would open as a web page on whoever downloads it."""
+    response = await upload(client, clerk, {"idNumber": PERSON, "typeCode": "id_card"}, pdf(), given)
+    version = data_of(response)["uploadMaterial"]["currentVersion"]
+    assert version["fileName"] == stored and len(stored) <= 255
+    download = await client.http.get(download_path(version["downloadLink"]["url"]))
+    assert download.status_code == 200
+    assert unquote(download.headers["content-disposition"].split("filename*=UTF-8''")[1]) == stored
 
 
 @pytest.mark.parametrize(
