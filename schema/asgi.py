@@ -18,9 +18,9 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 
 from hub.access.context import Hub, RequestContext
-from hub.access.guard import record_refused_token
+from hub.access.guard import declare_purpose, record_refused_token
 from hub.access.principals import authenticate
-from hub.errors import HubError
+from hub.errors import HubError, InvalidPurpose
 from hub.metrics import GRAPHQL_ERRORS
 from schema.context import GraphQLContext
 from schema.errors import INTERNAL_ERROR, error_code
@@ -64,6 +64,10 @@ def _request_id(header: str | None) -> str | None:
     if header and len(header) <= 64 and all(c.isalnum() or c in "-_." for c in header):
         return header
     return None
+
+
+def _raw_header(request: Request, name: bytes) -> bytes | None:
+    return next((value for key, value in request.headers.raw if key == name), None)
 
 
 def _is_ide_request(request: Request) -> bool:
@@ -131,14 +135,19 @@ class GraphQLEndpoint(GraphQL):
                 )
                 return error_response(error.message, error.code, 401)
             client = request.client
-            request.state.hub_context = RequestContext(
+            context = RequestContext(
                 self.hub,
                 caller,
                 session=session,
-                purpose=request.headers.get("x-hub-purpose"),
                 request_id=_request_id(request.headers.get("x-request-id")),
                 client_address=client.host if client else "",
             )
+            try:
+                # The raw bytes: Starlette would decode them as Latin-1, garbling UTF-8.
+                await declare_purpose(context, _raw_header(request, b"x-hub-purpose"))
+            except InvalidPurpose as error:
+                return error_response(error.message, error.code, 400, **error.details)
+            request.state.hub_context = context
             try:
                 return await self.run(request)
             except HTTPException as error:

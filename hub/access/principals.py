@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.access.auth import Caller, Role, hash_token, new_token, token_from_header
 from hub.access.context import Hub, RequestContext
-from hub.access.guard import record_refused_token
+from hub.access.guard import declare_purpose, record_refused_token
 from hub.errors import InvalidInput, NotFound, Unauthenticated
 from storage.models.base import utcnow
 from storage.repositories import principals as repo
@@ -122,7 +122,7 @@ def principal_token(token_file: str | None, variable: str) -> str:
 @asynccontextmanager
 async def principal_context(hub: Hub, token: str, purpose: str | None = None) -> AsyncIterator[RequestContext]:
     """A request context for a command acting as the principal holding `token`, as a request over
-    HTTP would have: a revoked token is refused and logged, the policy and the log apply."""
+    HTTP would have: a refused token or purpose is logged, the policy and the log apply."""
     authorization = f"Bearer {token}"
     async with hub.sessions() as session:
         try:
@@ -130,4 +130,6 @@ async def principal_context(hub: Hub, token: str, purpose: str | None = None) ->
         except Unauthenticated:
             await record_refused_token(hub, authorization)
             raise
-        yield RequestContext(hub, caller, session=session, purpose=purpose)
+        ctx = RequestContext(hub, caller, session=session)
+        await declare_purpose(ctx, purpose)
+        yield ctx

@@ -27,10 +27,13 @@ _PRINCIPAL_BY_TOKEN_HASH = (
 # Built once: the first runs on every request, and building a select costs as much client CPU as
 # running it.
 _ACTIVE_PRINCIPAL_BY_TOKEN_HASH = _PRINCIPAL_BY_TOKEN_HASH.where(Principal.revoked_at.is_(None))
-_REVOKED_PRINCIPAL_BY_TOKEN_HASH = _PRINCIPAL_BY_TOKEN_HASH.where(Principal.revoked_at.is_not(None))
+# Whoever holds a token hash, revoked or not: the one look-up every refused token costs.
+_HOLDER_OF_TOKEN_HASH = _PRINCIPAL_BY_TOKEN_HASH.add_columns(Principal.revoked_at)
 
 # id, name, role, department_id, department_code, applicant_ref
 PrincipalRow: TypeAlias = Row[int, str, str, int, str, str | None]
+# the same, then revoked_at
+HolderRow: TypeAlias = Row[int, str, str, int, str, str | None, datetime | None]
 
 
 async def principal_by_token_hash(session: AsyncSession, token_hash: str) -> PrincipalRow | None:
@@ -38,9 +41,9 @@ async def principal_by_token_hash(session: AsyncSession, token_hash: str) -> Pri
     return (await session.execute(_ACTIVE_PRINCIPAL_BY_TOKEN_HASH, {"token_hash": token_hash})).first()
 
 
-async def revoked_principal_by_token_hash(session: AsyncSession, token_hash: str) -> PrincipalRow | None:
-    """The revoked principal that held this token, to log its refused attempts."""
-    return (await session.execute(_REVOKED_PRINCIPAL_BY_TOKEN_HASH, {"token_hash": token_hash})).first()
+async def holder_of_token_hash(session: AsyncSession, token_hash: str) -> HolderRow | None:
+    """The principal holding this token hash, active or revoked, with `revoked_at` last."""
+    return (await session.execute(_HOLDER_OF_TOKEN_HASH, {"token_hash": token_hash})).first()
 
 
 async def department_by_code(session: AsyncSession, code: str) -> Department | None:

@@ -197,7 +197,7 @@ async def test_a_department_system_must_declare_a_purpose_and_the_log_names_the_
         tax_system,
         {"idNumber": PERSON, "typeCode": "tax_certificate"},
         pdf(),
-        purpose="tax-certificate-archive",
+        purpose="task:tax-certificate-archive",
     )
     material = data_of(accepted)["uploadMaterial"]
     assert material["issuingDepartmentCode"] == "sw"
@@ -205,7 +205,7 @@ async def test_a_department_system_must_declare_a_purpose_and_the_log_names_the_
         entries = (await session.execute(select(AccessEntry).where(AccessEntry.action == "material.upload"))).scalars()
         logged = [(e.outcome, e.material_types, e.purpose, e.applicant_ref) for e in entries]
     assert ("denied", "tax_certificate", "", PERSON) in logged
-    assert ("allowed", "tax_certificate", "tax-certificate-archive", PERSON) in logged
+    assert ("allowed", "tax_certificate", "task:tax-certificate-archive", PERSON) in logged
 
 
 async def test_materials_are_listed_by_type_and_status_and_expire_without_any_batch_job(hub, client, clerk, applicants):
@@ -391,7 +391,7 @@ async def test_a_case_issues_its_result_as_a_material_through_the_hub_api(hub, c
     """What a case does when it completes: the result becomes a material other cases can reuse."""
     from hub.documents import materials
 
-    ctx = await tax_system.context(purpose="tax-certificate-issue")
+    ctx = await tax_system.context(purpose="task:tax-certificate-issue")
     try:
         issued = await materials.add_material(
             ctx,

@@ -94,7 +94,7 @@ async def on_file(
     content: bytes | None = None,
 ) -> materials.MaterialDetail:
     """A material the hub already holds, stored through the document store's own use case."""
-    ctx = await actor.context(purpose="材料归集")
+    ctx = await actor.context(purpose="task:材料归集")
     try:
         return await materials.upload_material(
             ctx,
