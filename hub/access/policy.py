@@ -49,6 +49,9 @@ READ_VERBS = frozenset({"lookup", "search", "read", "history", "download"})
 WRITE_VERBS = frozenset(
     {"register", "write", "upload", "revoke", "supersede", "open", "attach", "accept", "opinion", "minutes", "complete"}
 )
+# Writes whose answer shows what is already on file (a material's title, type and earlier versions):
+# a department system needs a purpose covering them, as for a read.
+DISCLOSING_WRITES = frozenset({"material.supersede", "material.revoke"})
 # "Who read my data": the applicant, a clerk at the window on their behalf, or an auditor.
 ACCESS_HISTORY = "audit.access_history"
 # What an applicant principal may do, and only about themselves.
@@ -182,7 +185,7 @@ async def _department_system(ctx: RequestContext, request: AccessRequest) -> Dec
             missing="purpose",
             kinds=list(purpose_kinds()),
         )
-    if verb in WRITE_VERBS:
+    if verb in WRITE_VERBS and request.action.value not in DISCLOSING_WRITES:
         # Supplying data discloses nothing: a declared purpose is recorded, no scope is needed.
         return ALLOW
     scope = await resolve_purpose(ctx)

@@ -320,7 +320,7 @@ async def test_a_new_material_can_replace_an_older_one(hub, client, clerk, appli
 async def test_only_the_issuing_department_revokes_and_the_reason_is_recorded(
     hub, client, clerk, tax_system, applicants
 ):
-    purpose = "tax-certificate-check"
+    purpose = "basis:tax-certificate-check"
     certificate = data_of(
         await upload(client, tax_system, {"idNumber": PERSON, "typeCode": "tax_certificate"}, pdf(), purpose=purpose)
     )["uploadMaterial"]
@@ -342,8 +342,13 @@ async def test_only_the_issuing_department_revokes_and_the_reason_is_recorded(
     assert read["status"] == "REVOKED" and read["revokedReason"] == "证明信息有误，已重新开具"
     # A decision may rest on it: a revoked material stays readable, but takes no new version.
     assert (await client.http.get(download_path(read["versions"][0]["downloadLink"]["url"]))).status_code == 200
-    supersede = await upload(client, clerk, {"materialId": certificate["id"]}, pdf(), query=SUPERSEDE)
+    supersede = await upload(
+        client, tax_system, {"materialId": certificate["id"]}, pdf(), query=SUPERSEDE, purpose=purpose
+    )
     assert error_code_of(supersede) == "MATERIAL_NOT_CURRENT"
+    # Nor may anyone but its keeper learn that much.
+    by_clerk = await upload(client, clerk, {"materialId": certificate["id"]}, pdf(), query=SUPERSEDE)
+    assert error_code_of(by_clerk) == "FORBIDDEN"
 
 
 async def test_a_material_without_an_issuer_is_revoked_by_the_department_that_uploaded_it(

@@ -54,6 +54,11 @@ service_items:
     statutory_days: 20
     promised_days: 5
     materials: [{type: sfz}, {type: dkht, key: false}]
+legal_bases:
+  - code: lost-card
+    department: gaj
+    description: 居民身份证挂失
+    material_types: [sfz]
 """
 
 ESTATE_ITEMS = ["zrzy-zydj", "zjj-wqba", "sw-clfns", "yh-dkdy"]
