@@ -159,8 +159,17 @@ class GraphQLEndpoint(GraphQL):
             await request.close()
 
     async def process_result(self, request: Request, result: Any) -> GraphQLHTTPResponse:
-        """Syntax errors end the operation before the masking extension runs: give them their code here."""
+        """Syntax errors end the operation before the masking extension runs: give them their code here.
+
+        So do errors raised as the operation ends (the access log failing to record it, in
+        schema.root.CommitAccessLog): anything unexpected is masked here too, never shown as raised.
+        """
         for error in result.errors or ():
+            original = error.original_error
+            if original is not None and not isinstance(original, HubError):
+                error.message = "Internal server error."
+                error.extensions = {"code": INTERNAL_ERROR}
+                GRAPHQL_ERRORS.labels(code=INTERNAL_ERROR).inc()
             if not error.extensions or "code" not in error.extensions:
                 error.extensions = {**(error.extensions or {}), "code": error_code(error)}
                 GRAPHQL_ERRORS.labels(code=error.extensions["code"]).inc()

@@ -96,8 +96,14 @@ async def rotate_principal(session: AsyncSession, principal_id: int) -> IssuedTo
 
 
 async def authenticate(session: AsyncSession, authorization: str | None) -> Caller:
-    """The caller behind an Authorization header; unknown and revoked tokens are refused alike."""
-    token = token_from_header(authorization)
+    """The caller behind an Authorization header. Any token presented that is not an active one
+    (revoked, rotated out, unknown, malformed) is looked up all the same and refused with one message."""
+    try:
+        token = token_from_header(authorization)
+    except Unauthenticated:
+        if not authorization:
+            raise
+        token = authorization  # matches nothing, but costs the look-up any other token costs
     row = await repo.principal_by_token_hash(session, hash_token(token))
     if row is None:
         raise Unauthenticated("unknown or revoked token")
