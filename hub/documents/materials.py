@@ -337,16 +337,16 @@ async def add_material(
     """
     session = ctx.session
     _, canonical = detect_kind(new.applicant_id_number)
-    applicant = await applicants_repo.applicant_by_id_number(session, canonical)
-    if applicant is None:
-        await guard(ctx, Action.APPLICANT_LOOKUP, [canonical])
-        raise NotFound("no applicant with this identifier", field="idNumber")
+    # Checked and guarded before the applicant is looked up: no answer tells whether someone is registered.
     material_type = (await catalog_repo.material_types_by_code(session)).get(new.type_code)
     if material_type is None:
         raise UnknownMaterialType(f"no material type with code {new.type_code!r}", field="typeCode")
     await guard(
         ctx, Action.MATERIAL_UPLOAD, [canonical], material_types=[material_type.code], object_ref="material:new"
     )
+    applicant = await applicants_repo.applicant_by_id_number(session, canonical)
+    if applicant is None:
+        raise NotFound("no applicant with this identifier", field="idNumber")
     issuer_id = material_type.issuing_department_id
     if new.issuing_department_code is not None:
         department = await departments_repo.department_by_code(session, new.issuing_department_code)
