@@ -112,7 +112,7 @@ def all_or_nothing(
     use_case: Callable[Concatenate[RequestContext, P], Awaitable[T]],
 ) -> Callable[Concatenate[RequestContext, P], Awaitable[T]]:
     """A refused use case leaves nothing written but the access entries of the attempt, which say
-    it was refused.
+    it was refused. Every use case that guards and may then refuse wears it, reads included.
 
     The guard records `allowed` when the policy allows; if the use case then refuses with a
     HubError (an opinion from a department outside the case, a material already revoked), its
@@ -130,7 +130,10 @@ def all_or_nothing(
                 if entries is None:  # inside another use case: the outermost one answers
                     raise
                 ctx.access.refuse(entries, error.code)
-                await ctx.rollback_keeping_log()
+                if not ctx.read_only:
+                    # A GraphQL query's fields run at once and share the request: its entries are
+                    # written when it ends, and it wrote nothing else to roll back.
+                    await ctx.rollback_keeping_log()
                 raise
 
     return run  # type: ignore[return-value]  # wraps() types the wrapper as _Wrapped, still a callable of P

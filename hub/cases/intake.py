@@ -86,6 +86,7 @@ async def open_case(
     return (await load_case_views(ctx, [case]))[0]
 
 
+@all_or_nothing
 async def find_case(ctx: RequestContext, receipt_number: str) -> CaseView:
     """One case by receipt number, for the window and the departments taking part in it."""
     case = await case_row(ctx, receipt_number, Action.CASE_READ)

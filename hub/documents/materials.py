@@ -267,6 +267,7 @@ async def _materials_rows(
     return on, rows
 
 
+@all_or_nothing
 async def get_material(ctx: RequestContext, material_id: int) -> MaterialDetail:
     """One material with all its versions, newest first."""
     record = await _guarded_material(ctx, Action.MATERIAL_READ, material_id)
@@ -594,6 +595,7 @@ def download_link(ctx: RequestContext, version: VersionRecord) -> DownloadLink:
     return DownloadLink(token, expires_at)
 
 
+@all_or_nothing
 async def version_for_download(ctx: RequestContext, version_id: int) -> tuple[VersionRecord, BlobRef]:
     """Guard and log a download of one version (committed before any byte is sent)."""
     found = (await _versions_with_materials(ctx, [version_id])).get(version_id)

@@ -108,6 +108,7 @@ def _check_fields(kind: ApplicantKind, values: Mapping[str, str]) -> None:
             raise InvalidInput(f"profile field {field} is longer than {MAX_VALUE_LENGTH}", field=field)
 
 
+@all_or_nothing
 async def register_applicant(
     ctx: RequestContext,
     kind: ApplicantKind,
@@ -186,6 +187,7 @@ class FeedOutcome:
     fields: tuple[str, ...] = ()
 
 
+@all_or_nothing
 async def apply_feed_record(
     ctx: RequestContext, id_number: str, name: str, fields: Mapping[str, str], *, verified: bool
 ) -> FeedOutcome:
@@ -243,6 +245,7 @@ def _new_value(
     )
 
 
+@all_or_nothing
 async def find_applicant(ctx: RequestContext, id_number: str) -> ApplicantRecord:
     """Look up one applicant by resident ID or credit code."""
     _, canonical = detect_kind(id_number)

@@ -369,8 +369,9 @@ async def test_a_material_without_an_issuer_is_revoked_by_the_department_that_up
 async def test_unknown_materials_are_not_found_and_the_attempt_is_logged(hub, client, clerk, applicants):
     assert await client.error_code(MATERIAL, {"id": 999}, token=clerk.token) == "NOT_FOUND"
     async with hub.sessions() as session:
-        logged = (await session.execute(select(AccessEntry.action, AccessEntry.object_ref, AccessEntry.outcome))).all()
-    assert ("material.read", "material:999", "allowed") in [tuple(row) for row in logged]
+        columns = (AccessEntry.action, AccessEntry.object_ref, AccessEntry.outcome, AccessEntry.reason)
+        logged = (await session.execute(select(*columns))).all()
+    assert ("material.read", "material:999", "refused", "NOT_FOUND") in [tuple(row) for row in logged]
 
 
 async def test_dates_out_of_order_are_refused(hub, client, clerk, applicants):
