@@ -60,9 +60,10 @@ async def record_refused_token(hub: Hub, authorization: str | None, *, client_ad
     """Log a request refused for its token: revoked, rotated out, unknown or malformed alike.
 
     Every refused token costs the same work (one look-up by hash, one insert, one commit), so the
-    time of the answer does not tell a revoked token from one that never existed. A revoked token's
-    entry names the principal who held it; any other names nobody. Every entry carries a prefix of
-    the token's SHA-256 hash, never the token. A request with no token at all presents nothing to log.
+    time of the answer does not tell a revoked token from one that never existed. A revoked or
+    rotated-out token's entry names the principal who held it; any other names nobody. Every entry
+    carries a prefix of the token's SHA-256 hash, never the token. A request with no token at all
+    presents nothing to log.
     """
     token = (authorization or "").partition(" ")[2].strip()
     if not token:
@@ -70,12 +71,12 @@ async def record_refused_token(hub: Hub, authorization: str | None, *, client_ad
     token_hash = hash_token(token)
     async with hub.sessions() as session:
         row = await holder_of_token_hash(session, token_hash)
-        caller = NOBODY
-        if row is not None and row.revoked_at is not None:
+        caller, why = NOBODY, "the token is unknown or malformed"
+        if row is not None:
             caller = Caller(
                 row.id, row.name, Role(row.role), row.department_id, row.department_code, row.applicant_ref or ""
             )
-        why = "the token was revoked" if caller is not NOBODY else "the token is unknown, rotated out or malformed"
+            why = "the token was rotated out" if row.rotated_out else "the token was revoked"
         ctx = RequestContext(hub, caller, session=session, client_address=client_address)
         ctx.access.record(
             PendingEntry(

@@ -2,8 +2,8 @@
 
 Revoked, rotated out, unknown or malformed: the caller gets the same 401 and the same message; the
 hub does one look-up and one insert for each, so the time of the answer tells nothing; the log has
-an `auth.token_refused` entry for each, naming the principal only for a revoked token, and a prefix
-of the token's hash, never the token.
+an `auth.token_refused` entry for each, naming the principal for a revoked or rotated-out token
+(nobody for the others), and a prefix of the token's hash, never the token.
 """
 
 from __future__ import annotations
@@ -62,8 +62,19 @@ async def test_revoked_rotated_unknown_and_malformed_tokens_are_refused_alike_an
     async with hub.sessions() as session:
         entries = list((await session.execute(select(AccessEntry).order_by(AccessEntry.id))).scalars())
     assert [(e.action, e.outcome) for e in entries] == [("auth.token_refused", "refused")] * 4
-    assert [e.principal_id for e in entries] == [tax_id, None, None, None]
-    assert [e.department_code for e in entries] == ["sw", "", "", ""]
+    assert [e.principal_id for e in entries] == [tax_id, clerk_id, None, None]
+    assert [(e.department_code, e.role) for e in entries] == [
+        ("sw", "department_system"),
+        ("xzfw", "clerk"),
+        ("", ""),
+        ("", ""),
+    ]
+    assert [e.reason.split(": ", 1)[1] for e in entries] == [
+        "the token was revoked",
+        "the token was rotated out",
+        "the token is unknown or malformed",
+        "the token is unknown or malformed",
+    ]
     for entry, token in zip(entries, tokens.values(), strict=True):
         assert entry.object_ref == "token:" + hashlib.sha256(token.encode()).hexdigest()[:12]
         assert entry.reason.startswith("UNAUTHENTICATED: ")
