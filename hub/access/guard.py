@@ -65,9 +65,11 @@ async def record_refused_token(hub: Hub, authorization: str | None, *, client_ad
     carries a prefix of the token's SHA-256 hash, never the token. A request with no token at all
     presents nothing to log.
     """
-    token = (authorization or "").partition(" ")[2].strip()
-    if not token:
+    presented = (authorization or "").strip()
+    if not presented:
         return
+    # The credential after the scheme; a header without one is hashed whole, as authenticate does.
+    token = presented.partition(" ")[2].strip() or presented
     token_hash = hash_token(token)
     async with hub.sessions() as session:
         row = await holder_of_token_hash(session, token_hash)
@@ -76,7 +78,12 @@ async def record_refused_token(hub: Hub, authorization: str | None, *, client_ad
             caller = Caller(
                 row.id, row.name, Role(row.role), row.department_id, row.department_code, row.applicant_ref or ""
             )
-            why = "the token was rotated out" if row.rotated_out else "the token was revoked"
+            if row.rotated_out:
+                why = "the token was rotated out"
+            elif row.revoked_at is not None:
+                why = "the token was revoked"
+            else:  # made active again by a concurrent change: refused all the same
+                why = "the token was refused"
         ctx = RequestContext(hub, caller, session=session, client_address=client_address)
         ctx.access.record(
             PendingEntry(

@@ -88,3 +88,17 @@ async def test_a_request_without_a_token_is_refused_with_nothing_to_log(hub, cli
     assert response.status_code == 401
     async with hub.sessions() as session:
         assert (await session.execute(select(AccessEntry.id))).first() is None
+
+
+async def test_any_other_credential_is_refused_alike_and_logged_by_its_hash(hub, client) -> None:
+    for header in ("Basic dXNlcjpwYXNz", "hub_without_a_scheme"):
+        response = await client.post(VIEWER, headers={"Authorization": header, "X-Hub-Request": "1"})
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["message"] == "unknown or revoked token"
+    async with hub.sessions() as session:
+        entries = list((await session.execute(select(AccessEntry).order_by(AccessEntry.id))).scalars())
+    assert [(e.action, e.outcome, e.principal_id) for e in entries] == [("auth.token_refused", "refused", None)] * 2
+    assert [e.object_ref for e in entries] == [
+        "token:" + hashlib.sha256(b"dXNlcjpwYXNz").hexdigest()[:12],
+        "token:" + hashlib.sha256(b"hub_without_a_scheme").hexdigest()[:12],
+    ]
