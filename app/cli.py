@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.access.auth import Role
-from hub.errors import HubError
+from hub.errors import AccessLogUnavailable, HubError
 from hub.services import hub_for, in_session
 from hub.settings import Settings, get_settings
 
@@ -216,6 +216,10 @@ def main(argv: list[str] | None = None) -> None:
     except HubError as error:
         print(f"error [{error.code}]: {error.message}", file=sys.stderr)
         raise SystemExit(2) from None
+    except AccessLogUnavailable as error:
+        # Failed closed; the database's message (SQL and parameters) is in the process log only.
+        print(f"error [INTERNAL_SERVER_ERROR]: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -192,3 +192,19 @@ class QueryTooComplex(HubError):
     """A document that asks for more fields, depth or aliases than configured: refused before it runs."""
 
     code = "QUERY_TOO_COMPLEX"
+
+
+# The access policy and log (docs/access-policy.md, docs/audit-log.md).
+
+
+class InvalidPurpose(HubError):
+    """A declared purpose outside the one grammar "<kind>:<ref>" (hub/access/purposes.py)."""
+
+    code = "INVALID_PURPOSE"
+
+
+class AccessLogUnavailable(Exception):
+    """The access entries of a request could not be written, so the request fails (fail closed).
+
+    Deliberately not a HubError: clients get the masked INTERNAL_SERVER_ERROR, never the database's
+    message, which quotes the statement and its parameters."""

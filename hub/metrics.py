@@ -19,3 +19,8 @@ HTTP_LATENCY = Histogram(
 GRAPHQL_ERRORS = Counter(
     "hub_graphql_errors_total", "GraphQL errors returned, by extensions.code", ["code"], registry=REGISTRY
 )
+ACCESS_LOG_FAILURES = Counter(
+    "hub_access_log_failures_total",
+    "Requests failed closed because their access entries could not be written",
+    registry=REGISTRY,
+)

@@ -26,12 +26,13 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 
 from hub.access.context import Hub, RequestContext
-from hub.access.guard import record_refused_token
+from hub.access.guard import declare_purpose, record_refused_token
 from hub.access.principals import authenticate
 from hub.errors import (
     FileTooLarge,
     HubError,
     InvalidInput,
+    InvalidPurpose,
     MalformedRequest,
     PayloadTooLarge,
     QueryTooComplex,
@@ -114,6 +115,10 @@ def _request_id(header: str | None) -> str | None:
     return None
 
 
+def _raw_header(request: Request, name: bytes) -> bytes | None:
+    return next((value for key, value in request.headers.raw if key == name), None)
+
+
 def _is_ide_request(request: Request) -> bool:
     return (
         request.method == "GET"
@@ -180,14 +185,19 @@ class GraphQLEndpoint(GraphQL):
                 )
                 return error_response(error.message, error.code, 401)
             client = request.client
-            request.state.hub_context = RequestContext(
+            context = RequestContext(
                 self.hub,
                 caller,
                 session=session,
-                purpose=request.headers.get("x-hub-purpose"),
                 request_id=_request_id(request.headers.get("x-request-id")),
                 client_address=client.host if client else "",
             )
+            try:
+                # The raw bytes: Starlette would decode them as Latin-1, garbling UTF-8.
+                await declare_purpose(context, _raw_header(request, b"x-hub-purpose"))
+            except InvalidPurpose as error:
+                return error_response(error.message, error.code, 400, **error.details)
+            request.state.hub_context = context
             try:
                 return await self.run(request)
             except HTTPException as error:
@@ -248,10 +258,18 @@ class GraphQLEndpoint(GraphQL):
     async def process_result(self, request: Request, result: Any) -> GraphQLHTTPResponse:
         """Syntax errors end the operation before the masking extension runs: give them their code here.
 
+        So do errors raised as the operation ends (the access log failing to record it, in
+        schema.root.CommitAccessLog): anything unexpected is masked here too, never shown as raised.
+
         Outside the demo, no message suggests a field or value name ("Did you mean ...?"): the
         schema is published to those who should have it, not mapped for whoever probes."""
         hide_suggestions = not self.hub.settings.suggestions_enabled
         for error in result.errors or ():
+            original = error.original_error
+            if original is not None and not isinstance(original, HubError):
+                error.message = "Internal server error."
+                error.extensions = {"code": INTERNAL_ERROR}
+                GRAPHQL_ERRORS.labels(code=INTERNAL_ERROR).inc()
             if not error.extensions or "code" not in error.extensions:
                 error.extensions = {**(error.extensions or {}), "code": error_code(error)}
                 GRAPHQL_ERRORS.labels(code=error.extensions["code"]).inc()

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.access.actions import PendingEntry
+from hub.access.actions import Outcome, PendingEntry
+from hub.errors import AccessLogUnavailable
+from hub.metrics import ACCESS_LOG_FAILURES
 from storage.repositories.audit import append_entries
 
 if TYPE_CHECKING:
     from hub.access.context import RequestContext
+
+logger = logging.getLogger("hub.access")
+
+# The entries recorded by the use case running in this task (None outside one). A context variable,
+# not a field of the recorder: the fields of one GraphQL query run as concurrent tasks sharing one
+# request, and a refusal must reach only the entries of the use case that was refused.
+_attempt: ContextVar[list[PendingEntry] | None] = ContextVar("hub_access_attempt", default=None)
 
 
 class AccessRecorder:
@@ -26,12 +40,42 @@ class AccessRecorder:
 
     def record(self, entry: PendingEntry) -> None:
         self._pending.append(entry)
+        attempt = _attempt.get()
+        if attempt is not None:
+            attempt.append(entry)
 
     @property
     def pending(self) -> tuple[PendingEntry, ...]:
         return tuple(self._pending)
 
+    @contextmanager
+    def attempt(self) -> Iterator[list[PendingEntry] | None]:
+        """Collect the entries a use case records; yields None inside an attempt already running,
+        whose outermost use case then answers for them all."""
+        if _attempt.get() is not None:
+            yield None
+            return
+        entries: list[PendingEntry] = []
+        token = _attempt.set(entries)
+        try:
+            yield entries
+        finally:
+            _attempt.reset(token)
+
+    def refuse(self, entries: list[PendingEntry], code: str) -> None:
+        """The use case refused after the policy allowed: its allowed entries say so, with the code."""
+        refused = {id(entry) for entry in entries if entry.outcome is Outcome.ALLOWED}
+        self._pending = [
+            dataclasses.replace(entry, outcome=Outcome.REFUSED, reason=code) if id(entry) in refused else entry
+            for entry in self._pending
+        ]
+
     async def flush(self, session: AsyncSession) -> None:
+        """Queue the pending entries; if they cannot be stored, raise `AccessLogUnavailable`.
+
+        Failing closed: nothing the request did may land without its entries. The database's error
+        (it quotes the statement and its parameters) goes to the process log, never to the caller.
+        """
         if not self._pending:
             return
         ctx = self._ctx
@@ -44,9 +88,9 @@ class AccessRecorder:
                 "recorded_at": entry.recorded_at,
                 "request_id": ctx.request_id,
                 "client_address": ctx.client_address,
-                "principal_id": caller.principal_id,
+                "principal_id": caller.principal_id or None,  # 0 is NOBODY (hub/access/auth.py)
                 "department_code": caller.department_code,
-                "role": caller.role.value,
+                "role": caller.role.value if caller.principal_id else "",
                 "action": entry.action.value,
                 "outcome": entry.outcome.value,
                 "applicant_ref": entry.applicant_ref,
@@ -58,5 +102,11 @@ class AccessRecorder:
             }
             for entry in self._pending
         ]
-        await append_entries(session, rows)
+        # Whatever happens, these entries are not tried again: a retry of an unstorable row fails alike.
         self._pending.clear()
+        try:
+            await append_entries(session, rows)
+        except Exception as error:
+            ACCESS_LOG_FAILURES.inc()
+            logger.exception("could not record %d access entries of request %s", len(rows), ctx.request_id)
+            raise AccessLogUnavailable("the access log could not record this request") from error

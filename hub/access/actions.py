@@ -40,11 +40,20 @@ class Action(StrEnum):
     AUDIT_ACCESS_HISTORY = "audit.access_history"
     # A revoked token presented again: refused before any policy, logged against its principal.
     TOKEN_REFUSED = "auth.token_refused"
+    # A declared purpose outside the grammar of hub/access/purposes.py: refused before any policy.
+    PURPOSE_REFUSED = "auth.purpose_refused"
 
 
 class Outcome(StrEnum):
+    """What happened to an access (docs/audit-log.md): what the policy decided, then what the use case did."""
+
+    # The policy allowed it and the use case did it.
     ALLOWED = "allowed"
+    # The policy refused it.
     DENIED = "denied"
+    # Refused before or after the policy, by authentication, the purpose grammar or the use case
+    # itself (an opinion from a department outside the case, say); `reason` starts with the error code.
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,11 @@ class Caller:
     applicant_ref: str = ""
 
 
+# Whom the log names for a token that belongs to nobody (unknown, rotated out, malformed): no
+# principal. Principal ids start at 1; the recorder stores 0 as NULL and no role.
+NOBODY = Caller(0, "", Role.APPLICANT, 0, "")
+
+
 def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.access._recorder import AccessRecorder
 from hub.access.auth import Caller
+from hub.access.purposes import canonical_purpose
+from hub.errors import HubError
 from hub.settings import Settings
 from storage.models.base import utcnow
 
@@ -64,7 +67,8 @@ class RequestContext:
     ) -> None:
         self.hub = hub
         self.caller = caller
-        self.purpose = (purpose or "").strip() or None
+        # Canonical or refused (hub/access/purposes.py): the log holds one spelling per purpose.
+        self.purpose = canonical_purpose(purpose)
         self.request_id = request_id or uuid.uuid4().hex
         self.client_address = client_address
         self.access: AccessRecorder = AccessRecorder(self)
@@ -98,3 +102,38 @@ class RequestContext:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def all_or_nothing(
+    use_case: Callable[Concatenate[RequestContext, P], Awaitable[T]],
+) -> Callable[Concatenate[RequestContext, P], Awaitable[T]]:
+    """A refused use case leaves nothing written but the access entries of the attempt, which say
+    it was refused. Every use case that guards and may then refuse wears it, reads included.
+
+    The guard records `allowed` when the policy allows; if the use case then refuses with a
+    HubError (an opinion from a department outside the case, a material already revoked), its
+    entries become `refused` with the error's code as their reason, and everything else it wrote
+    is rolled back. The GraphQL layer commits whatever a request left pending, so this must happen
+    here, where the refusal is known.
+    """
+
+    @functools.wraps(use_case)
+    async def run(ctx: RequestContext, *args: P.args, **kwargs: P.kwargs) -> T:
+        with ctx.access.attempt() as entries:
+            try:
+                return await use_case(ctx, *args, **kwargs)
+            except HubError as error:
+                if entries is None:  # inside another use case: the outermost one answers
+                    raise
+                ctx.access.refuse(entries, error.code)
+                if not ctx.read_only:
+                    # A GraphQL query's fields run at once and share the request: its entries are
+                    # written when it ends, and it wrote nothing else to roll back.
+                    await ctx.rollback_keeping_log()
+                raise
+
+    return run  # type: ignore[return-value]  # wraps() types the wrapper as _Wrapped, still a callable of P

@@ -11,11 +11,16 @@ from collections.abc import Iterable
 
 from hub.access import policy
 from hub.access.actions import AccessRequest, Action, Outcome, PendingEntry
-from hub.access.auth import Caller, Role, hash_token, token_from_header
+from hub.access.auth import NOBODY, Caller, Role, hash_token
 from hub.access.context import Hub, RequestContext
-from hub.errors import Forbidden, Unauthenticated
+from hub.access.purposes import canonical_purpose, escaped_for_log, purpose_from_header
+from hub.errors import Forbidden, InvalidPurpose, Unauthenticated
 from storage.models.base import utcnow
-from storage.repositories.principals import revoked_principal_by_token_hash
+from storage.repositories.principals import holder_of_token_hash
+
+# Hex digits of a refused token's SHA-256 kept in the log: enough to tell attempts with one token
+# from attempts with many, far too few to stand for the token.
+TOKEN_HASH_PREFIX = 12
 
 
 async def guard(
@@ -52,23 +57,70 @@ async def guard(
 
 
 async def record_refused_token(hub: Hub, authorization: str | None, *, client_address: str = "") -> None:
-    """Log a request refused for a revoked token, against the principal who held it.
+    """Log a request refused for its token: revoked, rotated out, unknown or malformed alike.
 
-    Unknown tokens name nobody and are not logged; a revoked one shows who still tries to get in.
+    Every refused token costs the same work (one look-up by hash, one insert, one commit), so the
+    time of the answer does not tell a revoked token from one that never existed. A revoked or
+    rotated-out token's entry names the principal who held it; any other names nobody. Every entry
+    carries a prefix of the token's SHA-256 hash, never the token. A request with no token at all
+    presents nothing to log.
     """
-    try:
-        token = token_from_header(authorization)
-    except Unauthenticated:
+    presented = (authorization or "").strip()
+    if not presented:
         return
+    # The credential after the scheme; a header without one is hashed whole, as authenticate does.
+    token = presented.partition(" ")[2].strip() or presented
+    token_hash = hash_token(token)
     async with hub.sessions() as session:
-        row = await revoked_principal_by_token_hash(session, hash_token(token))
-        if row is None:
-            return
-        caller = Caller(
-            row.id, row.name, Role(row.role), row.department_id, row.department_code, row.applicant_ref or ""
-        )
+        row = await holder_of_token_hash(session, token_hash)
+        caller, why = NOBODY, "the token is unknown or malformed"
+        if row is not None:
+            caller = Caller(
+                row.id, row.name, Role(row.role), row.department_id, row.department_code, row.applicant_ref or ""
+            )
+            if row.rotated_out:
+                why = "the token was rotated out"
+            elif row.revoked_at is not None:
+                why = "the token was revoked"
+            else:  # made active again by a concurrent change: refused all the same
+                why = "the token was refused"
         ctx = RequestContext(hub, caller, session=session, client_address=client_address)
         ctx.access.record(
-            PendingEntry(utcnow(), Action.TOKEN_REFUSED, Outcome.DENIED, "", "", (), (), "the token was revoked")
+            PendingEntry(
+                utcnow(),
+                Action.TOKEN_REFUSED,
+                Outcome.REFUSED,
+                "",
+                f"token:{token_hash[:TOKEN_HASH_PREFIX]}",
+                (),
+                (),
+                f"{Unauthenticated.code}: {why}",
+            )
         )
         await ctx.commit()
+
+
+async def declare_purpose(ctx: RequestContext, declared: bytes | str | None) -> None:
+    """Set the request's purpose from the `X-Hub-Purpose` header (bytes) or a command's option.
+
+    A purpose outside the grammar (hub/access/purposes.py) is refused before any policy: the
+    refusal is logged with the raw value escaped and cut short, then `InvalidPurpose` is raised.
+    """
+    try:
+        ctx.purpose = purpose_from_header(declared) if isinstance(declared, bytes) else canonical_purpose(declared)
+    except InvalidPurpose as error:
+        ctx.purpose = None
+        ctx.access.record(
+            PendingEntry(
+                utcnow(),
+                Action.PURPOSE_REFUSED,
+                Outcome.REFUSED,
+                "",
+                "",
+                (),
+                (),
+                f"{error.code}: {escaped_for_log(declared or '')}",
+            )
+        )
+        await ctx.commit()
+        raise

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hub.access.auth import Role
+from hub.access.purposes import is_purpose_kind, parse_purpose
 from storage.repositories import catalog as catalog_repo
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ READ_VERBS = frozenset({"lookup", "search", "read", "history", "download"})
 WRITE_VERBS = frozenset(
     {"register", "write", "upload", "revoke", "supersede", "open", "attach", "accept", "opinion", "minutes", "complete"}
 )
+# Writes whose answer shows what is already on file (a material's title, type and earlier versions):
+# a department system needs a purpose covering them, as for a read.
+DISCLOSING_WRITES = frozenset({"material.supersede", "material.revoke"})
 # "Who read my data": the applicant, a clerk at the window on their behalf, or an auditor.
 ACCESS_HISTORY = "audit.access_history"
 # What an applicant principal may do, and only about themselves.
@@ -79,8 +83,8 @@ _RESOLVERS: dict[str, PurposeResolver] = {}
 def register_purpose_resolver(kind: str, resolver: PurposeResolver) -> None:
     """Make purposes "<kind>:<ref>" resolvable. The resolver returns the scope the caller's
     department gets for `ref`, or None if the purpose does not exist or is not the department's."""
-    if not kind or ":" in kind:
-        raise ValueError(f"a purpose kind is a word without ':' (got {kind!r})")
+    if not is_purpose_kind(kind):
+        raise ValueError(f"a purpose kind is a lowercase word (hub/access/purposes.py; got {kind!r})")
     _RESOLVERS[kind] = resolver
 
 
@@ -95,12 +99,10 @@ async def resolve_purpose(ctx: RequestContext) -> PurposeScope | None:
         return None
     key = ("purpose-scope", purpose)
     if key not in ctx.cache:
-        kind, separator, ref = purpose.partition(":")
-        resolver = _RESOLVERS.get(kind.strip())
-        scope = None
-        if separator and ref.strip() and resolver is not None:
-            scope = await resolver(ctx, ref.strip())
-        ctx.cache[key] = scope
+        # Canonical already (RequestContext refuses anything else): no stripping, one spelling.
+        kind, ref = parse_purpose(purpose)
+        resolver = _RESOLVERS.get(kind)
+        ctx.cache[key] = None if resolver is None else await resolver(ctx, ref)
     cached: PurposeScope | None = ctx.cache[key]
     return cached
 
@@ -183,7 +185,7 @@ async def _department_system(ctx: RequestContext, request: AccessRequest) -> Dec
             missing="purpose",
             kinds=list(purpose_kinds()),
         )
-    if verb in WRITE_VERBS:
+    if verb in WRITE_VERBS and request.action.value not in DISCLOSING_WRITES:
         # Supplying data discloses nothing: a declared purpose is recorded, no scope is needed.
         return ALLOW
     scope = await resolve_purpose(ctx)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.access.auth import Caller, Role, hash_token, new_token, token_from_header
 from hub.access.context import Hub, RequestContext
-from hub.access.guard import record_refused_token
+from hub.access.guard import declare_purpose, record_refused_token
 from hub.errors import InvalidInput, NotFound, Unauthenticated
 from storage.models.base import utcnow
 from storage.repositories import principals as repo
@@ -96,8 +96,14 @@ async def rotate_principal(session: AsyncSession, principal_id: int) -> IssuedTo
 
 
 async def authenticate(session: AsyncSession, authorization: str | None) -> Caller:
-    """The caller behind an Authorization header; unknown and revoked tokens are refused alike."""
-    token = token_from_header(authorization)
+    """The caller behind an Authorization header. Any token presented that is not an active one
+    (revoked, rotated out, unknown, malformed) is looked up all the same and refused with one message."""
+    try:
+        token = token_from_header(authorization)
+    except Unauthenticated:
+        if not authorization:
+            raise
+        token = authorization  # matches nothing, but costs the look-up any other token costs
     row = await repo.principal_by_token_hash(session, hash_token(token))
     if row is None:
         raise Unauthenticated("unknown or revoked token")
@@ -122,7 +128,7 @@ def principal_token(token_file: str | None, variable: str) -> str:
 @asynccontextmanager
 async def principal_context(hub: Hub, token: str, purpose: str | None = None) -> AsyncIterator[RequestContext]:
     """A request context for a command acting as the principal holding `token`, as a request over
-    HTTP would have: a revoked token is refused and logged, the policy and the log apply."""
+    HTTP would have: a refused token or purpose is logged, the policy and the log apply."""
     authorization = f"Bearer {token}"
     async with hub.sessions() as session:
         try:
@@ -130,4 +136,6 @@ async def principal_context(hub: Hub, token: str, purpose: str | None = None) ->
         except Unauthenticated:
             await record_refused_token(hub, authorization)
             raise
-        yield RequestContext(hub, caller, session=session, purpose=purpose)
+        ctx = RequestContext(hub, caller, session=session)
+        await declare_purpose(ctx, purpose)
+        yield ctx

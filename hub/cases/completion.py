@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from hub.access.actions import Action
-from hub.access.context import RequestContext
+from hub.access.context import RequestContext, all_or_nothing
 from hub.calendar.workdays import local_date
 from hub.cases.intake import (
-    all_or_nothing,
     attach_new_version,
     case_row,
     check_attachable,

@@ -13,20 +13,17 @@ are serialised, and refuses with a specific code before writing anything.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
-from typing import Concatenate, ParamSpec, TypeVar
 
 from hub.access.actions import Action
-from hub.access.context import RequestContext
+from hub.access.context import RequestContext, all_or_nothing
 from hub.access.guard import guard
 from hub.calendar.workdays import local_date
 from hub.cases.notice import Requirement, current_items, materials_required_for
 from hub.cases.views import CaseView, load_case_views
 from hub.errors import (
     CaseStateConflict,
-    HubError,
     InvalidInput,
     KeyMaterialCannotBePromised,
     KeyMaterialMissing,
@@ -43,29 +40,6 @@ from storage.repositories import cases as repo
 from storage.repositories import catalog as catalog_repo
 
 MAX_WINDOW_LENGTH = 64
-
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-def all_or_nothing(
-    use_case: Callable[Concatenate[RequestContext, P], Awaitable[T]],
-) -> Callable[Concatenate[RequestContext, P], Awaitable[T]]:
-    """A refused case mutation leaves nothing written but the access entries of the attempt.
-
-    The GraphQL layer commits whatever a request left pending, so a refusal raised after some rows
-    were flushed (the second entry of a joint review, say) must roll them back itself.
-    """
-
-    @functools.wraps(use_case)
-    async def run(ctx: RequestContext, *args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await use_case(ctx, *args, **kwargs)
-        except HubError:
-            await ctx.rollback_keeping_log()
-            raise
-
-    return run  # type: ignore[return-value]  # wraps() types the wrapper as _Wrapped, still a callable of P
 
 
 def case_ref(receipt_number: str) -> str:
@@ -112,6 +86,7 @@ async def open_case(
     return (await load_case_views(ctx, [case]))[0]
 
 
+@all_or_nothing
 async def find_case(ctx: RequestContext, receipt_number: str) -> CaseView:
     """One case by receipt number, for the window and the departments taking part in it."""
     case = await case_row(ctx, receipt_number, Action.CASE_READ)

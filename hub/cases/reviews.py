@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from hub.access.actions import Action
-from hub.access.context import RequestContext
+from hub.access.context import RequestContext, all_or_nothing
 from hub.access.guard import guard
 from hub.calendar.workdays import local_date
-from hub.cases.intake import all_or_nothing, case_ref, case_row
+from hub.cases.intake import case_ref, case_row
 from hub.cases.views import CaseView, load_case_views
 from hub.errors import (
     CaseStateConflict,

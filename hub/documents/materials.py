@@ -2,8 +2,10 @@
 
 Every read and write passes `guard` with the material type codes it touches. Validity is computed,
 never stored: a valid material whose valid-until date has passed (in China Standard Time) reads as
-expired. Only the issuing department (or, when none is recorded, the department that uploaded the
-material) may revoke it. A new version supersedes the old one; old versions stay readable.
+expired. Revoking and superseding are its keeper's: the issuing department (or, when none is
+recorded, the department that uploaded the material), or the window that uploaded it for a case
+still gathering materials (a wrong scan). A new version supersedes the old one; old versions stay
+readable. The write use cases are all-or-nothing: a refusal leaves only its access entries.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from cryptography.hazmat.primitives import hashes
 from sqlalchemy import Row
 
 from hub.access.actions import Action
-from hub.access.context import RequestContext
+from hub.access.auth import Role
+from hub.access.context import RequestContext, all_or_nothing
 from hub.access.guard import guard
 from hub.documents import _download_links as download_links
 from hub.documents import _filetypes as filetypes
@@ -38,6 +41,7 @@ from hub.identifiers import detect_kind
 from hub.keys.keyring import Keyring
 from storage.models import Material, MaterialStatus, MaterialVersion
 from storage.repositories import applicants as applicants_repo
+from storage.repositories import cases as cases_repo
 from storage.repositories import catalog as catalog_repo
 from storage.repositories import materials as repo
 from storage.repositories import principals as departments_repo
@@ -263,6 +267,7 @@ async def _materials_rows(
     return on, rows
 
 
+@all_or_nothing
 async def get_material(ctx: RequestContext, material_id: int) -> MaterialDetail:
     """One material with all its versions, newest first."""
     record = await _guarded_material(ctx, Action.MATERIAL_READ, material_id)
@@ -312,6 +317,7 @@ def _refs(kind: str, ids: Sequence[int]) -> str:
 # writing ---------------------------------------------------------------------------------------
 
 
+@all_or_nothing
 async def upload_material(
     ctx: RequestContext, new: NewMaterial, upload: FileUpload, *, supersedes: int | None = None
 ) -> MaterialDetail:
@@ -332,16 +338,16 @@ async def add_material(
     """
     session = ctx.session
     _, canonical = detect_kind(new.applicant_id_number)
-    applicant = await applicants_repo.applicant_by_id_number(session, canonical)
-    if applicant is None:
-        await guard(ctx, Action.APPLICANT_LOOKUP, [canonical])
-        raise NotFound("no applicant with this identifier", field="idNumber")
+    # Checked and guarded before the applicant is looked up: no answer tells whether someone is registered.
     material_type = (await catalog_repo.material_types_by_code(session)).get(new.type_code)
     if material_type is None:
         raise UnknownMaterialType(f"no material type with code {new.type_code!r}", field="typeCode")
     await guard(
         ctx, Action.MATERIAL_UPLOAD, [canonical], material_types=[material_type.code], object_ref="material:new"
     )
+    applicant = await applicants_repo.applicant_by_id_number(session, canonical)
+    if applicant is None:
+        raise NotFound("no applicant with this identifier", field="idNumber")
     issuer_id = material_type.issuing_department_id
     if new.issuing_department_code is not None:
         department = await departments_repo.department_by_code(session, new.issuing_department_code)
@@ -352,7 +358,8 @@ async def add_material(
         issuer_id = department.id
     issued_on, valid_until = _validity(new.issued_on, new.valid_until, material_type.valid_days)
     if supersedes is not None:
-        await _replaceable(ctx, supersedes, applicant.id, material_type.id, lock=False)
+        await _guarded_material(ctx, Action.MATERIAL_SUPERSEDE, supersedes)
+        await _check_keeper(ctx, await _replaceable(ctx, supersedes, applicant.id, material_type.id, lock=False))
     title = _title(new.title or material_type.name)
     stored = await _store(ctx, upload)
     # Locked only now, so a long upload holds no row lock; checked again in case it changed meanwhile.
@@ -381,6 +388,7 @@ async def add_material(
     return await _detail_after_write(ctx, material.id)
 
 
+@all_or_nothing
 async def supersede_material(
     ctx: RequestContext,
     material_id: int,
@@ -393,6 +401,9 @@ async def supersede_material(
     """Add a new version of a material; the previous version is marked superseded, never deleted."""
     session = ctx.session
     record = await _guarded_material(ctx, Action.MATERIAL_SUPERSEDE, material_id)
+    current = await repo.material_by_id(session, material_id)
+    assert current is not None  # it was just read, and materials are never deleted
+    await _check_keeper(ctx, current)
     if record.status in (Status.REVOKED, Status.SUPERSEDED):
         raise MaterialNotCurrent(
             f"the material is {record.status.value}; it takes no new version", status=record.status.value
@@ -418,23 +429,18 @@ async def supersede_material(
     return await _detail_after_write(ctx, material_id)
 
 
+@all_or_nothing
 async def revoke_material(ctx: RequestContext, material_id: int, reason: str) -> MaterialRecord:
-    """Revoke a material, with a reason. Only its issuing department may (else the uploading one)."""
+    """Revoke a material, with a reason: only its keeper may (`_check_keeper`)."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput("a revocation needs a reason", field="reason")
     if len(reason) > MAX_REASON:
         raise InvalidInput(f"the reason is longer than {MAX_REASON} characters", field="reason")
-    record = await _guarded_material(ctx, Action.MATERIAL_REVOKE, material_id)
+    await _guarded_material(ctx, Action.MATERIAL_REVOKE, material_id)
     material = await repo.material_by_id(ctx.session, material_id, for_update=True)
     assert material is not None
-    keeper = material.issuing_department_id or material.uploaded_by_department_id
-    if keeper != ctx.caller.department_id:
-        raise Forbidden(
-            "only the department that issued this material may revoke it",
-            missing="issuing_department",
-            issuingDepartment=record.issuing_department_code or record.uploaded_by_department_code,
-        )
+    await _check_keeper(ctx, material)
     if material.status != MaterialStatus.VALID.value:
         raise MaterialNotCurrent(f"the material is already {material.status}", status=material.status)
     material.status = MaterialStatus.REVOKED.value
@@ -443,6 +449,30 @@ async def revoke_material(ctx: RequestContext, material_id: int, reason: str) ->
     material.revoked_by_principal_id = ctx.caller.principal_id
     await ctx.commit()
     return (await _detail_after_write(ctx, material_id)).material
+
+
+async def _check_keeper(ctx: RequestContext, material: Material) -> None:
+    """Revoking or superseding is for the material's keeper, else `Forbidden` (missing: right).
+
+    The keeper is the issuing department (or, when none is recorded, the department that uploaded
+    it), or the window that uploaded it for a case still gathering materials: a clerk who scanned
+    the wrong page puts it right before anyone decides on it.
+    """
+    caller = ctx.caller
+    if (material.issuing_department_id or material.uploaded_by_department_id) == caller.department_id:
+        return
+    if (
+        caller.role is Role.CLERK
+        and material.uploaded_by_department_id == caller.department_id
+        and await cases_repo.uploaded_for_open_case(ctx.session, material.id, caller.department_id)
+    ):
+        return
+    raise Forbidden(
+        "only the issuing department, or the window that uploaded it for a case still open, may revoke or"
+        " supersede this material",
+        missing="right",
+        right="keeper",
+    )
 
 
 async def _replaceable(
@@ -565,6 +595,7 @@ def download_link(ctx: RequestContext, version: VersionRecord) -> DownloadLink:
     return DownloadLink(token, expires_at)
 
 
+@all_or_nothing
 async def version_for_download(
     ctx: RequestContext, version_id: int, servable: Callable[[VersionRecord, BlobRef], object] | None = None
 ) -> tuple[VersionRecord, BlobRef]:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from hub.access.actions import Action
-from hub.access.context import RequestContext
+from hub.access.context import RequestContext, all_or_nothing
 from hub.access.guard import guard
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.identifiers import ApplicantKind, detect_kind, detect_kind_explained, normalize_identifier
@@ -108,6 +108,7 @@ def _check_fields(kind: ApplicantKind, values: Mapping[str, str]) -> None:
             raise InvalidInput(f"profile field {field} is longer than {MAX_VALUE_LENGTH}", field=field)
 
 
+@all_or_nothing
 async def register_applicant(
     ctx: RequestContext,
     kind: ApplicantKind,
@@ -135,14 +136,22 @@ async def register_applicant(
     return ApplicantRecord.of(applicant)
 
 
+@all_or_nothing
 async def record_field(
     ctx: RequestContext, id_number: str, field: str, value: str, *, verified: bool = False
 ) -> FieldValue:
-    """Record a new value of one field, keeping history and the verified value's precedence."""
-    applicant = await _existing_applicant(ctx, id_number, for_update=True)
-    kind = ApplicantKind(applicant.kind)
+    """Record a new value of one field, keeping history and the verified value's precedence.
+
+    Everything that does not depend on whether the applicant exists is checked first, and the
+    write is guarded (and logged) before the look-up: no answer tells a caller without the right
+    whether someone is registered.
+    """
+    kind, canonical = detect_kind(id_number)
     _check_fields(kind, {field: value})
-    await guard(ctx, Action.PROFILE_WRITE, [applicant.id_number], fields=[field])
+    await guard(ctx, Action.PROFILE_WRITE, [canonical], fields=[field])
+    applicant = await repo.applicant_by_id_number(ctx.session, canonical, for_update=True)
+    if applicant is None:
+        raise NotFound("no applicant with this identifier", field="idNumber")
     row = await _add_value(ctx, applicant, field, value.strip(), verified)
     await ctx.commit()
     return FieldValue(field, row.value, ctx.caller.department_code, "", row.recorded_at, row.verified, row.is_current)
@@ -178,6 +187,7 @@ class FeedOutcome:
     fields: tuple[str, ...] = ()
 
 
+@all_or_nothing
 async def apply_feed_record(
     ctx: RequestContext, id_number: str, name: str, fields: Mapping[str, str], *, verified: bool
 ) -> FeedOutcome:
@@ -235,16 +245,7 @@ def _new_value(
     )
 
 
-async def _existing_applicant(ctx: RequestContext, id_number: str, *, for_update: bool = False) -> Applicant:
-    _, canonical = detect_kind(id_number)
-    applicant = await repo.applicant_by_id_number(ctx.session, canonical, for_update=for_update)
-    if applicant is None:
-        # Looking up an unknown number is an access attempt too: record it before answering.
-        await guard(ctx, Action.APPLICANT_LOOKUP, [canonical])
-        raise NotFound("no applicant with this identifier", field="idNumber")
-    return applicant
-
-
+@all_or_nothing
 async def find_applicant(ctx: RequestContext, id_number: str) -> ApplicantRecord:
     """Look up one applicant by resident ID or credit code."""
     _, canonical = detect_kind(id_number)

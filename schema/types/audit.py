@@ -19,10 +19,14 @@ def b64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-@strawberry.enum(description="Whether the policy allowed the access.")
+@strawberry.enum(
+    description="What happened: allowed and done, denied by the policy, or refused (by authentication, the"
+    " purpose grammar or the use case itself; the reason starts with the error code)."
+)
 class AccessOutcome(Enum):
     ALLOWED = "allowed"
     DENIED = "denied"
+    REFUSED = "refused"
 
 
 @strawberry.type(
@@ -44,7 +48,7 @@ class AccessLogEntry:
     fields: list[str] = strawberry.field(description="Profile field names touched.")
     material_types: list[str] = strawberry.field(description="Material type codes touched.")
     purpose: str
-    reason: str = strawberry.field(description="Why access was denied; empty when allowed.")
+    reason: str = strawberry.field(description="Why access was denied or refused; empty when allowed.")
 
 
 def entry_of(view: log.EntryView) -> AccessLogEntry:

@@ -21,7 +21,7 @@ from storage.models.catalog import (
     ServiceItemMaterial,
 )
 from storage.models.materials import Blob, BlobState, Material, MaterialStatus, MaterialVersion
-from storage.models.people import Applicant, Department, Principal, ProfileFieldValue
+from storage.models.people import Applicant, Department, Principal, ProfileFieldValue, RetiredToken
 
 __all__ = [
     "AccessEntry",
@@ -48,6 +48,7 @@ __all__ = [
     "Principal",
     "ProfileFieldValue",
     "ReceiptCounter",
+    "RetiredToken",
     "ReviewTask",
     "ServiceItem",
     "ServiceItemDepartment",

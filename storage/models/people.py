@@ -39,6 +39,17 @@ class Principal(Base):
     applicant_ref: Mapped[str | None] = mapped_column(String(18), nullable=True)
 
 
+class RetiredToken(Base):
+    """A token hash that a rotation replaced: kept so that a rotated-out token presented again is
+    refused and logged against the principal that held it, as a revoked one is."""
+
+    __tablename__ = "retired_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    retired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Applicant(Base):
     """One profile per applicant, shared by every department."""
 

@@ -27,10 +27,12 @@ from storage.models import (
     ServiceItemMaterial,
 )
 from storage.models.cases import (
+    AttachmentOrigin,
     Case,
     CaseItem,
     CaseMaterial,
     CaseResult,
+    CaseStatus,
     JointReviewMinutes,
     Opinion,
     ReceiptCounter,
@@ -170,6 +172,24 @@ async def current_attachments(session: AsyncSession, case_ids: Sequence[int]) ->
     for attachment in rows.scalars():
         result[attachment.case_id].append(attachment)
     return result
+
+
+async def uploaded_for_open_case(session: AsyncSession, material_id: int, window_department_id: int) -> bool:
+    """Whether the material was handed in as a new upload at this department's window for a case
+    still gathering materials, and is still attached there."""
+    statement = (
+        select(CaseMaterial.id)
+        .join(Case, Case.id == CaseMaterial.case_id)
+        .where(
+            CaseMaterial.material_id == material_id,
+            CaseMaterial.origin == AttachmentOrigin.UPLOADED.value,
+            CaseMaterial.superseded_at.is_(None),
+            Case.status == CaseStatus.OPEN.value,
+            Case.window_department_id == window_department_id,
+        )
+        .limit(1)
+    )
+    return (await session.execute(statement)).first() is not None
 
 
 async def supersede_attachment(session: AsyncSession, case_id: int, material_type_id: int, when: datetime) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeAlias, cast
 
-from sqlalchemy import CursorResult, bindparam, select, update
+from sqlalchemy import CursorResult, bindparam, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Department, Principal
+from storage.models import Department, Principal, RetiredToken
+from storage.models.base import utcnow
 
 # Who holds a token hash, with the department code a request's caller needs.
 _PRINCIPAL_BY_TOKEN_HASH = (
@@ -27,10 +28,35 @@ _PRINCIPAL_BY_TOKEN_HASH = (
 # Built once: the first runs on every request, and building a select costs as much client CPU as
 # running it.
 _ACTIVE_PRINCIPAL_BY_TOKEN_HASH = _PRINCIPAL_BY_TOKEN_HASH.where(Principal.revoked_at.is_(None))
-_REVOKED_PRINCIPAL_BY_TOKEN_HASH = _PRINCIPAL_BY_TOKEN_HASH.where(Principal.revoked_at.is_not(None))
+# Whoever holds or held a token hash (revoked, or rotated out since): the one look-up every refused
+# token costs, found or not.
+_HOLDER_OF_TOKEN_HASH = (
+    select(
+        Principal.id,
+        Principal.name,
+        Principal.role,
+        Principal.department_id,
+        Department.code.label("department_code"),
+        Principal.applicant_ref,
+        Principal.revoked_at,
+        (Principal.token_hash != bindparam("token_hash")).label("rotated_out"),
+    )
+    .join(Department, Department.id == Principal.department_id)
+    .where(
+        or_(
+            Principal.token_hash == bindparam("token_hash"),
+            Principal.id.in_(
+                select(RetiredToken.principal_id).where(RetiredToken.token_hash == bindparam("token_hash"))
+            ),
+        )
+    )
+    .limit(1)
+)
 
 # id, name, role, department_id, department_code, applicant_ref
 PrincipalRow: TypeAlias = Row[int, str, str, int, str, str | None]
+# the same, then revoked_at and whether the hash is one a rotation replaced
+HolderRow: TypeAlias = Row[int, str, str, int, str, str | None, datetime | None, bool]
 
 
 async def principal_by_token_hash(session: AsyncSession, token_hash: str) -> PrincipalRow | None:
@@ -38,9 +64,10 @@ async def principal_by_token_hash(session: AsyncSession, token_hash: str) -> Pri
     return (await session.execute(_ACTIVE_PRINCIPAL_BY_TOKEN_HASH, {"token_hash": token_hash})).first()
 
 
-async def revoked_principal_by_token_hash(session: AsyncSession, token_hash: str) -> PrincipalRow | None:
-    """The revoked principal that held this token, to log its refused attempts."""
-    return (await session.execute(_REVOKED_PRINCIPAL_BY_TOKEN_HASH, {"token_hash": token_hash})).first()
+async def holder_of_token_hash(session: AsyncSession, token_hash: str) -> HolderRow | None:
+    """The principal holding this token hash, or who held it before a rotation; with `revoked_at`
+    and `rotated_out`."""
+    return (await session.execute(_HOLDER_OF_TOKEN_HASH, {"token_hash": token_hash})).first()
 
 
 async def department_by_code(session: AsyncSession, code: str) -> Department | None:
@@ -122,6 +149,7 @@ async def replace_token(
     principal = await session.get(Principal, principal_id)
     if principal is None or principal.revoked_at is not None:
         return None
+    session.add(RetiredToken(token_hash=principal.token_hash, principal_id=principal.id, retired_at=utcnow()))
     principal.token_hash, principal.token_prefix = token_hash, token_prefix
     await session.flush()
     return principal

@@ -19,12 +19,15 @@ from tests.support.case_stories import (
     ATTACH,
     CASE,
     ESTATE_CATALOG,
+    ISSUE,
     OPEN,
     OPINION,
+    PDF,
     at,
     by_code,
     hand_in,
     load,
+    multipart,
     on_file,
     register,
     resident_id,
@@ -115,3 +118,35 @@ async def test_an_opinion_from_a_department_not_in_the_case_is_refused(hub, clie
     )
     case = (await client.execute(CASE, {"r": receipt}, token=clerk.token))["case"]
     assert [r["opinions"] for r in case["reviews"]] == [[]]
+
+    # A result issued for a department of the case, by one outside it, is refused alike.
+    body = await multipart(
+        client,
+        ISSUE,
+        {
+            "i": {
+                "receiptNumber": receipt,
+                "materialType": "dkht",
+                "title": "借款合同",
+                "issuingDepartment": "yh",
+                "file": None,
+                "contentType": "application/pdf",
+            }
+        },
+        {"variables.i.file": ("借款合同.pdf", PDF + b"x", "application/pdf")},
+        token=social.token,
+        purpose=f"case:{receipt}",
+    )
+    assert body["errors"][0]["extensions"]["code"] == "DEPARTMENT_NOT_IN_CASE"
+
+    # The log tells what happened: allowed by the policy, then refused by the case, with the code.
+    async with hub.sessions() as session:
+        rows = await session.execute(
+            select(AccessEntry.action, AccessEntry.outcome, AccessEntry.reason)
+            .where(AccessEntry.department_code == "rsj")
+            .order_by(AccessEntry.id)
+        )
+        logged = [tuple(row) for row in rows]
+    assert ("case.opinion", "refused", "DEPARTMENT_NOT_IN_CASE") in logged
+    assert ("case.complete", "refused", "DEPARTMENT_NOT_IN_CASE") in logged
+    assert all(outcome != "allowed" for action, outcome, _ in logged if action in ("case.opinion", "case.complete"))

@@ -268,11 +268,11 @@ async def test_without_a_purpose_every_record_is_refused_and_logged_as_denied(hu
     ]
 
 
-async def test_a_revoked_or_unknown_token_writes_nothing(hub, police, tmp_path) -> None:
+async def test_a_revoked_or_unknown_token_writes_nothing_but_its_refusal(hub, police, tmp_path) -> None:
     feed = jsonl(tmp_path / "people.jsonl", person(ZHANG, "张三"))
     with pytest.raises(Unauthenticated):
         await load(Actor(hub, "hub_" + "x" * 43, Role.DEPARTMENT_SYSTEM, "gaj"), feed)
-    assert await entries(hub) == []
+    assert await entries(hub) == [("auth.token_refused", "refused", "", "")]
 
     ctx = await police.context()
     await ctx.close()
@@ -283,7 +283,7 @@ async def test_a_revoked_or_unknown_token_writes_nothing(hub, police, tmp_path) 
         await load(police, feed)
 
     assert await count(hub, Applicant) == 0 and await count(hub, ProfileFieldValue) == 0
-    assert await entries(hub) == [("auth.token_refused", "denied", "", "")]
+    assert await entries(hub) == [("auth.token_refused", "refused", "", "")] * 2
 
 
 CSV_FEED = """idNumber,name,verified,phone,address,legal_representative

@@ -221,7 +221,7 @@ async def test_a_department_system_must_declare_a_purpose_and_the_log_names_the_
         tax_system,
         {"idNumber": PERSON, "typeCode": "tax_certificate"},
         pdf(),
-        purpose="tax-certificate-archive",
+        purpose="task:tax-certificate-archive",
     )
     material = data_of(accepted)["uploadMaterial"]
     assert material["issuingDepartmentCode"] == "sw"
@@ -229,7 +229,7 @@ async def test_a_department_system_must_declare_a_purpose_and_the_log_names_the_
         entries = (await session.execute(select(AccessEntry).where(AccessEntry.action == "material.upload"))).scalars()
         logged = [(e.outcome, e.material_types, e.purpose, e.applicant_ref) for e in entries]
     assert ("denied", "tax_certificate", "", PERSON) in logged
-    assert ("allowed", "tax_certificate", "tax-certificate-archive", PERSON) in logged
+    assert ("allowed", "tax_certificate", "task:tax-certificate-archive", PERSON) in logged
 
 
 async def test_materials_are_listed_by_type_and_status_and_expire_without_any_batch_job(hub, client, clerk, applicants):
@@ -344,7 +344,7 @@ async def test_a_new_material_can_replace_an_older_one(hub, client, clerk, appli
 async def test_only_the_issuing_department_revokes_and_the_reason_is_recorded(
     hub, client, clerk, tax_system, applicants
 ):
-    purpose = "tax-certificate-check"
+    purpose = "basis:tax-certificate-check"
     certificate = data_of(
         await upload(client, tax_system, {"idNumber": PERSON, "typeCode": "tax_certificate"}, pdf(), purpose=purpose)
     )["uploadMaterial"]
@@ -366,8 +366,13 @@ async def test_only_the_issuing_department_revokes_and_the_reason_is_recorded(
     assert read["status"] == "REVOKED" and read["revokedReason"] == "证明信息有误，已重新开具"
     # A decision may rest on it: a revoked material stays readable, but takes no new version.
     assert (await client.http.get(download_path(read["versions"][0]["downloadLink"]["url"]))).status_code == 200
-    supersede = await upload(client, clerk, {"materialId": certificate["id"]}, pdf(), query=SUPERSEDE)
+    supersede = await upload(
+        client, tax_system, {"materialId": certificate["id"]}, pdf(), query=SUPERSEDE, purpose=purpose
+    )
     assert error_code_of(supersede) == "MATERIAL_NOT_CURRENT"
+    # Nor may anyone but its keeper learn that much.
+    by_clerk = await upload(client, clerk, {"materialId": certificate["id"]}, pdf(), query=SUPERSEDE)
+    assert error_code_of(by_clerk) == "FORBIDDEN"
 
 
 async def test_a_material_without_an_issuer_is_revoked_by_the_department_that_uploaded_it(
@@ -388,8 +393,9 @@ async def test_a_material_without_an_issuer_is_revoked_by_the_department_that_up
 async def test_unknown_materials_are_not_found_and_the_attempt_is_logged(hub, client, clerk, applicants):
     assert await client.error_code(MATERIAL, {"id": 999}, token=clerk.token) == "NOT_FOUND"
     async with hub.sessions() as session:
-        logged = (await session.execute(select(AccessEntry.action, AccessEntry.object_ref, AccessEntry.outcome))).all()
-    assert ("material.read", "material:999", "allowed") in [tuple(row) for row in logged]
+        columns = (AccessEntry.action, AccessEntry.object_ref, AccessEntry.outcome, AccessEntry.reason)
+        logged = (await session.execute(select(*columns))).all()
+    assert ("material.read", "material:999", "refused", "NOT_FOUND") in [tuple(row) for row in logged]
 
 
 async def test_dates_out_of_order_are_refused(hub, client, clerk, applicants):
@@ -415,7 +421,7 @@ async def test_a_case_issues_its_result_as_a_material_through_the_hub_api(hub, c
     """What a case does when it completes: the result becomes a material other cases can reuse."""
     from hub.documents import materials
 
-    ctx = await tax_system.context(purpose="tax-certificate-issue")
+    ctx = await tax_system.context(purpose="task:tax-certificate-issue")
     try:
         issued = await materials.add_material(
             ctx,

@@ -67,7 +67,7 @@ async def test_unverified_update_does_not_displace_a_verified_value(client, cler
         token=clerk.token,
     )
     update = {"input": {"idNumber": COMPANY_CODE, "field": "legal_representative", "value": "王五"}}
-    recorded = await client.execute(RECORD, update, token=tax_system.token, purpose="tax registration")
+    recorded = await client.execute(RECORD, update, token=tax_system.token, purpose="task:tax-registration")
     assert recorded["recordProfileField"] == {
         "field": "legal_representative",
         "value": "王五",
@@ -79,7 +79,7 @@ async def test_unverified_update_does_not_displace_a_verified_value(client, cler
     assert {f["field"]: f["value"] for f in profile}["legal_representative"] == "李四"
 
     verified = {"input": {**update["input"], "verified": True}}
-    assert (await client.execute(RECORD, verified, token=tax_system.token, purpose="tax registration"))[
+    assert (await client.execute(RECORD, verified, token=tax_system.token, purpose="task:tax-registration"))[
         "recordProfileField"
     ]["current"] is True
     history = await client.execute(

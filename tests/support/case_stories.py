@@ -54,6 +54,11 @@ service_items:
     statutory_days: 20
     promised_days: 5
     materials: [{type: sfz}, {type: dkht, key: false}]
+legal_bases:
+  - code: lost-card
+    department: gaj
+    description: 居民身份证挂失
+    material_types: [sfz]
 """
 
 ESTATE_ITEMS = ["zrzy-zydj", "zjj-wqba", "sw-clfns", "yh-dkdy"]
@@ -94,7 +99,7 @@ async def on_file(
     content: bytes | None = None,
 ) -> materials.MaterialDetail:
     """A material the hub already holds, stored through the document store's own use case."""
-    ctx = await actor.context(purpose="材料归集")
+    ctx = await actor.context(purpose="task:材料归集")
     try:
         return await materials.upload_material(
             ctx,

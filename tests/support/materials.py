@@ -26,6 +26,11 @@ material_types:
   - {code: id_card, name: 居民身份证, valid_days: 3650}
   - {code: tax_certificate, name: 完税证明, issuing_department: sw, valid_days: 365}
   - {code: site_plan, name: 建设工程规划许可证附图, issuing_department: zrzy}
+legal_bases:
+  - code: tax-certificate-check
+    department: sw
+    description: 完税证明的开具与更正
+    material_types: [tax_certificate]
 """
 
 UPLOAD = """
