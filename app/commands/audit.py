@@ -70,6 +70,26 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     print(
         f"\nwrote {args.file}: {summary.entries:,} entries, {summary.checkpoints} checkpoints, tree size {summary.tree_size:,}"
     )
+    _check_export(Path(args.file), settings)
+
+
+def _check_export(path: Path, settings: Settings) -> None:
+    """Verify the export just written against the hub's own keys: a damaged log is named at its
+    first bad entry now, not only when an auditor verifies it later. The file is kept either way
+    (it is the evidence)."""
+    from hub.audit.checkpoint import VerifierKey
+    from hub.audit.verify import VerificationError, verify_file
+    from hub.keys.keyring import Keyring
+
+    _, keys = Keyring(settings.secrets_dir).signing_keys()
+    trusted = [VerifierKey(settings.audit_origin, key.public_bytes()) for key in keys.values()]
+    try:
+        verify_file(path, trusted)
+    except VerificationError as error:
+        where = f" at entry {error.seq}" if error.seq is not None else ""
+        print(f"FAILED{where}: {error.message}")
+        raise SystemExit(1) from None
+    print("the export verifies against the hub's signing keys")
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> None:
@@ -89,7 +109,8 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> None:
     except VerificationError as error:
         bar.close()
         where = f" at entry {error.seq}" if error.seq is not None else ""
-        print(f"FAILED{where}: {error.message}", file=sys.stderr)
+        # On stdout like OK, so a script reading the verdict sees either.
+        print(f"FAILED{where}: {error.message}")
         raise SystemExit(1) from None
     except OSError as error:
         print(f"error: cannot read {args.export}: {error.strerror}", file=sys.stderr)

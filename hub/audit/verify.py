@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.audit.checkpoint import CheckpointError, VerifierKey, parse_body, parse_verifier_key, verified_signers
-from hub.audit.encoding import ENTRY_LINE_PREFIX, seq_of
+from hub.audit.encoding import ENTRY_LINE_PREFIX, seq_of, with_seq
 from hub.audit.export import FORMAT
 from hub.audit.merkle import HASH_SIZE, CompactRange
 
@@ -128,12 +128,33 @@ def _trusted_checkpoints(
     return result, [candidates[t] for t in sorted(trusted_texts) if t in candidates]
 
 
-def _describe(line: bytes, position: int) -> tuple[int, str]:
-    """(first bad seq, what happened) for the entry line found at leaf `position` (0-based)."""
-    expected = position + 1
+def _describe(entries: list[bytes], stored: bytes, offset: int, first: int) -> tuple[int, str]:
+    """(first bad seq, what happened) for the tile whose entry `offset` (0-based in the tile, leaf
+    `first + offset` of the log) disagrees with its stored leaf hash.
+
+    A renumbered neighbour tells an insertion, a deletion or a swap apart from an edit: re-encoded
+    at its old number, it matches the leaf hash stored for that number.
+    """
+    expected = first + offset + 1
+    line = entries[offset][:-1]
+
+    def stored_at(index: int) -> bytes | None:
+        chunk = stored[index * HASH_SIZE : (index + 1) * HASH_SIZE]
+        return chunk if len(chunk) == HASH_SIZE else None
+
+    def was(index: int, entry: bytes, seq: int) -> bool:
+        return stored_at(index) == sha256(b"\x00" + with_seq(entry, seq)).digest()
+
     found = seq_of(line) if line.startswith(ENTRY_LINE_PREFIX) else None
     if found is None:
         return expected, f"entry {expected}: the line is not a canonical entry"
+    after = entries[offset + 1][:-1] if offset + 1 < len(entries) else None
+    if after is not None and was(offset, after, expected) and was(offset + 1, line, expected + 1):
+        return expected, f"entries {expected} and {expected + 1} were swapped"
+    if after is not None and was(offset, after, expected):
+        return expected, f"entry {expected} was inserted: the entries after it were renumbered to make room"
+    if was(offset + 1, line, expected + 1):
+        return expected, f"entry {expected} is missing: the entries after it were renumbered to close the gap"
     if found == expected:
         return expected, f"entry {expected} was changed: its content does not match the leaf signed for it"
     if found > expected:
@@ -257,7 +278,7 @@ def verify_lines(
                 len(leaves),
             )
             if position < len(leaves):
-                suspect = _describe(entries[position], tree.size + position)
+                suspect = _describe(entries, stored, position, tree.size)
             elif len(joined) < len(stored):
                 missing = tree.size + len(leaves) + 1
                 suspect = (missing, f"entry {missing} is missing: the log holds fewer entries than were sequenced")

@@ -111,6 +111,12 @@ async def idle_state(session: AsyncSession) -> tuple[bool, int, int, datetime | 
     return bool(queued), size or 0, last_size or 0, last_at
 
 
+async def max_seq(session: AsyncSession) -> int:
+    """The highest sequence number in access_entries (0 if none): above the tree's size, some
+    row was numbered outside the sequencer."""
+    return int((await session.execute(select(func.max(AccessEntry.seq)))).scalar() or 0)
+
+
 async def pending_entries(session: AsyncSession, limit: int) -> list[EntryRow]:
     """Queued entries not yet sequenced, in queue order."""
     statement = select(*ENTRY_COLUMNS).where(AccessEntry.seq.is_(None)).order_by(AccessEntry.id).limit(limit)
@@ -182,6 +188,11 @@ async def checkpoints(session: AsyncSession, up_to_size: int | None = None) -> l
     if up_to_size is not None:
         statement = statement.where(AuditCheckpoint.tree_size <= up_to_size)
     return list((await session.execute(statement)).scalars())
+
+
+async def set_checkpoint_note(session: AsyncSession, tree_size: int, note: str) -> None:
+    """Replace a checkpoint's note by the same note with witnesses' cosignature lines added."""
+    await session.execute(update(AuditCheckpoint).where(AuditCheckpoint.tree_size == tree_size).values(note=note))
 
 
 async def add_checkpoint(
