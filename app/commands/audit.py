@@ -95,17 +95,23 @@ def _check_export(path: Path, settings: Settings) -> None:
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> None:
     """Needs no database and no network: the export and the trusted public keys only."""
     from hub.audit.checkpoint import CheckpointError
+    from hub.audit.cosignature import parse_witness_key
     from hub.audit.verify import VerificationError, read_keys, verify_file
 
     try:
         keys = read_keys(args.public_key)
+        witnesses = [parse_witness_key(text) for text in _texts(args.witness or [])]
     except (CheckpointError, OSError) as error:
-        print(f"error: cannot read public key: {error}", file=sys.stderr)
+        print(f"error: cannot read a key: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    threshold = len(witnesses) if args.witness_threshold is None else args.witness_threshold
+    if not 0 <= threshold <= len(witnesses) or (witnesses and threshold == 0):
+        print(f"error: --witness-threshold must be between 1 and the {len(witnesses)} --witness keys", file=sys.stderr)
+        raise SystemExit(2)
     bar = ProgressBar("verifying")
     try:
         kept = [Path(path).read_text(encoding="utf-8") for path in args.checkpoint or []]
-        report = verify_file(Path(args.export), keys, bar, kept)
+        report = verify_file(Path(args.export), keys, bar, kept, witnesses, threshold)
     except VerificationError as error:
         bar.close()
         where = f" at entry {error.seq}" if error.seq is not None else ""
@@ -122,8 +128,22 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> None:
         f"OK: {report.entries:,} entries, {report.checkpoints} signed checkpoints verified; "
         f"tree size {report.tree_size:,}, root {report.root_hash.hex()}"
     )
+    if witnesses:
+        print(
+            f"witnessed: the newest checkpoint is cosigned by {report.cosigners} of {len(witnesses)} witnesses "
+            f"(threshold {threshold}); witnessed up to tree size {report.witnessed_size:,}"
+        )
     if report.unsigned_entries:
         print(f"note: the last {report.unsigned_entries:,} entries are not covered by a checkpoint yet")
+
+
+def _texts(values: list[str]) -> list[str]:
+    """Keys given as text or as files holding one key per line."""
+    texts: list[str] = []
+    for value in values:
+        path = Path(value)
+        texts.extend(path.read_text(encoding="utf-8").split() if path.is_file() else [value])
+    return texts
 
 
 def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> None:
@@ -172,6 +192,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--checkpoint",
         action="append",
         help="a signed checkpoint you kept earlier; the export must extend it (repeatable)",
+    )
+    verify.add_argument("--witness", action="append", help="a witness's cosigning key, or a file of them (repeatable)")
+    verify.add_argument(
+        "--witness-threshold",
+        type=int,
+        help="how many of the --witness keys must have cosigned the newest checkpoint (default: all)",
     )
     verify.set_defaults(handler=cmd_verify)
     audit.add_parser("checkpoint", help="sequence queued entries and sign a checkpoint now").set_defaults(

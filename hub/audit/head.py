@@ -41,18 +41,22 @@ class SignedHead:
 
 
 class HeadStore:
-    """The head file of one secrets folder; `locked()` around every read-check-sign-write."""
+    """The head file of one secrets folder; `locked()` around every read-check-sign-write.
 
-    def __init__(self, secrets_dir: Path) -> None:
+    A witness keeps the last checkpoint it cosigned per origin the same way, under other names.
+    """
+
+    def __init__(self, secrets_dir: Path, name: str = HEAD_FILE) -> None:
         self.dir = Path(secrets_dir)
-        self.path = self.dir / HEAD_FILE
+        self.path = self.dir / name
+        self.lock_path = self.dir / (LOCK_FILE if name == HEAD_FILE else f"{name}.lock")
 
     @contextmanager
     def locked(self) -> Iterator[None]:
         """An exclusive lock shared by every process of this secrets folder (flock, released
         by the kernel if the process dies)."""
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -81,7 +85,7 @@ class HeadStore:
             "note": head.note,
         }
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.dir / f".{HEAD_FILE}.{secrets.token_hex(4)}.tmp"
+        tmp = self.dir / f".{self.path.name}.{secrets.token_hex(4)}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -20,8 +20,10 @@ from hub.access.context import Hub
 from hub.audit.checkpoint import Checkpoint, sign_note
 from hub.audit.encoding import encode_row
 from hub.audit.head import HeadFileError, HeadStore, SignedHead
-from hub.audit.merkle import ProofError, consistency_ranges, leaf_hash, perfect_nodes, range_hash, verify_consistency
-from hub.audit.tiles import TileSet, frontier_tiles, tiles_for
+from hub.audit.merkle import ProofError, leaf_hash, verify_consistency
+from hub.audit.proofs import consistency_hashes
+from hub.audit.tiles import TileSet, frontier_tiles
+from hub.audit.witnesses import collect_cosignatures, configured_witnesses
 from hub.keys.keyring import Keyring
 from hub.metrics import AUDIT_SEQUENCER_HALTED, AUDIT_SIGNING_REFUSED
 from storage.models import AuditCheckpoint
@@ -64,12 +66,38 @@ class Sequencer:
         while True:
             batch = await self._batch(wait=wait, force_checkpoint=force_checkpoint)
             if batch is None:
-                return run
+                break
             count, size, signed = batch
             previous = run or SequencerRun(0, 0, None)
             run = SequencerRun(previous.sequenced + count, size, signed or previous.checkpoint)
             if count < self.settings.audit_sequencer_batch:
-                return run
+                break
+        if run is not None and run.checkpoint is not None and self.settings.witnesses:
+            await self._witness(run.checkpoint)
+        return run
+
+    async def _witness(self, checkpoint: AuditCheckpoint) -> None:
+        """Ask the configured witnesses to cosign a new checkpoint, outside the log's lock, and
+        store their cosignatures with it."""
+        size = checkpoint.tree_size
+
+        async def proof_for(old: int) -> list[bytes]:
+            async with self.hub.sessions() as session:
+                return await consistency_hashes(session, old, size)
+
+        note = await collect_cosignatures(
+            configured_witnesses(self.settings.witnesses),
+            self.settings.audit_origin,
+            size,
+            checkpoint.note,
+            proof_for,
+            self.settings.witness_timeout,
+        )
+        if note != checkpoint.note:
+            async with self.hub.sessions() as session:
+                await repo.set_checkpoint_note(session, size, note)
+                await session.commit()
+            checkpoint.note = note
 
     async def _batch(self, *, wait: bool, force_checkpoint: bool) -> tuple[int, int, AuditCheckpoint | None] | None:
         async with self.hub.sessions() as session:
@@ -156,10 +184,7 @@ class Sequencer:
                 f"a tree of {head.tree_size}; the log was truncated or rewritten"
             )
         try:
-            ranges = consistency_ranges(head.tree_size, size)
-            nodes = [node for start, end in ranges for node in perfect_nodes(start, end)]
-            tree = TileSet(await repo.tiles(session, tiles_for(nodes)))
-            proof = [range_hash(start, end, tree.node) for start, end in ranges]
+            proof = await consistency_hashes(session, head.tree_size, size)
             verify_consistency(head.tree_size, size, proof, head.root_hash, root)
         except (ProofError, KeyError) as error:
             return (

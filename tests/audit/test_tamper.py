@@ -5,64 +5,28 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 import json
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
-from hub.access.actions import Action
-from hub.access.guard import guard
-from hub.audit.checkpoint import VerifierKey
-from hub.audit.encoding import encode_row
-from hub.audit.export import export_log
 from hub.audit.head import HeadStore
 from hub.audit.merkle import leaf_hash
 from hub.audit.sequencer import Sequencer
-from hub.audit.tiles import TileSet
 from hub.audit.verify import EntriesMissing, EntryTampered, UntrustedCheckpoint, VerificationError, verify_lines
-from hub.keys.keyring import Keyring
 from hub.metrics import REGISTRY
-from storage.models import AccessEntry
 from storage.repositories import audit as repo
+from tests.support.audit_log import export as _export
+from tests.support.audit_log import hub_key as _key
+from tests.support.audit_log import log_of as _log_of
+from tests.support.audit_log import rewrite_history as _rewrite_history
+from tests.support.audit_log import sql as _sql
 
-APPLICANTS = ["11010519491231002X", "110101199003071233"]
 FORGED_COLUMNS = (
     "seq, recorded_at, request_id, client_address, principal_id, department_code, role, action, outcome, "
     "applicant_ref, object_ref, fields, material_types, purpose, reason"
 )
-
-
-async def _log_of(hub, clerk, sizes: list[int]) -> None:
-    """Clerk reads until the log holds each of `sizes` entries, signing a checkpoint at each."""
-    made = 0
-    for size in sizes:
-        ctx = await clerk.context()
-        while made < size:
-            await guard(ctx, Action.PROFILE_READ, [APPLICANTS[made % 2]], fields=["name", "phone"])
-            made += 1
-        await ctx.commit()
-        await ctx.close()
-        await Sequencer(hub).integrate(force_checkpoint=True)
-
-
-async def _sql(hub, *statements: str, **params) -> None:
-    async with hub.engine.begin() as connection:
-        for statement in statements:
-            await connection.execute(text(statement), params)
-
-
-async def _export(hub) -> list[bytes]:
-    out = io.BytesIO()
-    await export_log(hub, out)
-    return out.getvalue().splitlines(keepends=True)
-
-
-def _key(hub) -> VerifierKey:
-    return VerifierKey(
-        hub.settings.audit_origin, Keyring(hub.settings.secrets_dir).current_signing_key().public_bytes()
-    )
 
 
 def _first_bad(hub, lines: list[bytes], **kwargs) -> VerificationError:
@@ -114,6 +78,16 @@ async def test_an_inserted_entry_is_named(signed_log) -> None:
     )
     failure = _first_bad(signed_log, await _export(signed_log))
     assert failure.seq == 200 and "entry 200 was inserted" in failure.message
+
+
+async def test_renumbered_entries_are_named(signed_log) -> None:
+    await _sql(
+        signed_log,
+        "UPDATE access_entries SET seq = -seq WHERE seq > 300",
+        "UPDATE access_entries SET seq = -seq + 1 WHERE seq < 0",
+    )
+    failure = _first_bad(signed_log, await _export(signed_log))
+    assert failure.seq == 301 and "entry 301 was renumbered: it now reads seq 302" in failure.message
 
 
 async def test_reordered_entries_are_named(signed_log) -> None:
@@ -225,31 +199,6 @@ async def test_a_forged_insert_stops_numbering_but_not_reads(signed_log, client,
     assert "FAILED at entry 651: entry 651 was inserted" in out
     status, out, _ = await hub_command("audit", "verify", str(export_file), "--public-key", _key(signed_log).text())
     assert status == 1 and out.startswith("FAILED at entry 651:")
-
-
-async def _rewrite_history(hub, seq: int, keep_checkpoints_up_to: int) -> None:
-    """The database administrator's attack: change one entry, rebuild the tiles and the tree state
-    from the entries with SQL, and delete the checkpoints that no longer match."""
-    await _sql(hub, f"UPDATE access_entries SET purpose = 'basis:covered-up' WHERE seq = {seq}")
-    async with hub.engine.connect() as connection:
-        rows = (
-            await connection.execute(
-                select(*repo.ENTRY_COLUMNS).where(AccessEntry.seq.is_not(None)).order_by(AccessEntry.seq)
-            )
-        ).all()
-    tree = TileSet({})
-    tree.extend(0, [leaf_hash(encode_row(row)) for row in rows])
-    tiles, _ = tree.changes()
-    await _sql(
-        hub, "DELETE FROM audit_tiles", f"DELETE FROM audit_checkpoints WHERE tree_size > {keep_checkpoints_up_to}"
-    )
-    async with hub.engine.begin() as connection:
-        for (level, idx), hashes in tiles.items():
-            await connection.execute(
-                text("INSERT INTO audit_tiles (level, idx, hashes) VALUES (:l, :i, :h)"),
-                {"l": level, "i": idx, "h": hashes},
-            )
-        await connection.execute(text("UPDATE audit_log_state SET root_hash = :r"), {"r": tree.root(len(rows))})
 
 
 async def test_a_rewritten_history_is_not_signed(signed_log, clerk, caplog) -> None:
