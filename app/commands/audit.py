@@ -146,6 +146,30 @@ def _texts(values: list[str]) -> list[str]:
     return texts
 
 
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> None:
+    """Tiles and checkpoints need no token (hashes and signatures only); `--entries` adds the
+    entry bundles and runs as an auditor, like an export."""
+    from hub.access.principals import principal_context, principal_token
+    from hub.audit.publish import PublishError, PublishSummary, publish, publish_entries_for
+
+    token = principal_token(args.token_file, AUDITOR_TOKEN_VARIABLE) if args.entries else None
+    folder = Path(args.folder)
+
+    async def run() -> PublishSummary:
+        async with hub_for(settings) as hub:
+            if token is None:
+                return await publish(hub, folder)
+            async with principal_context(hub, token) as ctx:
+                return await publish_entries_for(ctx, folder, ProgressBar("publishing"))
+
+    try:
+        summary = asyncio.run(run())
+    except PublishError as error:
+        print(f"FAILED at entry {error.seq}: {error}")
+        raise SystemExit(1) from None
+    print(f"published tree size {summary.tree_size:,} to {folder}: {summary.files_written} files written")
+
+
 def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> None:
     from hub.audit.sequencer import Sequencer
     from storage.repositories import audit as repo
@@ -200,6 +224,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="how many of the --witness keys must have cosigned the newest checkpoint (default: all)",
     )
     verify.set_defaults(handler=cmd_verify)
+    publish = audit.add_parser("publish", help="write the checkpoint and tiles as static files (C2SP tlog-tiles)")
+    publish.add_argument("folder")
+    publish.add_argument(
+        "--entries", action="store_true", help="add the entry bundles (they name applicants: needs an auditor's token)"
+    )
+    publish.add_argument(
+        "--token-file", help=f"with --entries: a file holding an auditor's token (default: ${AUDITOR_TOKEN_VARIABLE})"
+    )
+    publish.set_defaults(handler=cmd_publish)
     audit.add_parser("checkpoint", help="sequence queued entries and sign a checkpoint now").set_defaults(
         handler=cmd_checkpoint
     )

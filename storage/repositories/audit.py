@@ -164,8 +164,13 @@ async def save_tiles(
 
 async def leaf_tiles(session: AsyncSession, first: int, last: int) -> dict[int, bytes]:
     """Level-0 tiles with index in [first, last]: the stored leaf hashes, for export."""
+    return await level_tiles(session, 0, first, last)
+
+
+async def level_tiles(session: AsyncSession, level: int, first: int, last: int) -> dict[int, bytes]:
+    """Tiles of one tree level with index in [first, last]."""
     rows = await session.execute(
-        select(AuditTile.idx, AuditTile.hashes).where(AuditTile.level == 0, AuditTile.idx.between(first, last))
+        select(AuditTile.idx, AuditTile.hashes).where(AuditTile.level == level, AuditTile.idx.between(first, last))
     )
     return {idx: bytes(hashes) for idx, hashes in rows}
 
