@@ -11,14 +11,15 @@ read-check-sign-write, so two signers never both extend the same head.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import fcntl
 import json
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from hub.audit.merkle import HASH_SIZE
 
 HEAD_FILE = "audit-head.json"
 LOCK_FILE = "audit-head.lock"
+LOCK_POLL_SECONDS = 0.005
 
 
 class HeadFileError(ValueError):
@@ -62,6 +64,23 @@ class HeadStore:
             yield
         finally:
             os.close(fd)  # closing releases the lock
+
+    @asynccontextmanager
+    async def locked_async(self) -> AsyncIterator[None]:
+        """The same lock for a coroutine: polled without blocking, so a signer waiting for another
+        process never stalls its event loop (nor a coroutine of its own that holds the lock)."""
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    await asyncio.sleep(LOCK_POLL_SECONDS)
+            yield
+        finally:
+            os.close(fd)
 
     def read(self) -> SignedHead | None:
         if not self.path.exists():

@@ -134,7 +134,7 @@ class Sequencer:
                 await session.commit()
                 return len(rows), size, None
             # The head file's lock is held from the check to the write, across the commit.
-            with self.heads.locked():
+            async with self.heads.locked_async():
                 refusal = await self._refusal(session, size, root)
                 if refusal is not None:
                     await session.commit()  # the entries are numbered; only the signature is refused
