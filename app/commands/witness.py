@@ -8,6 +8,7 @@ prints) and auditors name its key in `hub audit verify --witness`.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,10 +20,14 @@ if TYPE_CHECKING:
 
 
 def _identity(args: argparse.Namespace) -> tuple[WitnessState, WitnessIdentity]:
-    from hub.witness.state import WitnessState
+    from hub.witness.state import WitnessState, WitnessStateError
 
     state = WitnessState(Path(args.state))
-    return state, state.identity(args.name)
+    try:
+        return state, state.identity(args.name)
+    except WitnessStateError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def cmd_key(args: argparse.Namespace, settings: Settings) -> None:
@@ -34,13 +39,19 @@ def cmd_key(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    from hub.audit.checkpoint import CheckpointError
     from hub.audit.verify import read_keys
     from hub.witness.protocol import Witness
     from hub.witness.server import witness_app
 
     state, identity = _identity(args)
     logs: dict[str, list[VerifierKey]] = {}
-    for key in read_keys(args.log):
+    try:
+        keys = read_keys(args.log)
+    except (CheckpointError, OSError) as error:
+        print(f"error: cannot read a log's key: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    for key in keys:
         logs.setdefault(key.name, []).append(key)
     print(f"witness {identity.public.text()}")
     print(f"witnessing {', '.join(sorted(logs))} on http://{args.host}:{args.port}/add-checkpoint")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ import pytest
 import uvicorn
 
 from hub.audit.checkpoint import Checkpoint, open_note, parse_body, sign_note
-from hub.audit.cosignature import WitnessKey, cosignatures
+from hub.audit.cosignature import WitnessKey, cosignatures, parse_witness_key
 from hub.audit.head import HeadStore
 from hub.audit.merkle import node_hash
 from hub.audit.verify import EntryTampered, Unwitnessed, verify_lines
@@ -171,3 +173,53 @@ async def test_the_witness_answers_as_tlog_witness_says(hub, clerk, witnesses) -
         body = parse_body(open_note(note)[0]).body()
         self_signed = sign_note(body, parse_body(body).origin, [stranger])
         assert (await http.post(url, content=add_checkpoint_body(10, [], self_signed))).status_code == 403
+
+
+async def test_hub_witness_serve_runs_a_witness_from_its_folder(hub, clerk, hub_command, tmp_path) -> None:
+    """The witness as an operator runs it: `hub witness key`, then `hub witness serve` in its own process."""
+    state = tmp_path / "witness"
+    args = ["--state", str(state), "--name", "witness.test/cli"]
+    status, out, _ = await hub_command("witness", "key", *args)
+    assert status == 0 and out.startswith("witness.test/cli+")
+    key = parse_witness_key(out.strip())
+    assert (await hub_command("witness", "key", *args))[1] == out  # kept in its folder
+    assert (state / "witness-key.json").stat().st_mode & 0o777 == 0o600
+    status, _, err = await hub_command("witness", "key", "--state", str(state), "--name", "witness.test/other")
+    assert status == 2 and "not 'witness.test/other'" in err
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        "witness",
+        "serve",
+        *args,
+        "--log",
+        hub_key(hub).text(),
+        "--port",
+        str(port),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert b"witnessing hub.local/access-log" in (
+            await asyncio.wait_for(process.stdout.readline(), 30)
+            + await asyncio.wait_for(process.stdout.readline(), 30)
+        )
+        hub.settings.witnesses = f"http://127.0.0.1:{port} {key.text()}"
+        for _ in range(100):  # until uvicorn listens
+            try:
+                async with httpx.AsyncClient() as http:
+                    await http.post(f"http://127.0.0.1:{port}/add-checkpoint", content=b"")
+                break
+            except httpx.ConnectError:
+                await asyncio.sleep(0.1)
+        await log_of(hub, clerk, [20])
+        async with hub.sessions() as session:
+            note = (await repo.latest_checkpoint(session)).note
+        assert [c.witness for c in cosignatures(note, [key])] == [key]
+    finally:
+        process.terminate()
+        await process.wait()
