@@ -174,16 +174,25 @@ def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> None:
     from hub.audit.sequencer import Sequencer
     from storage.repositories import audit as repo
 
-    async def run() -> AuditCheckpoint | None:
+    async def run() -> tuple[AuditCheckpoint | None, int]:
         async with hub_for(settings) as hub:
             await Sequencer(hub).integrate(force_checkpoint=True)
             async with hub.sessions() as session:
-                return await repo.latest_checkpoint(session)
+                state = await repo.log_state(session)
+                return await repo.latest_checkpoint(session), state.tree_size if state else 0
 
-    checkpoint = asyncio.run(run())
-    if checkpoint is None:
+    checkpoint, tree_size = asyncio.run(run())
+    if checkpoint is None and tree_size == 0:
         print("the access log is empty: nothing to sign yet")
         return
+    if checkpoint is None or checkpoint.tree_size < tree_size:
+        # The signer refused (the tree does not extend its head file): the alarm is in the log.
+        signed = checkpoint.tree_size if checkpoint else 0
+        print(
+            f"FAILED: the tree of size {tree_size:,} was not signed; the last checkpoint is of size {signed:,} "
+            "(see the ACCESS LOG ALARM in the hub's log, docs/audit-log.md)"
+        )
+        raise SystemExit(1)
     print(checkpoint.note, end="")
 
 

@@ -114,7 +114,9 @@ async def idle_state(session: AsyncSession) -> tuple[bool, int, int, datetime | 
 async def max_seq(session: AsyncSession) -> int:
     """The highest sequence number in access_entries (0 if none): above the tree's size, some
     row was numbered outside the sequencer."""
-    return int((await session.execute(select(func.max(AccessEntry.seq)))).scalar() or 0)
+    # The condition lets both databases answer from the partial unique index on seq.
+    statement = select(func.max(AccessEntry.seq)).where(AccessEntry.seq.is_not(None))
+    return int((await session.execute(statement)).scalar() or 0)
 
 
 async def pending_entries(session: AsyncSession, limit: int) -> list[EntryRow]:

@@ -201,7 +201,7 @@ async def test_a_forged_insert_stops_numbering_but_not_reads(signed_log, client,
     assert status == 1 and out.startswith("FAILED at entry 651:")
 
 
-async def test_a_rewritten_history_is_not_signed(signed_log, clerk, caplog) -> None:
+async def test_a_rewritten_history_is_not_signed(signed_log, clerk, caplog, hub_command) -> None:
     refused = _metric("hub_audit_signing_refused_total")
     await _rewrite_history(signed_log, 300, keep_checkpoints_up_to=200)
     await _log_of(signed_log, clerk, [710])  # more reads; the hub is asked to sign
@@ -212,6 +212,8 @@ async def test_a_rewritten_history_is_not_signed(signed_log, clerk, caplog) -> N
     alarm = next(r for r in caplog.records if "ACCESS LOG ALARM" in r.getMessage())
     assert alarm.levelname == "ERROR" and "not consistent with the head of size 700" in alarm.getMessage()
     assert await _pending(signed_log) == 0  # entries are still numbered: only signing stopped
+    status, out, _ = await hub_command("audit", "checkpoint")
+    assert status == 1 and out.startswith("FAILED: the tree of size 1,410 was not signed")
     # An auditor without older checkpoints sees no signature over the rewritten entries; one who kept
     # the checkpoint of size 700 is told where the history changed.
     lines = await _export(signed_log)
