@@ -66,6 +66,13 @@ class Settings(BaseSettings):
             raise ValueError("the access log cannot be switched off in production")
         return self
 
+    @model_validator(mode="after")
+    def _witnesses_are_url_key_pairs(self) -> Settings:
+        for item in filter(str.strip, self.witnesses.split(",")):
+            if len(item.split()) != 2:
+                raise ValueError(f"HUB_WITNESSES item {item.strip()!r} is not `URL KEY`")
+        return self
+
     @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else self.environment is Environment.DEMO

@@ -17,7 +17,7 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.access.context import Hub
-from hub.audit.checkpoint import Checkpoint, sign_note
+from hub.audit.checkpoint import Checkpoint, CheckpointError, sign_note
 from hub.audit.encoding import encode_row
 from hub.audit.head import HeadFileError, HeadStore, SignedHead
 from hub.audit.merkle import ProofError, leaf_hash, verify_consistency
@@ -85,8 +85,13 @@ class Sequencer:
             async with self.hub.sessions() as session:
                 return await consistency_hashes(session, old, size)
 
+        try:
+            witnesses = configured_witnesses(self.settings.witnesses)
+        except CheckpointError as error:
+            log.error("HUB_WITNESSES is not usable, no witness was asked: %s", error)
+            return
         note = await collect_cosignatures(
-            configured_witnesses(self.settings.witnesses),
+            witnesses,
             self.settings.audit_origin,
             size,
             checkpoint.note,

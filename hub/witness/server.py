@@ -24,6 +24,7 @@ def witness_app(witness: Witness) -> Starlette:
             return PlainTextResponse("request too large\n", status_code=413)
         async with turn:
             answer = witness.add_checkpoint(body)
-        return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
+        # Set as given: tlog-witness names `text/x.tlog.size` exactly, without a charset.
+        return Response(answer.body, status_code=answer.status, headers={"content-type": answer.content_type})
 
     return Starlette(routes=[Route("/add-checkpoint", add_checkpoint, methods=["POST"])])

@@ -24,6 +24,7 @@ from hub.audit.verify import EntryTampered, Unwitnessed, verify_lines
 from hub.audit.witnesses import add_checkpoint_body
 from hub.keys.keyring import Keyring
 from hub.metrics import REGISTRY
+from hub.settings import Settings
 from hub.witness.protocol import Witness
 from hub.witness.server import witness_app
 from hub.witness.state import WitnessState
@@ -162,7 +163,7 @@ async def test_the_witness_answers_as_tlog_witness_says(hub, clerk, witnesses) -
     )
     async with httpx.AsyncClient() as http:
         stale = await http.post(url, content=add_checkpoint_body(0, [], note))
-        assert stale.status_code == 409 and stale.headers["content-type"].startswith("text/x.tlog.size")
+        assert stale.status_code == 409 and stale.headers["content-type"] == "text/x.tlog.size"
         assert stale.text == "10\n"
         same = await http.post(url, content=add_checkpoint_body(10, [], note))
         assert same.status_code == 200 and same.text.startswith("\u2014 witness.test/one ")
@@ -223,3 +224,9 @@ async def test_hub_witness_serve_runs_a_witness_from_its_folder(hub, clerk, hub_
     finally:
         process.terminate()
         await process.wait()
+
+
+def test_hub_witnesses_must_be_url_key_pairs(tmp_path) -> None:
+    with pytest.raises(ValueError, match="is not `URL KEY`"):
+        Settings(secrets_dir=tmp_path, witnesses="http://127.0.0.1:7380")
+    assert Settings(secrets_dir=tmp_path, witnesses=" http://a k , http://b k ").witnesses
