@@ -228,8 +228,18 @@ async def test_the_head_file_is_written_atomically_private_and_current(signed_lo
     stored = head.read()
     assert stored is not None and stored.tree_size == 700
     assert stored.note.startswith(f"{signed_log.settings.audit_origin}\n700\n")
-    assert head.path.stat().st_mode & 0o777 == 0o600
+    assert head.path.stat().st_mode & 0o777 == 0o600 and head.journal.stat().st_mode & 0o777 == 0o600
+    assert len(head.journal.read_text().splitlines()) == 3  # one line per checkpoint signed
     assert not list(head.dir.glob(".*.tmp"))
+
+
+async def test_deleting_the_head_file_does_not_reopen_signing(signed_log, clerk) -> None:
+    """The journal, append-only on the operator's storage, still holds the head."""
+    await _rewrite_history(signed_log, 300, keep_checkpoints_up_to=200)
+    HeadStore(signed_log.settings.secrets_dir).path.unlink()
+    await _log_of(signed_log, clerk, [10])
+    async with signed_log.sessions() as session:
+        assert (await repo.latest_checkpoint(session)).tree_size == 200
 
 
 async def test_signers_of_one_secrets_folder_take_turns(signed_log, clerk) -> None:

@@ -116,10 +116,12 @@ async def test_a_rewritten_history_is_refused_by_every_witness(hub, clerk, witne
     keys = [w.key for w in witnesses]
     await log_of(hub, clerk, [200, 400, 700])
     refusals = [_failures(k.name) for k in keys]
-    # The database's owner rewrites entry 300 with the tiles and the tree state; the head file is
-    # gone too (an operator in league, or a restore), so the hub's own check cannot stop it.
+    # The database's owner rewrites entry 300 with the tiles and the tree state; the head file and
+    # its journal are gone too (an operator in league), so the hub's own check cannot stop it.
     await rewrite_history(hub, 300, keep_checkpoints_up_to=200)
-    HeadStore(hub.settings.secrets_dir).path.unlink()
+    heads = HeadStore(hub.settings.secrets_dir)
+    heads.path.unlink()
+    heads.journal.unlink()
     await log_of(hub, clerk, [5])
     async with hub.sessions() as session:
         latest = await repo.latest_checkpoint(session)
