@@ -252,3 +252,13 @@ async def test_signers_of_one_secrets_folder_take_turns(signed_log, clerk) -> No
         latest = await repo.latest_checkpoint(session)
     assert head is not None and latest is not None and head.tree_size == latest.tree_size
     assert head.note == latest.note
+
+
+async def test_a_damaged_tile_stops_numbering_with_an_alarm(signed_log, clerk, caplog) -> None:
+    halts = _metric("hub_audit_sequencer_halted_total")
+    await _sql(signed_log, "DELETE FROM audit_tiles WHERE level = 0 AND idx = 2")  # leaves 513..700
+    await _log_of(signed_log, clerk, [3])
+    assert _metric("hub_audit_sequencer_halted_total") > halts
+    alarm = next(r.getMessage() for r in caplog.records if "ACCESS LOG ALARM" in r.getMessage())
+    assert "stopped before numbering entry 701: the stored tree is damaged" in alarm
+    assert await _pending(signed_log) == 3  # the reads are kept, queued
