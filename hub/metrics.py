@@ -24,3 +24,19 @@ ACCESS_LOG_FAILURES = Counter(
     "Requests failed closed because their access entries could not be written",
     registry=REGISTRY,
 )
+AUDIT_SIGNING_REFUSED = Counter(
+    "hub_audit_signing_refused_total",
+    "Checkpoints the signer refused because the tree is not consistent with the head it signed last",
+    registry=REGISTRY,
+)
+AUDIT_SEQUENCER_HALTED = Counter(
+    "hub_audit_sequencer_halted_total",
+    "Sequencer runs that stopped numbering because the stored log is damaged",
+    registry=REGISTRY,
+)
+AUDIT_WITNESS_FAILURES = Counter(
+    "hub_audit_witness_failures_total",
+    "Checkpoints a configured witness did not cosign (refused or unreachable)",
+    ["witness"],
+    registry=REGISTRY,
+)

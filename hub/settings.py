@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = Field(default=60.0, gt=0, description="or after this long with new entries")
     audit_sequencer_interval: float = Field(default=1.0, gt=0, description="seconds between sequencer runs")
     audit_sequencer_batch: int = Field(default=5000, ge=1, description="entries sequenced per transaction")
+    # Witnesses (docs/audit-log.md): `URL KEY` pairs, comma-separated; each new checkpoint is sent
+    # to each of them and their cosignatures are stored with it.
+    witnesses: str = ""
+    witness_timeout: float = Field(default=5.0, gt=0, description="seconds to wait for a witness's answer")
     # Benchmarks only: guard still decides, but no entry is written. Refused outside `benchmark`.
     audit_recording_disabled_for_benchmark: bool = False
 
@@ -77,6 +81,13 @@ class Settings(BaseSettings):
     def _recording_is_mandatory_outside_benchmarks(self) -> Settings:
         if self.audit_recording_disabled_for_benchmark and self.environment is not Environment.BENCHMARK:
             raise ValueError("the access log can be switched off only with HUB_ENVIRONMENT=benchmark")
+        return self
+
+    @model_validator(mode="after")
+    def _witnesses_are_url_key_pairs(self) -> Settings:
+        for item in filter(str.strip, self.witnesses.split(",")):
+            if len(item.split()) != 2:
+                raise ValueError(f"HUB_WITNESSES item {item.strip()!r} is not `URL KEY`")
         return self
 
     @property

@@ -70,26 +70,53 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     print(
         f"\nwrote {args.file}: {summary.entries:,} entries, {summary.checkpoints} checkpoints, tree size {summary.tree_size:,}"
     )
+    _check_export(Path(args.file), settings)
+
+
+def _check_export(path: Path, settings: Settings) -> None:
+    """Verify the export just written against the hub's own keys: a damaged log is named at its
+    first bad entry now, not only when an auditor verifies it later. The file is kept either way
+    (it is the evidence)."""
+    from hub.audit.checkpoint import VerifierKey
+    from hub.audit.verify import VerificationError, verify_file
+    from hub.keys.keyring import Keyring
+
+    _, keys = Keyring(settings.secrets_dir).signing_keys()
+    trusted = [VerifierKey(settings.audit_origin, key.public_bytes()) for key in keys.values()]
+    try:
+        verify_file(path, trusted)
+    except VerificationError as error:
+        where = f" at entry {error.seq}" if error.seq is not None else ""
+        print(f"FAILED{where}: {error.message}")
+        raise SystemExit(1) from None
+    print("the export verifies against the hub's signing keys")
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> None:
     """Needs no database and no network: the export and the trusted public keys only."""
     from hub.audit.checkpoint import CheckpointError
+    from hub.audit.cosignature import parse_witness_key
     from hub.audit.verify import VerificationError, read_keys, verify_file
 
     try:
         keys = read_keys(args.public_key)
+        witnesses = [parse_witness_key(text) for text in _texts(args.witness or [])]
     except (CheckpointError, OSError) as error:
-        print(f"error: cannot read public key: {error}", file=sys.stderr)
+        print(f"error: cannot read a key: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    threshold = len(witnesses) if args.witness_threshold is None else args.witness_threshold
+    if not 0 <= threshold <= len(witnesses) or (witnesses and threshold == 0):
+        print(f"error: --witness-threshold must be between 1 and the {len(witnesses)} --witness keys", file=sys.stderr)
+        raise SystemExit(2)
     bar = ProgressBar("verifying")
     try:
         kept = [Path(path).read_text(encoding="utf-8") for path in args.checkpoint or []]
-        report = verify_file(Path(args.export), keys, bar, kept)
+        report = verify_file(Path(args.export), keys, bar, kept, witnesses, threshold)
     except VerificationError as error:
         bar.close()
         where = f" at entry {error.seq}" if error.seq is not None else ""
-        print(f"FAILED{where}: {error.message}", file=sys.stderr)
+        # On stdout like OK, so a script reading the verdict sees either.
+        print(f"FAILED{where}: {error.message}")
         raise SystemExit(1) from None
     except OSError as error:
         print(f"error: cannot read {args.export}: {error.strerror}", file=sys.stderr)
@@ -101,24 +128,71 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> None:
         f"OK: {report.entries:,} entries, {report.checkpoints} signed checkpoints verified; "
         f"tree size {report.tree_size:,}, root {report.root_hash.hex()}"
     )
+    if witnesses:
+        print(
+            f"witnessed: the newest checkpoint is cosigned by {report.cosigners} of {len(witnesses)} witnesses "
+            f"(threshold {threshold}); witnessed up to tree size {report.witnessed_size:,}"
+        )
     if report.unsigned_entries:
         print(f"note: the last {report.unsigned_entries:,} entries are not covered by a checkpoint yet")
+
+
+def _texts(values: list[str]) -> list[str]:
+    """Keys given as text or as files holding one key per line."""
+    texts: list[str] = []
+    for value in values:
+        path = Path(value)
+        texts.extend(path.read_text(encoding="utf-8").split() if path.is_file() else [value])
+    return texts
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> None:
+    """Tiles and checkpoints need no token (hashes and signatures only); `--entries` adds the
+    entry bundles and runs as an auditor, like an export."""
+    from hub.access.principals import principal_context, principal_token
+    from hub.audit.publish import PublishError, PublishSummary, publish, publish_entries_for
+
+    token = principal_token(args.token_file, AUDITOR_TOKEN_VARIABLE) if args.entries else None
+    folder = Path(args.folder)
+
+    async def run() -> PublishSummary:
+        async with hub_for(settings) as hub:
+            if token is None:
+                return await publish(hub, folder)
+            async with principal_context(hub, token) as ctx:
+                return await publish_entries_for(ctx, folder, ProgressBar("publishing"))
+
+    try:
+        summary = asyncio.run(run())
+    except PublishError as error:
+        print(f"FAILED at entry {error.seq}: {error}")
+        raise SystemExit(1) from None
+    print(f"published tree size {summary.tree_size:,} to {folder}: {summary.files_written} files written")
 
 
 def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> None:
     from hub.audit.sequencer import Sequencer
     from storage.repositories import audit as repo
 
-    async def run() -> AuditCheckpoint | None:
+    async def run() -> tuple[AuditCheckpoint | None, int]:
         async with hub_for(settings) as hub:
             await Sequencer(hub).integrate(force_checkpoint=True)
             async with hub.sessions() as session:
-                return await repo.latest_checkpoint(session)
+                state = await repo.log_state(session)
+                return await repo.latest_checkpoint(session), state.tree_size if state else 0
 
-    checkpoint = asyncio.run(run())
-    if checkpoint is None:
+    checkpoint, tree_size = asyncio.run(run())
+    if checkpoint is None and tree_size == 0:
         print("the access log is empty: nothing to sign yet")
         return
+    if checkpoint is None or checkpoint.tree_size < tree_size:
+        # The signer refused (the tree does not extend its head file): the alarm is in the log.
+        signed = checkpoint.tree_size if checkpoint else 0
+        print(
+            f"FAILED: the tree of size {tree_size:,} was not signed; the last checkpoint is of size {signed:,} "
+            "(see the ACCESS LOG ALARM in the hub's log, docs/audit-log.md)"
+        )
+        raise SystemExit(1)
     print(checkpoint.note, end="")
 
 
@@ -152,7 +226,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="append",
         help="a signed checkpoint you kept earlier; the export must extend it (repeatable)",
     )
+    verify.add_argument("--witness", action="append", help="a witness's cosigning key, or a file of them (repeatable)")
+    verify.add_argument(
+        "--witness-threshold",
+        type=int,
+        help="how many of the --witness keys must have cosigned the newest checkpoint (default: all)",
+    )
     verify.set_defaults(handler=cmd_verify)
+    publish = audit.add_parser("publish", help="write the checkpoint and tiles as static files (C2SP tlog-tiles)")
+    publish.add_argument("folder")
+    publish.add_argument(
+        "--entries", action="store_true", help="add the entry bundles (they name applicants: needs an auditor's token)"
+    )
+    publish.add_argument(
+        "--token-file", help=f"with --entries: a file holding an auditor's token (default: ${AUDITOR_TOKEN_VARIABLE})"
+    )
+    publish.set_defaults(handler=cmd_publish)
     audit.add_parser("checkpoint", help="sequence queued entries and sign a checkpoint now").set_defaults(
         handler=cmd_checkpoint
     )

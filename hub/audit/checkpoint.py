@@ -137,8 +137,10 @@ def open_note(note: str) -> tuple[str, list[NoteSignature]]:
             raw = base64.b64decode(encoded, validate=True)
         except binascii.Error:
             raise CheckpointError(f"signature of {name} is not base64") from None
-        if len(raw) != KEY_ID_SIZE + SIGNATURE_SIZE:
-            raise CheckpointError(f"signature of {name} has {len(raw)} bytes, not {KEY_ID_SIZE + SIGNATURE_SIZE}")
+        # Other signature types (a witness's timestamped cosignature is longer) are kept for
+        # their verifiers; an Ed25519 key checks only signatures of its own id and size.
+        if len(raw) <= KEY_ID_SIZE:
+            raise CheckpointError(f"signature of {name} has {len(raw)} bytes, no room for a key id and a signature")
         signatures.append(NoteSignature(name, raw[:KEY_ID_SIZE], raw[KEY_ID_SIZE:]))
     return body, signatures
 
@@ -151,7 +153,7 @@ def verified_signers(note: str, keys: Iterable[VerifierKey]) -> tuple[str, list[
     signers = []
     for signature in signatures:
         key = by_id.get((signature.name, signature.key_id))
-        if key is not None and key.verify(message, signature.signature):
+        if key is not None and len(signature.signature) == SIGNATURE_SIZE and key.verify(message, signature.signature):
             signers.append(key)
     return body, signers
 

@@ -20,9 +20,9 @@ from hub.access.context import RequestContext
 from hub.access.guard import guard
 from hub.access.policy import APPLICANT_DATA, READ_VERBS, split_action
 from hub.audit.encoding import encode_row, split_names
-from hub.audit.merkle import consistency_ranges, inclusion_ranges, leaf_hash, perfect_nodes, range_hash
+from hub.audit.merkle import consistency_ranges, inclusion_ranges, leaf_hash
+from hub.audit.proofs import stored_range_hashes
 from hub.audit.sequencer import Sequencer
-from hub.audit.tiles import TileSet, tiles_for
 from hub.errors import InvalidInput, NotFound
 from hub.identifiers import detect_kind
 from storage.models import AuditCheckpoint
@@ -243,10 +243,7 @@ async def _checkpoint(ctx: RequestContext, tree_size: int | None) -> AuditCheckp
 
 
 async def _hashes(ctx: RequestContext, ranges: list[tuple[int, int]]) -> list[bytes]:
-    """The hashes of subtree ranges, from the tiles holding their perfect nodes (one query)."""
-    nodes = [node for start, end in ranges for node in perfect_nodes(start, end)]
-    tree = TileSet(await repo.tiles(ctx.session, tiles_for(nodes)))
-    return [range_hash(start, end, tree.node) for start, end in ranges]
+    return await stored_range_hashes(ctx.session, ranges)
 
 
 async def inclusion_proof(ctx: RequestContext, seq: int, tree_size: int | None = None) -> InclusionProof:

@@ -13,19 +13,34 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.access.context import Hub
-from hub.audit.checkpoint import Checkpoint, sign_note
+from hub.audit.checkpoint import Checkpoint, CheckpointError, sign_note
 from hub.audit.encoding import encode_row
-from hub.audit.merkle import leaf_hash
+from hub.audit.head import HeadFileError, HeadStore, SignedHead
+from hub.audit.merkle import ProofError, leaf_hash, verify_consistency
+from hub.audit.proofs import consistency_hashes
 from hub.audit.tiles import TileSet, frontier_tiles
+from hub.audit.witnesses import collect_cosignatures, configured_witnesses
 from hub.keys.keyring import Keyring
+from hub.metrics import AUDIT_SEQUENCER_HALTED, AUDIT_SIGNING_REFUSED
 from storage.models import AuditCheckpoint
 from storage.models.base import utcnow
 from storage.repositories import audit as repo
 
 log = logging.getLogger("hub.audit")
+
+# Alarms already raised by this process, by database: each is logged once, counted every time.
+_raised: set[tuple[str, str]] = set()
+
+
+def _alarm_once(database: str, message: str, counter: Counter) -> None:
+    counter.inc()
+    if (database, message) not in _raised:
+        _raised.add((database, message))
+        log.error("ACCESS LOG ALARM: %s", message)
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,7 @@ class Sequencer:
         self.hub = hub
         self.settings = hub.settings
         self.keyring = Keyring(hub.settings.secrets_dir)
+        self.heads = HeadStore(hub.settings.secrets_dir)
 
     async def integrate(self, *, wait: bool = True, force_checkpoint: bool = False) -> SequencerRun | None:
         """Sequence everything queued, signing a checkpoint when due (or when forced).
@@ -50,12 +66,43 @@ class Sequencer:
         while True:
             batch = await self._batch(wait=wait, force_checkpoint=force_checkpoint)
             if batch is None:
-                return run
+                break
             count, size, signed = batch
             previous = run or SequencerRun(0, 0, None)
             run = SequencerRun(previous.sequenced + count, size, signed or previous.checkpoint)
             if count < self.settings.audit_sequencer_batch:
-                return run
+                break
+        if run is not None and run.checkpoint is not None and self.settings.witnesses:
+            await self._witness(run.checkpoint)
+        return run
+
+    async def _witness(self, checkpoint: AuditCheckpoint) -> None:
+        """Ask the configured witnesses to cosign a new checkpoint, outside the log's lock, and
+        store their cosignatures with it."""
+        size = checkpoint.tree_size
+
+        async def proof_for(old: int) -> list[bytes]:
+            async with self.hub.sessions() as session:
+                return await consistency_hashes(session, old, size)
+
+        try:
+            witnesses = configured_witnesses(self.settings.witnesses)
+        except CheckpointError as error:
+            log.error("HUB_WITNESSES is not usable, no witness was asked: %s", error)
+            return
+        note = await collect_cosignatures(
+            witnesses,
+            self.settings.audit_origin,
+            size,
+            checkpoint.note,
+            proof_for,
+            self.settings.witness_timeout,
+        )
+        if note != checkpoint.note:
+            async with self.hub.sessions() as session:
+                await repo.set_checkpoint_note(session, size, note)
+                await session.commit()
+            checkpoint.note = note
 
     async def _batch(self, *, wait: bool, force_checkpoint: bool) -> tuple[int, int, AuditCheckpoint | None] | None:
         async with self.hub.sessions() as session:
@@ -64,38 +111,92 @@ class Sequencer:
             state = await repo.log_state(session)
             if state is None:
                 raise RuntimeError("the access log's state row is missing: run `hub db upgrade`")
-            size, root = state.tree_size, state.root_hash
+            size, root = state.tree_size, bytes(state.root_hash)
             rows = await repo.pending_entries(session, self.settings.audit_sequencer_batch)
             now = utcnow()
             if rows:
+                damage = await self._damage(session, size, rows[0].id)
+                if damage is not None:
+                    _alarm_once(self.settings.database_url, damage, AUDIT_SEQUENCER_HALTED)
+                    return 0, size, None
                 leaves = [leaf_hash(encode_row(row, size + n + 1)) for n, row in enumerate(rows)]
-                tree = TileSet(await repo.tiles(session, frontier_tiles(size)))
-                tree.extend(size, leaves)
+                try:
+                    tree = TileSet(await repo.tiles(session, frontier_tiles(size)))
+                    tree.extend(size, leaves)
+                except (KeyError, ValueError) as error:
+                    _alarm_once(
+                        self.settings.database_url,
+                        f"the sequencer stopped before numbering entry {size + 1}: the stored tree is damaged ({error})",
+                        AUDIT_SEQUENCER_HALTED,
+                    )
+                    return 0, size, None
                 await repo.assign_sequence(session, [row.id for row in rows], size + 1)
                 await repo.save_tiles(session, *tree.changes())
                 size += len(rows)
                 root = tree.root(size)
                 await repo.save_state(session, size, root, now)
-            signed = await self._checkpoint_if_due(session, size, root, now, force=force_checkpoint)
-            await session.commit()
+            if not await self._checkpoint_is_due(session, size, now, force=force_checkpoint):
+                await session.commit()
+                return len(rows), size, None
+            # The head file's lock is held from the check to the write, across the commit.
+            async with self.heads.locked_async():
+                refusal = await self._refusal(session, size, root)
+                if refusal is not None:
+                    await session.commit()  # the entries are numbered; only the signature is refused
+                    _alarm_once(self.settings.database_url, refusal, AUDIT_SIGNING_REFUSED)
+                    return len(rows), size, None
+                signed = await self._sign(session, size, root, now, await repo.latest_checkpoint(session))
+                note = signed.note
+                await session.commit()
+                self.heads.write(SignedHead(self.settings.audit_origin, size, root, note))
             return len(rows), size, signed
 
-    async def _checkpoint_if_due(
-        self,
-        session: AsyncSession,
-        size: int,
-        root: bytes,
-        now: datetime,
-        *,
-        force: bool,
-    ) -> AuditCheckpoint | None:
+    async def _damage(self, session: AsyncSession, size: int, first_queued: int) -> str | None:
+        """Why the next queued entry cannot be numbered, if the stored log is damaged.
+
+        A row numbered above the tree's size was written by someone other than the sequencer
+        (an insert or a renumbering in SQL); numbering on would collide with it.
+        """
+        highest = await repo.max_seq(session)
+        if highest > size:
+            return (
+                f"the sequencer cannot number queued entry id {first_queued} as entry {size + 1}: "
+                f"access_entries already holds sequence numbers up to {highest} although the tree holds {size}; "
+                "rows were numbered outside the sequencer (run `hub audit export` and `hub audit verify`)"
+            )
+        return None
+
+    async def _checkpoint_is_due(self, session: AsyncSession, size: int, now: datetime, *, force: bool) -> bool:
         latest = await repo.latest_checkpoint(session)
         if size == 0 or (latest is not None and latest.tree_size >= size):
+            return False
+        return force or latest is None or self._checkpoint_due(size, latest.tree_size, latest.signed_at, now)
+
+    async def _refusal(self, session: AsyncSession, size: int, root: bytes) -> str | None:
+        """Why the tree of `size` must not be signed: it does not extend the head this signer
+        signed last (the head file, outside the database), checked by an RFC 9162 proof."""
+        try:
+            head = self.heads.read()
+        except HeadFileError as error:
+            return f"signing stopped: {error}"
+        if head is None:
             return None
-        due = latest is None or self._checkpoint_due(size, latest.tree_size, latest.signed_at, now)
-        if not (force or due):
-            return None
-        return await self._sign(session, size, root, now, latest)
+        if head.origin != self.settings.audit_origin:
+            return f"signing stopped: the head file is for origin {head.origin!r}, not {self.settings.audit_origin!r}"
+        if head.tree_size > size:
+            return (
+                f"signing refused: the database's tree holds {size} entries but this signer already signed "
+                f"a tree of {head.tree_size}; the log was truncated or rewritten"
+            )
+        try:
+            proof = await consistency_hashes(session, head.tree_size, size)
+            verify_consistency(head.tree_size, size, proof, head.root_hash, root)
+        except (ProofError, KeyError) as error:
+            return (
+                f"signing refused: the tree of size {size} is not consistent with the head of size "
+                f"{head.tree_size} this signer signed last ({error}); the log was rewritten"
+            )
+        return None
 
     def _checkpoint_due(self, size: int, signed_size: int, signed_at: datetime | None, now: datetime) -> bool:
         if signed_at is None:

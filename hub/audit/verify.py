@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha256
 from itertools import islice
@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from hub.audit.checkpoint import CheckpointError, VerifierKey, parse_body, parse_verifier_key, verified_signers
-from hub.audit.encoding import ENTRY_LINE_PREFIX, seq_of
+from hub.audit.cosignature import WitnessKey, cosignatures
+from hub.audit.encoding import ENTRY_LINE_PREFIX, seq_of, with_seq
 from hub.audit.export import FORMAT
 from hub.audit.merkle import HASH_SIZE, CompactRange
 
@@ -60,6 +61,10 @@ class EntriesMissing(VerificationError):
     pass
 
 
+class Unwitnessed(VerificationError):
+    """The witness policy is not met: too few of the named witnesses cosigned the newest checkpoint."""
+
+
 @dataclass
 class VerifyReport:
     entries: int
@@ -69,6 +74,8 @@ class VerifyReport:
     trusted_keys: list[str]
     unsigned_entries: int
     warnings: list[str] = field(default_factory=list)
+    witnessed_size: int = 0  # the largest checkpoint cosigned by enough witnesses (with a policy)
+    cosigners: int = 0  # how many of the named witnesses cosigned the newest checkpoint
 
 
 @dataclass(frozen=True)
@@ -128,12 +135,51 @@ def _trusted_checkpoints(
     return result, [candidates[t] for t in sorted(trusted_texts) if t in candidates]
 
 
-def _describe(line: bytes, position: int) -> tuple[int, str]:
-    """(first bad seq, what happened) for the entry line found at leaf `position` (0-based)."""
-    expected = position + 1
+def _witnessed(
+    notes: list[str], signed: list[_Signed], witnesses: Sequence[WitnessKey], threshold: int
+) -> tuple[int, int]:
+    """(largest size cosigned by `threshold` witnesses, cosigners of the newest checkpoint)."""
+    if threshold > len(witnesses):
+        raise MalformedExport(f"a threshold of {threshold} needs at least {threshold} witness keys")
+    if not witnesses:
+        return 0, 0
+    witnessed_size, count = 0, 0
+    for note, checkpoint in zip(notes, signed, strict=True):
+        count = len(cosignatures(note, witnesses))
+        if count >= max(threshold, 1):
+            witnessed_size = checkpoint.tree_size
+    return witnessed_size, count
+
+
+def _describe(entries: list[bytes], stored: bytes, offset: int, first: int) -> tuple[int, str]:
+    """(first bad seq, what happened) for the tile whose entry `offset` (0-based in the tile, leaf
+    `first + offset` of the log) disagrees with its stored leaf hash.
+
+    A renumbered neighbour tells an insertion, a deletion or a swap apart from an edit: re-encoded
+    at its old number, it matches the leaf hash stored for that number.
+    """
+    expected = first + offset + 1
+    line = entries[offset][:-1]
+
+    def stored_at(index: int) -> bytes | None:
+        chunk = stored[index * HASH_SIZE : (index + 1) * HASH_SIZE]
+        return chunk if len(chunk) == HASH_SIZE else None
+
+    def was(index: int, entry: bytes, seq: int) -> bool:
+        return stored_at(index) == sha256(b"\x00" + with_seq(entry, seq)).digest()
+
     found = seq_of(line) if line.startswith(ENTRY_LINE_PREFIX) else None
     if found is None:
         return expected, f"entry {expected}: the line is not a canonical entry"
+    if found != expected and was(offset, line, expected):
+        return expected, f"entry {expected} was renumbered: it now reads seq {found}"
+    after = entries[offset + 1][:-1] if offset + 1 < len(entries) else None
+    if after is not None and was(offset, after, expected) and was(offset + 1, line, expected + 1):
+        return expected, f"entries {expected} and {expected + 1} were swapped"
+    if after is not None and was(offset, after, expected):
+        return expected, f"entry {expected} was inserted: the entries after it were renumbered to make room"
+    if was(offset + 1, line, expected + 1):
+        return expected, f"entry {expected} is missing: the entries after it were renumbered to close the gap"
     if found == expected:
         return expected, f"entry {expected} was changed: its content does not match the leaf signed for it"
     if found > expected:
@@ -175,11 +221,16 @@ def verify_lines(
     trusted: Iterable[VerifierKey],
     progress: Progress | None = None,
     kept_checkpoints: Iterable[str] = (),
+    witnesses: Sequence[WitnessKey] = (),
+    witness_threshold: int = 0,
 ) -> VerifyReport:
     """Verify an export read line by line; raises a VerificationError naming the first bad entry.
 
     `kept_checkpoints` are signed notes an auditor saved earlier: the export must extend each of
     them, so a history rewritten or truncated since (checkpoints included) is caught.
+    With a witness policy, `witness_threshold` of the `witnesses` must have cosigned the newest
+    checkpoint (C2SP tlog-cosignature): a log that rewrote its history, or shows this auditor a
+    tree it showed no witness, fails though every signature of its own is valid.
     """
     header = _json(next(lines, b""), "the first line (header)")
     if header.get("format") != FORMAT:
@@ -200,6 +251,7 @@ def verify_lines(
     for number in range(header.get("checkpoints", 0)):
         notes.append(_json(next(lines, b""), f"checkpoint line {number + 1}").get("checkpoint", ""))
     signed, trusted_keys = _trusted_checkpoints(notes, origin, list(trusted), offered)
+    witnessed = _witnessed(notes, signed, witnesses, witness_threshold)
     kept, _ = _trusted_checkpoints(list(kept_checkpoints), origin, list(trusted), offered)
     roots = {c.tree_size: c.root_hash for c in signed}
     for checkpoint in kept:
@@ -257,7 +309,7 @@ def verify_lines(
                 len(leaves),
             )
             if position < len(leaves):
-                suspect = _describe(entries[position], tree.size + position)
+                suspect = _describe(entries, stored, position, tree.size)
             elif len(joined) < len(stored):
                 missing = tree.size + len(leaves) + 1
                 suspect = (missing, f"entry {missing} is missing: the log holds fewer entries than were sequenced")
@@ -290,7 +342,17 @@ def verify_lines(
         raise EntryTampered(suspect[1] + " (no signed checkpoint covers it)", suspect[0])
     if tree.size < tree_size:
         raise EntriesMissing(f"entries {tree.size + 1}..{tree_size} are missing from the export", tree.size + 1)
+    witnessed_size, cosigners = witnessed
+    if witness_threshold and cosigners < witness_threshold:
+        newest = signed[-1].tree_size if signed else 0
+        raise Unwitnessed(
+            f"the newest checkpoint (tree size {newest}) is cosigned by {cosigners} of the {witness_threshold} "
+            f"witnesses required; entries after {witnessed_size} are not witnessed",
+            witnessed_size + 1,
+        )
     return VerifyReport(
+        witnessed_size=witnessed_size,
+        cosigners=cosigners,
         entries=tree.size,
         tree_size=last_good,
         checkpoints=len(targets),
@@ -302,10 +364,15 @@ def verify_lines(
 
 
 def verify_file(
-    path: Path, trusted: Iterable[VerifierKey], progress: Progress | None = None, kept_checkpoints: Iterable[str] = ()
+    path: Path,
+    trusted: Iterable[VerifierKey],
+    progress: Progress | None = None,
+    kept_checkpoints: Iterable[str] = (),
+    witnesses: Sequence[WitnessKey] = (),
+    witness_threshold: int = 0,
 ) -> VerifyReport:
     with open(path, "rb", buffering=1 << 20) as handle:
-        return verify_lines(iter(handle), trusted, progress, kept_checkpoints)
+        return verify_lines(iter(handle), trusted, progress, kept_checkpoints, witnesses, witness_threshold)
 
 
 def read_keys(values: Iterable[str]) -> list[VerifierKey]:

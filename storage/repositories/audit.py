@@ -111,6 +111,14 @@ async def idle_state(session: AsyncSession) -> tuple[bool, int, int, datetime | 
     return bool(queued), size or 0, last_size or 0, last_at
 
 
+async def max_seq(session: AsyncSession) -> int:
+    """The highest sequence number in access_entries (0 if none): above the tree's size, some
+    row was numbered outside the sequencer."""
+    # The condition lets both databases answer from the partial unique index on seq.
+    statement = select(func.max(AccessEntry.seq)).where(AccessEntry.seq.is_not(None))
+    return int((await session.execute(statement)).scalar() or 0)
+
+
 async def pending_entries(session: AsyncSession, limit: int) -> list[EntryRow]:
     """Queued entries not yet sequenced, in queue order."""
     statement = select(*ENTRY_COLUMNS).where(AccessEntry.seq.is_(None)).order_by(AccessEntry.id).limit(limit)
@@ -158,8 +166,13 @@ async def save_tiles(
 
 async def leaf_tiles(session: AsyncSession, first: int, last: int) -> dict[int, bytes]:
     """Level-0 tiles with index in [first, last]: the stored leaf hashes, for export."""
+    return await level_tiles(session, 0, first, last)
+
+
+async def level_tiles(session: AsyncSession, level: int, first: int, last: int) -> dict[int, bytes]:
+    """Tiles of one tree level with index in [first, last]."""
     rows = await session.execute(
-        select(AuditTile.idx, AuditTile.hashes).where(AuditTile.level == 0, AuditTile.idx.between(first, last))
+        select(AuditTile.idx, AuditTile.hashes).where(AuditTile.level == level, AuditTile.idx.between(first, last))
     )
     return {idx: bytes(hashes) for idx, hashes in rows}
 
@@ -182,6 +195,11 @@ async def checkpoints(session: AsyncSession, up_to_size: int | None = None) -> l
     if up_to_size is not None:
         statement = statement.where(AuditCheckpoint.tree_size <= up_to_size)
     return list((await session.execute(statement)).scalars())
+
+
+async def set_checkpoint_note(session: AsyncSession, tree_size: int, note: str) -> None:
+    """Replace a checkpoint's note by the same note with witnesses' cosignature lines added."""
+    await session.execute(update(AuditCheckpoint).where(AuditCheckpoint.tree_size == tree_size).values(note=note))
 
 
 async def add_checkpoint(

@@ -1,5 +1,6 @@
 """Several hub processes append and sequence at once: every queued entry gets exactly one
-sequence number, the numbers run 1..N without gaps, and the whole log verifies."""
+sequence number, the numbers run 1..N without gaps, the whole log verifies, and the signers,
+sharing one secrets folder, never refuse each other's heads."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import text
 
 from hub.audit.checkpoint import VerifierKey
 from hub.audit.export import export_log
+from hub.audit.head import HeadStore
 from hub.audit.sequencer import Sequencer
 from hub.audit.verify import verify_lines
 from hub.keys.keyring import Keyring
@@ -93,3 +95,6 @@ async def test_processes_appending_at_once_leave_a_gapless_verified_log(hub) -> 
     report = verify_lines(iter(out.getvalue().splitlines(keepends=True)), [key])
     assert (report.entries, report.tree_size, report.unsigned_entries) == (total, total, 0)
     assert report.checkpoints == checkpoints
+    # The processes shared one secrets folder: the head file is the last checkpoint any of them signed.
+    head = HeadStore(hub.settings.secrets_dir).read()
+    assert head is not None and (head.tree_size, head.root_hash) == (total, report.root_hash)
