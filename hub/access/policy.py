@@ -46,7 +46,20 @@ APPLICANT_DATA = frozenset({"applicant", "profile", "material", "notice", "case"
 LOG = "audit"
 READ_VERBS = frozenset({"lookup", "search", "read", "history", "download"})
 WRITE_VERBS = frozenset(
-    {"register", "write", "upload", "revoke", "supersede", "open", "attach", "accept", "opinion", "minutes", "complete"}
+    {
+        "register",
+        "write",
+        "upload",
+        "revoke",
+        "supersede",
+        "open",
+        "attach",
+        "accept",
+        "opinion",
+        "minutes",
+        "pause",
+        "complete",
+    }
 )
 # "Who read my data": the applicant, a clerk at the window on their behalf, or an auditor.
 ACCESS_HISTORY = "audit.access_history"
