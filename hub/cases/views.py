@@ -309,12 +309,13 @@ async def _pauses_of(
     result: dict[int, dict[int, list[PauseView]]] = {}
     for case in cases:
         reference = _reference_day(case, today)
-        per_department: dict[int, list[PauseView]] = {}
-        for row in stored.get(case.id, []):
-            per_department.setdefault(row.department_id, []).append(_stored_pause(calendar, row, reference))
         by_department: dict[int, list[Opinion]] = {}
         for opinion in opinions.get(case.id, []):
             by_department.setdefault(opinion.department_id, []).append(opinion)
+        per_department: dict[int, list[PauseView]] = {}
+        for row in stored.get(case.id, []):
+            settled_at = _settled_at(by_department.get(row.department_id, []))
+            per_department.setdefault(row.department_id, []).append(_stored_pause(calendar, row, reference, settled_at))
         for department_id, own in by_department.items():
             per_department.setdefault(department_id, []).extend(
                 _correction_pauses(calendar, own, handed_in.get(case.id, []), reference)
@@ -330,14 +331,28 @@ def _pause_days(calendar: WorkingCalendar, started_at: datetime, ended_at: datet
     return max(calendar.working_days_between(start, local_date(ended_at) if ended_at else reference), 0)
 
 
-def _stored_pause(calendar: WorkingCalendar, row: ReviewPause, reference: date) -> PauseView:
+def _settled_at(own: Sequence[Opinion]) -> datetime | None:
+    """When the department's standing answer settled its review (approved or rejected), if it has."""
+    if own and own[-1].decision in (Decision.APPROVE.value, Decision.REJECT.value):
+        return own[-1].recorded_at
+    return None
+
+
+def _stored_pause(
+    calendar: WorkingCalendar, row: ReviewPause, reference: date, settled_at: datetime | None
+) -> PauseView:
+    """An excluded period; one still open when the department decided ends with that decision, so a
+    forgotten `endPause` cannot hold an item's clock still for ever."""
+    ended_at = row.ended_at
+    if ended_at is None and settled_at is not None and settled_at >= row.started_at:
+        ended_at = settled_at
     return PauseView(
         row.department_id,
         PauseReason(row.reason),
         row.started_at,
-        row.ended_at,
+        ended_at,
         row.note,
-        _pause_days(calendar, row.started_at, row.ended_at, reference),
+        _pause_days(calendar, row.started_at, ended_at, reference),
     )
 
 

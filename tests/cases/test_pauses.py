@@ -193,9 +193,17 @@ async def test_pauses_are_refused_to_outsiders_and_out_of_turn(hub, client, cler
     assert await client.error_code(START, start("INSPECTION", "现场核查"), token=housing.token, purpose=purpose) == (
         "PAUSE_ALREADY_OPEN"
     )
-    await client.execute(END, {"r": receipt}, token=housing.token, purpose=purpose)
+    # Housing decides after the hearing without ending the pause: the decision ends it.
+    at(hub, date(2026, 3, 6))
     approve = {"i": {"receiptNumber": receipt, "opinion": {"decision": "APPROVE"}}}
     await client.execute(OPINION, approve, token=housing.token, purpose=purpose)
     assert await client.error_code(START, start(), token=housing.token, purpose=purpose) == "CASE_STATE_CONFLICT"
-    [review] = (await _read(client, clerk, receipt))["reviews"]
-    assert [p["reason"] for p in review["pauses"]] == ["HEARING"]
+    assert await client.error_code(END, {"r": receipt}, token=housing.token, purpose=purpose) == "CASE_STATE_CONFLICT"
+    at(hub, date(2026, 4, 1))
+    case = await _read(client, clerk, receipt)
+    [review] = case["reviews"]
+    [hearing] = review["pauses"]
+    assert hearing["reason"] == "HEARING" and hearing["endedAt"].startswith("2026-03-06")
+    assert review["paused"] is False and hearing["workingDays"] == 4
+    # Its item was decided on 6 March, within its five days once the hearing is left out.
+    assert case["items"][0]["promisedDeadline"]["dueOn"] == "2026-03-13"
