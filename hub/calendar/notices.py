@@ -178,7 +178,7 @@ async def loaded_notices(session: AsyncSession, year: int | None = None) -> list
 
 async def official_calendar(session: AsyncSession) -> WorkingCalendar:
     """The working calendar in force: the latest loaded notice of each year over the library."""
-    in_force = await repo.latest_notices(session)
+    in_force = await repo.notices_in_force(session)
     key = tuple((n.year, n.version, n.digest) for n in in_force)
     calendar = _CACHE.get(key)
     if calendar is not None:

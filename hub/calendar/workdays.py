@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from importlib.metadata import version
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from holidays.countries.china import China, ChinaStaticHolidays
@@ -47,6 +48,10 @@ CALENDAR_SOURCE = f"holidays {version('holidays')}"
 
 # Upper bound on a time limit: the longest statutory limits are a few months of working days.
 MAX_WORKING_DAYS = 400
+# Answers a calendar remembers (it is shared by every request until a notice changes it).
+_MEMO_SIZE = 50_000
+K = TypeVar("K")
+V = TypeVar("V")
 _SATURDAY = 5
 
 
@@ -94,6 +99,8 @@ class WorkingCalendar:
         self.notices = {notice.year: notice for notice in notices}
         self._holidays = frozenset(day for n in self.notices.values() for day in n.holidays)
         self._makeup = frozenset(day for n in self.notices.values() for day in n.makeup_working_days)
+        self._added: dict[tuple[date, int], date] = {}
+        self._between: dict[tuple[date, date], int] = {}
 
     def is_official(self, year: int) -> bool:
         """Whether `year` follows an announced schedule (loaded, or shipped by the library)."""
@@ -120,13 +127,16 @@ class WorkingCalendar:
         """The N-th working day after `start` (`start` itself not counted); `start` when N is 0."""
         if not 0 <= days <= MAX_WORKING_DAYS:
             raise ValueError(f"a time limit is between 0 and {MAX_WORKING_DAYS} working days, not {days}")
+        known = self._added.get((start, days))
+        if known is not None:
+            return known
         _check_known(start)
         day, counted = start, 0
         while counted < days:
             day += timedelta(days=1)
             if self.is_working_day(day):
                 counted += 1
-        return day
+        return _remember(self._added, (start, days), day)
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days after `start` up to and including `end`; negative when `end` is before `start`.
@@ -136,6 +146,9 @@ class WorkingCalendar:
         """
         if end < start:
             return -self.working_days_between(end, start)
+        known = self._between.get((start, end))
+        if known is not None:
+            return known
         _check_known(start)
         _check_known(end)
         count, day = 0, start
@@ -143,7 +156,14 @@ class WorkingCalendar:
             day += timedelta(days=1)
             if self.is_working_day(day):
                 count += 1
-        return count
+        return _remember(self._between, (start, end), count)
+
+
+def _remember(memo: dict[K, V], key: K, value: V) -> V:
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 # The library's calendar alone, for callers without a database (and the calendar's own tests).

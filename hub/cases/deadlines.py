@@ -91,6 +91,10 @@ class _Clock:
 def deadline(
     calendar: WorkingCalendar, start: date, working_days: int, reference: date, pauses: Sequence[Pause] = ()
 ) -> Deadline:
+    if not pauses:
+        due = calendar.add_working_days(start, working_days)
+        remaining = calendar.working_days_between(reference, due)
+        return Deadline(working_days, due, remaining, reference > due, calendar.provisional(start, due), 0)
     clock = _Clock(calendar, pauses, reference)
     due = clock.add(start, working_days)
     return Deadline(
@@ -105,6 +109,8 @@ def deadline(
 
 def working_days_spent(calendar: WorkingCalendar, start: date, reference: date, pauses: Sequence[Pause] = ()) -> int:
     """Working days counted against the limit from `start` to `reference`: pauses left out."""
+    if not pauses:
+        return calendar.working_days_between(start, reference)
     return _Clock(calendar, pauses, reference).between(start, reference)
 
 

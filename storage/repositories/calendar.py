@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,19 +12,37 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models.calendar import CalendarNotice, CalendarNoticeDay
 
 
-async def latest_notices(session: AsyncSession) -> list[CalendarNotice]:
-    """The version in force of every year with a loaded notice, by year."""
-    latest = (
-        select(CalendarNotice.year, func.max(CalendarNotice.version).label("version"))
-        .group_by(CalendarNotice.year)
-        .subquery()
+@dataclass(frozen=True, slots=True)
+class NoticeInForce:
+    id: int
+    year: int
+    version: int
+    reference: str
+    digest: str
+
+
+_LATEST = (
+    select(CalendarNotice.year, func.max(CalendarNotice.version).label("version"))
+    .group_by(CalendarNotice.year)
+    .subquery()
+)
+# Built once: it runs on every request that computes a deadline.
+_IN_FORCE = (
+    select(
+        CalendarNotice.id,
+        CalendarNotice.year,
+        CalendarNotice.version,
+        CalendarNotice.reference,
+        CalendarNotice.digest,
     )
-    rows = await session.execute(
-        select(CalendarNotice)
-        .join(latest, (CalendarNotice.year == latest.c.year) & (CalendarNotice.version == latest.c.version))
-        .order_by(CalendarNotice.year)
-    )
-    return list(rows.scalars())
+    .join(_LATEST, (CalendarNotice.year == _LATEST.c.year) & (CalendarNotice.version == _LATEST.c.version))
+    .order_by(CalendarNotice.year)
+)
+
+
+async def notices_in_force(session: AsyncSession) -> list[NoticeInForce]:
+    """The version in force of every year with a loaded notice, by year, as plain columns."""
+    return [NoticeInForce(*row) for row in await session.execute(_IN_FORCE)]
 
 
 async def notices(session: AsyncSession, year: int | None = None) -> list[CalendarNotice]:
