@@ -52,9 +52,15 @@ class CatalogError(InvalidInput):
 
 
 class CalendarOutOfRange(HubError):
-    """A working-day computation reached a year whose official holidays the hub does not know."""
+    """A working-day computation reached a year the hub keeps no calendar for (before 2001, after 2099)."""
 
     code = "CALENDAR_OUT_OF_RANGE"
+
+
+class InvalidCalendarNotice(InvalidInput):
+    """`hub calendar load`: a holiday notice that is not a consistent year's schedule; nothing is written."""
+
+    code = "INVALID_CALENDAR_NOTICE"
 
 
 # The document store (docs/documents.md): uploads, blobs and download links.
@@ -208,3 +214,13 @@ class AccessLogUnavailable(Exception):
 
     Deliberately not a HubError: clients get the masked INTERNAL_SERVER_ERROR, never the database's
     message, which quotes the statement and its parameters."""
+
+
+class PauseAlreadyOpen(Conflict):
+    """A department's clock is already paused; end that pause before starting another."""
+
+    code = "PAUSE_ALREADY_OPEN"
+
+
+class NoOpenPause(Conflict):
+    code = "NO_OPEN_PAUSE"

@@ -30,6 +30,7 @@ class Action(StrEnum):
     CASE_ACCEPT = "case.accept"
     CASE_OPINION = "case.opinion"
     CASE_MINUTES = "case.minutes"
+    CASE_PAUSE = "case.pause"
     CASE_COMPLETE = "case.complete"
     CASE_SEARCH = "case.search"
     AUDIT_SEARCH = "audit.search"

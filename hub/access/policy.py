@@ -47,7 +47,20 @@ APPLICANT_DATA = frozenset({"applicant", "profile", "material", "notice", "case"
 LOG = "audit"
 READ_VERBS = frozenset({"lookup", "search", "read", "history", "download"})
 WRITE_VERBS = frozenset(
-    {"register", "write", "upload", "revoke", "supersede", "open", "attach", "accept", "opinion", "minutes", "complete"}
+    {
+        "register",
+        "write",
+        "upload",
+        "revoke",
+        "supersede",
+        "open",
+        "attach",
+        "accept",
+        "opinion",
+        "minutes",
+        "pause",
+        "complete",
+    }
 )
 # Writes whose answer shows what is already on file (a material's title, type and earlier versions):
 # a department system needs a purpose covering them, as for a read.

@@ -2,9 +2,17 @@
 
 Time limits of service items are counted in working days: Monday to Friday, minus the public
 holidays the State Council announces each year, plus the weekend days it turns into working days to
-make up for long holidays (调休). The `chinesecalendar` package ships those announcements as data;
-it knows a fixed range of years, and a date outside it is refused with `CalendarOutOfRange`, never
-guessed (docs/cases.md says why this package and what to do when a new year is announced).
+make up for long holidays (调休). Two sources, the first that knows a year wins:
+
+1. the official notices an operator loaded (`hub calendar load`, `hub.calendar.notices`): a year's
+   announced holidays and makeup working days, as published;
+2. the `holidays` package's China calendar: the announced schedules of the years it ships
+   (`holidays.countries.china.ChinaStaticHolidays`, which records each moved day with the weekend
+   day worked for it), and for later years the statutory holidays by rule (lunar dates, a weekend
+   holiday observed on the next weekday) without the makeup working days nobody has announced yet.
+
+A year known only by rule is *provisional*: a deadline that runs through it is computed, never left
+out, and is recomputed on read once that year's notice is loaded (docs/cases.md says why).
 
 Conventions, shared by every deadline in the hub:
 - A limit of N working days from a day D ends on the N-th working day after D: D itself is not
@@ -15,25 +23,36 @@ Conventions, shared by every deadline in the hub:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from importlib.metadata import version
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
-from chinese_calendar import constants
+from holidays.countries.china import China, ChinaStaticHolidays
 
 from hub.errors import CalendarOutOfRange
 
 # Deadlines fall on dates in the service hall's time zone, not UTC.
 CHINA = ZoneInfo("Asia/Shanghai")
 
-FIRST_KNOWN_YEAR = min(day.year for day in constants.holidays)
-LAST_KNOWN_YEAR = max(day.year for day in constants.holidays)
-CALENDAR_VERSION = version("chinesecalendar")
+# The library checks China against the State Council's notices from 2001; its lunar dates stop
+# being trustworthy after 2099. Outside these years the hub refuses rather than guesses.
+FIRST_KNOWN_YEAR = 2001
+LAST_KNOWN_YEAR = 2099
+# The years whose announced schedule (holidays and makeup days) ships with the library.
+LIBRARY_OFFICIAL_YEARS = frozenset(ChinaStaticHolidays.special_public_holidays)
+CALENDAR_SOURCE = f"holidays {version('holidays')}"
 
 # Upper bound on a time limit: the longest statutory limits are a few months of working days.
 MAX_WORKING_DAYS = 400
+# Answers a calendar remembers (it is shared by every request until a notice changes it).
+_MEMO_SIZE = 50_000
+K = TypeVar("K")
+V = TypeVar("V")
+_SATURDAY = 5
 
 
 def local_date(moment: datetime) -> date:
@@ -41,51 +60,114 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(CHINA).date()
 
 
+@dataclass(frozen=True, slots=True)
+class OfficialYear:
+    """One year's schedule as the State Council announced it (放假安排的通知)."""
+
+    year: int
+    reference: str  # e.g. 国办发明电〔2026〕7号
+    holidays: frozenset[date]
+    makeup_working_days: frozenset[date]  # weekend days worked (调休); may lie in late December before
+
+
 def _check_known(day: date) -> None:
     if not FIRST_KNOWN_YEAR <= day.year <= LAST_KNOWN_YEAR:
         raise CalendarOutOfRange(
-            f"the official calendar for {day.year} is not known to this hub (chinesecalendar "
-            f"{CALENDAR_VERSION} covers {FIRST_KNOWN_YEAR}-{LAST_KNOWN_YEAR}); upgrade that package",
+            f"the hub keeps no working calendar for {day.year} ({FIRST_KNOWN_YEAR}-{LAST_KNOWN_YEAR} only)",
             date=day.isoformat(),
             firstKnownYear=FIRST_KNOWN_YEAR,
             lastKnownYear=LAST_KNOWN_YEAR,
         )
 
 
-def is_working_day(day: date) -> bool:
-    """Whether offices work on `day`: a weekday that is no holiday, or an adjusted weekend (调休)."""
-    _check_known(day)
-    return bool(chinese_calendar.is_workday(day))
+@lru_cache(maxsize=256)
+def _library_exceptions(year: int) -> tuple[frozenset[date], frozenset[date]]:
+    """The library's weekdays off and weekend days worked in `year`.
 
-
-@lru_cache(maxsize=4096)
-def add_working_days(start: date, days: int) -> date:
-    """The N-th working day after `start` (`start` itself not counted); `start` when N is 0."""
-    if not 0 <= days <= MAX_WORKING_DAYS:
-        raise ValueError(f"a time limit is between 0 and {MAX_WORKING_DAYS} working days, not {days}")
-    _check_known(start)
-    day, counted = start, 0
-    while counted < days:
-        day += timedelta(days=1)
-        if is_working_day(day):
-            counted += 1
-    return day
-
-
-@lru_cache(maxsize=4096)
-def working_days_between(start: date, end: date) -> int:
-    """Working days after `start` up to and including `end`; negative when `end` is before `start`.
-
-    From acceptance to today this is the time spent; from today to a deadline, the time remaining
-    (0 on the deadline day itself, negative once it has passed).
+    The next year is loaded too: its notice may ask for a makeup working day in late December.
     """
-    if end < start:
-        return -working_days_between(end, start)
-    _check_known(start)
-    _check_known(end)
-    count, day = 0, start
-    while day < end:
-        day += timedelta(days=1)
-        if chinese_calendar.is_workday(day):
-            count += 1
-    return count
+    calendar = China(years={year, year + 1})  # type: ignore[no-untyped-call]  # its __init__ is untyped
+    days_off = frozenset(day for day in calendar if day.year == year and day.weekday() < _SATURDAY)
+    days_worked = frozenset(day for day in calendar.weekend_workdays if day.year == year)
+    return days_off, days_worked
+
+
+class WorkingCalendar:
+    """Working days from the loaded official notices, falling back on the library year by year."""
+
+    def __init__(self, notices: Iterable[OfficialYear] = ()) -> None:
+        self.notices = {notice.year: notice for notice in notices}
+        self._holidays = frozenset(day for n in self.notices.values() for day in n.holidays)
+        self._makeup = frozenset(day for n in self.notices.values() for day in n.makeup_working_days)
+        self._added: dict[tuple[date, int], date] = {}
+        self._between: dict[tuple[date, date], int] = {}
+
+    def is_official(self, year: int) -> bool:
+        """Whether `year` follows an announced schedule (loaded, or shipped by the library)."""
+        return year in self.notices or year in LIBRARY_OFFICIAL_YEARS
+
+    def provisional(self, start: date, end: date) -> bool:
+        """Whether a count from `start` to `end` crosses a year known only by rule."""
+        low, high = min(start, end), max(start, end)
+        return not all(self.is_official(year) for year in range(low.year, high.year + 1))
+
+    def is_working_day(self, day: date) -> bool:
+        """Whether offices work on `day`: a weekday that is no holiday, or an adjusted weekend (调休)."""
+        _check_known(day)
+        if day in self._holidays:
+            return False
+        if day in self._makeup:
+            return True
+        if day.year in self.notices:
+            return day.weekday() < _SATURDAY
+        days_off, days_worked = _library_exceptions(day.year)
+        return day in days_worked if day.weekday() >= _SATURDAY else day not in days_off
+
+    def add_working_days(self, start: date, days: int) -> date:
+        """The N-th working day after `start` (`start` itself not counted); `start` when N is 0."""
+        if not 0 <= days <= MAX_WORKING_DAYS:
+            raise ValueError(f"a time limit is between 0 and {MAX_WORKING_DAYS} working days, not {days}")
+        known = self._added.get((start, days))
+        if known is not None:
+            return known
+        _check_known(start)
+        day, counted = start, 0
+        while counted < days:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        return _remember(self._added, (start, days), day)
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days after `start` up to and including `end`; negative when `end` is before `start`.
+
+        From acceptance to today this is the time spent; from today to a deadline, the time remaining
+        (0 on the deadline day itself, negative once it has passed).
+        """
+        if end < start:
+            return -self.working_days_between(end, start)
+        known = self._between.get((start, end))
+        if known is not None:
+            return known
+        _check_known(start)
+        _check_known(end)
+        count, day = 0, start
+        while day < end:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                count += 1
+        return _remember(self._between, (start, end), count)
+
+
+def _remember(memo: dict[K, V], key: K, value: V) -> V:
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
+# The library's calendar alone, for callers without a database (and the calendar's own tests).
+LIBRARY_CALENDAR = WorkingCalendar()
+is_working_day = LIBRARY_CALENDAR.is_working_day
+add_working_days = LIBRARY_CALENDAR.add_working_days
+working_days_between = LIBRARY_CALENDAR.working_days_between

@@ -16,6 +16,7 @@ from enum import StrEnum
 from hub.access.actions import Action
 from hub.access.context import RequestContext
 from hub.access.guard import guard
+from hub.calendar.notices import official_calendar
 from hub.calendar.workdays import local_date
 from hub.cases.deadlines import needed_until
 from hub.errors import InvalidInput, ItemNotInCurrentCatalog, NotFound, UnknownServiceItem
@@ -164,9 +165,10 @@ async def one_time_notice(
         type_ids = [r.material_type.id for r in required]
         for on_file, on_file_version in await repo.materials_on_file(ctx.session, applicant.id, type_ids):
             holdings.setdefault(on_file.material_type_id, []).append((on_file, on_file_version))
+    calendar = await official_calendar(ctx.session)
     entries = []
     for requirement in required:
-        needed = needed_until(today, requirement.promised_days)
+        needed = needed_until(calendar, today, requirement.promised_days)
         holding, material, version = classify(holdings.get(requirement.material_type.id, []), today, needed)
         entries.append(NoticeEntry(requirement, needed, holding, material, version))
     return Notice(applicant, version_id, today, tuple(items), tuple(entries))

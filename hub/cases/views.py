@@ -1,7 +1,10 @@
 """What a case looks like when read: items and their deadlines, materials, reviews, results.
 
 Views are assembled for a batch of cases with a fixed number of queries, and every time-dependent
-part (deadlines, overdue promises, 超时默许) is computed here on read from today's date.
+part (deadlines, overdue promises, 超时默许) is computed here on read from today's date, on the
+official calendar in force (`hub.calendar.notices.official_calendar`), with each department's
+pauses: the corrections it waits for (read from its opinions and the materials handed in since)
+and the periods it excluded (art. 45).
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from hub.access.context import RequestContext
-from hub.calendar.workdays import local_date
-from hub.cases.deadlines import Deadline, deadline, working_days_spent
+from hub.calendar.notices import official_calendar
+from hub.calendar.workdays import WorkingCalendar, local_date
+from hub.cases.deadlines import Deadline, Pause, deadline, working_days_spent
 from hub.cases.notice import Requirement, materials_required_for
 from hub.profiles.applicants import ApplicantRecord
 from storage.models import Department, Material, MaterialType, MaterialVersion, ServiceItem
@@ -26,6 +30,8 @@ from storage.models.cases import (
     Decision,
     JointReviewMinutes,
     Opinion,
+    PauseReason,
+    ReviewPause,
     ReviewTask,
 )
 from storage.repositories import cases as repo
@@ -80,6 +86,26 @@ class OpinionView:
 
 
 @dataclass(frozen=True, slots=True)
+class PauseView:
+    """A stretch a department's clock stood still: a correction awaited, or an excluded period."""
+
+    department_id: int
+    reason: PauseReason
+    started_at: datetime
+    ended_at: datetime | None  # None while it lasts
+    note: str
+    working_days: int  # working days it kept off the count so far
+
+    @property
+    def open(self) -> bool:
+        return self.ended_at is None
+
+    @property
+    def span(self) -> Pause:
+        return Pause(local_date(self.started_at), local_date(self.ended_at) if self.ended_at else None)
+
+
+@dataclass(frozen=True, slots=True)
 class DepartmentReview:
     department: Department
     item_codes: tuple[str, ...]
@@ -88,6 +114,11 @@ class DepartmentReview:
     state: ReviewState
     opinions: tuple[OpinionView, ...]  # every revision, oldest first
     working_days_spent: int | None
+    pauses: tuple[PauseView, ...] = ()  # oldest first
+
+    @property
+    def paused(self) -> bool:
+        return any(p.open for p in self.pauses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +214,7 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
         return []
     session = ctx.session
     today = local_date(ctx.hub.clock())
+    calendar = await official_calendar(session)
     case_ids = [case.id for case in cases]
     with_departments = await repo.items_with_departments_of_cases(session, case_ids)
     items = {case_id: [item for item, _ in per_case] for case_id, per_case in with_departments.items()}
@@ -194,6 +226,7 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
     attachments = await repo.current_attachments(session, case_ids)
     tasks = await repo.review_tasks(session, case_ids)
     opinions = await repo.opinions(session, case_ids)
+    pauses = await _pauses_of(ctx, cases, calendar, today, opinions)
     minutes = await repo.minutes_of_cases(session, case_ids)
     results = await repo.results_of_cases(session, case_ids)
     version_ids = [a.material_version_id for per in attachments.values() for a in per if a.material_version_id]
@@ -210,18 +243,29 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
     views = []
     for case in cases:
         case_items = items.get(case.id, [])
+        case_pauses = pauses.get(case.id, {})
         views.append(
             CaseView(
                 case=case,
                 applicant=ApplicantRecord.of(applicants[case.applicant_id]),
                 window_department=departments[case.window_department_id],
                 today=today,
-                items=tuple(_item_view(case, item, item_departments.get(item.id, []), today) for item in case_items),
+                items=tuple(
+                    _item_view(calendar, case, item, item_departments.get(item.id, []), today, case_pauses)
+                    for item in case_items
+                ),
                 materials=_attachment_views(
                     materials_required_for(case_items, item_materials), attachments.get(case.id, []), versions, today
                 ),
                 reviews=_reviews(
-                    case, case_items, item_departments, tasks.get(case.id, []), opinions.get(case.id, []), today
+                    calendar,
+                    case,
+                    case_items,
+                    item_departments,
+                    tasks.get(case.id, []),
+                    opinions.get(case.id, []),
+                    case_pauses,
+                    today,
                 ),
                 minutes=_minutes(minutes.get(case.id, []), opinions.get(case.id, []), departments),
                 results=tuple(
@@ -234,15 +278,108 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
 
 
 async def load_item_views(ctx: RequestContext, cases: Sequence[Case]) -> list[tuple[ItemView, ...]]:
-    """Only the items of these cases and their deadlines (one query): what a list of cases shows."""
+    """Only the items of these cases and their deadlines, with the pauses that move them."""
     if not cases:
         return []
     today = local_date(ctx.hub.clock())
-    items = await repo.items_with_departments_of_cases(ctx.session, [case.id for case in cases])
+    calendar = await official_calendar(ctx.session)
+    case_ids = [case.id for case in cases]
+    items = await repo.items_with_departments_of_cases(ctx.session, case_ids)
+    pauses = await _pauses_of(ctx, cases, calendar, today, await repo.opinions(ctx.session, case_ids))
     return [
-        tuple(_item_view(case, item, departments, today) for item, departments in items.get(case.id, []))
+        tuple(
+            _item_view(calendar, case, item, departments, today, pauses.get(case.id, {}))
+            for item, departments in items.get(case.id, [])
+        )
         for case in cases
     ]
+
+
+async def _pauses_of(
+    ctx: RequestContext,
+    cases: Sequence[Case],
+    calendar: WorkingCalendar,
+    today: date,
+    opinions: dict[int, list[Opinion]],
+) -> dict[int, dict[int, list[PauseView]]]:
+    """Every case's pauses by department: corrections awaited (from opinions) and excluded periods."""
+    case_ids = [case.id for case in cases]
+    stored = await repo.pauses(ctx.session, case_ids)
+    handed_in = await repo.handed_in_times(ctx.session, case_ids)
+    result: dict[int, dict[int, list[PauseView]]] = {}
+    for case in cases:
+        reference = _reference_day(case, today)
+        by_department: dict[int, list[Opinion]] = {}
+        for opinion in opinions.get(case.id, []):
+            by_department.setdefault(opinion.department_id, []).append(opinion)
+        per_department: dict[int, list[PauseView]] = {}
+        for row in stored.get(case.id, []):
+            settled_at = _settled_at(by_department.get(row.department_id, []))
+            per_department.setdefault(row.department_id, []).append(_stored_pause(calendar, row, reference, settled_at))
+        for department_id, own in by_department.items():
+            per_department.setdefault(department_id, []).extend(
+                _correction_pauses(calendar, own, handed_in.get(case.id, []), reference)
+            )
+        for department_pauses in per_department.values():
+            department_pauses.sort(key=lambda p: p.started_at)
+        result[case.id] = per_department
+    return result
+
+
+def _pause_days(calendar: WorkingCalendar, started_at: datetime, ended_at: datetime | None, reference: date) -> int:
+    start = local_date(started_at)
+    return max(calendar.working_days_between(start, local_date(ended_at) if ended_at else reference), 0)
+
+
+def _settled_at(own: Sequence[Opinion]) -> datetime | None:
+    """When the department's standing answer settled its review (approved or rejected), if it has."""
+    if own and own[-1].decision in (Decision.APPROVE.value, Decision.REJECT.value):
+        return own[-1].recorded_at
+    return None
+
+
+def _stored_pause(
+    calendar: WorkingCalendar, row: ReviewPause, reference: date, settled_at: datetime | None
+) -> PauseView:
+    """An excluded period; one still open when the department decided ends with that decision, so a
+    forgotten `endPause` cannot hold an item's clock still for ever."""
+    ended_at = row.ended_at
+    if ended_at is None and settled_at is not None and settled_at >= row.started_at:
+        ended_at = settled_at
+    return PauseView(
+        row.department_id,
+        PauseReason(row.reason),
+        row.started_at,
+        ended_at,
+        row.note,
+        _pause_days(calendar, row.started_at, ended_at, reference),
+    )
+
+
+def _correction_pauses(
+    calendar: WorkingCalendar, own: Sequence[Opinion], handed_in: Sequence[datetime], reference: date
+) -> list[PauseView]:
+    """补正 (art. 32): from a correction request until a material is handed in to the case, or the
+    department answers again, whichever comes first; open while neither has happened."""
+    result = []
+    for index, opinion in enumerate(own):
+        if opinion.decision != Decision.NEEDS_CORRECTION.value:
+            continue
+        ends = [moment for moment in handed_in if moment > opinion.recorded_at]
+        if index + 1 < len(own):
+            ends.append(own[index + 1].recorded_at)
+        ended_at = min(ends) if ends else None
+        result.append(
+            PauseView(
+                opinion.department_id,
+                PauseReason.CORRECTION,
+                opinion.recorded_at,
+                ended_at,
+                opinion.comments,
+                _pause_days(calendar, opinion.recorded_at, ended_at, reference),
+            )
+        )
+    return result
 
 
 def _result_view(
@@ -260,15 +397,25 @@ def _reference_day(case: Case, today: date) -> date:
     return local_date(case.completed_at) if case.completed_at is not None else today
 
 
-def _item_view(case: Case, item: ServiceItem, departments: Sequence[Department], today: date) -> ItemView:
+def _item_view(
+    calendar: WorkingCalendar,
+    case: Case,
+    item: ServiceItem,
+    departments: Sequence[Department],
+    today: date,
+    pauses: dict[int, list[PauseView]],
+) -> ItemView:
+    """An item's clock stands still while any of its departments' clocks does: the applicant's
+    correction or an expert review holds up the item's decision as a whole."""
     if case.accepted_at is None:
         return ItemView(item, tuple(departments), None, None)
     start, reference = local_date(case.accepted_at), _reference_day(case, today)
+    spans = [p.span for d in departments for p in pauses.get(d.id, [])]
     return ItemView(
         item,
         tuple(departments),
-        deadline(start, item.promised_days, reference),
-        deadline(start, item.statutory_days, reference),
+        deadline(calendar, start, item.promised_days, reference, spans),
+        deadline(calendar, start, item.statutory_days, reference, spans),
     )
 
 
@@ -296,11 +443,13 @@ def _attachment_views(
 
 
 def _reviews(
+    calendar: WorkingCalendar,
     case: Case,
     case_items: Sequence[ServiceItem],
     item_departments: dict[int, list[Department]],
     tasks: Sequence[ReviewTask],
     opinions: Sequence[Opinion],
+    pauses: dict[int, list[PauseView]],
     today: date,
 ) -> tuple[DepartmentReview, ...]:
     participants: dict[int, tuple[Department, list[ServiceItem]]] = {}
@@ -322,11 +471,14 @@ def _reviews(
             continue
         latest = own[-1].opinion if own else None
         state = _STATE_OF_DECISION[latest.decision] if latest else ReviewState.PENDING
-        # The clock stops when the department settles; a correction request keeps it running.
+        # The clock stops when the department settles, and stands still while it is paused (a
+        # correction awaited, an excluded period): 超时默许 is judged on the adjusted deadline.
         settled_on = local_date(latest.recorded_at) if latest and state.settled else None
         reference = settled_on or _reference_day(case, today)
         start = local_date(task.assigned_at)
-        limit = deadline(start, min(i.promised_days for i in items), reference)
+        own_pauses = tuple(pauses.get(department_id, []))
+        spans = [p.span for p in own_pauses]
+        limit = deadline(calendar, start, min(i.promised_days for i in items), reference, spans)
         silence_consents = all(i.silence_is_consent for i in items)
         if latest is None and silence_consents and limit.overdue:
             state = ReviewState.DEEMED_APPROVED
@@ -338,7 +490,8 @@ def _reviews(
                 limit,
                 state,
                 own,
-                working_days_spent(start, reference),
+                working_days_spent(calendar, start, reference, spans),
+                own_pauses,
             )
         )
     return tuple(reviews)

@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
 from hub.access.context import RequestContext
-from hub.cases import completion, notice, reviews, submissions
+from hub.cases import completion, notice, pauses, reviews, submissions
 from hub.cases import intake as cases
 from hub.cases import views as case_views
 from hub.cases.deadlines import Deadline as HubDeadline
@@ -81,10 +81,19 @@ class ReviewState(Enum):
 @strawberry.type(description="A time limit in working days (限时办结), computed on the official calendar.")
 class Deadline:
     working_days: int
-    due_on: date | None = strawberry.field(description="Null when it falls in a year not yet on the calendar.")
-    due_after: date | None = strawberry.field(description="Set when dueOn is null: the deadline is after this day.")
-    remaining_working_days: int | None = strawberry.field(description="0 on the day, negative once passed.")
+    due_on: date = strawberry.field(description="The last day; pauses of the clock push it back.")
+    due_after: date | None = strawberry.field(
+        default=None,
+        description="Always null: dueOn is always computed now.",
+        deprecation_reason="dueOn is never null; see provisional.",
+    )
+    remaining_working_days: int = strawberry.field(description="0 on the day, negative once passed.")
     overdue: bool
+    provisional: bool = strawberry.field(
+        description="Runs through a year whose official holiday notice is not loaded (holidays by rule only); "
+        "recomputed once it is."
+    )
+    paused_working_days: int = strawberry.field(description="Working days not counted: the clock was paused.")
 
 
 def deadline_of(value: HubDeadline | None) -> Deadline | None:
@@ -93,9 +102,10 @@ def deadline_of(value: HubDeadline | None) -> Deadline | None:
     return Deadline(
         working_days=value.working_days,
         due_on=value.due_on,
-        due_after=value.due_after,
         remaining_working_days=value.remaining_working_days,
         overdue=value.overdue,
+        provisional=value.provisional,
+        paused_working_days=value.paused_working_days,
     )
 
 
@@ -221,6 +231,37 @@ def opinion_of(value: case_views.OpinionView) -> ReviewOpinion:
     )
 
 
+@strawberry.enum(description="Why a clock stands still: CORRECTION (补正, art. 32) or a period art. 45 excludes.")
+class PauseReason(Enum):
+    CORRECTION = "correction"
+    HEARING = "hearing"
+    TENDER_OR_AUCTION = "tender_or_auction"
+    INSPECTION = "inspection"
+    TESTING = "testing"
+    QUARANTINE = "quarantine"
+    APPRAISAL = "appraisal"
+    EXPERT_REVIEW = "expert_review"
+
+
+@strawberry.type(description="A stretch a department's clock stood still; its working days do not count.")
+class ReviewPause:
+    reason: PauseReason
+    started_at: datetime
+    ended_at: datetime | None = strawberry.field(description="Null while the pause lasts.")
+    note: str = strawberry.field(description="The correction asked for, or what the applicant was told.")
+    working_days: int = strawberry.field(description="Working days it kept off the count so far.")
+
+
+def pause_of(value: case_views.PauseView) -> ReviewPause:
+    return ReviewPause(
+        reason=PauseReason(value.reason.value),
+        started_at=value.started_at,
+        ended_at=value.ended_at,
+        note=value.note,
+        working_days=value.working_days,
+    )
+
+
 @strawberry.type(description="A department's review task: its deadline, time spent and opinions.")
 class DepartmentReview:
     department: Department
@@ -228,8 +269,10 @@ class DepartmentReview:
     assigned_at: datetime | None
     deadline: Deadline | None = strawberry.field(description="The earliest promised limit of its items.")
     state: ReviewState
-    working_days_spent: int | None
+    working_days_spent: int | None = strawberry.field(description="Working days counted so far, pauses left out.")
     opinions: list[ReviewOpinion]
+    pauses: list[ReviewPause] = strawberry.field(description="Corrections awaited and excluded periods, oldest first.")
+    paused: bool = strawberry.field(description="Its clock stands still now.")
 
 
 @strawberry.type(description="联合审查纪要: a joint review and the opinions recorded in it.")
@@ -376,6 +419,8 @@ class Case:
                 state=ReviewState(r.state.value),
                 working_days_spent=r.working_days_spent,
                 opinions=[opinion_of(o) for o in r.opinions],
+                pauses=[pause_of(p) for p in r.pauses],
+                paused=r.paused,
             )
             for r in (await self._details(info)).reviews
         ]
@@ -519,6 +564,13 @@ class RecordMinutesInput:
 
 
 @strawberry.input
+class StartPauseInput:
+    receipt_number: str
+    reason: PauseReason = strawberry.field(description="A period art. 45 excludes; CORRECTION is refused.")
+    note: str = strawberry.field(description="What the applicant is told about the time needed.")
+
+
+@strawberry.input
 class IssueResultInput:
     receipt_number: str
     material_type: str
@@ -592,6 +644,17 @@ class CaseMutation:
             info.context.hub, input.receipt_number, input.held_on, input.summary, entries
         )
         return Case(view=view)
+
+    @typed.mutation(description="The caller's department stops its clock for a period art. 45 excludes.")
+    async def start_pause(self, info: Info, input: StartPauseInput) -> Case:
+        view = await pauses.start_pause(
+            info.context.hub, input.receipt_number, case_models.PauseReason(input.reason.value), input.note
+        )
+        return Case(view=view)
+
+    @typed.mutation(description="The excluded period is over: the caller's department's clock runs again.")
+    async def end_pause(self, info: Info, receipt_number: str) -> Case:
+        return Case(view=await pauses.end_pause(info.context.hub, receipt_number))
 
     @typed.mutation(description="A department that decided issues its result as a material of the applicant.")
     async def issue_result(self, info: Info, input: IssueResultInput) -> Case:

@@ -2,6 +2,7 @@
 
 from storage.models.audit import AccessEntry, AuditCheckpoint, AuditLogState, AuditTile
 from storage.models.base import Base
+from storage.models.calendar import CalendarNotice, CalendarNoticeDay
 from storage.models.cases import (
     Case,
     CaseItem,
@@ -10,6 +11,7 @@ from storage.models.cases import (
     JointReviewMinutes,
     Opinion,
     ReceiptCounter,
+    ReviewPause,
     ReviewTask,
 )
 from storage.models.catalog import (
@@ -32,6 +34,8 @@ __all__ = [
     "Base",
     "Blob",
     "BlobState",
+    "CalendarNotice",
+    "CalendarNoticeDay",
     "Case",
     "CaseItem",
     "CaseMaterial",
@@ -49,6 +53,7 @@ __all__ = [
     "ProfileFieldValue",
     "ReceiptCounter",
     "RetiredToken",
+    "ReviewPause",
     "ReviewTask",
     "ServiceItem",
     "ServiceItemDepartment",

@@ -172,3 +172,46 @@ class CaseResult(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     material_id: Mapped[int] = mapped_column(ForeignKey("materials.id"), primary_key=True)
     material_version_id: Mapped[int] = mapped_column(ForeignKey("material_versions.id"))
+
+
+class PauseReason(StrEnum):
+    """Why a department's clock stands still (行政许可法 art. 32 and 45)."""
+
+    CORRECTION = "correction"  # 补正: waiting for the applicant; read from opinions, never stored
+    HEARING = "hearing"  # 听证
+    TENDER_OR_AUCTION = "tender_or_auction"  # 招标、拍卖
+    INSPECTION = "inspection"  # 检验、现场核查
+    TESTING = "testing"  # 检测
+    QUARANTINE = "quarantine"  # 检疫
+    APPRAISAL = "appraisal"  # 鉴定
+    EXPERT_REVIEW = "expert_review"  # 专家评审
+
+
+class ReviewPause(Base):
+    """A period a department excludes from its time limit (art. 45), from start to end."""
+
+    __tablename__ = "review_pauses"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    review_task_id: Mapped[int] = mapped_column(ForeignKey("review_tasks.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    reason: Mapped[str] = mapped_column(String(24))
+    # What the department told the applicant (art. 45: 应当将所需时间书面告知申请人).
+    note: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_by_principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_by_principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
+
+    __table_args__ = (
+        # One open pause per department's review: two concurrent starts cannot both land.
+        Index(
+            "ix_review_pauses_open",
+            "review_task_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+        Index("ix_review_pauses_case", "case_id", "department_id"),
+    )

@@ -36,6 +36,7 @@ from storage.models.cases import (
     JointReviewMinutes,
     Opinion,
     ReceiptCounter,
+    ReviewPause,
     ReviewTask,
 )
 
@@ -192,6 +193,21 @@ async def uploaded_for_open_case(session: AsyncSession, material_id: int, window
     return (await session.execute(statement)).first() is not None
 
 
+async def handed_in_times(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[datetime]]:
+    """When materials were handed in to each case (superseded attachments included, promises not)."""
+    result: dict[int, list[datetime]] = defaultdict(list)
+    if not case_ids:
+        return result
+    rows = await session.execute(
+        select(CaseMaterial.case_id, CaseMaterial.attached_at)
+        .where(CaseMaterial.case_id.in_(case_ids), CaseMaterial.origin != AttachmentOrigin.PROMISED.value)
+        .order_by(CaseMaterial.attached_at)
+    )
+    for case_id, attached_at in rows:
+        result[case_id].append(attached_at)
+    return result
+
+
 async def supersede_attachment(session: AsyncSession, case_id: int, material_type_id: int, when: datetime) -> None:
     await session.execute(
         update(CaseMaterial)
@@ -289,6 +305,24 @@ async def add_opinion(session: AsyncSession, opinion: Opinion) -> Opinion:
     session.add(opinion)
     await session.flush()
     return opinion
+
+
+async def pauses(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[ReviewPause]]:
+    result: dict[int, list[ReviewPause]] = defaultdict(list)
+    if not case_ids:
+        return result
+    rows = await session.execute(
+        select(ReviewPause).where(ReviewPause.case_id.in_(case_ids)).order_by(ReviewPause.started_at, ReviewPause.id)
+    )
+    for pause in rows.scalars():
+        result[pause.case_id].append(pause)
+    return result
+
+
+async def add_pause(session: AsyncSession, pause: ReviewPause) -> ReviewPause:
+    session.add(pause)
+    await session.flush()
+    return pause
 
 
 async def add_minutes(session: AsyncSession, minutes: JointReviewMinutes) -> JointReviewMinutes:

@@ -190,8 +190,11 @@ async def test_four_stages_each_reusing_the_results_of_the_last(hub, client, cle
     await issue(client, housing, receipt, "sgxk", "建筑工程施工许可证", "zjj")
     stage3 = (await client.execute(COMPLETE, {"r": receipt}, token=clerk.token))["completeCase"]
     reviews = by_code(stage3["reviews"], "department")
-    # 1 April to 9 April: 2, 3, 7, 8, 9 April (Qingming falls on 4 to 6 April).
-    assert reviews["xf"]["workingDaysSpent"] == 5
+    # 1 April to 9 April: 2 and 3 April count; the correction asked for on 3 April stopped fire's
+    # clock until its answer on 9 April (7, 8, 9 April; Qingming falls on 4 to 6 April).
+    assert reviews["xf"]["workingDaysSpent"] == 2
+    [correction] = reviews["xf"]["pauses"]
+    assert correction["reason"] == "CORRECTION" and correction["workingDays"] == 3
     assert reviews["zjj"]["workingDaysSpent"] == 2
     assert stage3["reuse"] == {"reused": 3, "uploaded": 1, "promised": 0, "ratio": 0.75}
     assert stage3["items"][0]["promisedDeadline"]["overdue"] is False

@@ -92,14 +92,14 @@ async def test_auditors_and_departments_without_a_case_get_no_notice_about_an_ap
     assert await client.error_code(NOTICE, asking, token=tax_system.token, purpose="basis:none") == "FORBIDDEN"
 
 
-async def test_a_deadline_in_a_year_not_yet_on_the_calendar_is_reported_not_guessed(hub, client, clerk) -> None:
+async def test_a_deadline_in_a_year_not_yet_announced_is_provisional_not_missing(hub, client, clerk) -> None:
     await load(hub, ESTATE_CATALOG)
     at(hub, date(2026, 12, 28))
     await register(client, clerk, BUYER, "孙七")
     await on_file(clerk, BUYER, "sfz", issued_on=date(2016, 1, 8), valid_until=date(2027, 1, 2))
     notice = (await client.execute(NOTICE, {"items": ["zrzy-zydj"], "id": BUYER}, token=clerk.token))["oneTimeNotice"]
-    # Five working days from 28 December end in 2027, whose holidays are not known yet: the ID card,
-    # valid until 2 January, might not last, so the notice does not promise it will.
+    # Five working days from 28 December end in 2027, whose holidays are known by rule only: the ID
+    # card, valid until 2 January, might not last, so the notice does not promise it will.
     assert by_code(notice["entries"])["sfz"]["holding"] == "EXPIRES_BEFORE_DEADLINE"
 
     receipt = (
@@ -114,9 +114,10 @@ async def test_a_deadline_in_a_year_not_yet_on_the_calendar_is_reported_not_gues
     at(hub, date(2026, 12, 29))
     accepted = (await client.execute(ACCEPT, {"r": receipt}, token=clerk.token))["acceptCase"]
     [item] = accepted["items"]
-    # Three working days from 29 December: 30, 31 December, then a day of 2027.
-    assert item["promisedDeadline"]["dueOn"] is None
-    assert item["promisedDeadline"]["dueAfter"] == "2026-12-31"
+    # Three working days from 29 December: 30, 31 December, then 4 January 2027 (New Year's Day by
+    # rule): a date, marked provisional until the 2027 notice is loaded.
+    assert item["promisedDeadline"]["dueOn"] == "2027-01-04"
+    assert item["promisedDeadline"]["provisional"] is True
     assert item["promisedDeadline"]["overdue"] is False
 
 

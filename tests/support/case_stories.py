@@ -131,13 +131,15 @@ CASE_FIELDS = """
   applicant { idNumber name }
   windowDepartment { code }
   departments { code }
-  items { item { code } promisedDeadline { workingDays dueOn dueAfter remainingWorkingDays overdue }
-          statutoryDeadline { dueOn overdue } }
+  items { item { code }
+          promisedDeadline { workingDays dueOn remainingWorkingDays overdue provisional pausedWorkingDays }
+          statutoryDeadline { dueOn overdue provisional } }
   materials { materialType { code } isKey requiredBy origin promisedOn promiseOverdue attachedAt
               pinned { materialId materialVersionId versionNo title fileName validUntil } }
-  reviews { department { code } itemCodes assignedAt state workingDaysSpent
-            deadline { workingDays dueOn remainingWorkingDays overdue }
-            opinions { revision decision comments fixDueOn fromMinutes } }
+  reviews { department { code } itemCodes assignedAt state workingDaysSpent paused
+            deadline { workingDays dueOn remainingWorkingDays overdue provisional pausedWorkingDays }
+            opinions { revision decision comments fixDueOn fromMinutes }
+            pauses { reason startedAt endedAt note workingDays } }
   minutes { heldOn summary opinions { department { code } decision comments fixDueOn } }
   results { materialType { code } issuingDepartment { code } issuedOn material { materialId materialVersionId title validUntil } }
   reuse { reused uploaded promised ratio }
