@@ -43,6 +43,18 @@ class InvalidCreditCode(InvalidInput):
     code = "INVALID_CREDIT_CODE"
 
 
+class InvalidFieldValue(InvalidInput):
+    """A profile value that is not of its field's type (a date, a phone number, 男 or 女...)."""
+
+    code = "INVALID_FIELD_VALUE"
+
+
+class FieldContradictsIdentifier(InvalidInput):
+    """A profile value that disagrees with what the resident ID or credit code encodes."""
+
+    code = "FIELD_CONTRADICTS_IDENTIFIER"
+
+
 class Conflict(HubError):
     code = "CONFLICT"
 

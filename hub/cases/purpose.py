@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from hub.access.context import RequestContext
 from hub.access.policy import PurposeScope, register_purpose_resolver
 from hub.identifiers import ApplicantKind
-from hub.profiles.applicants import allowed_fields
+from hub.profiles.fields import allowed_fields
 from storage.models import Material, MaterialVersion
 from storage.repositories import cases as repo
 from storage.repositories import catalog as catalog_repo
