@@ -20,7 +20,7 @@ Handler = Callable[[argparse.Namespace, Settings], Any]
 
 
 # Areas that add their own subcommands: each module has `register(commands)`.
-AREA_COMMANDS = ("app.commands.keys", "app.commands.audit", "app.commands.blobs")
+AREA_COMMANDS = ("app.commands.keys", "app.commands.audit", "app.commands.blobs", "app.commands.cases")
 # Packages outside hub (connectors/) declare their `register` in this entry-point group, so that
 # hub never imports them (pyproject.toml).
 COMMANDS_ENTRY_POINTS = "hub.commands"
@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create = principal.add_parser("create", help="create a principal and print its token once")
     create.add_argument("--name", required=True)
-    create.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create.add_argument("--role", required=True, choices=[role.value for role in Role if role is not Role.SYSTEM])
     create.add_argument("--department", required=True, help="department code")
     create.add_argument("--applicant", help="for --role applicant: the resident ID or credit code it speaks for")
     create.set_defaults(handler=cmd_principal_create)

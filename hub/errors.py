@@ -167,6 +167,18 @@ class CaseStateConflict(Conflict):
     code = "CASE_STATE_CONFLICT"
 
 
+class CaseClosed(Conflict):
+    """Completed, withdrawn or abandoned: the case is over and cannot be withdrawn."""
+
+    code = "CASE_CLOSED"
+
+
+class CaseOfAnotherWindow(HubError):
+    """Only the window (department) that received a case withdraws it or hands out its results."""
+
+    code = "CASE_OF_ANOTHER_WINDOW"
+
+
 class DepartmentNotInCase(HubError):
     code = "DEPARTMENT_NOT_IN_CASE"
 

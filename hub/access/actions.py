@@ -31,6 +31,10 @@ class Action(StrEnum):
     CASE_OPINION = "case.opinion"
     CASE_MINUTES = "case.minutes"
     CASE_COMPLETE = "case.complete"
+    CASE_COLLECT = "case.collect"
+    CASE_WITHDRAW = "case.withdraw"
+    # The hub's own scheduled job closing a case nobody carried on (docs/cases.md).
+    CASE_ABANDON = "case.abandon"
     CASE_SEARCH = "case.search"
     AUDIT_SEARCH = "audit.search"
     AUDIT_STATISTICS = "audit.statistics"

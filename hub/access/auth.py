@@ -25,6 +25,8 @@ class Role(StrEnum):
     ADMIN = "admin"
     # An applicant (or a clerk's session on their behalf) asking who read their data.
     APPLICANT = "applicant"
+    # The hub itself, in a scheduled job (closing abandoned cases); no principal holds this role.
+    SYSTEM = "system"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,10 @@ class Caller:
     department_code: str
     # The resident ID or credit code an applicant principal speaks for; empty for other roles.
     applicant_ref: str = ""
+
+
+# Who the hub's own scheduled jobs act as: principal 0, no department. The log records it so.
+SYSTEM_CALLER = Caller(0, "hub", Role.SYSTEM, 0, "")
 
 
 def new_token() -> str:

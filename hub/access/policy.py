@@ -46,8 +46,24 @@ APPLICANT_DATA = frozenset({"applicant", "profile", "material", "notice", "case"
 LOG = "audit"
 READ_VERBS = frozenset({"lookup", "search", "read", "history", "download"})
 WRITE_VERBS = frozenset(
-    {"register", "write", "upload", "revoke", "supersede", "open", "attach", "accept", "opinion", "minutes", "complete"}
+    {
+        "register",
+        "write",
+        "upload",
+        "revoke",
+        "supersede",
+        "open",
+        "attach",
+        "accept",
+        "opinion",
+        "minutes",
+        "complete",
+        "collect",
+        "withdraw",
+    }
 )
+# What the hub's own scheduled jobs do, and nothing else.
+SYSTEM_ACTIONS = frozenset({"case.abandon"})
 # "Who read my data": the applicant, a clerk at the window on their behalf, or an auditor.
 ACCESS_HISTORY = "audit.access_history"
 # What an applicant principal may do, and only about themselves.
@@ -216,12 +232,19 @@ async def _applicant(ctx: RequestContext, request: AccessRequest) -> Decision:
     return ALLOW
 
 
+async def _system(ctx: RequestContext, request: AccessRequest) -> Decision:
+    if request.action.value in SYSTEM_ACTIONS:
+        return ALLOW
+    return _no_right(ctx, request, "the hub's scheduled jobs only close abandoned cases")
+
+
 RULES: dict[Role, Rule] = {
     Role.CLERK: _clerk,
     Role.DEPARTMENT_SYSTEM: _department_system,
     Role.AUDITOR: _auditor,
     Role.ADMIN: _admin,
     Role.APPLICANT: _applicant,
+    Role.SYSTEM: _system,
 }
 
 

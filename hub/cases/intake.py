@@ -266,8 +266,8 @@ def _usable(material: Material, today: date) -> bool:
 
 
 def check_attachable(case: Case) -> None:
-    if case.status == CaseStatus.COMPLETED.value:
-        raise CaseStateConflict("the case is completed; its materials are final", status=case.status)
+    if CaseStatus(case.status).closed:
+        raise CaseStateConflict(f"the case is {case.status}; its materials are final", status=case.status)
 
 
 async def _replace_attachment(

@@ -256,8 +256,10 @@ def _result_view(
 
 
 def _reference_day(case: Case, today: date) -> date:
-    """Deadlines of a finished case are judged on its completion day, of an open one on today."""
-    return local_date(case.completed_at) if case.completed_at is not None else today
+    """Deadlines of a finished case are judged on its completion (or withdrawal, or abandonment) day,
+    of an open one on today."""
+    finished = case.completed_at or case.closed_at
+    return local_date(finished) if finished is not None else today
 
 
 def _item_view(case: Case, item: ServiceItem, departments: Sequence[Department], today: date) -> ItemView:

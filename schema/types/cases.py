@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
 from hub.access.context import RequestContext
-from hub.cases import completion, notice, reviews, submissions
+from hub.cases import closing, completion, notice, reviews, submissions
 from hub.cases import intake as cases
 from hub.cases import views as case_views
 from hub.cases.deadlines import Deadline as HubDeadline
@@ -41,11 +41,16 @@ class NoticeHolding(Enum):
     MISSING = "missing"
 
 
-@strawberry.enum(description="OPEN (received), ACCEPTED (受理, under review), COMPLETED (办结).")
+@strawberry.enum(
+    description="OPEN (received), ACCEPTED (受理, under review), COMPLETED (办结), WITHDRAWN (撤回 by the "
+    "applicant), ABANDONED (closed by the hub: not accepted in time, or results never collected)."
+)
 class CaseStatus(Enum):
     OPEN = "open"
     ACCEPTED = "accepted"
     COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+    ABANDONED = "abandoned"
 
 
 @strawberry.enum
@@ -333,6 +338,18 @@ class Case:
     def completed_at(self) -> datetime | None:
         return self._row.completed_at
 
+    @typed.field(description="When the applicant collected the results at the window (统一出件).")
+    def results_collected_at(self) -> datetime | None:
+        return self._row.results_collected_at
+
+    @typed.field(description="When the case was withdrawn or abandoned.")
+    def closed_at(self) -> datetime | None:
+        return self._row.closed_at
+
+    @typed.field(description="Why it was withdrawn (the applicant's reason) or abandoned (the hub's rule).")
+    def close_reason(self) -> str | None:
+        return self._row.close_reason
+
     @strawberry.field
     async def items(self, info: Info) -> list[CaseItem]:
         return [
@@ -607,6 +624,16 @@ class CaseMutation:
     @typed.mutation(description="统一出件: complete the case once every promise is kept and every review settled.")
     async def complete_case(self, info: Info, receipt_number: str) -> Case:
         return Case(view=await completion.complete_case(info.context.hub, receipt_number))
+
+    @typed.mutation(description="The applicant collected the results of a completed case at its window.")
+    async def collect_case_results(self, info: Info, receipt_number: str) -> Case:
+        return Case(view=await closing.collect_results(info.context.hub, receipt_number))
+
+    @typed.mutation(
+        description="撤回: the applicant withdraws the case, at the window that received it, with a reason."
+    )
+    async def withdraw_case(self, info: Info, receipt_number: str, reason: str) -> Case:
+        return Case(view=await closing.withdraw_case(info.context.hub, receipt_number, reason))
 
 
 async def recent_cases_of(

@@ -21,6 +21,13 @@ class CaseStatus(StrEnum):
     OPEN = "open"  # received at the window; materials being gathered
     ACCEPTED = "accepted"  # 受理: review tasks distributed to every department at once
     COMPLETED = "completed"  # 办结: results issued (统一出件)
+    WITHDRAWN = "withdrawn"  # 撤回: the applicant withdrew it at the window, with a reason
+    ABANDONED = "abandoned"  # closed by the hub: never accepted in time, or its results never collected
+
+    @property
+    def closed(self) -> bool:
+        """Nothing more happens to the case: no material, opinion or result is added."""
+        return self in (CaseStatus.COMPLETED, CaseStatus.WITHDRAWN, CaseStatus.ABANDONED)
 
 
 class CaseOutcome(StrEnum):
@@ -68,8 +75,18 @@ class Case(Base):
     accepted_by_principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_by_principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
+    # When the applicant collected the results (统一出件 at the window); None while uncollected.
+    results_collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Withdrawn or abandoned: when, by whom (None: the hub's own scheduled job) and why.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_by_principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
+    close_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
-    __table_args__ = (Index("ix_cases_applicant_opened", "applicant_id", "opened_at", "id"),)
+    __table_args__ = (
+        Index("ix_cases_applicant_opened", "applicant_id", "opened_at", "id"),
+        # The abandonment job's scan: open cases by age, completed ones by completion.
+        Index("ix_cases_status_opened", "status", "opened_at"),
+    )
 
 
 class CaseItem(Base):

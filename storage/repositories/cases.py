@@ -74,6 +74,45 @@ async def case_by_receipt(session: AsyncSession, receipt_number: str, *, for_upd
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def cases_in_status_since(
+    session: AsyncSession, status: str, before: datetime, *, by_completion: bool = False
+) -> list[Case]:
+    """Cases in `status` opened (or completed, `by_completion`) before `before`, oldest first."""
+    moment = Case.completed_at if by_completion else Case.opened_at
+    statement = select(Case).where(Case.status == status, moment < before).order_by(moment, Case.id)
+    if by_completion:
+        statement = statement.where(Case.results_collected_at.is_(None))
+    return list((await session.execute(statement)).scalars())
+
+
+async def close_cases(
+    session: AsyncSession,
+    case_ids: Sequence[int],
+    *,
+    from_status: str,
+    to_status: str,
+    when: datetime,
+    reason: str,
+    principal_id: int | None,
+) -> list[int]:
+    """Close the cases still in `from_status`; returns those this statement closed.
+
+    The condition on the status makes the statement idempotent under concurrency: of two processes
+    closing the same case, the second finds it closed already (PostgreSQL re-checks the row after
+    the first one's lock; SQLite has one writer) and changes nothing.
+    """
+    if not case_ids:
+        return []
+    statement = (
+        update(Case)
+        .where(Case.id.in_(list(case_ids)), Case.status == from_status)
+        .values(status=to_status, closed_at=when, close_reason=reason, closed_by_principal_id=principal_id)
+        .returning(Case.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
 # Statements of the read path, built once (building a select costs as much CPU as running it).
 _ITEMS_OF_CASES = (
     select(CaseItem.case_id, ServiceItem)
