@@ -193,5 +193,11 @@ class PromisesUnmet(Conflict):
     code = "PROMISES_UNMET"
 
 
+class ItemsNotAccepted(Conflict):
+    """Completing a bundle while some of its items wait for acceptance (一件事一次办)."""
+
+    code = "ITEMS_NOT_ACCEPTED"
+
+
 class ReviewsOpen(Conflict):
     code = "REVIEWS_OPEN"

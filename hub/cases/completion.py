@@ -24,7 +24,7 @@ from hub.cases.intake import (
 )
 from hub.cases.views import CaseView, ReviewState, load_case_views
 from hub.documents import materials
-from hub.errors import CaseStateConflict, DepartmentNotInCase, PromisesUnmet, ReviewsOpen
+from hub.errors import CaseStateConflict, DepartmentNotInCase, ItemsNotAccepted, PromisesUnmet, ReviewsOpen
 from storage.models.cases import CaseOutcome, CaseStatus
 from storage.repositories import cases as repo
 
@@ -132,6 +132,9 @@ async def complete_case(ctx: RequestContext, receipt_number: str) -> CaseView:
         raise CaseStateConflict(
             f"only an accepted case can be completed; this one is {case.status}", status=case.status
         )
+    if view.pending_items:
+        codes = [i.item.code for i in view.pending_items]
+        raise ItemsNotAccepted(f"items not accepted yet: {', '.join(codes)}", codes=codes)
     if view.unmet_promises:
         codes = [m.requirement.material_type.code for m in view.unmet_promises]
         raise PromisesUnmet(

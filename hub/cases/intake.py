@@ -23,7 +23,7 @@ from hub.access.context import RequestContext
 from hub.access.guard import guard
 from hub.calendar.workdays import local_date
 from hub.cases.notice import Requirement, current_items, materials_required_for
-from hub.cases.views import CaseView, load_case_views
+from hub.cases.views import CaseView, ItemView, load_case_views
 from hub.errors import (
     CaseStateConflict,
     HubError,
@@ -189,40 +189,81 @@ async def promise_material(
 
 
 @all_or_nothing
-async def accept_case(ctx: RequestContext, receipt_number: str) -> CaseView:
-    """受理: check the set of materials and distribute a review task to every department at once."""
+async def accept_case(ctx: RequestContext, receipt_number: str, item_codes: Sequence[str] | None = None) -> CaseView:
+    """受理: check the materials of the items and distribute a review task to their departments at once.
+
+    Without `item_codes`, every item not accepted yet, all complete or none. With them, those items
+    only (一件事一次办): a bundle whose one item waits for a material issued later (the deed tax
+    receipt of an estate transfer) accepts the complete items now and the rest later in the same
+    case, with one receipt and one result list; each item's limits run from its own acceptance.
+    """
     case = await case_row(ctx, receipt_number, Action.CASE_ACCEPT, for_update=True)
     view = (await load_case_views(ctx, [case]))[0]
     await guard_case(ctx, case, Action.CASE_ACCEPT)
-    if case.status != CaseStatus.OPEN.value:
-        raise CaseStateConflict(f"the case is {case.status}, not open", status=case.status)
-    missing_key = [m.requirement.material_type.code for m in view.materials if m.row is None and m.requirement.is_key]
+    pending = view.pending_items
+    if case.status not in (CaseStatus.OPEN.value, CaseStatus.ACCEPTED.value) or not pending:
+        raise CaseStateConflict(f"the case is {case.status} with no item left to accept", status=case.status)
+    chosen = _chosen_items(view, item_codes)
+    items = [i.item for i in chosen]
+    required = materials_required_for(items, await catalog_repo.materials_of_items(ctx.session, [i.id for i in items]))
+    _check_complete(view, {r.material_type.code: r.is_key for r in required}, local_date(ctx.hub.clock()))
+    now = ctx.hub.clock()
+    if case.status == CaseStatus.OPEN.value:
+        case.status = CaseStatus.ACCEPTED.value
+        case.accepted_at = now
+        case.accepted_by_principal_id = ctx.caller.principal_id
+    await repo.accept_items(ctx.session, case.id, [i.id for i in items], now)
+    distributed = {r.department.id for r in view.reviews if r.assigned_at is not None}
+    departments = sorted({d.id for i in chosen for d in i.departments} - distributed)
+    await repo.add_review_tasks(ctx.session, case.id, departments, now)
+    await ctx.commit()
+    return (await load_case_views(ctx, [case]))[0]
+
+
+def _chosen_items(view: CaseView, item_codes: Sequence[str] | None) -> tuple[ItemView, ...]:
+    pending = view.pending_items
+    if item_codes is None:
+        return pending
+    wanted = {code.strip() for code in item_codes}
+    if not wanted:
+        raise InvalidInput("name at least one item to accept", field="items")
+    unknown = sorted(wanted - {i.item.code for i in view.items})
+    if unknown:
+        raise InvalidInput(f"items not in this case: {', '.join(unknown)}", field="items", codes=unknown)
+    accepted = sorted(wanted - {i.item.code for i in pending})
+    if accepted:
+        raise CaseStateConflict(
+            f"items accepted already: {', '.join(accepted)}", status=view.case.status, codes=accepted
+        )
+    return tuple(i for i in pending if i.item.code in wanted)
+
+
+def _check_complete(view: CaseView, key_of_type: dict[str, bool], today: date) -> None:
+    """Every material the chosen items need is handed in (valid) or, if not key, promised."""
+    needed = [m for m in view.materials if m.requirement.material_type.code in key_of_type]
+    missing_key = [
+        m.requirement.material_type.code
+        for m in needed
+        if m.row is None and key_of_type[m.requirement.material_type.code]
+    ]
     if missing_key:
         raise KeyMaterialMissing(
             f"key materials missing: {', '.join(missing_key)}", field="materials", materialTypes=missing_key
         )
-    missing = [m.requirement.material_type.code for m in view.materials if m.row is None]
+    missing = [m.requirement.material_type.code for m in needed if m.row is None]
     if missing:
         raise MaterialMissing(
             f"materials neither handed in nor promised: {', '.join(missing)}",
             field="materials",
             materialTypes=missing,
         )
-    today = local_date(ctx.hub.clock())
-    lapsed = [m.requirement.material_type.code for m in view.materials if m.material and not _usable(m.material, today)]
+    lapsed = [m.requirement.material_type.code for m in needed if m.material and not _usable(m.material, today)]
     if lapsed:
         raise MaterialNotValid(
             f"attached materials revoked or expired since: {', '.join(lapsed)}; attach current ones",
             field="materials",
             materialTypes=lapsed,
         )
-    now = ctx.hub.clock()
-    case.status = CaseStatus.ACCEPTED.value
-    case.accepted_at = now
-    case.accepted_by_principal_id = ctx.caller.principal_id
-    await repo.add_review_tasks(ctx.session, case.id, [d.id for d in view.departments], now)
-    await ctx.commit()
-    return (await load_case_views(ctx, [case]))[0]
 
 
 # Shared steps.

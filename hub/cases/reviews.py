@@ -110,6 +110,13 @@ def _check_reviewable(case: Case) -> None:
 def _participant(view: CaseView, department_code: str) -> Department:
     for review in view.reviews:
         if review.department.code == department_code:
+            if review.assigned_at is None:
+                # A bundle's item accepted later: its departments review once it is (一件事一次办).
+                raise CaseStateConflict(
+                    f"the items of department {department_code!r} are not accepted yet",
+                    status=view.case.status,
+                    department=department_code,
+                )
             return review.department
     raise DepartmentNotInCase(
         f"department {department_code!r} takes no part in case {view.receipt_number}",

@@ -56,6 +56,7 @@ _STATE_OF_DECISION = {
 class ItemView:
     item: ServiceItem
     departments: tuple[Department, ...]
+    accepted_at: datetime | None  # None while pending: the case, or this item of a bundle, not accepted yet
     promised: Deadline | None  # None until accepted
     statutory: Deadline | None
 
@@ -168,6 +169,10 @@ class CaseView:
         return tuple(a for a in self.materials if a.origin is AttachmentOrigin.PROMISED)
 
     @property
+    def pending_items(self) -> tuple[ItemView, ...]:
+        return tuple(i for i in self.items if i.accepted_at is None)
+
+    @property
     def open_reviews(self) -> tuple[DepartmentReview, ...]:
         return tuple(r for r in self.reviews if not r.state.settled)
 
@@ -185,6 +190,7 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
     today = local_date(ctx.hub.clock())
     case_ids = [case.id for case in cases]
     with_departments = await repo.items_with_departments_of_cases(session, case_ids)
+    acceptances = await repo.item_acceptances(session, case_ids)
     items = {case_id: [item for item, _ in per_case] for case_id, per_case in with_departments.items()}
     item_departments = {
         item.id: departments for per_case in with_departments.values() for item, departments in per_case
@@ -216,12 +222,21 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
                 applicant=ApplicantRecord.of(applicants[case.applicant_id]),
                 window_department=departments[case.window_department_id],
                 today=today,
-                items=tuple(_item_view(case, item, item_departments.get(item.id, []), today) for item in case_items),
+                items=tuple(
+                    _item_view(case, item, item_departments.get(item.id, []), acceptances[case.id].get(item.id), today)
+                    for item in case_items
+                ),
                 materials=_attachment_views(
                     materials_required_for(case_items, item_materials), attachments.get(case.id, []), versions, today
                 ),
                 reviews=_reviews(
-                    case, case_items, item_departments, tasks.get(case.id, []), opinions.get(case.id, []), today
+                    case,
+                    case_items,
+                    item_departments,
+                    acceptances[case.id],
+                    tasks.get(case.id, []),
+                    opinions.get(case.id, []),
+                    today,
                 ),
                 minutes=_minutes(minutes.get(case.id, []), opinions.get(case.id, []), departments),
                 results=tuple(
@@ -238,9 +253,14 @@ async def load_item_views(ctx: RequestContext, cases: Sequence[Case]) -> list[tu
     if not cases:
         return []
     today = local_date(ctx.hub.clock())
-    items = await repo.items_with_departments_of_cases(ctx.session, [case.id for case in cases])
+    case_ids = [case.id for case in cases]
+    items = await repo.items_with_departments_of_cases(ctx.session, case_ids)
+    acceptances = await repo.item_acceptances(ctx.session, case_ids)
     return [
-        tuple(_item_view(case, item, departments, today) for item, departments in items.get(case.id, []))
+        tuple(
+            _item_view(case, item, departments, acceptances[case.id].get(item.id), today)
+            for item, departments in items.get(case.id, [])
+        )
         for case in cases
     ]
 
@@ -262,13 +282,17 @@ def _reference_day(case: Case, today: date) -> date:
     return local_date(finished) if finished is not None else today
 
 
-def _item_view(case: Case, item: ServiceItem, departments: Sequence[Department], today: date) -> ItemView:
-    if case.accepted_at is None:
-        return ItemView(item, tuple(departments), None, None)
-    start, reference = local_date(case.accepted_at), _reference_day(case, today)
+def _item_view(
+    case: Case, item: ServiceItem, departments: Sequence[Department], accepted_at: datetime | None, today: date
+) -> ItemView:
+    """An item's limits run from its own acceptance (a bundle's items may be accepted days apart)."""
+    if accepted_at is None:
+        return ItemView(item, tuple(departments), None, None, None)
+    start, reference = local_date(accepted_at), _reference_day(case, today)
     return ItemView(
         item,
         tuple(departments),
+        accepted_at,
         deadline(start, item.promised_days, reference),
         deadline(start, item.statutory_days, reference),
     )
@@ -301,6 +325,7 @@ def _reviews(
     case: Case,
     case_items: Sequence[ServiceItem],
     item_departments: dict[int, list[Department]],
+    acceptances: dict[int, datetime | None],
     tasks: Sequence[ReviewTask],
     opinions: Sequence[Opinion],
     today: date,
@@ -328,8 +353,14 @@ def _reviews(
         settled_on = local_date(latest.recorded_at) if latest and state.settled else None
         reference = settled_on or _reference_day(case, today)
         start = local_date(task.assigned_at)
-        limit = deadline(start, min(i.promised_days for i in items), reference)
-        silence_consents = all(i.silence_is_consent for i in items)
+        # The department's limit is the earliest of its accepted items', each from its own acceptance
+        # (a task exists only once one of its items is accepted).
+        accepted = [(i, when) for i in items if (when := acceptances.get(i.id)) is not None]
+        limit = min(
+            (deadline(local_date(when), i.promised_days, reference) for i, when in accepted),
+            key=lambda d: (d.due_on is None, d.due_on or date.max),
+        )
+        silence_consents = all(i.silence_is_consent for i, _ in accepted)
         if latest is None and silence_consents and limit.overdue:
             state = ReviewState.DEEMED_APPROVED
         reviews.append(

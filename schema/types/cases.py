@@ -186,6 +186,9 @@ class OneTimeNotice:
 class CaseItem:
     item: ServiceItem
     departments: list[Department]
+    accepted_at: datetime | None = strawberry.field(
+        description="受理 of this item; null while pending (a bundle accepts its complete items first)."
+    )
     promised_deadline: Deadline | None = strawberry.field(description="承诺时限; null until accepted.")
     statutory_deadline: Deadline | None = strawberry.field(description="法定时限; null until accepted.")
 
@@ -356,6 +359,7 @@ class Case:
             CaseItem(
                 item=service_item_of(i.item),
                 departments=[department_of(d) for d in i.departments],
+                accepted_at=i.accepted_at,
                 promised_deadline=deadline_of(i.promised),
                 statutory_deadline=deadline_of(i.statutory),
             )
@@ -594,9 +598,12 @@ class CaseMutation:
         )
         return Case(view=view)
 
-    @typed.mutation(description="受理: check the materials and send a review task to every department at once.")
-    async def accept_case(self, info: Info, receipt_number: str) -> Case:
-        return Case(view=await cases.accept_case(info.context.hub, receipt_number))
+    @typed.mutation(
+        description="受理: check the materials and send a review task to every department at once. With `items`, "
+        "accept those items only (complete ones first, the rest later in the same case: 一件事一次办)."
+    )
+    async def accept_case(self, info: Info, receipt_number: str, items: list[str] | None = None) -> Case:
+        return Case(view=await cases.accept_case(info.context.hub, receipt_number, items))
 
     @typed.mutation(description="The caller's department gives (or, with revision, changes) its opinion.")
     async def record_opinion(self, info: Info, input: RecordOpinionInput) -> Case:

@@ -90,10 +90,15 @@ class Case(Base):
 
 
 class CaseItem(Base):
+    """One item of a case. Items of a bundle (一件事一次办) may be accepted at different times: those
+    complete at once, the rest later in the same case when their materials are in."""
+
     __tablename__ = "case_items"
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     service_item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"), primary_key=True)
+    # 受理 of this item: its deadlines count from here. None while pending.
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class CaseMaterial(Base):

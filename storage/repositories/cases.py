@@ -160,6 +160,34 @@ async def items_with_departments_of_cases(
     return result
 
 
+async def item_acceptances(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, dict[int, datetime | None]]:
+    """Per case, when each of its items (by service item id) was accepted; None while pending."""
+    result: dict[int, dict[int, datetime | None]] = defaultdict(dict)
+    if not case_ids:
+        return result
+    rows = await session.execute(
+        select(CaseItem.case_id, CaseItem.service_item_id, CaseItem.accepted_at).where(
+            CaseItem.case_id.in_(list(case_ids))
+        )
+    )
+    for case_id, item_id, accepted_at in rows:
+        result[case_id][item_id] = accepted_at
+    return result
+
+
+async def accept_items(session: AsyncSession, case_id: int, service_item_ids: Sequence[int], when: datetime) -> None:
+    await session.execute(
+        update(CaseItem)
+        .where(
+            CaseItem.case_id == case_id,
+            CaseItem.service_item_id.in_(list(service_item_ids)),
+            CaseItem.accepted_at.is_(None),
+        )
+        .values(accepted_at=when)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def current_items_with_materials(
     session: AsyncSession, codes: Sequence[str]
 ) -> tuple[list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]]:
@@ -273,6 +301,8 @@ async def materials_on_file(
 
 
 async def add_review_tasks(session: AsyncSession, case_id: int, department_ids: Sequence[int], when: datetime) -> None:
+    if not department_ids:
+        return
     await session.execute(
         insert(ReviewTask),
         [{"case_id": case_id, "department_id": d, "assigned_at": when} for d in department_ids],
