@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./var/hub.db"
     blob_url: str = "file://./var/blobs"
     secrets_dir: Path = Path("./var/secrets")
+    # Demo only: the demo principals' tokens, kept across restarts (mode 600; hub/demo/tokens.py).
+    demo_tokens_file: Path = Path("./var/demo-tokens.json")
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
