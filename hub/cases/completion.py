@@ -13,6 +13,7 @@ from datetime import date
 
 from hub.access.actions import Action
 from hub.access.context import RequestContext
+from hub.access.guard import guard
 from hub.calendar.workdays import local_date
 from hub.cases.intake import (
     all_or_nothing,
@@ -25,6 +26,7 @@ from hub.cases.intake import (
 from hub.cases.views import CaseView, ReviewState, load_case_views
 from hub.documents import materials
 from hub.errors import CaseStateConflict, DepartmentNotInCase, ItemsNotAccepted, PromisesUnmet, ReviewsOpen
+from storage.models import Material, MaterialStatus
 from storage.models.cases import CaseOutcome, CaseStatus
 from storage.repositories import cases as repo
 
@@ -53,6 +55,15 @@ async def upload_for_case(ctx: RequestContext, receipt_number: str, handed_in: C
     await guard_case(ctx, case, Action.CASE_ATTACH, [requirement.material_type.code])
     check_attachable(case)
     applicant = (await repo.applicants_by_ids(ctx.session, [case.applicant_id]))[case.applicant_id]
+    deficient = _deficient_on_file((await load_case_views(ctx, [case]))[0], handed_in.material_type)
+    if deficient is not None:
+        await guard(
+            ctx,
+            Action.MATERIAL_SUPERSEDE,
+            [applicant.id_number],
+            material_types=[handed_in.material_type],
+            object_ref=f"material:{deficient.id}",
+        )
     detail = await materials.add_material(
         ctx,
         materials.NewMaterial(
@@ -64,12 +75,30 @@ async def upload_for_case(ctx: RequestContext, receipt_number: str, handed_in: C
             valid_until=handed_in.valid_until,
         ),
         handed_in.upload,
+        supersedes=deficient.id if deficient is not None else None,
     )
     case = await case_row(ctx, receipt_number, Action.CASE_ATTACH, for_update=True)
     check_attachable(case)
     await attach_new_version(ctx, case, requirement, detail.material.id, detail.current_version.id)
     await ctx.commit()
     return (await load_case_views(ctx, [case]))[0]
+
+
+def _deficient_on_file(view: CaseView, type_code: str) -> Material | None:
+    """The attached material of this type that a department's open correction request named.
+
+    Its replacement supersedes it in the store, so no later case reuses the deficient one.
+    """
+    asked = any(
+        review.state is ReviewState.NEEDS_CORRECTION
+        and type_code in review.opinions[-1].opinion.correction_material_types.split(",")
+        for review in view.reviews
+        if review.opinions
+    )
+    attached = next((m.material for m in view.materials if m.requirement.material_type.code == type_code), None)
+    if not asked or attached is None or attached.status != MaterialStatus.VALID.value:
+        return None
+    return attached
 
 
 @all_or_nothing

@@ -214,6 +214,9 @@ class ReviewOpinion:
     fix_due_on: date | None
     recorded_at: datetime
     from_minutes: bool
+    material_types: list[str] = strawberry.field(
+        description="A correction request's deficient materials: the new ones handed in supersede them."
+    )
 
 
 def opinion_of(value: case_views.OpinionView) -> ReviewOpinion:
@@ -226,6 +229,7 @@ def opinion_of(value: case_views.OpinionView) -> ReviewOpinion:
         fix_due_on=row.fix_due_on,
         recorded_at=row.recorded_at,
         from_minutes=row.minutes_id is not None,
+        material_types=[code for code in row.correction_material_types.split(",") if code],
     )
 
 
@@ -517,6 +521,10 @@ class OpinionInput:
     comments: str = ""
     revision: bool = strawberry.field(default=False, description="Required to change an opinion already given.")
     fix_due_on: date | None = None
+    material_types: list[str] = strawberry.field(
+        default_factory=list,
+        description="NEEDS_CORRECTION: the deficient materials (type codes); what replaces them supersedes them.",
+    )
 
 
 @strawberry.input
@@ -563,6 +571,7 @@ def _opinion(value: OpinionInput) -> reviews.OpinionInput:
         comments=value.comments,
         revision=value.revision,
         fix_due_on=value.fix_due_on,
+        material_types=tuple(value.material_types),
     )
 
 

@@ -175,6 +175,9 @@ class Opinion(Base):
     comments: Mapped[str] = mapped_column(Text, default="")
     # Fixes asked for in a joint review, and the date they are due.
     fix_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # A correction request's material types (codes, comma-separated): a new one handed in for the
+    # case supersedes the deficient material in the store.
+    correction_material_types: Mapped[str] = mapped_column(String(500), default="")
     minutes_id: Mapped[int | None] = mapped_column(ForeignKey("joint_review_minutes.id"), nullable=True)
     recorded_by_principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
