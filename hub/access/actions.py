@@ -23,6 +23,7 @@ class Action(StrEnum):
     MATERIAL_DOWNLOAD = "material.download"
     MATERIAL_REVOKE = "material.revoke"
     MATERIAL_SUPERSEDE = "material.supersede"
+    MATERIAL_CANCEL = "material.cancel"
     NOTICE_READ = "notice.read"
     CASE_OPEN = "case.open"
     CASE_READ = "case.read"

@@ -60,6 +60,7 @@ WRITE_VERBS = frozenset(
         "complete",
         "collect",
         "withdraw",
+        "cancel",
     }
 )
 # What the hub's own scheduled jobs do, and nothing else.

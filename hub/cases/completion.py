@@ -18,6 +18,7 @@ from hub.calendar.workdays import local_date
 from hub.cases.intake import (
     all_or_nothing,
     attach_new_version,
+    cancelled_types,
     case_row,
     check_attachable,
     guard_case,
@@ -84,6 +85,20 @@ async def upload_for_case(ctx: RequestContext, receipt_number: str, handed_in: C
     return (await load_case_views(ctx, [case]))[0]
 
 
+def _counterparty_certificates(view: CaseView, type_code: str) -> list[Material]:
+    """The counterparty's valid materials of this type pinned in the case: the right the result ends."""
+    if view.counterparty is None:
+        return []
+    return [
+        m.material
+        for m in view.materials
+        if m.material is not None
+        and m.requirement.material_type.code == type_code
+        and m.material.applicant_id == view.counterparty.id
+        and m.material.status == MaterialStatus.VALID.value
+    ]
+
+
 def _deficient_on_file(view: CaseView, type_code: str) -> Material | None:
     """The attached material of this type that a department's open correction request named.
 
@@ -147,6 +162,10 @@ async def issue_result(ctx: RequestContext, receipt_number: str, result: CaseFil
         result.upload,
     )
     await repo.add_results(ctx.session, case.id, [(detail.material.id, detail.current_version.id)])
+    if result.material_type in await cancelled_types(ctx, case):
+        for ended in _counterparty_certificates(view, result.material_type):
+            reason = f"注销：权利已转移，案件 {case.receipt_number} 颁发新证 (material:{detail.material.id})"
+            await materials.cancel_material(ctx, ended.id, reason)
     await ctx.commit()
     return (await load_case_views(ctx, [case]))[0]
 

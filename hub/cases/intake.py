@@ -85,12 +85,20 @@ async def open_case(
     window: str,
     *,
     catalog_version: int | None = None,
+    counterparty_id_number: str | None = None,
 ) -> CaseView:
-    """Receive a case at a window: the applicant, the items (current catalogue only), a receipt number."""
+    """Receive a case at a window: the applicant, the items (current catalogue only), a receipt number.
+
+    `counterparty_id_number` names the other party (the seller of a home the applicant buys): the
+    case may pin the certificates the items end, and its results cancel them (注销).
+    """
     window = window.strip()
     if not window or len(window) > MAX_WINDOW_LENGTH:
         raise InvalidInput(f"name the window (1 to {MAX_WINDOW_LENGTH} characters)", field="window")
     applicant = await find_applicant(ctx, applicant_id_number)
+    counterparty = await find_applicant(ctx, counterparty_id_number) if counterparty_id_number else None
+    if counterparty is not None and counterparty.id == applicant.id:
+        raise InvalidInput("the counterparty is another applicant than the case's", field="counterpartyIdNumber")
     version_id, items, _ = await current_items(ctx, item_codes, catalog_version)
     await guard(ctx, Action.CASE_OPEN, [applicant.id_number], object_ref="case:new")
     now = ctx.hub.clock()
@@ -100,6 +108,7 @@ async def open_case(
     case = Case(
         receipt_number=format_receipt_number(day, sequence),
         applicant_id=applicant.id,
+        counterparty_applicant_id=counterparty.id if counterparty else None,
         catalog_version_id=version_id,
         window=window,
         received_by_principal_id=ctx.caller.principal_id,
@@ -119,7 +128,7 @@ async def find_case(ctx: RequestContext, receipt_number: str) -> CaseView:
     await guard(
         ctx,
         Action.CASE_READ,
-        [view.applicant.id_number],
+        [view.applicant.id_number, *([view.counterparty.id_number] if view.counterparty else [])],
         material_types=[m.requirement.material_type.code for m in view.materials],
         object_ref=case_ref(case.receipt_number),
     )
@@ -138,7 +147,21 @@ async def attach_existing(ctx: RequestContext, receipt_number: str, material_ver
     requirement = {r.material_type.id: r for r in await case_requirements(ctx, case)}.get(material.material_type_id)
     await guard_case(ctx, case, Action.CASE_ATTACH, [requirement.material_type.code] if requirement else [])
     check_attachable(case)
-    if material.applicant_id != case.applicant_id:
+    if (
+        requirement is not None
+        and material.applicant_id == case.counterparty_applicant_id
+        and requirement.material_type.code in await cancelled_types(ctx, case)
+    ):
+        # The seller's certificate, which the transfer ends: an access to the seller's data too.
+        counterparty = (await repo.applicants_by_ids(ctx.session, [material.applicant_id]))[material.applicant_id]
+        await guard(
+            ctx,
+            Action.CASE_ATTACH,
+            [counterparty.id_number],
+            material_types=[requirement.material_type.code],
+            object_ref=case_ref(case.receipt_number),
+        )
+    elif material.applicant_id != case.applicant_id:
         raise MaterialOfAnotherApplicant(
             "this material belongs to another applicant than the case's", field="materialVersionId"
         )
@@ -288,6 +311,12 @@ async def guard_case(ctx: RequestContext, case: Case, action: Action, material_t
 async def case_requirements(ctx: RequestContext, case: Case) -> list[Requirement]:
     items = (await repo.items_of_cases(ctx.session, [case.id]))[case.id]
     return materials_required_for(items, await catalog_repo.materials_of_items(ctx.session, [i.id for i in items]))
+
+
+async def cancelled_types(ctx: RequestContext, case: Case) -> set[str]:
+    """Material types whose holder's right the case's items end (the catalogue's `cancels`)."""
+    items = (await repo.items_of_cases(ctx.session, [case.id]))[case.id]
+    return {code for item in items for code in item.cancels.split(",") if code}
 
 
 async def requirement_by_code(ctx: RequestContext, case: Case, code: str) -> Requirement:

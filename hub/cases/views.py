@@ -123,6 +123,7 @@ class Reuse:
 class CaseView:
     case: Case
     applicant: ApplicantRecord
+    counterparty: ApplicantRecord | None
     window_department: Department
     today: date
     items: tuple[ItemView, ...]
@@ -209,7 +210,11 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
     department_ids |= {o.department_id for per in opinions.values() for o in per}
     department_ids |= {m.issuing_department_id for m in (m for _, m in versions.values()) if m.issuing_department_id}
     departments = await repo.departments_by_ids(session, sorted(department_ids))
-    applicants = await repo.applicants_by_ids(session, [case.applicant_id for case in cases])
+    applicants = await repo.applicants_by_ids(
+        session,
+        [case.applicant_id for case in cases]
+        + [case.counterparty_applicant_id for case in cases if case.counterparty_applicant_id],
+    )
     result_types = await catalog_repo.material_types_by_ids(
         session, sorted({versions[r.material_version_id][1].material_type_id for per in results.values() for r in per})
     )
@@ -220,6 +225,9 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
             CaseView(
                 case=case,
                 applicant=ApplicantRecord.of(applicants[case.applicant_id]),
+                counterparty=ApplicantRecord.of(applicants[case.counterparty_applicant_id])
+                if case.counterparty_applicant_id
+                else None,
                 window_department=departments[case.window_department_id],
                 today=today,
                 items=tuple(

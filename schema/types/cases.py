@@ -113,6 +113,9 @@ class MaterialOnFile:
     file_name: str
     valid_until: date | None
     status: str
+    cancel_reason: str | None = strawberry.field(
+        default=None, description="注销: why the right it proves ended (status cancelled)."
+    )
 
 
 @overload
@@ -130,6 +133,7 @@ def on_file(material: models.Material | None, version: models.MaterialVersion | 
         file_name=version.file_name,
         valid_until=material.valid_until,
         status=material.status,
+        cancel_reason=material.cancel_reason,
     )
 
 
@@ -321,6 +325,14 @@ class Case:
     def applicant(self) -> Applicant:
         return Applicant(record=self._source.applicant)
 
+    @typed.field(
+        description="The other party (a seller), whose certificates the case's results may cancel; "
+        "null in `Applicant.cases` lists, which load only the case rows."
+    )
+    def counterparty(self) -> Applicant | None:
+        counterparty = self.view.counterparty if self.view is not None else None
+        return Applicant(record=counterparty) if counterparty is not None else None
+
     @typed.field(description="The window that received the case, e.g. 综合窗口 3.")
     def window(self) -> str:
         return self._row.window
@@ -488,6 +500,9 @@ class OpenCaseInput:
     catalog_version: int | None = strawberry.field(
         default=None, description="The version the notice was given on; refused if no longer current."
     )
+    counterparty_id_number: str | None = strawberry.field(
+        default=None, description="The other party (a seller), whose certificates the case's results may cancel (注销)."
+    )
 
 
 @strawberry.input
@@ -580,7 +595,12 @@ class CaseMutation:
     @typed.mutation(description="Open a case at a window (统一接件); gives its receipt number.")
     async def open_case(self, info: Info, input: OpenCaseInput) -> Case:
         view = await cases.open_case(
-            info.context.hub, input.id_number, input.items, input.window, catalog_version=input.catalog_version
+            info.context.hub,
+            input.id_number,
+            input.items,
+            input.window,
+            catalog_version=input.catalog_version,
+            counterparty_id_number=input.counterparty_id_number,
         )
         return Case(view=view)
 

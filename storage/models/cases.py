@@ -63,6 +63,8 @@ class Case(Base):
     # Readable and unique: the China date of receipt and that day's sequence, e.g. 20250926-00042.
     receipt_number: Mapped[str] = mapped_column(String(32), unique=True)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"))
+    # The other party (a seller transferring to the applicant), whose certificates a result may cancel.
+    counterparty_applicant_id: Mapped[int | None] = mapped_column(ForeignKey("applicants.id"), nullable=True)
     catalog_version_id: Mapped[int] = mapped_column(ForeignKey("catalog_versions.id"))
     # The window (e.g. "综合窗口 3") and who received the case there.
     window: Mapped[str] = mapped_column(String(64))

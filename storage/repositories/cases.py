@@ -289,7 +289,13 @@ async def materials_on_file(
         )
         .options(
             # What the notice needs of each holding; an applicant may hold many materials.
-            load_only(Material.material_type_id, Material.title, Material.status, Material.valid_until),
+            load_only(
+                Material.material_type_id,
+                Material.title,
+                Material.status,
+                Material.valid_until,
+                Material.cancel_reason,
+            ),
             load_only(MaterialVersion.version_no, MaterialVersion.file_name, MaterialVersion.superseded_at),
         )
         .order_by(Material.id)
