@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.access.context import Hub
 from hub.audit.sequencer import Sequencer
+from hub.cases.closing import close_abandoned_forever
 from hub.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
 from hub.services import build_hub
 from hub.settings import Settings, get_settings
@@ -99,10 +100,13 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
         gc.freeze()
         # Every process sequences and signs the access log in the background (hub/audit).
         sequencer = asyncio.create_task(Sequencer(hub).run_forever())
+        # And closes abandoned cases (hub/cases/closing.py); safe with several processes at once.
+        abandonment = asyncio.create_task(close_abandoned_forever(hub))
         yield
-        sequencer.cancel()
-        with suppress(asyncio.CancelledError):
-            await sequencer
+        for task in (sequencer, abandonment):
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
         await hub.close()
 
     app = Starlette(

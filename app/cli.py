@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import importlib
 import sys
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ AREA_COMMANDS = (
     "app.commands.witness",
     "app.commands.blobs",
     "app.commands.calendar",
+    "app.commands.cases",
 )
 # Packages outside hub (connectors/) declare their `register` in this entry-point group, so that
 # hub never imports them (pyproject.toml).
@@ -33,23 +35,32 @@ COMMANDS_ENTRY_POINTS = "hub.commands"
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
-    from storage.migrate import upgrade
+    from storage.migrate import applied_revisions, latest_revisions, upgrade
 
+    url = _safe_url(settings.database_url)
+    before = applied_revisions(settings.database_url)
+    if before == latest_revisions():
+        print(f"{url} is already at the latest schema ({', '.join(before)}); nothing to do")
+        return
     upgrade(settings.database_url)
-    print(f"database is at the latest schema: {_safe_url(settings.database_url)}")
+    after = ", ".join(applied_revisions(settings.database_url))
+    if before:
+        print(f"upgraded {url} from {', '.join(before)} to {after}, the latest schema")
+    else:
+        print(f"created the schema at {after} (the latest) in the empty database {url}")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
-    if args.print_demo_tokens:
-        from hub.demo.load import reissue_demo_tokens
-
-        tokens = asyncio.run(in_session(settings, lambda s: reissue_demo_tokens(s, settings)))
-        print('Demo principals (paste one into GraphiQL\'s headers as {"Authorization": "Bearer ..."}):')
-        for issued in tokens:
-            print(f"  {issued.role.value:18} {issued.department_code:6} {issued.name:24} {issued.token}")
     host, port = args.host or settings.host, args.port or settings.port
+    # Checked before anything is printed: a URL or tokens for a server that will not start mislead.
+    busy = _port_in_use(host, port)
+    if busy:
+        print(f"error: cannot serve on {host}:{port}: {busy}; stop the other server or pick --port", file=sys.stderr)
+        sys.exit(1)
+    if args.print_demo_tokens or args.rotate_demo_tokens:
+        _print_demo_tokens(settings, rotate=args.rotate_demo_tokens)
     print(f"GraphiQL: http://{host}:{port}/graphql")
     uvicorn.run(
         "app.asgi:create_app",
@@ -60,6 +71,33 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         log_level="warning",
         access_log=False,
     )
+
+
+def _port_in_use(host: str, port: int) -> str:
+    """Why the port cannot be bound (e.g. another hub holds it), or "" if it is free."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # As uvicorn binds: a port in TIME_WAIT after a restart is free, one listened on is not.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        return "the port is already in use" if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
+    return ""
+
+
+def _print_demo_tokens(settings: Settings, *, rotate: bool) -> None:
+    from hub.demo.tokens import demo_tokens, write_kept_tokens
+
+    tokens = asyncio.run(in_session(settings, lambda s: demo_tokens(s, settings, rotate=rotate)))
+    write_kept_tokens(settings.demo_tokens_file, tokens)
+    print(
+        f'Demo principals (kept in {settings.demo_tokens_file}; paste one into GraphiQL\'s headers as {{"Authorization": "Bearer ..."}}):'
+    )
+    for issued in tokens:
+        print(f"  {issued.role.value:18} {issued.department_code:6} {issued.name:24} {issued.token}")
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
@@ -159,7 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
-    serve.add_argument("--print-demo-tokens", action="store_true", help="issue and print fresh demo tokens")
+    serve.add_argument(
+        "--print-demo-tokens", action="store_true", help="print the demo principals' tokens (the same across restarts)"
+    )
+    serve.add_argument(
+        "--rotate-demo-tokens", action="store_true", help="give every demo principal a new token, and print them"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     demo = commands.add_parser("demo", help="load generated demo data")
@@ -183,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create = principal.add_parser("create", help="create a principal and print its token once")
     create.add_argument("--name", required=True)
-    create.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create.add_argument("--role", required=True, choices=[role.value for role in Role if role is not Role.SYSTEM])
     create.add_argument("--department", required=True, help="department code")
     create.add_argument("--applicant", help="for --role applicant: the resident ID or credit code it speaks for")
     create.set_defaults(handler=cmd_principal_create)

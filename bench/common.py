@@ -106,7 +106,7 @@ async def _postgres_admin(statement: str) -> None:
 
 def _seed(settings: Settings, environment: dict[str, str]) -> dict[tuple[str, str], str]:
     """`hub db upgrade` and `hub demo` as an operator runs them, then fresh demo tokens."""
-    from hub.demo.load import reissue_demo_tokens
+    from hub.demo.tokens import demo_tokens
     from hub.services import in_session
 
     for command in (
@@ -116,7 +116,7 @@ def _seed(settings: Settings, environment: dict[str, str]) -> dict[tuple[str, st
         subprocess.run(
             [sys.executable, "-m", "app.cli", *command], env=environment, check=True, stdout=subprocess.DEVNULL
         )
-    issued = asyncio.run(in_session(settings, lambda s: reissue_demo_tokens(s, settings)))
+    issued = asyncio.run(in_session(settings, lambda s: demo_tokens(s, settings, rotate=True)))
     return {(i.role.value, i.department_code): i.token for i in issued}
 
 

@@ -28,7 +28,7 @@ from bench.common import postgres_database
 
 async def _profile(database_url: str, folder: Path, id_number: str, requests: int) -> None:
     from app.asgi import create_app
-    from hub.demo.load import reissue_demo_tokens
+    from hub.demo.tokens import demo_tokens
     from hub.services import build_hub
     from hub.settings import Environment, Settings
 
@@ -40,7 +40,7 @@ async def _profile(database_url: str, folder: Path, id_number: str, requests: in
     )
     hub = build_hub(settings)
     async with hub.sessions() as session:
-        issued = await reissue_demo_tokens(session, settings)
+        issued = await demo_tokens(session, settings, rotate=True)
         await session.commit()
     token = next(i.token for i in issued if i.role.value == "clerk" and i.department_code == "xzfw")
     app = create_app(settings, hub)

@@ -43,6 +43,18 @@ class InvalidCreditCode(InvalidInput):
     code = "INVALID_CREDIT_CODE"
 
 
+class InvalidFieldValue(InvalidInput):
+    """A profile value that is not of its field's type (a date, a phone number, 男 or 女...)."""
+
+    code = "INVALID_FIELD_VALUE"
+
+
+class FieldContradictsIdentifier(InvalidInput):
+    """A profile value that disagrees with what the resident ID or credit code encodes."""
+
+    code = "FIELD_CONTRADICTS_IDENTIFIER"
+
+
 class Conflict(HubError):
     code = "CONFLICT"
 
@@ -161,6 +173,18 @@ class CaseStateConflict(Conflict):
     code = "CASE_STATE_CONFLICT"
 
 
+class CaseClosed(Conflict):
+    """Completed, withdrawn or abandoned: the case is over and cannot be withdrawn."""
+
+    code = "CASE_CLOSED"
+
+
+class CaseOfAnotherWindow(HubError):
+    """Only the window (department) that received a case withdraws it or hands out its results."""
+
+    code = "CASE_OF_ANOTHER_WINDOW"
+
+
 class DepartmentNotInCase(HubError):
     code = "DEPARTMENT_NOT_IN_CASE"
 
@@ -173,6 +197,12 @@ class OpinionAlreadyRecorded(Conflict):
 
 class PromisesUnmet(Conflict):
     code = "PROMISES_UNMET"
+
+
+class ItemsNotAccepted(Conflict):
+    """Completing a bundle while some of its items wait for acceptance (一件事一次办)."""
+
+    code = "ITEMS_NOT_ACCEPTED"
 
 
 class ReviewsOpen(Conflict):

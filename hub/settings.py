@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./var/hub.db"
     blob_url: str = "file://./var/blobs"
     secrets_dir: Path = Path("./var/secrets")
+    # Demo only: the demo principals' tokens, kept across restarts (mode 600; hub/demo/tokens.py).
+    demo_tokens_file: Path = Path("./var/demo-tokens.json")
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -59,6 +61,17 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0, description="largest file accepted, in bytes")
     blob_gc_grace_seconds: int = Field(default=3600, gt=0, description="gc spares blobs touched this recently")
     download_link_seconds: int = Field(default=300, gt=0, description="lifetime of a signed download link")
+
+    # Cases (docs/cases.md): when the hub closes a case nobody carries on as ABANDONED.
+    abandon_after_working_days: int = Field(
+        default=10, ge=1, description="an open case not accepted within this many working days of opening"
+    )
+    abandon_uncollected_after_days: int = Field(
+        default=90, ge=1, description="a completed case whose results are not collected within this many days"
+    )
+    abandon_job_interval: float = Field(
+        default=3600.0, gt=0, description="seconds between runs of the abandonment job in a served hub"
+    )
 
     # Database pool.
     db_pool_size: int = 10

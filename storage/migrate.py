@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+from storage.db import create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -19,6 +25,28 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+def applied_revisions(database_url: str) -> tuple[str, ...]:
+    """The revisions the database is at; empty for a database Alembic never touched."""
+
+    def heads(connection: Connection) -> tuple[str, ...]:
+        return tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+
+    async def read() -> tuple[str, ...]:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(heads)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def latest_revisions() -> tuple[str, ...]:
+    """The heads of the migrations shipped with this code."""
+    return tuple(sorted(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()))
 
 
 def downgrade(database_url: str, revision: str) -> None:

@@ -23,6 +23,7 @@ class Action(StrEnum):
     MATERIAL_DOWNLOAD = "material.download"
     MATERIAL_REVOKE = "material.revoke"
     MATERIAL_SUPERSEDE = "material.supersede"
+    MATERIAL_CANCEL = "material.cancel"
     NOTICE_READ = "notice.read"
     CASE_OPEN = "case.open"
     CASE_READ = "case.read"
@@ -32,6 +33,10 @@ class Action(StrEnum):
     CASE_MINUTES = "case.minutes"
     CASE_PAUSE = "case.pause"
     CASE_COMPLETE = "case.complete"
+    CASE_COLLECT = "case.collect"
+    CASE_WITHDRAW = "case.withdraw"
+    # The hub's own scheduled job closing a case nobody carried on (docs/cases.md).
+    CASE_ABANDON = "case.abandon"
     CASE_SEARCH = "case.search"
     AUDIT_SEARCH = "audit.search"
     AUDIT_STATISTICS = "audit.statistics"

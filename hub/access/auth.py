@@ -25,6 +25,8 @@ class Role(StrEnum):
     ADMIN = "admin"
     # An applicant (or a clerk's session on their behalf) asking who read their data.
     APPLICANT = "applicant"
+    # The hub itself, in a scheduled job (closing abandoned cases); no principal holds this role.
+    SYSTEM = "system"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,8 @@ class Caller:
 # Whom the log names for a token that belongs to nobody (unknown, rotated out, malformed): no
 # principal. Principal ids start at 1; the recorder stores 0 as NULL and no role.
 NOBODY = Caller(0, "", Role.APPLICANT, 0, "")
+# Who the hub's own scheduled jobs act as: principal 0, no department. The log records it so.
+SYSTEM_CALLER = Caller(0, "hub", Role.SYSTEM, 0, "")
 
 
 def new_token() -> str:

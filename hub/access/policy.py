@@ -60,11 +60,16 @@ WRITE_VERBS = frozenset(
         "minutes",
         "pause",
         "complete",
+        "collect",
+        "withdraw",
+        "cancel",
     }
 )
 # Writes whose answer shows what is already on file (a material's title, type and earlier versions):
 # a department system needs a purpose covering them, as for a read.
 DISCLOSING_WRITES = frozenset({"material.supersede", "material.revoke"})
+# What the hub's own scheduled jobs do, and nothing else.
+SYSTEM_ACTIONS = frozenset({"case.abandon"})
 # "Who read my data": the applicant, a clerk at the window on their behalf, or an auditor.
 ACCESS_HISTORY = "audit.access_history"
 # What an applicant principal may do, and only about themselves.
@@ -231,12 +236,19 @@ async def _applicant(ctx: RequestContext, request: AccessRequest) -> Decision:
     return ALLOW
 
 
+async def _system(ctx: RequestContext, request: AccessRequest) -> Decision:
+    if request.action.value in SYSTEM_ACTIONS:
+        return ALLOW
+    return _no_right(ctx, request, "the hub's scheduled jobs only close abandoned cases")
+
+
 RULES: dict[Role, Rule] = {
     Role.CLERK: _clerk,
     Role.DEPARTMENT_SYSTEM: _department_system,
     Role.AUDITOR: _auditor,
     Role.ADMIN: _admin,
     Role.APPLICANT: _applicant,
+    Role.SYSTEM: _system,
 }
 
 

@@ -13,9 +13,11 @@ from datetime import date
 
 from hub.access.actions import Action
 from hub.access.context import RequestContext, all_or_nothing
+from hub.access.guard import guard
 from hub.calendar.workdays import local_date
 from hub.cases.intake import (
     attach_new_version,
+    cancelled_types,
     case_row,
     check_attachable,
     guard_case,
@@ -23,7 +25,8 @@ from hub.cases.intake import (
 )
 from hub.cases.views import CaseView, ReviewState, load_case_views
 from hub.documents import materials
-from hub.errors import CaseStateConflict, DepartmentNotInCase, PromisesUnmet, ReviewsOpen
+from hub.errors import CaseStateConflict, DepartmentNotInCase, ItemsNotAccepted, PromisesUnmet, ReviewsOpen
+from storage.models import Material, MaterialStatus
 from storage.models.cases import CaseOutcome, CaseStatus
 from storage.repositories import cases as repo
 
@@ -52,6 +55,15 @@ async def upload_for_case(ctx: RequestContext, receipt_number: str, handed_in: C
     await guard_case(ctx, case, Action.CASE_ATTACH, [requirement.material_type.code])
     check_attachable(case)
     applicant = (await repo.applicants_by_ids(ctx.session, [case.applicant_id]))[case.applicant_id]
+    deficient = _deficient_on_file((await load_case_views(ctx, [case]))[0], handed_in.material_type)
+    if deficient is not None:
+        await guard(
+            ctx,
+            Action.MATERIAL_SUPERSEDE,
+            [applicant.id_number],
+            material_types=[handed_in.material_type],
+            object_ref=f"material:{deficient.id}",
+        )
     detail = await materials.add_material(
         ctx,
         materials.NewMaterial(
@@ -63,12 +75,44 @@ async def upload_for_case(ctx: RequestContext, receipt_number: str, handed_in: C
             valid_until=handed_in.valid_until,
         ),
         handed_in.upload,
+        supersedes=deficient.id if deficient is not None else None,
     )
     case = await case_row(ctx, receipt_number, Action.CASE_ATTACH, for_update=True)
     check_attachable(case)
     await attach_new_version(ctx, case, requirement, detail.material.id, detail.current_version.id)
     await ctx.commit()
     return (await load_case_views(ctx, [case]))[0]
+
+
+def _counterparty_certificates(view: CaseView, type_code: str) -> list[Material]:
+    """The counterparty's valid materials of this type pinned in the case: the right the result ends."""
+    if view.counterparty is None:
+        return []
+    return [
+        m.material
+        for m in view.materials
+        if m.material is not None
+        and m.requirement.material_type.code == type_code
+        and m.material.applicant_id == view.counterparty.id
+        and m.material.status == MaterialStatus.VALID.value
+    ]
+
+
+def _deficient_on_file(view: CaseView, type_code: str) -> Material | None:
+    """The attached material of this type that a department's open correction request named.
+
+    Its replacement supersedes it in the store, so no later case reuses the deficient one.
+    """
+    asked = any(
+        review.state is ReviewState.NEEDS_CORRECTION
+        and type_code in review.opinions[-1].opinion.correction_material_types.split(",")
+        for review in view.reviews
+        if review.opinions
+    )
+    attached = next((m.material for m in view.materials if m.requirement.material_type.code == type_code), None)
+    if not asked or attached is None or attached.status != MaterialStatus.VALID.value:
+        return None
+    return attached
 
 
 @all_or_nothing
@@ -117,6 +161,10 @@ async def issue_result(ctx: RequestContext, receipt_number: str, result: CaseFil
         result.upload,
     )
     await repo.add_results(ctx.session, case.id, [(detail.material.id, detail.current_version.id)])
+    if result.material_type in await cancelled_types(ctx, case):
+        for ended in _counterparty_certificates(view, result.material_type):
+            reason = f"注销：权利已转移，案件 {case.receipt_number} 颁发新证 (material:{detail.material.id})"
+            await materials.cancel_material(ctx, ended.id, reason)
     await ctx.commit()
     return (await load_case_views(ctx, [case]))[0]
 
@@ -131,6 +179,9 @@ async def complete_case(ctx: RequestContext, receipt_number: str) -> CaseView:
         raise CaseStateConflict(
             f"only an accepted case can be completed; this one is {case.status}", status=case.status
         )
+    if view.pending_items:
+        codes = [i.item.code for i in view.pending_items]
+        raise ItemsNotAccepted(f"items not accepted yet: {', '.join(codes)}", codes=codes)
     if view.unmet_promises:
         codes = [m.requirement.material_type.code for m in view.unmet_promises]
         raise PromisesUnmet(

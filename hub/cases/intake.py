@@ -21,7 +21,7 @@ from hub.access.context import RequestContext, all_or_nothing
 from hub.access.guard import guard
 from hub.calendar.workdays import local_date
 from hub.cases.notice import Requirement, current_items, materials_required_for
-from hub.cases.views import CaseView, load_case_views
+from hub.cases.views import CaseView, ItemView, load_case_views
 from hub.errors import (
     CaseStateConflict,
     InvalidInput,
@@ -59,12 +59,20 @@ async def open_case(
     window: str,
     *,
     catalog_version: int | None = None,
+    counterparty_id_number: str | None = None,
 ) -> CaseView:
-    """Receive a case at a window: the applicant, the items (current catalogue only), a receipt number."""
+    """Receive a case at a window: the applicant, the items (current catalogue only), a receipt number.
+
+    `counterparty_id_number` names the other party (the seller of a home the applicant buys): the
+    case may pin the certificates the items end, and its results cancel them (注销).
+    """
     window = window.strip()
     if not window or len(window) > MAX_WINDOW_LENGTH:
         raise InvalidInput(f"name the window (1 to {MAX_WINDOW_LENGTH} characters)", field="window")
     applicant = await find_applicant(ctx, applicant_id_number)
+    counterparty = await find_applicant(ctx, counterparty_id_number) if counterparty_id_number else None
+    if counterparty is not None and counterparty.id == applicant.id:
+        raise InvalidInput("the counterparty is another applicant than the case's", field="counterpartyIdNumber")
     version_id, items, _ = await current_items(ctx, item_codes, catalog_version)
     await guard(ctx, Action.CASE_OPEN, [applicant.id_number], object_ref="case:new")
     now = ctx.hub.clock()
@@ -74,6 +82,7 @@ async def open_case(
     case = Case(
         receipt_number=format_receipt_number(day, sequence),
         applicant_id=applicant.id,
+        counterparty_applicant_id=counterparty.id if counterparty else None,
         catalog_version_id=version_id,
         window=window,
         received_by_principal_id=ctx.caller.principal_id,
@@ -94,7 +103,7 @@ async def find_case(ctx: RequestContext, receipt_number: str) -> CaseView:
     await guard(
         ctx,
         Action.CASE_READ,
-        [view.applicant.id_number],
+        [view.applicant.id_number, *([view.counterparty.id_number] if view.counterparty else [])],
         material_types=[m.requirement.material_type.code for m in view.materials],
         object_ref=case_ref(case.receipt_number),
     )
@@ -113,7 +122,21 @@ async def attach_existing(ctx: RequestContext, receipt_number: str, material_ver
     requirement = {r.material_type.id: r for r in await case_requirements(ctx, case)}.get(material.material_type_id)
     await guard_case(ctx, case, Action.CASE_ATTACH, [requirement.material_type.code] if requirement else [])
     check_attachable(case)
-    if material.applicant_id != case.applicant_id:
+    if (
+        requirement is not None
+        and material.applicant_id == case.counterparty_applicant_id
+        and requirement.material_type.code in await cancelled_types(ctx, case)
+    ):
+        # The seller's certificate, which the transfer ends: an access to the seller's data too.
+        counterparty = (await repo.applicants_by_ids(ctx.session, [material.applicant_id]))[material.applicant_id]
+        await guard(
+            ctx,
+            Action.CASE_ATTACH,
+            [counterparty.id_number],
+            material_types=[requirement.material_type.code],
+            object_ref=case_ref(case.receipt_number),
+        )
+    elif material.applicant_id != case.applicant_id:
         raise MaterialOfAnotherApplicant(
             "this material belongs to another applicant than the case's", field="materialVersionId"
         )
@@ -164,40 +187,81 @@ async def promise_material(
 
 
 @all_or_nothing
-async def accept_case(ctx: RequestContext, receipt_number: str) -> CaseView:
-    """受理: check the set of materials and distribute a review task to every department at once."""
+async def accept_case(ctx: RequestContext, receipt_number: str, item_codes: Sequence[str] | None = None) -> CaseView:
+    """受理: check the materials of the items and distribute a review task to their departments at once.
+
+    Without `item_codes`, every item not accepted yet, all complete or none. With them, those items
+    only (一件事一次办): a bundle whose one item waits for a material issued later (the deed tax
+    receipt of an estate transfer) accepts the complete items now and the rest later in the same
+    case, with one receipt and one result list; each item's limits run from its own acceptance.
+    """
     case = await case_row(ctx, receipt_number, Action.CASE_ACCEPT, for_update=True)
     view = (await load_case_views(ctx, [case]))[0]
     await guard_case(ctx, case, Action.CASE_ACCEPT)
-    if case.status != CaseStatus.OPEN.value:
-        raise CaseStateConflict(f"the case is {case.status}, not open", status=case.status)
-    missing_key = [m.requirement.material_type.code for m in view.materials if m.row is None and m.requirement.is_key]
+    pending = view.pending_items
+    if case.status not in (CaseStatus.OPEN.value, CaseStatus.ACCEPTED.value) or not pending:
+        raise CaseStateConflict(f"the case is {case.status} with no item left to accept", status=case.status)
+    chosen = _chosen_items(view, item_codes)
+    items = [i.item for i in chosen]
+    required = materials_required_for(items, await catalog_repo.materials_of_items(ctx.session, [i.id for i in items]))
+    _check_complete(view, {r.material_type.code: r.is_key for r in required}, local_date(ctx.hub.clock()))
+    now = ctx.hub.clock()
+    if case.status == CaseStatus.OPEN.value:
+        case.status = CaseStatus.ACCEPTED.value
+        case.accepted_at = now
+        case.accepted_by_principal_id = ctx.caller.principal_id
+    await repo.accept_items(ctx.session, case.id, [i.id for i in items], now)
+    distributed = {r.department.id for r in view.reviews if r.assigned_at is not None}
+    departments = sorted({d.id for i in chosen for d in i.departments} - distributed)
+    await repo.add_review_tasks(ctx.session, case.id, departments, now)
+    await ctx.commit()
+    return (await load_case_views(ctx, [case]))[0]
+
+
+def _chosen_items(view: CaseView, item_codes: Sequence[str] | None) -> tuple[ItemView, ...]:
+    pending = view.pending_items
+    if item_codes is None:
+        return pending
+    wanted = {code.strip() for code in item_codes}
+    if not wanted:
+        raise InvalidInput("name at least one item to accept", field="items")
+    unknown = sorted(wanted - {i.item.code for i in view.items})
+    if unknown:
+        raise InvalidInput(f"items not in this case: {', '.join(unknown)}", field="items", codes=unknown)
+    accepted = sorted(wanted - {i.item.code for i in pending})
+    if accepted:
+        raise CaseStateConflict(
+            f"items accepted already: {', '.join(accepted)}", status=view.case.status, codes=accepted
+        )
+    return tuple(i for i in pending if i.item.code in wanted)
+
+
+def _check_complete(view: CaseView, key_of_type: dict[str, bool], today: date) -> None:
+    """Every material the chosen items need is handed in (valid) or, if not key, promised."""
+    needed = [m for m in view.materials if m.requirement.material_type.code in key_of_type]
+    missing_key = [
+        m.requirement.material_type.code
+        for m in needed
+        if m.row is None and key_of_type[m.requirement.material_type.code]
+    ]
     if missing_key:
         raise KeyMaterialMissing(
             f"key materials missing: {', '.join(missing_key)}", field="materials", materialTypes=missing_key
         )
-    missing = [m.requirement.material_type.code for m in view.materials if m.row is None]
+    missing = [m.requirement.material_type.code for m in needed if m.row is None]
     if missing:
         raise MaterialMissing(
             f"materials neither handed in nor promised: {', '.join(missing)}",
             field="materials",
             materialTypes=missing,
         )
-    today = local_date(ctx.hub.clock())
-    lapsed = [m.requirement.material_type.code for m in view.materials if m.material and not _usable(m.material, today)]
+    lapsed = [m.requirement.material_type.code for m in needed if m.material and not _usable(m.material, today)]
     if lapsed:
         raise MaterialNotValid(
             f"attached materials revoked or expired since: {', '.join(lapsed)}; attach current ones",
             field="materials",
             materialTypes=lapsed,
         )
-    now = ctx.hub.clock()
-    case.status = CaseStatus.ACCEPTED.value
-    case.accepted_at = now
-    case.accepted_by_principal_id = ctx.caller.principal_id
-    await repo.add_review_tasks(ctx.session, case.id, [d.id for d in view.departments], now)
-    await ctx.commit()
-    return (await load_case_views(ctx, [case]))[0]
 
 
 # Shared steps.
@@ -224,6 +288,12 @@ async def case_requirements(ctx: RequestContext, case: Case) -> list[Requirement
     return materials_required_for(items, await catalog_repo.materials_of_items(ctx.session, [i.id for i in items]))
 
 
+async def cancelled_types(ctx: RequestContext, case: Case) -> set[str]:
+    """Material types whose holder's right the case's items end (the catalogue's `cancels`)."""
+    items = (await repo.items_of_cases(ctx.session, [case.id]))[case.id]
+    return {code for item in items for code in item.cancels.split(",") if code}
+
+
 async def requirement_by_code(ctx: RequestContext, case: Case, code: str) -> Requirement:
     for requirement in await case_requirements(ctx, case):
         if requirement.material_type.code == code:
@@ -241,8 +311,8 @@ def _usable(material: Material, today: date) -> bool:
 
 
 def check_attachable(case: Case) -> None:
-    if case.status == CaseStatus.COMPLETED.value:
-        raise CaseStateConflict("the case is completed; its materials are final", status=case.status)
+    if CaseStatus(case.status).closed:
+        raise CaseStateConflict(f"the case is {case.status}; its materials are final", status=case.status)
 
 
 async def _replace_attachment(

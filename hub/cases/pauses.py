@@ -11,8 +11,8 @@ opinion and the next material handed in (`hub.cases.views`).
 from __future__ import annotations
 
 from hub.access.actions import Action
-from hub.access.context import RequestContext
-from hub.cases.intake import all_or_nothing, case_row, guard_case
+from hub.access.context import RequestContext, all_or_nothing
+from hub.cases.intake import case_row, guard_case
 from hub.cases.views import CaseView, DepartmentReview, load_case_views
 from hub.errors import CaseStateConflict, DepartmentNotInCase, InvalidInput, NoOpenPause, PauseAlreadyOpen
 from storage.models.cases import Case, CaseStatus, PauseReason, ReviewPause

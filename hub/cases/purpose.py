@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from hub.access.context import RequestContext
 from hub.access.policy import PurposeScope, register_purpose_resolver
 from hub.identifiers import ApplicantKind
-from hub.profiles.applicants import allowed_fields
+from hub.profiles.fields import allowed_fields
 from storage.models import Material, MaterialVersion
 from storage.repositories import cases as repo
 from storage.repositories import catalog as catalog_repo
@@ -26,7 +26,10 @@ async def case_purpose_scope(ctx: RequestContext, receipt_number: str) -> Purpos
         return None
     if not await repo.case_ids_with_department(ctx.session, [case.id], ctx.caller.department_id):
         return None
-    applicant = (await repo.applicants_by_ids(ctx.session, [case.applicant_id]))[case.applicant_id]
+    parties = await repo.applicants_by_ids(
+        ctx.session, [case.applicant_id, *([case.counterparty_applicant_id] if case.counterparty_applicant_id else [])]
+    )
+    applicant = parties[case.applicant_id]
     items = (await repo.items_of_cases(ctx.session, [case.id]))[case.id]
     required = await catalog_repo.materials_of_items(ctx.session, [item.id for item in items])
     type_codes = {material_type.code for per_item in required.values() for material_type, _ in per_item}
@@ -40,7 +43,8 @@ async def case_purpose_scope(ctx: RequestContext, receipt_number: str) -> Purpos
     return PurposeScope(
         profile_fields=allowed_fields(ApplicantKind(applicant.kind)),
         material_types=frozenset(type_codes),
-        applicant_refs=frozenset({applicant.id_number}),
+        # The counterparty too: a seller's certificate the case pins and cancels is read under it.
+        applicant_refs=frozenset(party.id_number for party in parties.values()),
         object_refs=frozenset({f"case:{case.receipt_number}", "materials"} | _material_refs(versions.values())),
     )
 

@@ -21,6 +21,7 @@ from hub.errors import (
     CaseStateConflict,
     DepartmentNotInCase,
     InvalidInput,
+    MaterialNotRequired,
     OpinionAlreadyRecorded,
 )
 from storage.models import Department
@@ -38,6 +39,8 @@ class OpinionInput:
     revision: bool = False
     # Fixes asked for (needs correction) are due by this date.
     fix_due_on: date | None = None
+    # The materials a correction request finds deficient (type codes): their replacements supersede them.
+    material_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,19 @@ async def record_minutes(
     return (await load_case_views(ctx, [case]))[0]
 
 
+def _deficient_materials(view: CaseView, opinion: OpinionInput) -> list[str]:
+    codes = sorted({code.strip() for code in opinion.material_types})
+    if codes and opinion.decision is not Decision.NEEDS_CORRECTION:
+        raise InvalidInput("only a correction request names deficient materials", field="materialTypes")
+    required = {m.requirement.material_type.code for m in view.materials}
+    unknown = [code for code in codes if code not in required]
+    if unknown:
+        raise MaterialNotRequired(
+            f"the case's items do not require {', '.join(unknown)}", field="materialTypes", materialType=unknown[0]
+        )
+    return codes
+
+
 async def _guard(ctx: RequestContext, view: CaseView, action: Action) -> None:
     await guard(ctx, action, [view.applicant.id_number], object_ref=case_ref(view.receipt_number))
 
@@ -110,6 +126,13 @@ def _check_reviewable(case: Case) -> None:
 def _participant(view: CaseView, department_code: str) -> Department:
     for review in view.reviews:
         if review.department.code == department_code:
+            if review.assigned_at is None:
+                # A bundle's item accepted later: its departments review once it is (一件事一次办).
+                raise CaseStateConflict(
+                    f"the items of department {department_code!r} are not accepted yet",
+                    status=view.case.status,
+                    department=department_code,
+                )
             return review.department
     raise DepartmentNotInCase(
         f"department {department_code!r} takes no part in case {view.receipt_number}",
@@ -131,6 +154,7 @@ async def _add_opinion(
         raise InvalidInput(f"comments longer than {MAX_COMMENTS} characters", field="comments")
     if opinion.decision is not Decision.APPROVE and not comments:
         raise InvalidInput("a rejection or a correction request says why", field="comments")
+    deficient = _deficient_materials(view, opinion)
     review = next(r for r in view.reviews if r.department.id == department_id)
     previous = review.opinions[-1].opinion if review.opinions else None
     if previous is not None and not opinion.revision:
@@ -153,6 +177,7 @@ async def _add_opinion(
             decision=opinion.decision.value,
             comments=comments,
             fix_due_on=opinion.fix_due_on,
+            correction_material_types=",".join(deficient),
             minutes_id=minutes_id,
             recorded_by_principal_id=ctx.caller.principal_id,
             recorded_at=ctx.hub.clock(),

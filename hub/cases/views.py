@@ -62,6 +62,7 @@ _STATE_OF_DECISION = {
 class ItemView:
     item: ServiceItem
     departments: tuple[Department, ...]
+    accepted_at: datetime | None  # None while pending: the case, or this item of a bundle, not accepted yet
     promised: Deadline | None  # None until accepted
     statutory: Deadline | None
 
@@ -153,6 +154,7 @@ class Reuse:
 class CaseView:
     case: Case
     applicant: ApplicantRecord
+    counterparty: ApplicantRecord | None
     window_department: Department
     today: date
     items: tuple[ItemView, ...]
@@ -199,6 +201,10 @@ class CaseView:
         return tuple(a for a in self.materials if a.origin is AttachmentOrigin.PROMISED)
 
     @property
+    def pending_items(self) -> tuple[ItemView, ...]:
+        return tuple(i for i in self.items if i.accepted_at is None)
+
+    @property
     def open_reviews(self) -> tuple[DepartmentReview, ...]:
         return tuple(r for r in self.reviews if not r.state.settled)
 
@@ -217,6 +223,7 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
     calendar = await official_calendar(session)
     case_ids = [case.id for case in cases]
     with_departments = await repo.items_with_departments_of_cases(session, case_ids)
+    acceptances = await repo.item_acceptances(session, case_ids)
     items = {case_id: [item for item, _ in per_case] for case_id, per_case in with_departments.items()}
     item_departments = {
         item.id: departments for per_case in with_departments.values() for item, departments in per_case
@@ -236,7 +243,11 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
     department_ids |= {o.department_id for per in opinions.values() for o in per}
     department_ids |= {m.issuing_department_id for m in (m for _, m in versions.values()) if m.issuing_department_id}
     departments = await repo.departments_by_ids(session, sorted(department_ids))
-    applicants = await repo.applicants_by_ids(session, [case.applicant_id for case in cases])
+    applicants = await repo.applicants_by_ids(
+        session,
+        [case.applicant_id for case in cases]
+        + [case.counterparty_applicant_id for case in cases if case.counterparty_applicant_id],
+    )
     result_types = await catalog_repo.material_types_by_ids(
         session, sorted({versions[r.material_version_id][1].material_type_id for per in results.values() for r in per})
     )
@@ -248,10 +259,21 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
             CaseView(
                 case=case,
                 applicant=ApplicantRecord.of(applicants[case.applicant_id]),
+                counterparty=ApplicantRecord.of(applicants[case.counterparty_applicant_id])
+                if case.counterparty_applicant_id
+                else None,
                 window_department=departments[case.window_department_id],
                 today=today,
                 items=tuple(
-                    _item_view(calendar, case, item, item_departments.get(item.id, []), today, case_pauses)
+                    _item_view(
+                        calendar,
+                        case,
+                        item,
+                        item_departments.get(item.id, []),
+                        acceptances[case.id].get(item.id),
+                        today,
+                        case_pauses,
+                    )
                     for item in case_items
                 ),
                 materials=_attachment_views(
@@ -262,6 +284,7 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
                     case,
                     case_items,
                     item_departments,
+                    acceptances[case.id],
                     tasks.get(case.id, []),
                     opinions.get(case.id, []),
                     case_pauses,
@@ -285,10 +308,13 @@ async def load_item_views(ctx: RequestContext, cases: Sequence[Case]) -> list[tu
     calendar = await official_calendar(ctx.session)
     case_ids = [case.id for case in cases]
     items = await repo.items_with_departments_of_cases(ctx.session, case_ids)
+    acceptances = await repo.item_acceptances(ctx.session, case_ids)
     pauses = await _pauses_of(ctx, cases, calendar, today, await repo.opinions(ctx.session, case_ids))
     return [
         tuple(
-            _item_view(calendar, case, item, departments, today, pauses.get(case.id, {}))
+            _item_view(
+                calendar, case, item, departments, acceptances[case.id].get(item.id), today, pauses.get(case.id, {})
+            )
             for item, departments in items.get(case.id, [])
         )
         for case in cases
@@ -393,8 +419,10 @@ def _result_view(
 
 
 def _reference_day(case: Case, today: date) -> date:
-    """Deadlines of a finished case are judged on its completion day, of an open one on today."""
-    return local_date(case.completed_at) if case.completed_at is not None else today
+    """Deadlines of a finished case are judged on its completion (or withdrawal, or abandonment) day,
+    of an open one on today."""
+    finished = case.completed_at or case.closed_at
+    return local_date(finished) if finished is not None else today
 
 
 def _item_view(
@@ -402,18 +430,21 @@ def _item_view(
     case: Case,
     item: ServiceItem,
     departments: Sequence[Department],
+    accepted_at: datetime | None,
     today: date,
     pauses: dict[int, list[PauseView]],
 ) -> ItemView:
-    """An item's clock stands still while any of its departments' clocks does: the applicant's
-    correction or an expert review holds up the item's decision as a whole."""
-    if case.accepted_at is None:
-        return ItemView(item, tuple(departments), None, None)
-    start, reference = local_date(case.accepted_at), _reference_day(case, today)
+    """An item's limits run from its own acceptance (a bundle's items may be accepted days apart), and
+    its clock stands still while any of its departments' clocks does: the applicant's correction or
+    an expert review holds up the item's decision as a whole."""
+    if accepted_at is None:
+        return ItemView(item, tuple(departments), None, None, None)
+    start, reference = local_date(accepted_at), _reference_day(case, today)
     spans = [p.span for d in departments for p in pauses.get(d.id, [])]
     return ItemView(
         item,
         tuple(departments),
+        accepted_at,
         deadline(calendar, start, item.promised_days, reference, spans),
         deadline(calendar, start, item.statutory_days, reference, spans),
     )
@@ -447,6 +478,7 @@ def _reviews(
     case: Case,
     case_items: Sequence[ServiceItem],
     item_departments: dict[int, list[Department]],
+    acceptances: dict[int, datetime | None],
     tasks: Sequence[ReviewTask],
     opinions: Sequence[Opinion],
     pauses: dict[int, list[PauseView]],
@@ -478,8 +510,14 @@ def _reviews(
         start = local_date(task.assigned_at)
         own_pauses = tuple(pauses.get(department_id, []))
         spans = [p.span for p in own_pauses]
-        limit = deadline(calendar, start, min(i.promised_days for i in items), reference, spans)
-        silence_consents = all(i.silence_is_consent for i in items)
+        # The department's limit is the earliest of its accepted items', each from its own acceptance
+        # (a task exists only once one of its items is accepted).
+        accepted = [(i, when) for i in items if (when := acceptances.get(i.id)) is not None]
+        limit = min(
+            (deadline(calendar, local_date(when), i.promised_days, reference, spans) for i, when in accepted),
+            key=lambda d: d.due_on,
+        )
+        silence_consents = all(i.silence_is_consent for i, _ in accepted)
         if latest is None and silence_consents and limit.overdue:
             state = ReviewState.DEEMED_APPROVED
         reviews.append(

@@ -64,6 +64,8 @@ class ServiceItemSpec(_Strict):
     silence_is_consent: bool = False
     guide: str = ""
     materials: list[RequiredMaterialSpec] = []
+    # Material types whose holder's right the item ends (the seller's certificate on a transfer).
+    cancels: list[str] = []
 
     @model_validator(mode="after")
     def _limits_and_stage(self) -> ServiceItemSpec:
@@ -151,6 +153,11 @@ async def load_catalog(session: AsyncSession, text: str, source_name: str) -> Lo
             raise CatalogError(f"{source_name}: service item {item_spec.code} appears twice")
         seen_codes.add(item_spec.code)
         lead = department_id(item_spec.lead_department, f"service item {item_spec.code}")
+        unknown_cancels = [code for code in item_spec.cancels if code not in material_types]
+        if unknown_cancels:
+            raise CatalogError(
+                f"{source_name}: service item {item_spec.code}: cancels unknown material type {unknown_cancels[0]!r}"
+            )
         item = ServiceItem(
             catalog_version_id=version.id,
             code=item_spec.code,
@@ -161,6 +168,7 @@ async def load_catalog(session: AsyncSession, text: str, source_name: str) -> Lo
             stage=item_spec.stage,
             silence_is_consent=item_spec.silence_is_consent,
             guide=item_spec.guide,
+            cancels=",".join(item_spec.cancels),
         )
         session.add(item)
         await session.flush()

@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.access.auth import Role
-from hub.access.principals import IssuedToken, create_principal, list_principals, rotate_principal
+from hub.access.principals import create_principal
 from hub.catalog.catalogue import load_catalog
 from hub.demo.people import DemoApplicant, generate_applicants
-from hub.errors import Conflict, Forbidden, InvalidInput
-from hub.settings import Environment, Settings
+from hub.errors import Conflict, InvalidInput
 from storage.repositories import applicants as applicants_repo
 from storage.repositories import catalog as catalog_repo
 from storage.repositories import principals as principals_repo
@@ -33,8 +33,11 @@ class DemoPrincipal:
     department_code: str
 
 
-# The department systems that supply or read profile data in the demo, one per main department.
+# Every department of the demo catalogue has its own system and a clerk at its window, so every
+# story (a bank's mortgage, a utility's connection) can be played; the supervision office has the
+# auditor instead. Systems not named here are called after their department.
 DEPARTMENT_SYSTEMS = {
+    "xzfw": "一体化政务服务平台",
     "fgj": "投资项目在线审批监管平台",
     "zrzy": "自然资源和规划业务系统",
     "zjj": "工程建设项目审批系统",
@@ -49,10 +52,29 @@ DEPARTMENT_SYSTEMS = {
     "rsj": "社会保险经办系统",
     "sthj": "环境影响评价审批系统",
     "sl": "水利审批系统",
+    "yh": "个人住房贷款系统",
+    "gd": "供电营销系统",
+    "gs": "供水营业收费系统",
+    "rq": "燃气营业收费系统",
+    "tx": "通信业务受理系统",
 }
+# The integrated window of the service centre (综合窗口) records what the centre says of applicants.
+CENTRE_CLERK = DemoPrincipal("王芳（综合窗口）", Role.CLERK, "xzfw")
+
+
+def _catalogue_departments() -> list[tuple[str, str]]:
+    """(code, name) of the demo catalogue's departments, supervision office excluded."""
+    departments = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))["departments"]
+    return [(d["code"], d["name"]) for d in departments if not d.get("supervision")]
+
+
 DEMO_PRINCIPALS = (
-    DemoPrincipal("王芳（综合窗口）", Role.CLERK, "xzfw"),
-    *(DemoPrincipal(name, Role.DEPARTMENT_SYSTEM, code) for code, name in DEPARTMENT_SYSTEMS.items()),
+    CENTRE_CLERK,
+    *(DemoPrincipal(f"{name}窗口", Role.CLERK, code) for code, name in _catalogue_departments() if code != "xzfw"),
+    *(
+        DemoPrincipal(DEPARTMENT_SYSTEMS.get(code, f"{name}业务系统"), Role.DEPARTMENT_SYSTEM, code)
+        for code, name in _catalogue_departments()
+    ),
     DemoPrincipal("李明（电子监察）", Role.AUDITOR, "jcj"),
     DemoPrincipal("系统管理员", Role.ADMIN, "xzfw"),
 )
@@ -88,8 +110,9 @@ async def load_demo(session: AsyncSession, *, applicants: int, seed: int, if_emp
         raise InvalidInput("the number of applicants cannot be negative", field="applicants")
     catalog = await load_catalog(session, CATALOG_FILE.read_text(encoding="utf-8"), CATALOG_FILE.name)
     issued = [await create_principal(session, p.name, p.role, p.department_code) for p in DEMO_PRINCIPALS]
-    # Each department's values are recorded by its system; the service centre's by the clerk.
-    recorders = {i.department_code: i.principal_id for i in issued if i.role in (Role.CLERK, Role.DEPARTMENT_SYSTEM)}
+    # Each department's values are recorded by its system; the service centre's by its clerk.
+    recorders = {i.department_code: i.principal_id for i in issued if i.role is Role.DEPARTMENT_SYSTEM}
+    recorders |= {i.department_code: i.principal_id for i in issued if i.name == CENTRE_CLERK.name}
     generated = generate_applicants(applicants, seed)
     values = await _insert_applicants(session, generated, recorders)
     return DemoSummary(
@@ -101,22 +124,6 @@ async def load_demo(session: AsyncSession, *, applicants: int, seed: int, if_emp
         len(generated),
         values,
     )
-
-
-async def reissue_demo_tokens(session: AsyncSession, settings: Settings) -> list[IssuedToken]:
-    """Give each active demo principal a fresh token and return them (caller commits).
-
-    Tokens are stored only as hashes, so printing them again means rotating them. Allowed in the
-    demo and benchmark environments only: in production this would silently cut off real systems.
-    """
-    if settings.environment not in (Environment.DEMO, Environment.BENCHMARK):
-        raise Forbidden("demo tokens are reissued only when HUB_ENVIRONMENT=demo", missing="environment")
-    wanted = {(p.name, p.role.value, p.department_code) for p in DEMO_PRINCIPALS}
-    return [
-        await rotate_principal(session, p.id)
-        for p in await list_principals(session)
-        if p.revoked_at is None and (p.name, p.role, p.department_code) in wanted
-    ]
 
 
 async def _has_data(session: AsyncSession) -> bool:

@@ -60,6 +60,7 @@ class Status(StrEnum):
     EXPIRED = "expired"
     REVOKED = "revoked"
     SUPERSEDED = "superseded"
+    CANCELLED = "cancelled"
 
 
 class ApplicantRef(Protocol):
@@ -473,6 +474,24 @@ async def _check_keeper(ctx: RequestContext, material: Material) -> None:
         missing="right",
         right="keeper",
     )
+
+
+async def cancel_material(ctx: RequestContext, material_id: int, reason: str) -> None:
+    """注销: the right a certificate proves passed to another holder (行政许可法 art. 70).
+
+    Called by the case that issued the new certificate, in its transaction (the caller commits).
+    The material stays on file, CANCELLED with its reason, so cases that pinned it show that it no
+    longer holds and no later case reuses it.
+    """
+    await _guarded_material(ctx, Action.MATERIAL_CANCEL, material_id)
+    material = await repo.material_by_id(ctx.session, material_id, for_update=True)
+    assert material is not None  # it was just read, and materials are never deleted
+    if material.status != MaterialStatus.VALID.value:
+        raise MaterialNotCurrent(f"the material is already {material.status}", status=material.status)
+    material.status = MaterialStatus.CANCELLED.value
+    material.cancelled_at = ctx.hub.clock()
+    material.cancel_reason = reason
+    await ctx.session.flush()
 
 
 async def _replaceable(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row
 
@@ -23,26 +24,13 @@ from hub.access.context import RequestContext, all_or_nothing
 from hub.access.guard import guard
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.identifiers import ApplicantKind, detect_kind, detect_kind_explained, normalize_identifier
+from hub.profiles.fields import checked_values
 from storage.models import Applicant, ProfileFieldValue
 from storage.models.base import utcnow
 from storage.repositories import applicants as repo
 
-# The profile fields the hub knows. Values are text; their meaning is documented in docs/profile.md.
-PERSON_FIELDS = frozenset({"name", "gender", "birth_date", "phone", "address", "email", "employer"})
-ENTERPRISE_FIELDS = frozenset(
-    {
-        "name",
-        "phone",
-        "address",
-        "email",
-        "legal_representative",
-        "registered_capital",
-        "business_scope",
-        "established_on",
-        "enterprise_type",
-    }
-)
-MAX_VALUE_LENGTH = 2000
+# A moment is recorded in UTC; "not in the future" is judged on the China date.
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +66,6 @@ class ApplicantPage:
         return encode_cursor(record.name, record.id)
 
 
-def allowed_fields(kind: ApplicantKind) -> frozenset[str]:
-    return PERSON_FIELDS if kind is ApplicantKind.PERSON else ENTERPRISE_FIELDS
-
-
 def encode_cursor(name: str, applicant_id: int) -> str:
     raw = json.dumps([name, applicant_id], ensure_ascii=False).encode("utf-8")
     return base64.urlsafe_b64encode(raw).decode("ascii")
@@ -97,15 +81,9 @@ def decode_cursor(cursor: str) -> tuple[str, int]:
     return name, applicant_id
 
 
-def _check_fields(kind: ApplicantKind, values: Mapping[str, str]) -> None:
-    unknown = sorted(set(values) - allowed_fields(kind))
-    if unknown:
-        raise InvalidInput(f"unknown profile fields for a {kind.value}: {', '.join(unknown)}", fields=unknown)
-    for field, value in values.items():
-        if not value.strip():
-            raise InvalidInput(f"profile field {field} is empty", field=field)
-        if len(value) > MAX_VALUE_LENGTH:
-            raise InvalidInput(f"profile field {field} is longer than {MAX_VALUE_LENGTH}", field=field)
+def _checked(ctx: RequestContext, kind: ApplicantKind, id_number: str, values: Mapping[str, str]) -> dict[str, str]:
+    """The values as stored, or a refusal (hub/profiles/fields.py holds the rules)."""
+    return checked_values(kind, id_number, values, ctx.hub.clock().astimezone(CHINA).date())
 
 
 @all_or_nothing
@@ -120,8 +98,7 @@ async def register_applicant(
 ) -> ApplicantRecord:
     """Create the shared profile of a new applicant, with its first field values."""
     id_number = normalize_identifier(kind, id_number)
-    values = {"name": name.strip(), **dict(fields or {})}
-    _check_fields(kind, values)
+    values = _checked(ctx, kind, id_number, {"name": name, **dict(fields or {})})
     await guard(ctx, Action.APPLICANT_REGISTER, [id_number], fields=values)
     session = ctx.session
     if await repo.applicant_by_id_number(session, id_number) is not None:
@@ -142,17 +119,17 @@ async def record_field(
 ) -> FieldValue:
     """Record a new value of one field, keeping history and the verified value's precedence.
 
-    Everything that does not depend on whether the applicant exists is checked first, and the
-    write is guarded (and logged) before the look-up: no answer tells a caller without the right
-    whether someone is registered.
+    Everything that does not depend on whether the applicant exists is checked first (the value
+    against the field's rules and the identifier), and the write is guarded (and logged) before the
+    look-up: no answer tells a caller without the right whether someone is registered.
     """
     kind, canonical = detect_kind(id_number)
-    _check_fields(kind, {field: value})
+    value = _checked(ctx, kind, canonical, {field: value})[field]
     await guard(ctx, Action.PROFILE_WRITE, [canonical], fields=[field])
     applicant = await repo.applicant_by_id_number(ctx.session, canonical, for_update=True)
     if applicant is None:
         raise NotFound("no applicant with this identifier", field="idNumber")
-    row = await _add_value(ctx, applicant, field, value.strip(), verified)
+    row = await _add_value(ctx, applicant, field, value, verified)
     await ctx.commit()
     return FieldValue(field, row.value, ctx.caller.department_code, "", row.recorded_at, row.verified, row.is_current)
 
@@ -200,12 +177,11 @@ async def apply_feed_record(
     second department is recorded as a second source. The record lands in one transaction.
     """
     kind, canonical = detect_kind_explained(id_number)
-    values = {"name": name.strip(), **{field: value.strip() for field, value in fields.items()}}
+    values = _checked(ctx, kind, canonical, {"name": name, **fields})
     applicant = await repo.applicant_by_id_number(ctx.session, canonical, for_update=True)
     if applicant is None:
         await register_applicant(ctx, kind, canonical, values["name"], values, verified=verified)
         return FeedOutcome(FeedResult.REGISTERED, tuple(sorted(values)))
-    _check_fields(kind, values)
     await guard(ctx, Action.PROFILE_WRITE, [canonical], fields=values)
     history = [_field_value(row) for row in await repo.field_history(ctx.session, applicant.id, None)]
     own = _own_latest_values(history, ctx.caller.department_code)

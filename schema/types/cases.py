@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
 from hub.access.context import RequestContext
-from hub.cases import completion, notice, pauses, reviews, submissions
+from hub.cases import closing, completion, notice, pauses, reviews, submissions
 from hub.cases import intake as cases
 from hub.cases import views as case_views
 from hub.cases.deadlines import Deadline as HubDeadline
@@ -41,11 +41,16 @@ class NoticeHolding(Enum):
     MISSING = "missing"
 
 
-@strawberry.enum(description="OPEN (received), ACCEPTED (受理, under review), COMPLETED (办结).")
+@strawberry.enum(
+    description="OPEN (received), ACCEPTED (受理, under review), COMPLETED (办结), WITHDRAWN (撤回 by the "
+    "applicant), ABANDONED (closed by the hub: not accepted in time, or results never collected)."
+)
 class CaseStatus(Enum):
     OPEN = "open"
     ACCEPTED = "accepted"
     COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+    ABANDONED = "abandoned"
 
 
 @strawberry.enum
@@ -118,6 +123,9 @@ class MaterialOnFile:
     file_name: str
     valid_until: date | None
     status: str
+    cancel_reason: str | None = strawberry.field(
+        default=None, description="注销: why the right it proves ended (status cancelled)."
+    )
 
 
 @overload
@@ -135,6 +143,7 @@ def on_file(material: models.Material | None, version: models.MaterialVersion | 
         file_name=version.file_name,
         valid_until=material.valid_until,
         status=material.status,
+        cancel_reason=material.cancel_reason,
     )
 
 
@@ -191,6 +200,9 @@ class OneTimeNotice:
 class CaseItem:
     item: ServiceItem
     departments: list[Department]
+    accepted_at: datetime | None = strawberry.field(
+        description="受理 of this item; null while pending (a bundle accepts its complete items first)."
+    )
     promised_deadline: Deadline | None = strawberry.field(description="承诺时限; null until accepted.")
     statutory_deadline: Deadline | None = strawberry.field(description="法定时限; null until accepted.")
 
@@ -216,6 +228,9 @@ class ReviewOpinion:
     fix_due_on: date | None
     recorded_at: datetime
     from_minutes: bool
+    material_types: list[str] = strawberry.field(
+        description="A correction request's deficient materials: the new ones handed in supersede them."
+    )
 
 
 def opinion_of(value: case_views.OpinionView) -> ReviewOpinion:
@@ -228,6 +243,7 @@ def opinion_of(value: case_views.OpinionView) -> ReviewOpinion:
         fix_due_on=row.fix_due_on,
         recorded_at=row.recorded_at,
         from_minutes=row.minutes_id is not None,
+        material_types=[code for code in row.correction_material_types.split(",") if code],
     )
 
 
@@ -352,6 +368,14 @@ class Case:
     def applicant(self) -> Applicant:
         return Applicant(record=self._source.applicant)
 
+    @typed.field(
+        description="The other party (a seller), whose certificates the case's results may cancel; "
+        "null in `Applicant.cases` lists, which load only the case rows."
+    )
+    def counterparty(self) -> Applicant | None:
+        counterparty = self.view.counterparty if self.view is not None else None
+        return Applicant(record=counterparty) if counterparty is not None else None
+
     @typed.field(description="The window that received the case, e.g. 综合窗口 3.")
     def window(self) -> str:
         return self._row.window
@@ -376,12 +400,25 @@ class Case:
     def completed_at(self) -> datetime | None:
         return self._row.completed_at
 
+    @typed.field(description="When the applicant collected the results at the window (统一出件).")
+    def results_collected_at(self) -> datetime | None:
+        return self._row.results_collected_at
+
+    @typed.field(description="When the case was withdrawn or abandoned.")
+    def closed_at(self) -> datetime | None:
+        return self._row.closed_at
+
+    @typed.field(description="Why it was withdrawn (the applicant's reason) or abandoned (the hub's rule).")
+    def close_reason(self) -> str | None:
+        return self._row.close_reason
+
     @strawberry.field
     async def items(self, info: Info) -> list[CaseItem]:
         return [
             CaseItem(
                 item=service_item_of(i.item),
                 departments=[department_of(d) for d in i.departments],
+                accepted_at=i.accepted_at,
                 promised_deadline=deadline_of(i.promised),
                 statutory_deadline=deadline_of(i.statutory),
             )
@@ -508,6 +545,9 @@ class OpenCaseInput:
     catalog_version: int | None = strawberry.field(
         default=None, description="The version the notice was given on; refused if no longer current."
     )
+    counterparty_id_number: str | None = strawberry.field(
+        default=None, description="The other party (a seller), whose certificates the case's results may cancel (注销)."
+    )
 
 
 @strawberry.input
@@ -541,6 +581,10 @@ class OpinionInput:
     comments: str = ""
     revision: bool = strawberry.field(default=False, description="Required to change an opinion already given.")
     fix_due_on: date | None = None
+    material_types: list[str] = strawberry.field(
+        default_factory=list,
+        description="NEEDS_CORRECTION: the deficient materials (type codes); what replaces them supersedes them.",
+    )
 
 
 @strawberry.input
@@ -594,6 +638,7 @@ def _opinion(value: OpinionInput) -> reviews.OpinionInput:
         comments=value.comments,
         revision=value.revision,
         fix_due_on=value.fix_due_on,
+        material_types=tuple(value.material_types),
     )
 
 
@@ -602,7 +647,12 @@ class CaseMutation:
     @typed.mutation(description="Open a case at a window (统一接件); gives its receipt number.")
     async def open_case(self, info: Info, input: OpenCaseInput) -> Case:
         view = await cases.open_case(
-            info.context.hub, input.id_number, input.items, input.window, catalog_version=input.catalog_version
+            info.context.hub,
+            input.id_number,
+            input.items,
+            input.window,
+            catalog_version=input.catalog_version,
+            counterparty_id_number=input.counterparty_id_number,
         )
         return Case(view=view)
 
@@ -629,9 +679,12 @@ class CaseMutation:
         )
         return Case(view=view)
 
-    @typed.mutation(description="受理: check the materials and send a review task to every department at once.")
-    async def accept_case(self, info: Info, receipt_number: str) -> Case:
-        return Case(view=await cases.accept_case(info.context.hub, receipt_number))
+    @typed.mutation(
+        description="受理: check the materials and send a review task to every department at once. With `items`, "
+        "accept those items only (complete ones first, the rest later in the same case: 一件事一次办)."
+    )
+    async def accept_case(self, info: Info, receipt_number: str, items: list[str] | None = None) -> Case:
+        return Case(view=await cases.accept_case(info.context.hub, receipt_number, items))
 
     @typed.mutation(description="The caller's department gives (or, with revision, changes) its opinion.")
     async def record_opinion(self, info: Info, input: RecordOpinionInput) -> Case:
@@ -670,6 +723,16 @@ class CaseMutation:
     @typed.mutation(description="统一出件: complete the case once every promise is kept and every review settled.")
     async def complete_case(self, info: Info, receipt_number: str) -> Case:
         return Case(view=await completion.complete_case(info.context.hub, receipt_number))
+
+    @typed.mutation(description="The applicant collected the results of a completed case at its window.")
+    async def collect_case_results(self, info: Info, receipt_number: str) -> Case:
+        return Case(view=await closing.collect_results(info.context.hub, receipt_number))
+
+    @typed.mutation(
+        description="撤回: the applicant withdraws the case, at the window that received it, with a reason."
+    )
+    async def withdraw_case(self, info: Info, receipt_number: str, reason: str) -> Case:
+        return Case(view=await closing.withdraw_case(info.context.hub, receipt_number, reason))
 
 
 async def recent_cases_of(

@@ -24,6 +24,7 @@ class MaterialStatus(Enum):
     EXPIRED = "expired"
     REVOKED = "revoked"
     SUPERSEDED = "superseded"
+    CANCELLED = "cancelled"
 
 
 @strawberry.type(description="A short-lived signed link; GET it to download (Range and ETag supported).")

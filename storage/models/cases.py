@@ -21,6 +21,13 @@ class CaseStatus(StrEnum):
     OPEN = "open"  # received at the window; materials being gathered
     ACCEPTED = "accepted"  # 受理: review tasks distributed to every department at once
     COMPLETED = "completed"  # 办结: results issued (统一出件)
+    WITHDRAWN = "withdrawn"  # 撤回: the applicant withdrew it at the window, with a reason
+    ABANDONED = "abandoned"  # closed by the hub: never accepted in time, or its results never collected
+
+    @property
+    def closed(self) -> bool:
+        """Nothing more happens to the case: no material, opinion or result is added."""
+        return self in (CaseStatus.COMPLETED, CaseStatus.WITHDRAWN, CaseStatus.ABANDONED)
 
 
 class CaseOutcome(StrEnum):
@@ -56,6 +63,8 @@ class Case(Base):
     # Readable and unique: the China date of receipt and that day's sequence, e.g. 20250926-00042.
     receipt_number: Mapped[str] = mapped_column(String(32), unique=True)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"))
+    # The other party (a seller transferring to the applicant), whose certificates a result may cancel.
+    counterparty_applicant_id: Mapped[int | None] = mapped_column(ForeignKey("applicants.id"), nullable=True)
     catalog_version_id: Mapped[int] = mapped_column(ForeignKey("catalog_versions.id"))
     # The window (e.g. "综合窗口 3") and who received the case there.
     window: Mapped[str] = mapped_column(String(64))
@@ -68,15 +77,30 @@ class Case(Base):
     accepted_by_principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_by_principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
+    # When the applicant collected the results (统一出件 at the window); None while uncollected.
+    results_collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Withdrawn or abandoned: when, by whom (None: the hub's own scheduled job) and why.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_by_principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
+    close_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
-    __table_args__ = (Index("ix_cases_applicant_opened", "applicant_id", "opened_at", "id"),)
+    __table_args__ = (
+        Index("ix_cases_applicant_opened", "applicant_id", "opened_at", "id"),
+        # The abandonment job's scan: open cases by age, completed ones by completion.
+        Index("ix_cases_status_opened", "status", "opened_at"),
+    )
 
 
 class CaseItem(Base):
+    """One item of a case. Items of a bundle (一件事一次办) may be accepted at different times: those
+    complete at once, the rest later in the same case when their materials are in."""
+
     __tablename__ = "case_items"
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     service_item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"), primary_key=True)
+    # 受理 of this item: its deadlines count from here. None while pending.
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class CaseMaterial(Base):
@@ -153,6 +177,9 @@ class Opinion(Base):
     comments: Mapped[str] = mapped_column(Text, default="")
     # Fixes asked for in a joint review, and the date they are due.
     fix_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # A correction request's material types (codes, comma-separated): a new one handed in for the
+    # case supersedes the deficient material in the store.
+    correction_material_types: Mapped[str] = mapped_column(String(500), default="")
     minutes_id: Mapped[int | None] = mapped_column(ForeignKey("joint_review_minutes.id"), nullable=True)
     recorded_by_principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

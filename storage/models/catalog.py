@@ -50,6 +50,9 @@ class ServiceItem(Base):
     # 超时默许: no answer by the deadline counts as approval.
     silence_is_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     guide: Mapped[str] = mapped_column(Text, default="")
+    # Material types (codes, comma-separated) whose holder's right this item ends: a transfer's new
+    # property certificate cancels (注销) the seller's, the case's counterparty's.
+    cancels: Mapped[str] = mapped_column(String(500), default="")
 
     __table_args__ = (UniqueConstraint("catalog_version_id", "code"),)
 

@@ -42,6 +42,7 @@ class MaterialStatus(StrEnum):
     VALID = "valid"
     REVOKED = "revoked"
     SUPERSEDED = "superseded"
+    CANCELLED = "cancelled"  # 注销: the right it proves passed to someone else (行政许可法 art. 70)
 
 
 class Blob(Base):
@@ -79,6 +80,8 @@ class Material(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_by_principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("materials.id"), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     uploaded_by_principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
     uploaded_by_department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

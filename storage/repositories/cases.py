@@ -77,6 +77,45 @@ async def case_by_receipt(session: AsyncSession, receipt_number: str, *, for_upd
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def cases_in_status_since(
+    session: AsyncSession, status: str, before: datetime, *, by_completion: bool = False
+) -> list[Case]:
+    """Cases in `status` opened (or completed, `by_completion`) before `before`, oldest first."""
+    moment = Case.completed_at if by_completion else Case.opened_at
+    statement = select(Case).where(Case.status == status, moment < before).order_by(moment, Case.id)
+    if by_completion:
+        statement = statement.where(Case.results_collected_at.is_(None))
+    return list((await session.execute(statement)).scalars())
+
+
+async def close_cases(
+    session: AsyncSession,
+    case_ids: Sequence[int],
+    *,
+    from_status: str,
+    to_status: str,
+    when: datetime,
+    reason: str,
+    principal_id: int | None,
+) -> list[int]:
+    """Close the cases still in `from_status`; returns those this statement closed.
+
+    The condition on the status makes the statement idempotent under concurrency: of two processes
+    closing the same case, the second finds it closed already (PostgreSQL re-checks the row after
+    the first one's lock; SQLite has one writer) and changes nothing.
+    """
+    if not case_ids:
+        return []
+    statement = (
+        update(Case)
+        .where(Case.id.in_(list(case_ids)), Case.status == from_status)
+        .values(status=to_status, closed_at=when, close_reason=reason, closed_by_principal_id=principal_id)
+        .returning(Case.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
 # Statements of the read path, built once (building a select costs as much CPU as running it).
 _ITEMS_OF_CASES = (
     select(CaseItem.case_id, ServiceItem)
@@ -122,6 +161,34 @@ async def items_with_departments_of_cases(
         if department is not None:
             per_case[-1][1].append(department)
     return result
+
+
+async def item_acceptances(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, dict[int, datetime | None]]:
+    """Per case, when each of its items (by service item id) was accepted; None while pending."""
+    result: dict[int, dict[int, datetime | None]] = defaultdict(dict)
+    if not case_ids:
+        return result
+    rows = await session.execute(
+        select(CaseItem.case_id, CaseItem.service_item_id, CaseItem.accepted_at).where(
+            CaseItem.case_id.in_(list(case_ids))
+        )
+    )
+    for case_id, item_id, accepted_at in rows:
+        result[case_id][item_id] = accepted_at
+    return result
+
+
+async def accept_items(session: AsyncSession, case_id: int, service_item_ids: Sequence[int], when: datetime) -> None:
+    await session.execute(
+        update(CaseItem)
+        .where(
+            CaseItem.case_id == case_id,
+            CaseItem.service_item_id.in_(list(service_item_ids)),
+            CaseItem.accepted_at.is_(None),
+        )
+        .values(accepted_at=when)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def current_items_with_materials(
@@ -258,7 +325,13 @@ async def materials_on_file(
         )
         .options(
             # What the notice needs of each holding; an applicant may hold many materials.
-            load_only(Material.material_type_id, Material.title, Material.status, Material.valid_until),
+            load_only(
+                Material.material_type_id,
+                Material.title,
+                Material.status,
+                Material.valid_until,
+                Material.cancel_reason,
+            ),
             load_only(MaterialVersion.version_no, MaterialVersion.file_name, MaterialVersion.superseded_at),
         )
         .order_by(Material.id)
@@ -270,6 +343,8 @@ async def materials_on_file(
 
 
 async def add_review_tasks(session: AsyncSession, case_id: int, department_ids: Sequence[int], when: datetime) -> None:
+    if not department_ids:
+        return
     await session.execute(
         insert(ReviewTask),
         [{"case_id": case_id, "department_id": d, "assigned_at": when} for d in department_ids],

@@ -6,14 +6,82 @@ Each test runs the real `hub` entry point (hub.cli.main) against the test databa
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import stat
+
 from hub.demo.load import CATALOG_FILE as DEMO_CATALOG
+from hub.demo.load import DEMO_PRINCIPALS
+from hub.settings import get_settings
+from storage.migrate import latest_revisions, upgrade
 
 VIEWER = "{ viewer { name role departmentCode } }"
 
 
 async def test_db_upgrade_is_idempotent(hub_command) -> None:
     status, out, _ = await hub_command("db", "upgrade")
-    assert status == 0 and "latest schema" in out
+    assert status == 0 and "already at the latest schema" in out and "nothing to do" in out
+
+
+async def test_db_upgrade_says_what_it_did(hub_command, monkeypatch, tmp_path) -> None:
+    latest = ", ".join(latest_revisions())
+    empty = f"sqlite+aiosqlite:///{tmp_path}/fresh/hub.db"
+    monkeypatch.setenv("HUB_DATABASE_URL", empty)
+    get_settings.cache_clear()
+    status, out, _ = await hub_command("db", "upgrade")
+    assert status == 0 and out.startswith(f"created the schema at {latest} (the latest) in the empty database")
+
+    older = f"sqlite+aiosqlite:///{tmp_path}/older.db"
+    await asyncio.to_thread(upgrade, older, "0005_merge")
+    monkeypatch.setenv("HUB_DATABASE_URL", older)
+    get_settings.cache_clear()
+    status, out, _ = await hub_command("db", "upgrade")
+    assert status == 0 and f"from 0005_merge to {latest}, the latest schema" in out
+    status, out, _ = await hub_command("db", "upgrade")
+    assert status == 0 and "already at the latest schema" in out
+
+
+async def test_serve_on_a_busy_port_says_so_in_one_line_and_prints_no_url(hub_command) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        status, out, err = await hub_command("serve", "--port", str(port), "--print-demo-tokens")
+    assert status == 1 and out == ""
+    assert err.splitlines() == [
+        f"error: cannot serve on 127.0.0.1:{port}: the port is already in use; stop the other server or pick --port"
+    ]
+
+
+async def test_demo_tokens_stay_the_same_across_restarts(hub_command, client, monkeypatch, tmp_path) -> None:
+    import uvicorn
+
+    kept = tmp_path / "var" / "demo-tokens.json"
+    monkeypatch.setenv("HUB_DEMO_TOKENS_FILE", str(kept))
+    get_settings.cache_clear()
+    served: list[int] = []
+    # The server itself is not started: the command's work before it is what is tested.
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **options: served.append(options["port"]))
+    await hub_command("demo", "--applicants", "3", "--cases", "0")
+
+    def tokens(out: str) -> dict[str, str]:
+        rows = [line.split() for line in out.splitlines() if line.startswith("  ")]
+        return {f"{row[0]} {row[1]} {row[2]}": row[-1] for row in rows}
+
+    status, first, _ = await hub_command("serve", "--port", "0", "--print-demo-tokens")
+    assert status == 0 and "GraphiQL: http://127.0.0.1:" in first and served
+    assert len(tokens(first)) == len(DEMO_PRINCIPALS)
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    _, again, _ = await hub_command("serve", "--port", "0", "--print-demo-tokens")
+    assert tokens(again) == tokens(first)
+    clerk = next(token for who, token in tokens(first).items() if who.startswith("clerk xzfw"))
+    assert (await client.execute(VIEWER, token=clerk))["viewer"]["name"] == "王芳（综合窗口）"
+
+    _, rotated, _ = await hub_command("serve", "--port", "0", "--rotate-demo-tokens")
+    assert set(tokens(rotated).values()).isdisjoint(tokens(first).values())
+    assert (await client.post(VIEWER, token=clerk)).status_code == 401
+    _, after, _ = await hub_command("serve", "--port", "0", "--print-demo-tokens")
+    assert tokens(after) == tokens(rotated)
 
 
 async def test_an_operator_creates_lists_and_revokes_a_principal(hub_command, client) -> None:
@@ -74,7 +142,7 @@ async def test_catalog_load_reports_a_version_or_a_typed_refusal(hub_command, tm
 
 async def test_demo_loads_once_then_skips_or_refuses(hub_command, client) -> None:
     status, out, _ = await hub_command("demo", "--applicants", "25", "--seed", "7")
-    assert status == 0 and "25 applicants" in out and "17 principals" in out
+    assert status == 0 and "25 applicants" in out and f"{len(DEMO_PRINCIPALS)} principals" in out
     status, out, _ = await hub_command("demo", "--if-empty")
     assert status == 0 and "nothing loaded" in out
     status, _, err = await hub_command("demo")

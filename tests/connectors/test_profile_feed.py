@@ -130,7 +130,7 @@ async def test_the_market_regulator_loads_its_register_with_its_provenance(hub, 
 
 async def test_a_feed_registers_persons_and_enterprises_alike(hub, police, tmp_path) -> None:
     feed = jsonl(
-        tmp_path / "mixed.jsonl", person(ZHANG, "张三", gender="男"), person(DAZHOU.lower(), "大州建设有限公司")
+        tmp_path / "mixed.jsonl", person(ZHANG, "张三", gender="女"), person(DAZHOU.lower(), "大州建设有限公司")
     )
     summary, _ = await load(police, feed)
     assert summary.outcomes[FeedResult.REGISTERED] == 2
@@ -180,7 +180,7 @@ async def test_a_use_case_outcome_names_the_fields_it_recorded(hub, police) -> N
     ctx = await police.context(PURPOSE)
     first = await apply_feed_record(ctx, ZHANG, "张三", {"phone": "13800138000"}, verified=True)
     again = await apply_feed_record(ctx, ZHANG, " 张三 ", {"phone": "13800138000 "}, verified=True)
-    changed = await apply_feed_record(ctx, ZHANG, "张三", {"phone": "13900139000", "gender": "男"}, verified=True)
+    changed = await apply_feed_record(ctx, ZHANG, "张三", {"phone": "13900139000", "gender": "女"}, verified=True)
     await ctx.close()
     assert (first.result, first.fields) == (FeedResult.REGISTERED, ("name", "phone"))
     assert (again.result, again.fields) == (FeedResult.UNCHANGED, ())

@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 from stdnum.cn import ric, uscc
 
-from hub.demo.load import DEMO_PRINCIPALS, load_demo, reissue_demo_tokens
+from hub.demo.load import DEMO_PRINCIPALS, load_demo
 from hub.demo.people import generate_applicants
+from hub.demo.tokens import demo_tokens
 from hub.errors import Forbidden
 from hub.identifiers import ApplicantKind
 from hub.settings import Environment
@@ -23,6 +24,9 @@ query($id: String!) {
 }"""
 
 
+VIEWER_ROLE = "{ viewer { role departmentCode } }"
+
+
 async def _load(hub, applicants: int = 60, seed: int = 11):
     async with hub.sessions() as session:
         summary = await load_demo(session, applicants=applicants, seed=seed, if_empty=False)
@@ -32,7 +36,7 @@ async def _load(hub, applicants: int = 60, seed: int = 11):
 
 async def _demo_tokens(hub) -> dict[tuple[str, str], str]:
     async with hub.sessions() as session:
-        issued = await reissue_demo_tokens(session, hub.settings)
+        issued = await demo_tokens(session, hub.settings, rotate=True)
         await session.commit()
     return {(i.role.value, i.department_code): i.token for i in issued}
 
@@ -90,6 +94,18 @@ async def test_the_demo_loads_catalogue_principals_and_applicants(hub, client) -
     assert all(item["promisedDays"] <= item["statutoryDays"] for item in items["serviceItems"])
 
 
+async def test_every_department_of_the_catalogue_has_a_system_and_a_clerk(hub, client) -> None:
+    await _load(hub, applicants=5)
+    tokens = await _demo_tokens(hub)
+    departments = await client.execute("{ departments { code isSupervision } }", token=tokens["clerk", "xzfw"])
+    codes = {d["code"] for d in departments["departments"] if not d["isSupervision"]}
+    assert {"yh", "gd", "gs", "rq", "tx"} <= codes
+    for code in codes:
+        for role in ("clerk", "department_system"):
+            viewer = (await client.execute(VIEWER_ROLE, token=tokens[role, code]))["viewer"]
+            assert (viewer["role"].lower(), viewer["departmentCode"]) == (role, code)
+
+
 async def test_a_clerk_reads_a_demo_profile_with_provenance_and_history(hub, client) -> None:
     await _load(hub)
     clerk = (await _demo_tokens(hub))["clerk", "xzfw"]
@@ -120,5 +136,5 @@ async def test_reissuing_demo_tokens_rotates_them_and_only_in_the_demo(hub, clie
     production = hub.settings.model_copy(update={"environment": Environment.PRODUCTION})
     async with hub.sessions() as session:
         with pytest.raises(Forbidden):
-            await reissue_demo_tokens(session, production)
+            await demo_tokens(session, production, rotate=True)
     assert await client.execute("{ viewer { name } }", token=second[clerk])

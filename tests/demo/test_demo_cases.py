@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hub.demo.cases import demo_pdf, load_demo_cases
-from hub.demo.load import load_demo, reissue_demo_tokens
+from hub.demo.load import load_demo
+from hub.demo.tokens import demo_tokens
 from hub.documents._filetypes import PDF, detect
 from storage.models import Applicant
 
@@ -26,7 +27,9 @@ async def test_demo_cases_are_made_through_the_use_cases_and_read_back_by_a_cler
     summary = await load_demo_cases(hub, applicants=4, seed=5)
     assert summary.cases == 4 and summary.materials >= 12
     async with hub.sessions() as session:
-        tokens = {(i.role.value, i.department_code): i.token for i in await reissue_demo_tokens(session, hub.settings)}
+        tokens = {
+            (i.role.value, i.department_code): i.token for i in await demo_tokens(session, hub.settings, rotate=True)
+        }
         await session.commit()
     async with hub.sessions() as session:
         first_applicant = (await session.execute(select(Applicant).order_by(Applicant.id).limit(1))).scalar_one()

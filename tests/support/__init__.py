@@ -124,8 +124,12 @@ class GraphQLClient:
         assert response.status_code == 200 and not body.get("errors"), body
         return body["data"]
 
-    async def error_code(self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> str:
-        """Run a query that must fail; returns the first error's extensions.code."""
+    async def error(self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Run a query that must fail; returns the first error (message, extensions)."""
         body = (await self.post(query, variables, **kwargs)).json()
         assert body.get("errors"), body
-        return body["errors"][0]["extensions"]["code"]
+        return body["errors"][0]
+
+    async def error_code(self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> str:
+        """Run a query that must fail; returns the first error's extensions.code."""
+        return (await self.error(query, variables, **kwargs))["extensions"]["code"]
