@@ -25,6 +25,7 @@ from hub.audit.sequencer import Sequencer
 from hub.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
 from hub.services import build_hub
 from hub.settings import Settings, get_settings
+from hub.supervision import evaluator as supervision
 
 
 class MetricsMiddleware:
@@ -98,10 +99,13 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
         gc.freeze()
         # Every process sequences and signs the access log in the background (hub/audit).
         sequencer = asyncio.create_task(Sequencer(hub).run_forever())
+        # And tries to evaluate supervision; one process at a time gets the lock (hub/supervision).
+        supervisor = asyncio.create_task(supervision.run_forever(hub))
         yield
-        sequencer.cancel()
-        with suppress(asyncio.CancelledError):
-            await sequencer
+        for task in (supervisor, sequencer):
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
         await hub.close()
 
     app = Starlette(

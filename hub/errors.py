@@ -171,3 +171,12 @@ class PromisesUnmet(Conflict):
 
 class ReviewsOpen(Conflict):
     code = "REVIEWS_OPEN"
+
+
+# Supervision (docs/supervision.md).
+
+
+class AlertStateConflict(Conflict):
+    """The step does not follow from where the alert's life stands (e.g. closing an open alert)."""
+
+    code = "ALERT_STATE_CONFLICT"

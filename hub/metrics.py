@@ -19,3 +19,14 @@ HTTP_LATENCY = Histogram(
 GRAPHQL_ERRORS = Counter(
     "hub_graphql_errors_total", "GraphQL errors returned, by extensions.code", ["code"], registry=REGISTRY
 )
+SUPERVISION_WARNINGS = Counter(
+    "hub_supervision_warnings_total",
+    "Timing warnings (预警提示) raised by this process's evaluations",
+    registry=REGISTRY,
+)
+SUPERVISION_ALERTS = Counter(
+    "hub_supervision_alerts_total",
+    "Access anomaly alerts raised by this process's evaluations",
+    ["rule"],
+    registry=REGISTRY,
+)

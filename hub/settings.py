@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = Field(default=60.0, gt=0, description="or after this long with new entries")
     audit_sequencer_interval: float = Field(default=1.0, gt=0, description="seconds between sequencer runs")
     audit_sequencer_batch: int = Field(default=5000, ge=1, description="entries sequenced per transaction")
+    # Supervision (docs/supervision.md): how often each process tries to evaluate in the background.
+    supervision_interval: float = Field(
+        default=60.0, ge=0, description="seconds between supervision evaluations; 0 switches them off"
+    )
     # Benchmarks only: guard still decides, but no entry is written. Refused in production.
     audit_recording_disabled_for_benchmark: bool = False
 

@@ -22,9 +22,20 @@ from storage.models.catalog import (
 )
 from storage.models.materials import Blob, BlobState, Material, MaterialStatus, MaterialVersion
 from storage.models.people import Applicant, Department, Principal, ProfileFieldValue
+from storage.models.supervision import (
+    Alert,
+    AlertEvent,
+    HourlyReads,
+    SupervisionRule,
+    TimingState,
+    TimingWarning,
+    Watermark,
+)
 
 __all__ = [
     "AccessEntry",
+    "Alert",
+    "AlertEvent",
     "Applicant",
     "AuditCheckpoint",
     "AuditLogState",
@@ -38,6 +49,7 @@ __all__ = [
     "CaseResult",
     "CatalogVersion",
     "Department",
+    "HourlyReads",
     "JointReviewMinutes",
     "LegalBasis",
     "Material",
@@ -52,4 +64,8 @@ __all__ = [
     "ServiceItem",
     "ServiceItemDepartment",
     "ServiceItemMaterial",
+    "SupervisionRule",
+    "TimingState",
+    "TimingWarning",
+    "Watermark",
 ]

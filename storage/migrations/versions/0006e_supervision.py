@@ -1,0 +1,107 @@
+"""supervision: rules, timing states and warnings, watermarks, hourly reads, alerts and their events
+
+Revision ID: 0006e_supervision
+Revises: 0005_merge
+Create Date: 2026-11-30 04:05:28.124288
+"""
+from __future__ import annotations
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0006e_supervision'
+down_revision = '0005_merge'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('supervision_alerts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('rule', sa.String(length=64), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=200), nullable=False),
+    sa.Column('principal_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('department_code', sa.String(length=32), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('seqs', sa.Text(), nullable=False),
+    sa.Column('raised_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=24), nullable=False),
+    sa.Column('respond_by', sa.Date(), nullable=True),
+    sa.Column('escalated', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_supervision_alerts')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_supervision_alerts_dedupe_key'))
+    )
+    with op.batch_alter_table('supervision_alerts', schema=None) as batch_op:
+        batch_op.create_index('ix_supervision_alerts_status', ['status', 'id'], unique=False)
+
+    op.create_table('supervision_hourly_reads',
+    sa.Column('principal_id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('hour', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('applicants', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('principal_id', 'hour', name=op.f('pk_supervision_hourly_reads'))
+    )
+    op.create_table('supervision_rules',
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('params', sa.Text(), nullable=False),
+    sa.Column('loaded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('code', name=op.f('pk_supervision_rules'))
+    )
+    op.create_table('supervision_watermarks',
+    sa.Column('name', sa.String(length=32), nullable=False),
+    sa.Column('last_seq', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_supervision_watermarks'))
+    )
+    op.create_table('supervision_alert_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('alert_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('status', sa.String(length=24), nullable=False),
+    sa.Column('principal_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['alert_id'], ['supervision_alerts.id'], name=op.f('fk_supervision_alert_events_alert_id_supervision_alerts')),
+    sa.ForeignKeyConstraint(['principal_id'], ['principals.id'], name=op.f('fk_supervision_alert_events_principal_id_principals')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_supervision_alert_events'))
+    )
+    op.create_table('supervision_timing_states',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('department_id', sa.BigInteger(), nullable=False),
+    sa.Column('state', sa.String(length=8), nullable=False),
+    sa.Column('since', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_supervision_timing_states_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_supervision_timing_states')),
+    sa.UniqueConstraint('case_id', 'department_id', name=op.f('uq_supervision_timing_states_case_id'))
+    )
+    op.create_table('supervision_warnings',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('department_id', sa.BigInteger(), nullable=False),
+    sa.Column('state', sa.String(length=8), nullable=False),
+    sa.Column('previous_state', sa.String(length=8), nullable=False),
+    sa.Column('raised_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('raised_on', sa.Date(), nullable=False),
+    sa.Column('addressed_to', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_supervision_warnings_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_supervision_warnings'))
+    )
+    with op.batch_alter_table('supervision_warnings', schema=None) as batch_op:
+        batch_op.create_index('ix_supervision_warnings_department_day', ['department_id', 'raised_on'], unique=False)
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('supervision_warnings', schema=None) as batch_op:
+        batch_op.drop_index('ix_supervision_warnings_department_day')
+
+    op.drop_table('supervision_warnings')
+    op.drop_table('supervision_timing_states')
+    op.drop_table('supervision_alert_events')
+    op.drop_table('supervision_watermarks')
+    op.drop_table('supervision_rules')
+    op.drop_table('supervision_hourly_reads')
+    with op.batch_alter_table('supervision_alerts', schema=None) as batch_op:
+        batch_op.drop_index('ix_supervision_alerts_status')
+
+    op.drop_table('supervision_alerts')
