@@ -230,10 +230,16 @@ def volume(
     params: dict[str, Any],
 ) -> list[Finding]:
     """More distinct applicants in an hour than the role's limit, or than the principal's usual level."""
+    # A principal's busy hours: stored by previous runs, and those of this run (earlier ones count).
+    seen: dict[int, dict[datetime, int]] = defaultdict(dict)
+    for principal_id, hours in history.items():
+        seen[principal_id].update(hours)
+    for (principal_id, hour), reads in counts.items():
+        seen[principal_id][hour] = len(reads)
     findings = []
     for (principal_id, hour), reads in counts.items():
         role, department = roles.get(principal_id, ("", ""))
-        earlier = [n for h, n in history.get(principal_id, {}).items() if h != hour]
+        earlier = [n for h, n in seen[principal_id].items() if h < hour]
         limit = params["role_limits"].get(role)
         why = None
         if limit is not None and len(reads) > limit:

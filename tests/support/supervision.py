@@ -10,6 +10,7 @@ from typing import Any
 from hub.access.actions import Action, Outcome, PendingEntry
 from hub.access.context import Hub
 from hub.audit.sequencer import Sequencer
+from hub.calendar.workdays import CHINA
 from hub.cases import intake, reviews
 from hub.identifiers import ApplicantKind
 from hub.profiles.applicants import register_applicant
@@ -84,21 +85,27 @@ async def evaluate_on(hub: Hub, day: date, clock: time = time(18, 0)) -> Evaluat
 
 async def record(
     actor: Actor,
-    moment: datetime,
-    applicant_ref: str,
+    reads: list[tuple[datetime, str]],
     *,
     action: Action = Action.PROFILE_READ,
     outcome: Outcome = Outcome.ALLOWED,
     purpose: str | None = None,
 ) -> None:
-    """One access entry at a chosen time, through the guard's recorder (as a request would write it)."""
+    """Access entries at chosen times (moment, applicant), through the guard's recorder, as a request
+    would write them; then sequenced and signed."""
     ctx = await actor.context(purpose=purpose)
     try:
         reason = "" if outcome is Outcome.ALLOWED else "refused"
-        ctx.access.record(PendingEntry(moment, action, outcome, applicant_ref, "", ("name",), (), reason))
+        for moment, applicant_ref in reads:
+            ctx.access.record(PendingEntry(moment, action, outcome, applicant_ref, "", ("name",), (), reason))
         await ctx.commit()
     finally:
         await ctx.close()
+    await Sequencer(actor.hub).integrate()
+
+
+def china(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=CHINA)
 
 
 def by_department(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
