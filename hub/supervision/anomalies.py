@@ -29,7 +29,6 @@ from hub.errors import CalendarOutOfRange
 from hub.supervision import rules as R
 from hub.supervision.alerts import AlertStatus
 from hub.supervision.rules import Rules
-from storage.models.supervision import Alert, AlertEvent
 from storage.repositories import supervision as repo
 
 Progress = Callable[[int, int], None]
@@ -40,6 +39,8 @@ BATCH = 50_000
 MAX_EVIDENCE = 20
 
 _DISCLOSING = frozenset(DISCLOSING_ACTIONS)
+# Purposes that justify a read by themselves: a legal basis, the supervision office's own work.
+_DECLARED_BASES = ("basis:", "supervision:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,36 +122,38 @@ def _merge(findings: dict[str, Finding], finding: Finding) -> None:
 
 async def _store(session: AsyncSession, findings: list[Finding], now: datetime) -> dict[str, int]:
     existing = await repo.alert_keys(session, [f.key for f in findings])
+    fresh = [f for f in findings if f.key not in existing]
+    alerts = [
+        {
+            "rule": f.rule,
+            "dedupe_key": f.key,
+            "principal_id": f.principal_id,
+            "department_code": f.department_code,
+            "summary": f.summary,
+            "seqs": ",".join(str(s) for s in sorted(f.seqs)[:MAX_EVIDENCE]),
+            "raised_at": now,
+            "status": AlertStatus.OPEN.value,
+            "respond_by": None,
+            "escalated": False,
+        }
+        for f in fresh
+    ]
+    await repo.add_alerts(session, alerts, "raised by rule {rule}")
     stored: dict[str, int] = defaultdict(int)
-    for finding in findings:
-        if finding.key in existing:
-            continue
-        alert = Alert(
-            rule=finding.rule,
-            dedupe_key=finding.key,
-            principal_id=finding.principal_id,
-            department_code=finding.department_code,
-            summary=finding.summary,
-            seqs=",".join(str(s) for s in sorted(finding.seqs)[:MAX_EVIDENCE]),
-            raised_at=now,
-            status=AlertStatus.OPEN.value,
-            escalated=False,
-        )
-        await repo.add_alert(
-            session,
-            alert,
-            AlertEvent(status=AlertStatus.OPEN.value, principal_id=None, note=f"raised by rule {finding.rule}", at=now),
-        )
-        stored[finding.rule] += 1
+    for f in fresh:
+        stored[f.rule] += 1
     return dict(stored)
 
 
 async def _judge(session: AsyncSession, rules: Rules, new: list[Entry], context: list[Entry]) -> list[Finding]:
     findings: list[Finding] = []
     reads = [e for e in new if e.is_read_of_applicant]
-    if rules.enabled(R.NO_RELATIONSHIP) and reads:
-        related = await repo.case_relationships(session, [e.applicant_ref for e in reads])
-        findings += no_relationship(reads, related)
+    if rules.enabled(R.NO_RELATIONSHIP):
+        # Only reads without a declared basis need a case to justify them: look those up alone.
+        unexplained = [e for e in reads if not e.purpose.startswith(_DECLARED_BASES)]
+        if unexplained:
+            related = await repo.case_relationships(session, [e.applicant_ref for e in unexplained])
+            findings += no_relationship(unexplained, related)
     if rules.enabled(R.VOLUME):
         findings += await _volume(session, rules, new, context)
     if rules.enabled(R.OFF_HOURS):
@@ -176,7 +179,7 @@ def no_relationship(reads: Iterable[Entry], related: set[tuple[str, str]]) -> li
     """A read of an applicant with no case at the reader's department and no legal basis declared."""
     found: dict[str, Finding] = {}
     for e in reads:
-        if e.purpose.startswith("basis:") or e.purpose.startswith("supervision:"):
+        if e.purpose.startswith(_DECLARED_BASES):
             continue
         if (e.department_code, e.applicant_ref) in related:
             continue
@@ -217,7 +220,8 @@ async def _volume(session: AsyncSession, rules: Rules, new: list[Entry], context
     counts = {key: reads for key, reads in hourly_applicants([*context, *new]).items() if key in touched}
     if not counts:
         return []
-    history = await repo.hourly_reads(session, [p for p, _ in counts])
+    since = min(hour for _, hour in counts) - timedelta(days=float(rules[R.VOLUME]["history_days"]))
+    history = await repo.hourly_reads(session, [p for p, _ in counts], since)
     await repo.save_hourly_reads(session, {key: len(reads) for key, reads in counts.items()})
     roles = {e.principal_id: (e.role, e.department_code) for e in new if e.principal_id is not None}
     return volume(counts, history, roles, rules[R.VOLUME])
@@ -230,24 +234,29 @@ def volume(
     params: dict[str, Any],
 ) -> list[Finding]:
     """More distinct applicants in an hour than the role's limit, or than the principal's usual level."""
-    # A principal's busy hours: stored by previous runs, and those of this run (earlier ones count).
+    # A principal's busy hours: those stored by previous runs and those of this run; the usual level
+    # is drawn once per principal from all of them (median and MAD shrug off the few unusual ones).
     seen: dict[int, dict[datetime, int]] = defaultdict(dict)
     for principal_id, hours in history.items():
         seen[principal_id].update(hours)
     for (principal_id, hour), reads in counts.items():
         seen[principal_id][hour] = len(reads)
+    usual: dict[int, tuple[float, float, int]] = {}
+    for principal_id, hours in seen.items():
+        if len(hours) > params["min_hours"]:
+            levels = list(hours.values())
+            usual[principal_id] = (robust_limit(levels, params["mad_k"]), statistics.median(levels), len(levels))
     findings = []
     for (principal_id, hour), reads in counts.items():
         role, department = roles.get(principal_id, ("", ""))
-        earlier = [n for h, n in seen[principal_id].items() if h < hour]
         limit = params["role_limits"].get(role)
         why = None
         if limit is not None and len(reads) > limit:
             why = f"the {role} limit of {limit}"
-        elif len(earlier) >= params["min_hours"]:
-            usual = robust_limit(earlier, params["mad_k"])
-            if len(reads) > usual and len(reads) >= statistics.median(earlier) + params["min_excess"]:
-                why = f"its usual level ({usual:.1f}: median + {params['mad_k']} MAD of {len(earlier)} hours)"
+        elif principal_id in usual:
+            level, median, hours_seen = usual[principal_id]
+            if len(reads) > level and len(reads) >= median + params["min_excess"]:
+                why = f"its usual level ({level:.1f}: median + {params['mad_k']} MAD of {hours_seen} busy hours)"
         if why is None:
             continue
         key = f"{R.VOLUME}:{principal_id}:{hour.isoformat()}"

@@ -38,13 +38,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # A read of an applicant by a department with no case of theirs and no legal basis.
     NO_RELATIONSHIP: {"enabled": True},
     # Distinct applicants read by one principal in an hour: over its role's limit, or over its own
-    # usual level (median + k * MAD of its earlier busy hours, once it has `min_hours` of them).
+    # usual level (median + k * MAD of its busy hours of the last `history_days`, once it has
+    # `min_hours` of them).
     VOLUME: {
         "enabled": True,
         "role_limits": {"clerk": 60, "department_system": 500, "auditor": 200},
         "mad_k": 5.0,
         "min_hours": 5,
         "min_excess": 10,
+        "history_days": 30,
     },
     # Reads outside working hours on working days, or on any day off of the official calendar.
     OFF_HOURS: {"enabled": True, "start_hour": 8, "end_hour": 18},

@@ -228,9 +228,9 @@ async def evaluate_timing(session: AsyncSession, now: datetime, rules: Rules) ->
                     {"case_id": case.case_id, "department_id": department_id, "state": state.value, "since": now}
                 )
                 before = TimingState.GREEN
-            elif previous.state != state.value:
-                changed_rows.append({"id": previous.id, "state": state.value, "since": now})
-                before = TimingState(previous.state)
+            elif previous[1] != state.value:
+                changed_rows.append({"id": previous[0], "state": state.value, "since": now})
+                before = TimingState(previous[1])
             else:
                 continue
             if state is not TimingState.GREEN and state != before:

@@ -131,9 +131,17 @@ async def supervision_office_codes(session: AsyncSession) -> list[str]:
 # Timing states and warnings.
 
 
-async def timing_states(session: AsyncSession, where: ColumnElement[bool]) -> dict[tuple[int, int], TimingState]:
-    statement = select(TimingState).join(Case, Case.id == TimingState.case_id).where(where)
-    return {(s.case_id, s.department_id): s for s in (await session.execute(statement)).scalars()}
+async def timing_states(session: AsyncSession, where: ColumnElement[bool]) -> dict[tuple[int, int], tuple[int, str]]:
+    """(case id, department id) -> (row id, state): plain rows, as 100,000 cases need."""
+    statement = (
+        select(TimingState.case_id, TimingState.department_id, TimingState.id, TimingState.state)
+        .join(Case, Case.id == TimingState.case_id)
+        .where(where)
+    )
+    return {
+        (case_id, department_id): (row_id, state)
+        for case_id, department_id, row_id, state in await session.execute(statement)
+    }
 
 
 async def add_timing_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -223,19 +231,40 @@ async def save_watermark(session: AsyncSession, name: str, last_seq: int) -> Non
 
 
 async def alert_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
-    if not keys:
-        return set()
-    rows = await session.execute(select(Alert.dedupe_key).where(Alert.dedupe_key.in_(list(keys))))
-    return set(rows.scalars())
+    found: set[str] = set()
+    keys = list(keys)
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        found.update((await session.execute(select(Alert.dedupe_key).where(Alert.dedupe_key.in_(chunk)))).scalars())
+    return found
 
 
-async def add_alert(session: AsyncSession, alert: Alert, event: AlertEvent) -> Alert:
-    session.add(alert)
-    await session.flush()
-    event.alert_id = alert.id
-    session.add(event)
-    await session.flush()
-    return alert
+async def add_alerts(session: AsyncSession, alerts: Sequence[dict[str, Any]], note: str) -> None:
+    """New alerts (rows of Alert's columns), each with its first event: raised, no principal.
+
+    Two executemany inserts and a look-up of the new ids by dedupe key, not one round trip each.
+    """
+    if not alerts:
+        return
+    await session.execute(insert(Alert), list(alerts))
+    keys = [row["dedupe_key"] for row in alerts]
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), 1000):
+        statement = select(Alert.dedupe_key, Alert.id).where(Alert.dedupe_key.in_(keys[start : start + 1000]))
+        ids.update((str(key), int(alert_id)) for key, alert_id in await session.execute(statement))
+    await session.execute(
+        insert(AlertEvent),
+        [
+            {
+                "alert_id": ids[row["dedupe_key"]],
+                "status": row["status"],
+                "principal_id": None,
+                "note": note.format(rule=row["rule"]),
+                "at": row["raised_at"],
+            }
+            for row in alerts
+        ],
+    )
 
 
 async def alerts(
@@ -358,13 +387,18 @@ async def names_and_addresses(session: AsyncSession, applicant_refs: Sequence[st
     return result
 
 
-async def hourly_reads(session: AsyncSession, principal_ids: Sequence[int]) -> dict[int, dict[datetime, int]]:
+async def hourly_reads(
+    session: AsyncSession, principal_ids: Sequence[int], since: datetime
+) -> dict[int, dict[datetime, int]]:
+    """The principals' busy hours since a moment: principal -> hour -> distinct applicants."""
     result: dict[int, dict[datetime, int]] = defaultdict(dict)
     ids = sorted(set(principal_ids))
     for start in range(0, len(ids), 500):
-        statement = select(HourlyReads).where(HourlyReads.principal_id.in_(ids[start : start + 500]))
-        for row in (await session.execute(statement)).scalars():
-            result[row.principal_id][row.hour] = row.applicants
+        statement = select(HourlyReads.principal_id, HourlyReads.hour, HourlyReads.applicants).where(
+            HourlyReads.principal_id.in_(ids[start : start + 500]), HourlyReads.hour >= since
+        )
+        for principal_id, hour, applicants in await session.execute(statement):
+            result[principal_id][hour] = applicants
     return result
 
 
