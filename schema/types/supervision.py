@@ -11,6 +11,7 @@ import strawberry
 from hub.cases.views import DepartmentReview
 from hub.supervision import alerts as hub_alerts
 from hub.supervision import cases as supervision
+from hub.supervision import complaints as hub_complaints
 from hub.supervision.evaluator import run_now
 from hub.supervision.performance import DepartmentMonth
 from hub.supervision.timing import ReviewTiming
@@ -303,6 +304,97 @@ class SupervisionRun:
     escalated: int
 
 
+@strawberry.enum(description="办不成事: why something could not be done.")
+class ComplaintCause(Enum):
+    MATERIALS = "materials"
+    PROCESS = "process"
+    SYSTEM = "system"
+    ATTITUDE = "attitude"
+    POLICY = "policy"
+    OTHER = "other"
+
+
+@strawberry.enum(description="SIMPLE: answered the same day; ORDINARY: within 3 working days; COMPLEX: within 5.")
+class ComplaintComplexity(Enum):
+    SIMPLE = "simple"
+    ORDINARY = "ordinary"
+    COMPLEX = "complex"
+
+
+@strawberry.enum
+class ComplaintResolution(Enum):
+    SOLVED = "solved"
+    EXPLAINED = "explained"
+    POLICY_GAP = "policy_gap"
+
+
+@strawberry.enum
+class ComplaintStatus(Enum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+@strawberry.type(description="办不成事: what an applicant could not get done, and where it stands.")
+class Complaint:
+    receipt_number: str
+    item_code: str
+    department: Department
+    centre: Department
+    what_happened: str
+    cause: ComplaintCause
+    complexity: ComplaintComplexity
+    filed_at: datetime
+    respond_by: date
+    overdue: bool
+    status: ComplaintStatus
+    resolution: ComplaintResolution | None
+    resolution_note: str
+    resolved_at: datetime | None
+
+
+def complaint_of(view: hub_complaints.ComplaintView) -> Complaint:
+    row = view.complaint
+    return Complaint(
+        receipt_number=row.receipt_number,
+        item_code=row.item_code,
+        department=department_of(view.department),
+        centre=department_of(view.centre),
+        what_happened=row.what_happened,
+        cause=ComplaintCause(row.cause),
+        complexity=ComplaintComplexity(row.complexity),
+        filed_at=row.filed_at,
+        respond_by=row.respond_by,
+        overdue=view.overdue,
+        status=ComplaintStatus(row.status),
+        resolution=ComplaintResolution(row.resolution) if row.resolution else None,
+        resolution_note=row.resolution_note,
+        resolved_at=row.resolved_at,
+    )
+
+
+@strawberry.input
+class FileComplaintInput:
+    id_number: str = strawberry.field(description="The applicant's resident ID or credit code.")
+    department: str = strawberry.field(description="The department it could not be done at (code).")
+    centre: str = strawberry.field(description="The service centre (code).")
+    what_happened: str
+    cause: ComplaintCause
+    item_code: str = ""
+    complexity: ComplaintComplexity = ComplaintComplexity.ORDINARY
+
+
+@strawberry.type(description="Complaints of one department and cause.")
+class ComplaintFigures:
+    department: Department
+    cause: ComplaintCause
+    filed: int
+    open: int
+    overdue: int
+    solved: int
+    explained: int
+    policy_gaps: int
+
+
 @strawberry.type
 class SupervisionQuery:
     @typed.field(description="The supervision office: one case's course, under the purpose supervision:<ref>.")
@@ -387,6 +479,36 @@ class SupervisionQuery:
             ],
         )
 
+    @typed.field(description="办不成事: a complaint's status, for the applicant (or a window for them).")
+    async def complaint_status(self, info: Info, receipt_number: str) -> Complaint:
+        return complaint_of(await hub_complaints.complaint_status(info.context.hub, receipt_number))
+
+    @typed.field(description="The supervision office: complaints (办不成事), the nearest deadline first.")
+    async def supervision_complaints(
+        self, info: Info, status: ComplaintStatus | None = None, first: int = 100
+    ) -> list[Complaint]:
+        wanted = hub_complaints.ComplaintStatus(status.value) if status else None
+        return [
+            complaint_of(v) for v in await hub_complaints.list_complaints(info.context.hub, status=wanted, first=first)
+        ]
+
+    @typed.field(description="The supervision office: complaints by department and cause.")
+    async def complaint_figures(self, info: Info, since: date | None = None) -> list[ComplaintFigures]:
+        ended = hub_complaints.Resolution
+        return [
+            ComplaintFigures(
+                department=department_of(f.department),
+                cause=ComplaintCause(f.cause.value),
+                filed=f.filed,
+                open=f.open,
+                overdue=f.overdue,
+                solved=f.resolutions.get(ended.SOLVED, 0),
+                explained=f.resolutions.get(ended.EXPLAINED, 0),
+                policy_gaps=f.resolutions.get(ended.POLICY_GAP, 0),
+            )
+            for f in await hub_complaints.complaint_figures(info.context.hub, since)
+        ]
+
 
 @strawberry.type
 class SupervisionMutation:
@@ -412,3 +534,28 @@ class SupervisionMutation:
     async def advance_alert(self, info: Info, alert_id: int, to: AlertStatus, note: str = "") -> Alert:
         view = await hub_alerts.advance(info.context.hub, alert_id, hub_alerts.AlertStatus(to.value), note)
         return alert_of(view)
+
+    @typed.mutation(description="办不成事: an applicant, or a window on their behalf, files what could not be done.")
+    async def file_complaint(self, info: Info, input: FileComplaintInput) -> Complaint:
+        view = await hub_complaints.file_complaint(
+            info.context.hub,
+            hub_complaints.NewComplaint(
+                applicant_id_number=input.id_number,
+                department=input.department,
+                centre=input.centre,
+                what_happened=input.what_happened,
+                cause=hub_complaints.Cause(input.cause.value),
+                item_code=input.item_code,
+                complexity=hub_complaints.Complexity(input.complexity.value),
+            ),
+        )
+        return complaint_of(view)
+
+    @typed.mutation(description="The supervision office records how a complaint ended, with a note.")
+    async def resolve_complaint(
+        self, info: Info, receipt_number: str, resolution: ComplaintResolution, note: str
+    ) -> Complaint:
+        view = await hub_complaints.resolve_complaint(
+            info.context.hub, receipt_number, hub_complaints.Resolution(resolution.value), note
+        )
+        return complaint_of(view)

@@ -25,6 +25,7 @@ from storage.models.people import Applicant, Department, Principal, ProfileField
 from storage.models.supervision import (
     Alert,
     AlertEvent,
+    Complaint,
     HourlyReads,
     SupervisionRule,
     TimingState,
@@ -48,6 +49,7 @@ __all__ = [
     "CaseMaterial",
     "CaseResult",
     "CatalogVersion",
+    "Complaint",
     "Department",
     "HourlyReads",
     "JointReviewMinutes",

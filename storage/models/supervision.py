@@ -117,3 +117,30 @@ class HourlyReads(Base):
     principal_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     applicants: Mapped[int] = mapped_column(BigInteger)
+
+
+class Complaint(Base):
+    """办不成事: something an applicant could not get done, filed by them or by a window for them."""
+
+    __tablename__ = "supervision_complaints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # What the applicant is given to follow it: BCS-<China date>-<id>.
+    receipt_number: Mapped[str] = mapped_column(String(32), unique=True)
+    applicant_ref: Mapped[str] = mapped_column(String(18))
+    filed_by_principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    item_code: Mapped[str] = mapped_column(String(64), default="")
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    centre_department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    what_happened: Mapped[str] = mapped_column(Text)
+    cause: Mapped[str] = mapped_column(String(32))
+    complexity: Mapped[str] = mapped_column(String(16))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    respond_by: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    resolution: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    resolution_note: Mapped[str] = mapped_column(Text, default="")
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_by_principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
+
+    __table_args__ = (Index("ix_supervision_complaints_department", "department_id", "filed_at"),)

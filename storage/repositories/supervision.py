@@ -30,6 +30,7 @@ from storage.models.cases import Case, CaseItem, Opinion, ReviewTask
 from storage.models.supervision import (
     Alert,
     AlertEvent,
+    Complaint,
     HourlyReads,
     SupervisionRule,
     TimingState,
@@ -417,3 +418,29 @@ async def save_hourly_reads(session: AsyncSession, counts: dict[tuple[int, datet
         statement,
         [{"principal_id": p, "hour": hour, "applicants": n} for (p, hour), n in counts.items()],
     )
+
+
+# 办不成事.
+
+
+async def add_complaint(session: AsyncSession, complaint: Complaint) -> Complaint:
+    session.add(complaint)
+    await session.flush()
+    return complaint
+
+
+async def complaint_by_receipt(
+    session: AsyncSession, receipt_number: str, *, for_update: bool = False
+) -> Complaint | None:
+    statement = select(Complaint).where(Complaint.receipt_number == receipt_number)
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def complaints(session: AsyncSession, *, status: str | None = None, limit: int = 100) -> Sequence[Complaint]:
+    statement = select(Complaint)
+    if status is not None:
+        statement = statement.where(Complaint.status == status)
+    statement = statement.order_by(Complaint.respond_by, Complaint.id).limit(limit)
+    return (await session.execute(statement)).scalars().all()

@@ -1,8 +1,8 @@
-"""supervision: rules, timing states and warnings, watermarks, hourly reads, alerts and their events
+"""supervision: rules, timing states and warnings, watermarks, hourly reads, alerts and their events, complaints (办不成事)
 
 Revision ID: 0006e_supervision
 Revises: 0005_merge
-Create Date: 2026-11-30 04:05:28.124288
+Create Date: 2026-11-30 04:23:53.055953
 """
 from __future__ import annotations
 
@@ -64,6 +64,34 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['principal_id'], ['principals.id'], name=op.f('fk_supervision_alert_events_principal_id_principals')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_supervision_alert_events'))
     )
+    op.create_table('supervision_complaints',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('receipt_number', sa.String(length=32), nullable=False),
+    sa.Column('applicant_ref', sa.String(length=18), nullable=False),
+    sa.Column('filed_by_principal_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('item_code', sa.String(length=64), nullable=False),
+    sa.Column('department_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('centre_department_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('what_happened', sa.Text(), nullable=False),
+    sa.Column('cause', sa.String(length=32), nullable=False),
+    sa.Column('complexity', sa.String(length=16), nullable=False),
+    sa.Column('filed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('respond_by', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('resolution', sa.String(length=16), nullable=True),
+    sa.Column('resolution_note', sa.Text(), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolved_by_principal_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['centre_department_id'], ['departments.id'], name=op.f('fk_supervision_complaints_centre_department_id_departments')),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_supervision_complaints_department_id_departments')),
+    sa.ForeignKeyConstraint(['filed_by_principal_id'], ['principals.id'], name=op.f('fk_supervision_complaints_filed_by_principal_id_principals')),
+    sa.ForeignKeyConstraint(['resolved_by_principal_id'], ['principals.id'], name=op.f('fk_supervision_complaints_resolved_by_principal_id_principals')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_supervision_complaints')),
+    sa.UniqueConstraint('receipt_number', name=op.f('uq_supervision_complaints_receipt_number'))
+    )
+    with op.batch_alter_table('supervision_complaints', schema=None) as batch_op:
+        batch_op.create_index('ix_supervision_complaints_department', ['department_id', 'filed_at'], unique=False)
+
     op.create_table('supervision_timing_states',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -97,6 +125,10 @@ def downgrade() -> None:
 
     op.drop_table('supervision_warnings')
     op.drop_table('supervision_timing_states')
+    with op.batch_alter_table('supervision_complaints', schema=None) as batch_op:
+        batch_op.drop_index('ix_supervision_complaints_department')
+
+    op.drop_table('supervision_complaints')
     op.drop_table('supervision_alert_events')
     op.drop_table('supervision_watermarks')
     op.drop_table('supervision_rules')
