@@ -12,6 +12,7 @@ from hub.cases.views import DepartmentReview
 from hub.supervision import alerts as hub_alerts
 from hub.supervision import cases as supervision
 from hub.supervision import complaints as hub_complaints
+from hub.supervision import sampling
 from hub.supervision.evaluator import run_now
 from hub.supervision.performance import DepartmentMonth
 from hub.supervision.timing import ReviewTiming
@@ -395,6 +396,27 @@ class ComplaintFigures:
     policy_gaps: int
 
 
+@strawberry.type(description="抽查: a department's completed cases drawn for a month, with the seed that drew them.")
+class CaseSample:
+    month: str
+    department: Department
+    seed: int
+    population: int = strawberry.field(description="Completed cases of the month the department reviewed.")
+    receipt_numbers: list[str]
+    drawn_at: datetime
+
+
+def sample_of(view: sampling.SampleView) -> CaseSample:
+    return CaseSample(
+        month=view.month,
+        department=department_of(view.department),
+        seed=view.seed,
+        population=view.population,
+        receipt_numbers=list(view.receipt_numbers),
+        drawn_at=view.drawn_at,
+    )
+
+
 @strawberry.type
 class SupervisionQuery:
     @typed.field(description="The supervision office: one case's course, under the purpose supervision:<ref>.")
@@ -509,6 +531,10 @@ class SupervisionQuery:
             for f in await hub_complaints.complaint_figures(info.context.hub, since)
         ]
 
+    @typed.field(description="The supervision office: the month's samples (抽查), under a supervision purpose.")
+    async def case_samples(self, info: Info, month: str) -> list[CaseSample]:
+        return [sample_of(v) for v in await sampling.samples_of(info.context.hub, month)]
+
 
 @strawberry.type
 class SupervisionMutation:
@@ -559,3 +585,13 @@ class SupervisionMutation:
             info.context.hub, receipt_number, hub_complaints.Resolution(resolution.value), note
         )
         return complaint_of(view)
+
+    @typed.mutation(
+        description="The supervision office draws N completed cases per department for a month (抽查), "
+        "reproducibly; a department already drawn keeps its draw."
+    )
+    async def draw_case_samples(
+        self, info: Info, month: str, per_department: int, seed: int | None = None
+    ) -> list[CaseSample]:
+        drawn = await sampling.draw_samples(info.context.hub, month, per_department, seed)
+        return [sample_of(v) for v in drawn]

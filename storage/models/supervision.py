@@ -144,3 +144,22 @@ class Complaint(Base):
     resolved_by_principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
 
     __table_args__ = (Index("ix_supervision_complaints_department", "department_id", "filed_at"),)
+
+
+class Sample(Base):
+    """抽查: completed cases drawn for inspection, per department and month, with the seed that drew
+    them, so anyone can draw them again from the same list and get the same cases."""
+
+    __tablename__ = "supervision_samples"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    # Receipt numbers of the department's completed cases of the month, in order: the population.
+    population: Mapped[int] = mapped_column(BigInteger)
+    receipt_numbers: Mapped[str] = mapped_column(Text)
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    drawn_by_principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+
+    __table_args__ = (UniqueConstraint("month", "department_id"),)

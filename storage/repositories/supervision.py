@@ -32,6 +32,7 @@ from storage.models.supervision import (
     AlertEvent,
     Complaint,
     HourlyReads,
+    Sample,
     SupervisionRule,
     TimingState,
     TimingWarning,
@@ -444,3 +445,32 @@ async def complaints(session: AsyncSession, *, status: str | None = None, limit:
         statement = statement.where(Complaint.status == status)
     statement = statement.order_by(Complaint.respond_by, Complaint.id).limit(limit)
     return (await session.execute(statement)).scalars().all()
+
+
+# 抽查.
+
+
+async def completed_receipts_by_department(
+    session: AsyncSession, since: datetime, before: datetime
+) -> dict[int, list[str]]:
+    """Per reviewing department, the receipt numbers of cases completed in [since, before), sorted."""
+    statement = (
+        select(ReviewTask.department_id, Case.receipt_number)
+        .join(Case, Case.id == ReviewTask.case_id)
+        .where(Case.completed_at >= since, Case.completed_at < before)
+        .order_by(ReviewTask.department_id, Case.receipt_number)
+    )
+    result: dict[int, list[str]] = defaultdict(list)
+    for department_id, receipt in await session.execute(statement):
+        result[department_id].append(receipt)
+    return result
+
+
+async def samples(session: AsyncSession, month: str) -> dict[int, Sample]:
+    rows = await session.execute(select(Sample).where(Sample.month == month))
+    return {row.department_id: row for row in rows.scalars()}
+
+
+async def add_samples(session: AsyncSession, rows: Sequence[Sample]) -> None:
+    session.add_all(rows)
+    await session.flush()

@@ -1,8 +1,8 @@
-"""supervision: rules, timing states and warnings, watermarks, hourly reads, alerts and their events, complaints (办不成事)
+"""supervision: rules, timing states and warnings, watermarks, hourly reads, alerts and their events, complaints (办不成事), samples (抽查)
 
 Revision ID: 0006e_supervision
 Revises: 0005_merge
-Create Date: 2026-11-30 04:23:53.055953
+Create Date: 2026-11-30 04:26:03.411019
 """
 from __future__ import annotations
 
@@ -92,6 +92,20 @@ def upgrade() -> None:
     with op.batch_alter_table('supervision_complaints', schema=None) as batch_op:
         batch_op.create_index('ix_supervision_complaints_department', ['department_id', 'filed_at'], unique=False)
 
+    op.create_table('supervision_samples',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('department_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('seed', sa.BigInteger(), nullable=False),
+    sa.Column('population', sa.BigInteger(), nullable=False),
+    sa.Column('receipt_numbers', sa.Text(), nullable=False),
+    sa.Column('drawn_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('drawn_by_principal_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_supervision_samples_department_id_departments')),
+    sa.ForeignKeyConstraint(['drawn_by_principal_id'], ['principals.id'], name=op.f('fk_supervision_samples_drawn_by_principal_id_principals')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_supervision_samples')),
+    sa.UniqueConstraint('month', 'department_id', name=op.f('uq_supervision_samples_month'))
+    )
     op.create_table('supervision_timing_states',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('case_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -125,6 +139,7 @@ def downgrade() -> None:
 
     op.drop_table('supervision_warnings')
     op.drop_table('supervision_timing_states')
+    op.drop_table('supervision_samples')
     with op.batch_alter_table('supervision_complaints', schema=None) as batch_op:
         batch_op.drop_index('ix_supervision_complaints_department')
 
