@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -130,6 +131,9 @@ def case_timing(facts: CaseFacts, today: date, rules: Rules) -> CaseTiming:
     return CaseTiming(facts, state, items, reviews)
 
 
+# Cases accepted the same day with the same items are judged alike: the judgments are memoised
+# (100,000 open cases share a few hundred acceptance days and items).
+@lru_cache(maxsize=65536)
 def _item_timing(item: ItemFacts, start: date, reference: date, yellow_below: float) -> ItemTiming:
     promised = deadline(start, item.promised_days, reference)
     return ItemTiming(item, promised, deadline(start, item.statutory_days, reference), state_of(promised, yellow_below))
@@ -141,25 +145,39 @@ def _reviews(facts: CaseFacts, start: date, reference: date, rules: Rules) -> It
         for department_id in item.department_ids:
             own_items[department_id].append(item)
     for department_id in sorted(own_items):
-        items = own_items[department_id]
+        items = tuple(own_items[department_id])
         first = min(items, key=lambda i: i.promised_days)
         latest = facts.latest_opinions.get(department_id)
         settled_on = local_date(latest[1]) if latest is not None and latest[0] in _SETTLING else None
-        limit = deadline(start, first.promised_days, settled_on or reference)
-        deemed = latest is None and all(i.silence_is_consent for i in items) and limit.overdue
-        if deemed and limit.due_on is not None:
-            settled_on = limit.due_on
-        state = None if settled_on is not None else state_of(limit, rules.yellow_below(first.code, first.promised_days))
-        yield ReviewTiming(
-            department_id,
-            tuple(i.code for i in items),
-            limit,
-            min(i.statutory_days for i in items),
-            state,
-            settled_on,
-            deemed,
-            working_days_spent(start, settled_on or reference),
-        )
+        yellow_below = rules.yellow_below(first.code, first.promised_days)
+        yield _review_timing(department_id, items, start, reference, latest is None, settled_on, yellow_below)
+
+
+@lru_cache(maxsize=65536)
+def _review_timing(
+    department_id: int,
+    items: tuple[ItemFacts, ...],
+    start: date,
+    reference: date,
+    silent: bool,
+    settled_on: date | None,
+    yellow_below: float,
+) -> ReviewTiming:
+    first = min(items, key=lambda i: i.promised_days)
+    limit = deadline(start, first.promised_days, settled_on or reference)
+    deemed = silent and all(i.silence_is_consent for i in items) and limit.overdue
+    if deemed and limit.due_on is not None:
+        settled_on = limit.due_on
+    return ReviewTiming(
+        department_id,
+        tuple(i.code for i in items),
+        limit,
+        min(i.statutory_days for i in items),
+        None if settled_on is not None else state_of(limit, yellow_below),
+        settled_on,
+        deemed,
+        working_days_spent(start, settled_on or reference),
+    )
 
 
 async def load_facts(session: AsyncSession, where: ColumnElement[bool]) -> list[CaseFacts]:
@@ -169,10 +187,14 @@ async def load_facts(session: AsyncSession, where: ColumnElement[bool]) -> list[
         return []
     item_departments = await repo.departments_of_items(session)
     items: dict[int, list[ItemFacts]] = defaultdict(list)
+    known: dict[int, ItemFacts] = {}
     for case_id, item_id, code, promised, statutory, silence in await repo.case_item_rows(session, where):
-        items[case_id].append(
-            ItemFacts(item_id, code, promised, statutory, silence, tuple(item_departments.get(item_id, ())))
-        )
+        item = known.get(item_id)
+        if item is None:
+            item = known[item_id] = ItemFacts(
+                item_id, code, promised, statutory, silence, tuple(item_departments.get(item_id, ()))
+            )
+        items[case_id].append(item)
     opinions: dict[int, dict[int, tuple[str, datetime]]] = defaultdict(dict)
     for case_id, department_id, _revision, decision, recorded_at in await repo.opinion_rows(session, where):
         opinions[case_id][department_id] = (decision, recorded_at)
