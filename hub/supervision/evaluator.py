@@ -16,6 +16,7 @@ from hub import metrics
 from hub.access.actions import Action
 from hub.access.context import Hub, RequestContext
 from hub.access.guard import guard
+from hub.audit.sequencer import Sequencer
 from hub.calendar.workdays import local_date
 from hub.supervision.alerts import escalate_late
 from hub.supervision.anomalies import AnomalyRun, Progress, evaluate_anomalies
@@ -35,6 +36,8 @@ class EvaluationRun:
 
 async def evaluate(hub: Hub, progress: Progress | None = None) -> EvaluationRun | None:
     """Evaluate now; None if another process is evaluating."""
+    # Judge the log as far as it goes: sequence what is queued first, unless a sequencer is at it.
+    await Sequencer(hub).integrate(wait=False)
     async with hub.sessions() as session:
         if not await repo.lock_evaluation(session):
             return None
