@@ -44,3 +44,15 @@ async def test_one_evaluator_at_a_time_and_the_background_switch(hub, settings) 
     assert await evaluate(hub) is not None
     hub.settings = settings.model_copy(update={"supervision_interval": 0})
     await run_forever(hub)  # returns at once: switched off
+
+
+async def test_hub_supervise_run_evaluates_with_a_progress_bar(hub, clerk, hub_command) -> None:
+    await load_timing_catalog(hub)
+    person = await applicant(clerk, "11010119800101123", "张三")
+    await accepted_case(hub, clerk, person, ["zjj-sgxk"], date(2026, 11, 2))
+    status, out, err = await hub_command("supervise", "run")
+    assert status == 0, err
+    assert "timing: 1 open cases, 2 open reviews" in out
+    assert "entries evaluated up to seq" in out and "evaluating the log [" in err
+    status, out, _ = await hub_command("supervise", "run")
+    assert status == 0 and "access log: 0 entries evaluated" in out  # nothing new: nothing rescanned
