@@ -5,7 +5,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("bench.graphql_read", "bench.clerk_query", "bench.documents", "bench.audit", "bench.notice")
+MODULES = (
+    "bench.graphql_read",
+    "bench.clerk_query",
+    "bench.documents",
+    "bench.audit",
+    "bench.notice",
+    "bench.supervision",
+)
 
 
 def main() -> None:
