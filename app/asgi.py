@@ -26,6 +26,7 @@ from hub.cases.closing import close_abandoned_forever
 from hub.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
 from hub.services import build_hub
 from hub.settings import Settings, get_settings
+from hub.supervision import evaluator as supervision
 
 
 class MetricsMiddleware:
@@ -102,8 +103,10 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
         sequencer = asyncio.create_task(Sequencer(hub).run_forever())
         # And closes abandoned cases (hub/cases/closing.py); safe with several processes at once.
         abandonment = asyncio.create_task(close_abandoned_forever(hub))
+        # And tries to evaluate supervision; one process at a time gets the lock (hub/supervision).
+        supervisor = asyncio.create_task(supervision.run_forever(hub))
         yield
-        for task in (sequencer, abandonment):
+        for task in (supervisor, abandonment, sequencer):
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task

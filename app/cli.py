@@ -28,6 +28,7 @@ AREA_COMMANDS = (
     "app.commands.blobs",
     "app.commands.calendar",
     "app.commands.cases",
+    "app.commands.supervise",
 )
 # Packages outside hub (connectors/) declare their `register` in this entry-point group, so that
 # hub never imports them (pyproject.toml).

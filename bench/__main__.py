@@ -5,7 +5,15 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("bench.graphql_read", "bench.clerk_query", "bench.documents", "bench.audit", "bench.notice", "bench.edge")
+MODULES = (
+    "bench.graphql_read",
+    "bench.clerk_query",
+    "bench.documents",
+    "bench.audit",
+    "bench.notice",
+    "bench.supervision",
+    "bench.edge",
+)
 
 
 def main() -> None:

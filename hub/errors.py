@@ -254,3 +254,18 @@ class PauseAlreadyOpen(Conflict):
 
 class NoOpenPause(Conflict):
     code = "NO_OPEN_PAUSE"
+
+
+# Supervision (docs/supervision.md).
+
+
+class AlertStateConflict(Conflict):
+    """The step does not follow from where the alert's life stands (e.g. closing an open alert)."""
+
+    code = "ALERT_STATE_CONFLICT"
+
+
+class ComplaintStateConflict(Conflict):
+    """A complaint already resolved cannot be resolved again."""
+
+    code = "COMPLAINT_STATE_CONFLICT"

@@ -40,3 +40,14 @@ AUDIT_WITNESS_FAILURES = Counter(
     ["witness"],
     registry=REGISTRY,
 )
+SUPERVISION_WARNINGS = Counter(
+    "hub_supervision_warnings_total",
+    "Timing warnings (预警提示) raised by this process's evaluations",
+    registry=REGISTRY,
+)
+SUPERVISION_ALERTS = Counter(
+    "hub_supervision_alerts_total",
+    "Access anomaly alerts raised by this process's evaluations",
+    ["rule"],
+    registry=REGISTRY,
+)

@@ -10,7 +10,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import hub.cases.purpose  # noqa: F401  (registers the "case:<receipt>" purpose with the policy)
+# Imported for their side effect, registering purposes with the policy: "case:<receipt>" and
+# "supervision:<ref>".
+import hub.cases.purpose
+import hub.supervision.purpose  # noqa: F401  (only imported for that registration)
 from hub.access.context import Hub
 from hub.documents.downloads import download_route
 from hub.documents.store import DocumentStore

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     # to each of them and their cosignatures are stored with it.
     witnesses: str = ""
     witness_timeout: float = Field(default=5.0, gt=0, description="seconds to wait for a witness's answer")
+    # Supervision (docs/supervision.md): how often each process tries to evaluate in the background.
+    supervision_interval: float = Field(
+        default=60.0, ge=0, description="seconds between supervision evaluations; 0 switches them off"
+    )
     # Benchmarks only: guard still decides, but no entry is written. Refused outside `benchmark`.
     audit_recording_disabled_for_benchmark: bool = False
 

@@ -22,6 +22,7 @@ from schema.types.audit import AuditQuery
 from schema.types.cases import CaseMutation, CaseQuery
 from schema.types.catalog import CatalogQuery
 from schema.types.materials import MaterialMutation, MaterialQuery
+from schema.types.supervision import SupervisionMutation, SupervisionQuery
 
 
 @strawberry.type(description="Who is calling.")
@@ -40,12 +41,12 @@ class ViewerQuery:
 
 
 @strawberry.type
-class Query(ViewerQuery, ApplicantQuery, CatalogQuery, CaseQuery, MaterialQuery, AuditQuery):
+class Query(ViewerQuery, ApplicantQuery, CatalogQuery, CaseQuery, MaterialQuery, AuditQuery, SupervisionQuery):
     pass
 
 
 @strawberry.type
-class Mutation(ApplicantMutation, CaseMutation, MaterialMutation):
+class Mutation(ApplicantMutation, CaseMutation, MaterialMutation, SupervisionMutation):
     pass
 
 

@@ -218,8 +218,15 @@ async def _department_system(ctx: RequestContext, request: AccessRequest) -> Dec
 
 
 async def _auditor(ctx: RequestContext, request: AccessRequest) -> Decision:
-    if split_action(request.action.value)[0] == LOG:
+    obj, verb = split_action(request.action.value)
+    if obj == LOG:
         return ALLOW
+    if obj == "case" and verb in READ_VERBS and ctx.purpose is not None:
+        # 电子监察: a case's course (states, times, decisions) under a purpose whose scope, from
+        # hub/supervision/purpose.py, covers no profile field and no material type.
+        scope = await resolve_purpose(ctx)
+        if scope is not None:
+            return _outside_scope(scope, request, ctx.purpose) or ALLOW
     return _no_right(ctx, request, "auditors see the access log and statistics, never content or profile values")
 
 

@@ -24,9 +24,22 @@ from storage.models.catalog import (
 )
 from storage.models.materials import Blob, BlobState, Material, MaterialStatus, MaterialVersion
 from storage.models.people import Applicant, Department, Principal, ProfileFieldValue, RetiredToken
+from storage.models.supervision import (
+    Alert,
+    AlertEvent,
+    Complaint,
+    HourlyReads,
+    Sample,
+    SupervisionRule,
+    TimingState,
+    TimingWarning,
+    Watermark,
+)
 
 __all__ = [
     "AccessEntry",
+    "Alert",
+    "AlertEvent",
     "Applicant",
     "AuditCheckpoint",
     "AuditLogState",
@@ -41,7 +54,9 @@ __all__ = [
     "CaseMaterial",
     "CaseResult",
     "CatalogVersion",
+    "Complaint",
     "Department",
+    "HourlyReads",
     "JointReviewMinutes",
     "LegalBasis",
     "Material",
@@ -55,7 +70,12 @@ __all__ = [
     "RetiredToken",
     "ReviewPause",
     "ReviewTask",
+    "Sample",
     "ServiceItem",
     "ServiceItemDepartment",
     "ServiceItemMaterial",
+    "SupervisionRule",
+    "TimingState",
+    "TimingWarning",
+    "Watermark",
 ]

@@ -53,6 +53,8 @@ ARGUMENTS: dict[str, Any] = {
     "items": ["TEST-ITEM"],
     "fields": ["name"],
     "field": "name",
+    "month": "2026-11",
+    "alertId": 1,
 }
 
 CATALOG = """

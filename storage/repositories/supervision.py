@@ -1,0 +1,476 @@
+"""Supervision: rules, the timing facts of cases, timing states and warnings, watermarks, alerts.
+
+The timing facts are read for a whole population of cases (every accepted case, or every case that
+could have been settled in a month) with one query per kind of fact, filtered by a join on the
+cases table rather than by lists of ids, so 100,000 cases cost four queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    AccessEntry,
+    Applicant,
+    AuditLogState,
+    Department,
+    ProfileFieldValue,
+    ServiceItem,
+    ServiceItemDepartment,
+)
+from storage.models.cases import Case, CaseItem, Opinion, ReviewTask
+from storage.models.supervision import (
+    Alert,
+    AlertEvent,
+    Complaint,
+    HourlyReads,
+    Sample,
+    SupervisionRule,
+    TimingState,
+    TimingWarning,
+    Watermark,
+)
+
+# Rules.
+
+
+async def rules(session: AsyncSession) -> Sequence[SupervisionRule]:
+    return (await session.execute(select(SupervisionRule))).scalars().all()
+
+
+async def save_rule(session: AsyncSession, code: str, enabled: bool, params: str, now: datetime) -> None:
+    row = await session.get(SupervisionRule, code)
+    if row is None:
+        session.add(SupervisionRule(code=code, enabled=enabled, params=params, loaded_at=now))
+    else:
+        row.enabled, row.params, row.loaded_at = enabled, params, now
+    await session.flush()
+
+
+# Timing facts of a population of cases.
+
+
+async def case_rows(session: AsyncSession, where: ColumnElement[bool]) -> Sequence[Any]:
+    statement = select(
+        Case.id,
+        Case.receipt_number,
+        Case.window,
+        Case.window_department_id,
+        Case.status,
+        Case.accepted_at,
+        Case.completed_at,
+    ).where(where)
+    return (await session.execute(statement.order_by(Case.id))).all()
+
+
+async def case_item_rows(session: AsyncSession, where: ColumnElement[bool]) -> Sequence[Any]:
+    statement = (
+        select(
+            CaseItem.case_id,
+            ServiceItem.id,
+            ServiceItem.code,
+            ServiceItem.promised_days,
+            ServiceItem.statutory_days,
+            ServiceItem.silence_is_consent,
+        )
+        .join(Case, Case.id == CaseItem.case_id)
+        .join(ServiceItem, ServiceItem.id == CaseItem.service_item_id)
+        .where(where)
+        .order_by(CaseItem.case_id, ServiceItem.code)
+    )
+    return (await session.execute(statement)).all()
+
+
+async def departments_of_items(session: AsyncSession) -> dict[int, list[int]]:
+    """Every service item's departments (the catalogue is small: read whole)."""
+    result: dict[int, list[int]] = defaultdict(list)
+    rows = await session.execute(
+        select(ServiceItemDepartment.service_item_id, ServiceItemDepartment.department_id).order_by(
+            ServiceItemDepartment.department_id
+        )
+    )
+    for item_id, department_id in rows:
+        result[item_id].append(department_id)
+    return result
+
+
+async def opinion_rows(session: AsyncSession, where: ColumnElement[bool]) -> Sequence[Any]:
+    """Every opinion of the cases, oldest revision first (the last one per department counts)."""
+    statement = (
+        select(Opinion.case_id, Opinion.department_id, Opinion.revision, Opinion.decision, Opinion.recorded_at)
+        .join(Case, Case.id == Opinion.case_id)
+        .where(where)
+        .order_by(Opinion.case_id, Opinion.department_id, Opinion.revision)
+    )
+    return (await session.execute(statement)).all()
+
+
+async def departments(session: AsyncSession) -> dict[int, Department]:
+    return {d.id: d for d in (await session.execute(select(Department))).scalars()}
+
+
+async def department(session: AsyncSession, department_id: int) -> Department | None:
+    return await session.get(Department, department_id)
+
+
+async def department_by_code(session: AsyncSession, code: str) -> Department | None:
+    return (await session.execute(select(Department).where(Department.code == code))).scalar_one_or_none()
+
+
+async def supervision_office_codes(session: AsyncSession) -> list[str]:
+    rows = await session.execute(select(Department.code).where(Department.is_supervision).order_by(Department.code))
+    return list(rows.scalars())
+
+
+# Timing states and warnings.
+
+
+async def timing_states(session: AsyncSession, where: ColumnElement[bool]) -> dict[tuple[int, int], tuple[int, str]]:
+    """(case id, department id) -> (row id, state): plain rows, as 100,000 cases need."""
+    statement = (
+        select(TimingState.case_id, TimingState.department_id, TimingState.id, TimingState.state)
+        .join(Case, Case.id == TimingState.case_id)
+        .where(where)
+    )
+    return {
+        (case_id, department_id): (row_id, state)
+        for case_id, department_id, row_id, state in await session.execute(statement)
+    }
+
+
+async def add_timing_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(TimingState), rows)
+
+
+async def update_timing_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Rows of `id`, `state`, `since`: one executemany."""
+    if rows:
+        await session.execute(update(TimingState), rows)
+
+
+async def add_warnings(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(TimingWarning), rows)
+
+
+async def warnings(
+    session: AsyncSession,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    department_id: int | None = None,
+    limit: int = 100,
+) -> Sequence[tuple[TimingWarning, str]]:
+    """Warnings, newest first, with their case's receipt number."""
+    statement = select(TimingWarning, Case.receipt_number).join(Case, Case.id == TimingWarning.case_id)
+    if since is not None:
+        statement = statement.where(TimingWarning.raised_on >= since)
+    if until is not None:
+        statement = statement.where(TimingWarning.raised_on <= until)
+    if department_id is not None:
+        statement = statement.where(TimingWarning.department_id == department_id)
+    rows = await session.execute(statement.order_by(TimingWarning.id.desc()).limit(limit))
+    return [(warning, receipt) for warning, receipt in rows]
+
+
+async def red_cases_by_department(session: AsyncSession, since: date, until: date) -> dict[int, int]:
+    """Per department, the distinct cases whose review of it turned RED between two days."""
+    statement = (
+        select(TimingWarning.department_id, func.count(func.distinct(TimingWarning.case_id)))
+        .where(TimingWarning.state == "red", TimingWarning.department_id != 0)
+        .where(TimingWarning.raised_on >= since, TimingWarning.raised_on <= until)
+        .group_by(TimingWarning.department_id)
+    )
+    return {int(d): int(n) for d, n in await session.execute(statement)}
+
+
+async def warning_counts(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(TimingWarning.state, func.count()).group_by(TimingWarning.state))
+    return {str(state): int(n) for state, n in rows}
+
+
+# The evaluation's lock and watermarks.
+
+EVALUATION_LOCK_KEY = 0x5355504552  # "SUPER": one evaluator at a time across hub processes
+
+
+async def lock_evaluation(session: AsyncSession) -> bool:
+    """Start the evaluation's transaction holding its lock; False if another process holds it.
+
+    PostgreSQL: a transaction-scoped advisory lock, tried without waiting. SQLite: the first
+    statement is a write, which takes the database's single write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return bool((await session.execute(select(func.pg_try_advisory_xact_lock(EVALUATION_LOCK_KEY)))).scalar())
+    await session.execute(update(Watermark).where(Watermark.name == "").values(last_seq=0))
+    return True
+
+
+async def watermark(session: AsyncSession, name: str) -> int:
+    row = await session.get(Watermark, name)
+    return row.last_seq if row is not None else 0
+
+
+async def save_watermark(session: AsyncSession, name: str, last_seq: int) -> None:
+    row = await session.get(Watermark, name)
+    if row is None:
+        session.add(Watermark(name=name, last_seq=last_seq))
+    else:
+        row.last_seq = last_seq
+    await session.flush()
+
+
+# Alerts.
+
+
+async def alert_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    keys = list(keys)
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        found.update((await session.execute(select(Alert.dedupe_key).where(Alert.dedupe_key.in_(chunk)))).scalars())
+    return found
+
+
+async def add_alerts(session: AsyncSession, alerts: Sequence[dict[str, Any]], note: str) -> None:
+    """New alerts (rows of Alert's columns), each with its first event: raised, no principal.
+
+    Two executemany inserts and a look-up of the new ids by dedupe key, not one round trip each.
+    """
+    if not alerts:
+        return
+    await session.execute(insert(Alert), list(alerts))
+    keys = [row["dedupe_key"] for row in alerts]
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), 1000):
+        statement = select(Alert.dedupe_key, Alert.id).where(Alert.dedupe_key.in_(keys[start : start + 1000]))
+        ids.update((str(key), int(alert_id)) for key, alert_id in await session.execute(statement))
+    await session.execute(
+        insert(AlertEvent),
+        [
+            {
+                "alert_id": ids[row["dedupe_key"]],
+                "status": row["status"],
+                "principal_id": None,
+                "note": note.format(rule=row["rule"]),
+                "at": row["raised_at"],
+            }
+            for row in alerts
+        ],
+    )
+
+
+async def alerts(
+    session: AsyncSession, *, status: str | None = None, rule: str | None = None, limit: int = 100
+) -> Sequence[Alert]:
+    statement = select(Alert)
+    if status is not None:
+        statement = statement.where(Alert.status == status)
+    if rule is not None:
+        statement = statement.where(Alert.rule == rule)
+    return (await session.execute(statement.order_by(Alert.id.desc()).limit(limit))).scalars().all()
+
+
+async def alerts_awaiting_explanation(session: AsyncSession) -> Sequence[Alert]:
+    statement = select(Alert).where(Alert.status == "explanation_requested", Alert.escalated.is_(False))
+    return (await session.execute(statement.order_by(Alert.id))).scalars().all()
+
+
+async def alert_by_id(session: AsyncSession, alert_id: int, *, for_update: bool = False) -> Alert | None:
+    statement = select(Alert).where(Alert.id == alert_id)
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def alert_events(session: AsyncSession, alert_ids: Sequence[int]) -> dict[int, list[AlertEvent]]:
+    result: dict[int, list[AlertEvent]] = defaultdict(list)
+    if not alert_ids:
+        return result
+    rows = await session.execute(
+        select(AlertEvent).where(AlertEvent.alert_id.in_(list(alert_ids))).order_by(AlertEvent.id)
+    )
+    for event in rows.scalars():
+        result[event.alert_id].append(event)
+    return result
+
+
+async def alert_counts(session: AsyncSession) -> dict[tuple[str, str], int]:
+    rows = await session.execute(select(Alert.rule, Alert.status, func.count()).group_by(Alert.rule, Alert.status))
+    return {(rule, status): count for rule, status, count in rows}
+
+
+# What the anomaly rules read of the log and of the cases.
+
+_ENTRY_COLUMNS = (
+    AccessEntry.seq,
+    AccessEntry.recorded_at,
+    AccessEntry.principal_id,
+    AccessEntry.department_code,
+    AccessEntry.role,
+    AccessEntry.action,
+    AccessEntry.outcome,
+    AccessEntry.applicant_ref,
+    AccessEntry.purpose,
+)
+
+
+async def sequenced_size(session: AsyncSession) -> int:
+    """How many entries the log has sequenced (the tree size)."""
+    size = (await session.execute(select(AuditLogState.tree_size))).scalar_one_or_none()
+    return int(size or 0)
+
+
+async def entries_between(session: AsyncSession, after_seq: int, upto_seq: int) -> Sequence[Any]:
+    statement = (
+        select(*_ENTRY_COLUMNS)
+        .where(AccessEntry.seq > after_seq, AccessEntry.seq <= upto_seq)
+        .order_by(AccessEntry.seq)
+    )
+    return (await session.execute(statement)).all()
+
+
+async def entries_recorded_since(session: AsyncSession, since: datetime, upto_seq: int) -> Sequence[Any]:
+    """Already evaluated entries of a recent window: context for the window rules, never re-judged."""
+    statement = (
+        select(*_ENTRY_COLUMNS)
+        .where(AccessEntry.seq.is_not(None), AccessEntry.seq <= upto_seq, AccessEntry.recorded_at >= since)
+        .order_by(AccessEntry.seq)
+    )
+    return (await session.execute(statement)).all()
+
+
+async def case_relationships(session: AsyncSession, applicant_refs: Sequence[str]) -> set[tuple[str, str]]:
+    """(department code, applicant number) pairs with a case: received at or reviewed by the department."""
+    pairs: set[tuple[str, str]] = set()
+    refs = sorted(set(applicant_refs))
+    for start in range(0, len(refs), 500):
+        chunk = refs[start : start + 500]
+        window = (
+            select(Department.code, Applicant.id_number)
+            .join(Case, Case.window_department_id == Department.id)
+            .join(Applicant, Applicant.id == Case.applicant_id)
+            .where(Applicant.id_number.in_(chunk))
+        )
+        reviewing = (
+            select(Department.code, Applicant.id_number)
+            .join(ReviewTask, ReviewTask.department_id == Department.id)
+            .join(Case, Case.id == ReviewTask.case_id)
+            .join(Applicant, Applicant.id == Case.applicant_id)
+            .where(Applicant.id_number.in_(chunk))
+        )
+        for statement in (window, reviewing):
+            pairs.update((code, ref) for code, ref in await session.execute(statement.distinct()))
+    return pairs
+
+
+async def names_and_addresses(session: AsyncSession, applicant_refs: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Applicant number -> (name, current address), for the household rule; never disclosed."""
+    result: dict[str, tuple[str, str]] = {}
+    refs = sorted(set(applicant_refs))
+    for start in range(0, len(refs), 500):
+        statement = (
+            select(Applicant.id_number, Applicant.name, ProfileFieldValue.value)
+            .join(ProfileFieldValue, ProfileFieldValue.applicant_id == Applicant.id)
+            .where(Applicant.id_number.in_(refs[start : start + 500]))
+            .where(ProfileFieldValue.field == "address", ProfileFieldValue.is_current)
+        )
+        for ref, name, address in await session.execute(statement):
+            result[ref] = (name, address)
+    return result
+
+
+async def hourly_reads(
+    session: AsyncSession, principal_ids: Sequence[int], since: datetime
+) -> dict[int, dict[datetime, int]]:
+    """The principals' busy hours since a moment: principal -> hour -> distinct applicants."""
+    result: dict[int, dict[datetime, int]] = defaultdict(dict)
+    ids = sorted(set(principal_ids))
+    for start in range(0, len(ids), 500):
+        statement = select(HourlyReads.principal_id, HourlyReads.hour, HourlyReads.applicants).where(
+            HourlyReads.principal_id.in_(ids[start : start + 500]), HourlyReads.hour >= since
+        )
+        for principal_id, hour, applicants in await session.execute(statement):
+            result[principal_id][hour] = applicants
+    return result
+
+
+async def save_hourly_reads(session: AsyncSession, counts: dict[tuple[int, datetime], int]) -> None:
+    """Upsert each (principal, hour) count: the counts given are whole hours."""
+    if not counts:
+        return
+    dialect = session.get_bind().dialect.name
+    make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = make_insert(HourlyReads)
+    statement = statement.on_conflict_do_update(
+        index_elements=[HourlyReads.principal_id, HourlyReads.hour],
+        set_={"applicants": statement.excluded.applicants},
+    )
+    await session.execute(
+        statement,
+        [{"principal_id": p, "hour": hour, "applicants": n} for (p, hour), n in counts.items()],
+    )
+
+
+# 办不成事.
+
+
+async def add_complaint(session: AsyncSession, complaint: Complaint) -> Complaint:
+    session.add(complaint)
+    await session.flush()
+    return complaint
+
+
+async def complaint_by_receipt(
+    session: AsyncSession, receipt_number: str, *, for_update: bool = False
+) -> Complaint | None:
+    statement = select(Complaint).where(Complaint.receipt_number == receipt_number)
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def complaints(session: AsyncSession, *, status: str | None = None, limit: int = 100) -> Sequence[Complaint]:
+    statement = select(Complaint)
+    if status is not None:
+        statement = statement.where(Complaint.status == status)
+    statement = statement.order_by(Complaint.respond_by, Complaint.id).limit(limit)
+    return (await session.execute(statement)).scalars().all()
+
+
+# 抽查.
+
+
+async def completed_receipts_by_department(
+    session: AsyncSession, since: datetime, before: datetime
+) -> dict[int, list[str]]:
+    """Per reviewing department, the receipt numbers of cases completed in [since, before), sorted."""
+    statement = (
+        select(ReviewTask.department_id, Case.receipt_number)
+        .join(Case, Case.id == ReviewTask.case_id)
+        .where(Case.completed_at >= since, Case.completed_at < before)
+        .order_by(ReviewTask.department_id, Case.receipt_number)
+    )
+    result: dict[int, list[str]] = defaultdict(list)
+    for department_id, receipt in await session.execute(statement):
+        result[department_id].append(receipt)
+    return result
+
+
+async def samples(session: AsyncSession, month: str) -> dict[int, Sample]:
+    rows = await session.execute(select(Sample).where(Sample.month == month))
+    return {row.department_id: row for row in rows.scalars()}
+
+
+async def add_samples(session: AsyncSession, rows: Sequence[Sample]) -> None:
+    session.add_all(rows)
+    await session.flush()

@@ -1,0 +1,193 @@
+"""Access anomaly rules over the signed log: for each rule, entries that trigger it and entries that
+must not; the evaluation is incremental (a watermark, nothing judged twice); and a clerk who browses
+neighbours is flagged with evidence whose proofs verify offline with the published key."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date
+
+from hub.access.actions import Action, Outcome
+from hub.access.auth import Role
+from hub.audit.checkpoint import VerifierKey, parse_body, verified_signers
+from hub.audit.merkle import leaf_hash, verify_inclusion
+from hub.keys.keyring import Keyring
+from tests.support import make_actor
+from tests.support.case_stories import resident_id
+from tests.support.supervision import (
+    accepted_case,
+    applicant,
+    china,
+    evaluate_on,
+    load_timing_catalog,
+    record,
+)
+
+ALERTS = """query($rule: String) { supervisionAlerts(rule: $rule) {
+  id rule principalId departmentCode summary seqs status } }"""
+EVIDENCE = """query($id: Int!) { alertEvidence(alertId: $id) {
+  alertId checkpoint { treeSize rootHash note }
+  proofs { seq leafIndex treeSize entry leafHash hashes } } }"""
+READ = 'query($id: String!) { applicant(idNumber: $id) { name profile(fields: ["address"]) { value } } }'
+
+MONDAY = date(2026, 11, 2)
+SATURDAY = date(2026, 11, 7)
+
+
+def people(n: int, start: int = 1) -> list[str]:
+    return [resident_id(f"110101199001{k:05d}") for k in range(start, start + n)]
+
+
+async def alerts(client, auditor, rule: str) -> list[dict]:
+    return (await client.execute(ALERTS, {"rule": rule}, token=auditor.token))["supervisionAlerts"]
+
+
+async def load_rules(hub_command, tmp_path, text: str) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(text, encoding="utf-8")
+    status, _, err = await hub_command("supervise", "rules", "load", str(path))
+    assert status == 0, err
+
+
+async def test_a_read_with_no_case_and_no_legal_basis(hub, client, clerk, auditor) -> None:
+    await load_timing_catalog(hub)
+    tax = await make_actor(hub, Role.DEPARTMENT_SYSTEM, "sw")
+    with_case = await applicant(clerk, "11010119800101123", "张三")
+    await accepted_case(hub, clerk, with_case, ["sw-ns"], MONDAY)
+    stranger = resident_id("11010119800101456")
+    await record(clerk, [(china(MONDAY, 10), with_case)])  # the window's own case: fine
+    await record(tax, [(china(MONDAY, 10), with_case)], purpose="case:x")  # tax reviews that case: fine
+    await record(tax, [(china(MONDAY, 10), stranger)], purpose="basis:social-insurance-identity")  # a legal basis
+    await record(clerk, [(china(MONDAY, 11), stranger), (china(MONDAY, 11, 5), stranger)])
+    await evaluate_on(hub, MONDAY)
+    found = await alerts(client, auditor, "anomaly.no_relationship")
+    assert len(found) == 1
+    assert found[0]["departmentCode"] == "xzfw" and stranger in found[0]["summary"]
+    assert len(found[0]["seqs"]) == 2 and found[0]["status"] == "OPEN"
+
+
+async def test_more_applicants_an_hour_than_the_role_allows(hub, client, clerk, auditor, hub_command, tmp_path) -> None:
+    await load_rules(hub_command, tmp_path, "rules:\n  anomaly.volume:\n    role_limits: {clerk: 5}\n")
+    other = await make_actor(hub, Role.CLERK, "xzfw", "赵窗口")
+    minutes = [china(MONDAY, 10, m) for m in range(0, 60, 5)]
+    await record(clerk, list(zip(minutes, people(6), strict=False)))  # six in the hour
+    await record(other, list(zip(minutes, people(5) * 2, strict=False)))  # five, some twice
+    await evaluate_on(hub, MONDAY)
+    found = await alerts(client, auditor, "anomaly.volume")
+    assert len(found) == 1 and "read 6 applicants" in found[0]["summary"] and "clerk limit of 5" in found[0]["summary"]
+    assert len(found[0]["seqs"]) == 6
+
+
+async def test_more_applicants_than_the_principals_usual_level(hub, client, clerk, auditor) -> None:
+    # Six ordinary hours of two or three applicants, evaluated as they come.
+    for hour in range(9, 15):
+        await record(
+            clerk, [(china(MONDAY, hour, m), ref) for m, ref in zip((0, 20, 40), people(2 + hour % 2), strict=False)]
+        )
+        await evaluate_on(hub, MONDAY)
+    assert await alerts(client, auditor, "anomaly.volume") == []
+    # Then an hour of fourteen: median 2.5, MAD 0.5, k 5: a usual level of 5, and 10 over the median.
+    await record(clerk, [(china(MONDAY, 15, m), ref) for m, ref in enumerate(people(14, start=100))])
+    await evaluate_on(hub, MONDAY)
+    found = await alerts(client, auditor, "anomaly.volume")
+    assert len(found) == 1 and "usual level" in found[0]["summary"]
+
+
+async def test_reads_outside_working_hours_and_on_days_off(hub, client, clerk, auditor) -> None:
+    person = people(1)[0]
+    await record(clerk, [(china(MONDAY, 9), person), (china(MONDAY, 17, 59), person)])  # working hours
+    await evaluate_on(hub, MONDAY)
+    assert await alerts(client, auditor, "anomaly.off_hours") == []
+    await record(clerk, [(china(MONDAY, 20), person), (china(SATURDAY, 10), person)])
+    await evaluate_on(hub, SATURDAY)
+    found = await alerts(client, auditor, "anomaly.off_hours")
+    assert sorted(a["summary"].split(" on ")[-1] for a in found) == [
+        "2026-11-02 outside working hours",
+        "2026-11-07 a day off",
+    ]
+
+
+async def test_repeated_denials_from_one_principal(hub, client, clerk, auditor) -> None:
+    tax = await make_actor(hub, Role.DEPARTMENT_SYSTEM, "sw")
+    housing = await make_actor(hub, Role.DEPARTMENT_SYSTEM, "zjj")
+    probe = [(china(MONDAY, 10, 2 * m), ref) for m, ref in enumerate(people(5))]
+    await record(tax, probe, outcome=Outcome.DENIED)  # five in eight minutes
+    spread = [(china(MONDAY, 10, 12 * m), ref) for m, ref in enumerate(people(5))]
+    await record(housing, spread, outcome=Outcome.DENIED)  # five in 48 minutes
+    await record(housing, [(china(MONDAY, 11, m), ref) for m, ref in enumerate(people(4))], outcome=Outcome.DENIED)
+    await evaluate_on(hub, MONDAY)
+    found = await alerts(client, auditor, "anomaly.probing")
+    assert [a["departmentCode"] for a in found] == ["sw"] and len(found[0]["seqs"]) == 5
+
+
+async def test_any_read_of_a_watch_listed_applicant(hub, client, clerk, auditor, hub_command, tmp_path) -> None:
+    famous, ordinary = people(2)
+    await load_rules(hub_command, tmp_path, f"rules:\n  anomaly.watch_list:\n    applicants: ['{famous}']\n")
+    await record(clerk, [(china(MONDAY, 10), ordinary)])
+    await record(clerk, [(china(MONDAY, 10), famous)], action=Action.APPLICANT_REGISTER)  # a write, not a read
+    await evaluate_on(hub, MONDAY)
+    assert await alerts(client, auditor, "anomaly.watch_list") == []
+    await record(clerk, [(china(MONDAY, 11), famous)])
+    await evaluate_on(hub, MONDAY)
+    found = await alerts(client, auditor, "anomaly.watch_list")
+    assert len(found) == 1 and famous in found[0]["summary"]
+
+
+async def test_a_rule_switched_off_raises_nothing(hub, client, clerk, auditor, hub_command, tmp_path) -> None:
+    await load_rules(hub_command, tmp_path, "rules:\n  anomaly.off_hours:\n    enabled: false\n")
+    await record(clerk, [(china(SATURDAY, 23), people(1)[0])])
+    await evaluate_on(hub, SATURDAY)
+    assert await alerts(client, auditor, "anomaly.off_hours") == []
+
+
+async def test_the_evaluation_is_incremental(hub, client, clerk, auditor) -> None:
+    await record(clerk, [(china(MONDAY, 10), ref) for ref in people(3)])
+    first = await evaluate_on(hub, MONDAY)
+    assert first.anomalies.entries == 3 and first.anomalies.alerts == 3  # no case: no relationship
+    again = await evaluate_on(hub, MONDAY)
+    assert (again.anomalies.entries, again.anomalies.alerts, again.anomalies.last_seq) == (0, 0, 3)
+    await record(clerk, [(china(MONDAY, 11), people(1)[0]), (china(MONDAY, 11), people(1, start=50)[0])])
+    later = await evaluate_on(hub, MONDAY)
+    # Two new entries judged; the known pair (clerk, first applicant) is not alerted twice.
+    assert (later.anomalies.entries, later.anomalies.alerts, later.anomalies.last_seq) == (2, 1, 5)
+
+
+async def test_a_clerk_who_browses_neighbours_is_flagged_with_proofs_that_verify_offline(
+    hub, client, clerk, auditor
+) -> None:
+    registrar = await make_actor(hub, Role.CLERK, "xzfw", "登记员")
+    father = await applicant(registrar, "11010119600101123", "张建国", "幸福路 8 号 3 单元 502")
+    son = await applicant(registrar, "11010119900101456", "张小明", "幸福路 8 号 3 单元 502")
+    lodger = await applicant(registrar, "11010119850101789", "李四", "幸福路 8 号 3 单元 502")
+    await evaluate_on(hub, MONDAY)  # registrations are writes: nothing to say
+    assert await alerts(client, auditor, "anomaly.neighbour") == []
+
+    nosy = await make_actor(hub, Role.CLERK, "xzfw", "好奇的窗口")
+    for person in (father, son, lodger):
+        await client.execute(READ, {"id": person}, token=nosy.token)
+    await evaluate_on(hub, date.today())
+
+    household = await alerts(client, auditor, "anomaly.neighbour")
+    assert len(household) == 1
+    assert (
+        father in household[0]["summary"] and son in household[0]["summary"] and lodger not in household[0]["summary"]
+    )
+    assert len(await alerts(client, auditor, "anomaly.no_relationship")) == 3
+
+    evidence = (await client.execute(EVIDENCE, {"id": household[0]["id"]}, token=auditor.token))["alertEvidence"]
+    # Offline: nothing but the evidence and the hub's published public key.
+    key = VerifierKey(hub.settings.audit_origin, Keyring(hub.settings.secrets_dir).current_signing_key().public_bytes())
+    body, signers = verified_signers(evidence["checkpoint"]["note"], [key])
+    assert signers == [key]
+    checkpoint = parse_body(body)
+    assert [p["seq"] for p in evidence["proofs"]] == household[0]["seqs"]
+    for proof in evidence["proofs"]:
+        entry = proof["entry"].encode("utf-8")
+        assert base64.b64decode(proof["leafHash"]) == leaf_hash(entry)
+        hashes = [base64.b64decode(h) for h in proof["hashes"]]
+        verify_inclusion(proof["leafIndex"], checkpoint.tree_size, leaf_hash(entry), hashes, checkpoint.root_hash)
+        assert json.loads(entry)["seq"] == proof["seq"]
+    entries = [json.loads(p["entry"]) for p in evidence["proofs"]]
+    assert {e["applicant"] for e in entries} == {father, son}
+    assert {e["principal"] for e in entries} == {household[0]["principalId"]}
