@@ -25,6 +25,7 @@ from hub.audit.sequencer import Sequencer
 from hub.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
 from hub.services import build_hub
 from hub.settings import Settings, get_settings
+from hub.webhooks.worker import Worker
 
 
 class MetricsMiddleware:
@@ -98,10 +99,18 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
         gc.freeze()
         # Every process sequences and signs the access log in the background (hub/audit).
         sequencer = asyncio.create_task(Sequencer(hub).run_forever())
+        # SQLite (one process, one writer): the webhook worker runs here. On PostgreSQL, `hub worker`
+        # processes deliver, as many as needed, apart from the processes serving requests.
+        stop_delivering = asyncio.Event()
+        worker = Worker(hub).run_forever(stop_delivering) if settings.serve_runs_webhook_worker else None
+        delivering = asyncio.create_task(worker) if worker is not None else None
         yield
+        stop_delivering.set()
         sequencer.cancel()
         with suppress(asyncio.CancelledError):
             await sequencer
+        if delivering is not None:
+            await delivering
         await hub.close()
 
     app = Starlette(

@@ -171,3 +171,22 @@ class PromisesUnmet(Conflict):
 
 class ReviewsOpen(Conflict):
     code = "REVIEWS_OPEN"
+
+
+# Webhooks (docs/webhooks.md): endpoints departments register, and their deliveries.
+
+
+class WebhookUrlNotAllowed(InvalidInput):
+    """The endpoint's URL is not https/http, or its host is not on the operator's allowlist."""
+
+    code = "WEBHOOK_URL_NOT_ALLOWED"
+
+
+class UnknownEventType(InvalidInput):
+    code = "UNKNOWN_EVENT_TYPE"
+
+
+class DeliveryNotDead(Conflict):
+    """Only a dead letter can be replayed; a pending delivery is already on its way."""
+
+    code = "DELIVERY_NOT_DEAD"

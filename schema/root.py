@@ -29,6 +29,7 @@ from schema.types.audit import AuditQuery
 from schema.types.cases import CaseMutation, CaseQuery
 from schema.types.catalog import CatalogQuery
 from schema.types.materials import MaterialMutation, MaterialQuery
+from schema.types.webhooks import WebhookMutation, WebhookQuery
 
 
 @strawberry.type(description="Who is calling.")
@@ -47,12 +48,12 @@ class ViewerQuery:
 
 
 @strawberry.type
-class Query(ViewerQuery, ApplicantQuery, CatalogQuery, CaseQuery, MaterialQuery, AuditQuery):
+class Query(ViewerQuery, ApplicantQuery, CatalogQuery, CaseQuery, MaterialQuery, AuditQuery, WebhookQuery):
     pass
 
 
 @strawberry.type
-class Mutation(ApplicantMutation, CaseMutation, MaterialMutation):
+class Mutation(ApplicantMutation, CaseMutation, MaterialMutation, WebhookMutation):
     pass
 
 

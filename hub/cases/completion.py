@@ -25,6 +25,7 @@ from hub.cases.intake import (
 from hub.cases.views import CaseView, ReviewState, load_case_views
 from hub.documents import materials
 from hub.errors import CaseStateConflict, DepartmentNotInCase, PromisesUnmet, ReviewsOpen
+from hub.outbox import events
 from storage.models.cases import CaseOutcome, CaseStatus
 from storage.repositories import cases as repo
 
@@ -118,6 +119,7 @@ async def issue_result(ctx: RequestContext, receipt_number: str, result: CaseFil
         result.upload,
     )
     await repo.add_results(ctx.session, case.id, [(detail.material.id, detail.current_version.id)])
+    await events.result_issued(ctx, case, detail.material.id)
     await ctx.commit()
     return (await load_case_views(ctx, [case]))[0]
 

@@ -36,6 +36,7 @@ from hub.errors import (
     MaterialOfAnotherApplicant,
     NotFound,
 )
+from hub.outbox import events
 from hub.profiles.applicants import find_applicant
 from storage.models import Material, MaterialStatus
 from storage.models.cases import AttachmentOrigin, Case, CaseMaterial, CaseStatus
@@ -221,6 +222,7 @@ async def accept_case(ctx: RequestContext, receipt_number: str) -> CaseView:
     case.accepted_at = now
     case.accepted_by_principal_id = ctx.caller.principal_id
     await repo.add_review_tasks(ctx.session, case.id, [d.id for d in view.departments], now)
+    await events.case_distributed(ctx, case)
     await ctx.commit()
     return (await load_case_views(ctx, [case]))[0]
 

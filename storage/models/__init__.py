@@ -22,6 +22,7 @@ from storage.models.catalog import (
 )
 from storage.models.materials import Blob, BlobState, Material, MaterialStatus, MaterialVersion
 from storage.models.people import Applicant, Department, Principal, ProfileFieldValue
+from storage.models.webhooks import DeliveryStatus, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccessEntry",
@@ -37,6 +38,7 @@ __all__ = [
     "CaseMaterial",
     "CaseResult",
     "CatalogVersion",
+    "DeliveryStatus",
     "Department",
     "JointReviewMinutes",
     "LegalBasis",
@@ -45,6 +47,7 @@ __all__ = [
     "MaterialType",
     "MaterialVersion",
     "Opinion",
+    "OutboxEvent",
     "Principal",
     "ProfileFieldValue",
     "ReceiptCounter",
@@ -52,4 +55,7 @@ __all__ = [
     "ServiceItem",
     "ServiceItemDepartment",
     "ServiceItemMaterial",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
