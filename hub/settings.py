@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     webhook_max_response_bytes: int = Field(default=16 * 1024, gt=0, description="response body read, at most")
     webhook_retry_base_seconds: float = Field(default=5.0, gt=0, description="delay after the first failure")
     webhook_retry_cap_seconds: float = Field(default=3 * 3600.0, gt=0, description="longest delay between tries")
-    webhook_max_attempts: int = Field(default=18, ge=1, description="tries before a dead letter (~a day)")
+    webhook_max_attempts: int = Field(default=19, ge=1, description="tries before a dead letter (~a day)")
     webhook_lease_seconds: float = Field(default=60.0, gt=0, description="a claimed delivery's lease")
     webhook_secret_overlap_seconds: float = Field(default=86400.0, ge=0, description="old secret still signs")
     webhook_worker_batch: int = Field(default=50, ge=1, description="deliveries claimed at once")

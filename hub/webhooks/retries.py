@@ -2,7 +2,7 @@
 
 The delay after the n-th failed attempt is base·2^(n-1), capped, times a random factor in
 [0.8, 1.2] so that receivers coming back after an outage are not hit by every retry at once. With
-the defaults (5 s base, 3 h cap, 18 attempts) the last try comes about a day after the first.
+the defaults (5 s base, 3 h cap, 19 attempts) the last try comes about a day after the first.
 """
 
 from __future__ import annotations
