@@ -45,6 +45,8 @@ class Worker:
             self.settings, max_connections=self.settings.webhook_worker_batch
         )
         self._secrets: dict[tuple[int, str], str] = {}
+        # Sent, not yet recorded: (claimed, started, finished, answer).
+        self._outcomes: list[tuple[ClaimedDelivery, datetime, datetime, outbound.Answer]] = []
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -66,8 +68,10 @@ class Worker:
                         return_when=asyncio.FIRST_COMPLETED,
                     )
                 inflight = {task for task in inflight if not task.done()}
+                await self._settle_quietly()
             if inflight:
                 await asyncio.wait(inflight)
+            await self._settle_quietly()
         finally:
             stopping.cancel()
             for task in inflight:
@@ -79,6 +83,7 @@ class Worker:
         sent = 0
         while claimed := await self.claim(self.settings.webhook_worker_batch):
             await asyncio.gather(*(self.deliver(c) for c in claimed))
+            await self.settle()
             sent += len(claimed)
         return sent
 
@@ -86,6 +91,7 @@ class Worker:
         now = utcnow()
         lease_until = now + timedelta(seconds=self.settings.webhook_lease_seconds)
         async with self.hub.sessions() as session:
+            await repo.relax_durability(session)
             claimed = await repo.claim_due(session, now, lease_until, uuid.uuid4().hex, limit)
             await session.commit()
         return claimed
@@ -98,6 +104,7 @@ class Worker:
             return []
 
     async def deliver(self, claimed: ClaimedDelivery) -> None:
+        """Sign and send; the outcome waits in memory for `settle`, which records a batch at once."""
         started = utcnow()
         try:
             signatures = self._signatures(claimed, started)
@@ -111,10 +118,7 @@ class Worker:
                 headers(claimed.message_id, started, signatures),
                 self.settings.webhook_max_response_bytes,
             )
-        try:
-            await self._settle(claimed, started, answer)
-        except Exception:  # the lease will expire and the delivery be tried again
-            log.exception("webhook worker %s could not record delivery %s", self.name, claimed.delivery_id)
+        self._outcomes.append((claimed, started, utcnow(), answer))
 
     def _signatures(self, claimed: ClaimedDelivery, timestamp: datetime) -> list[str]:
         endpoint = claimed.endpoint
@@ -133,41 +137,56 @@ class Worker:
             self._secrets[key] = _keys.decrypt_secret(self.keyring, ciphertext, endpoint_ref(endpoint_id))
         return self._secrets[key]
 
-    async def _settle(self, claimed: ClaimedDelivery, started: datetime, answer: outbound.Answer) -> None:
-        finished = utcnow()
-        error = answer.error[:MAX_ERROR] if answer.error else None
+    async def _settle_quietly(self) -> None:
+        try:
+            await self.settle()
+        except Exception:  # the leases will expire and these deliveries be tried again
+            log.exception("webhook worker %s could not record its deliveries", self.name)
+
+    async def settle(self) -> None:
+        """Record the attempts sent so far and their deliveries' next state, in one transaction.
+
+        One transaction per batch rather than per delivery: a worker's database cost is a claim and a
+        settle per batch. If the commit is lost, the leases expire and the deliveries are sent again,
+        which at-least-once delivery allows (receivers deduplicate on webhook-id).
+        """
+        outcomes, self._outcomes = self._outcomes, []
+        if not outcomes:
+            return
         async with self.hub.sessions() as session:
-            await repo.add_attempt(
+            await repo.relax_durability(session)
+            await repo.add_attempts(
                 session,
-                WebhookAttempt(
-                    delivery_id=claimed.delivery_id,
-                    attempt_no=claimed.attempt_no,
-                    worker=self.name[:64],
-                    started_at=started,
-                    finished_at=finished,
-                    status_code=answer.status_code,
-                    error=error,
-                ),
+                [
+                    WebhookAttempt(
+                        delivery_id=claimed.delivery_id,
+                        attempt_no=claimed.attempt_no,
+                        worker=self.name[:64],
+                        started_at=started,
+                        finished_at=finished,
+                        status_code=answer.status_code,
+                        error=answer.error[:MAX_ERROR] if answer.error else None,
+                    )
+                    for claimed, started, finished, answer in outcomes
+                ],
             )
-            if answer.succeeded:
-                await repo.settle(
-                    session,
-                    claimed.delivery_id,
-                    claimed.lease_token,
-                    status=DeliveryStatus.DELIVERED,
-                    delivered_at=finished,
-                )
-            elif retries.gives_up_after(claimed.attempt_no, self.settings):
-                await repo.settle(
-                    session, claimed.delivery_id, claimed.lease_token, status=DeliveryStatus.DEAD, error=error
-                )
-            else:
-                await repo.settle(
-                    session,
-                    claimed.delivery_id,
-                    claimed.lease_token,
-                    status=DeliveryStatus.PENDING,
-                    next_attempt_at=finished + retries.delay_after(claimed.attempt_no, self.settings),
-                    error=error,
-                )
+            await repo.settle(
+                session, [self._settlement(claimed, finished, answer) for claimed, _, finished, answer in outcomes]
+            )
             await session.commit()
+
+    def _settlement(self, claimed: ClaimedDelivery, finished: datetime, answer: outbound.Answer) -> repo.Settlement:
+        error = answer.error[:MAX_ERROR] if answer.error else None
+        if answer.succeeded:
+            return repo.Settlement(
+                claimed.delivery_id, claimed.lease_token, DeliveryStatus.DELIVERED, delivered_at=finished
+            )
+        if retries.gives_up_after(claimed.attempt_no, self.settings):
+            return repo.Settlement(claimed.delivery_id, claimed.lease_token, DeliveryStatus.DEAD, error=error)
+        return repo.Settlement(
+            claimed.delivery_id,
+            claimed.lease_token,
+            DeliveryStatus.PENDING,
+            next_attempt_at=finished + retries.delay_after(claimed.attempt_no, self.settings),
+            error=error,
+        )

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import String, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Department
+from storage.models.base import UTCDateTime
 from storage.models.cases import Case, CaseMaterial, CaseStatus, ReviewTask
 from storage.models.webhooks import (
     DeliveryStatus,
@@ -209,33 +210,63 @@ async def claim_due(
     ]
 
 
-async def add_attempt(session: AsyncSession, attempt: WebhookAttempt) -> None:
-    session.add(attempt)
+async def relax_durability(session: AsyncSession) -> None:
+    """PostgreSQL: this transaction's commit does not wait for the WAL flush. For claims and
+    settlements only, where a commit lost in a crash means a delivery sent again, never one lost."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+async def add_attempts(session: AsyncSession, attempts: Sequence[WebhookAttempt]) -> None:
+    session.add_all(attempts)
     await session.flush()
 
 
-async def settle(
-    session: AsyncSession,
-    delivery_id: int,
-    lease_token: str,
-    *,
-    status: DeliveryStatus,
-    next_attempt_at: datetime | None = None,
-    delivered_at: datetime | None = None,
-    error: str | None = None,
-) -> bool:
-    """Record the outcome if this worker still holds the lease; False if it was lost meanwhile."""
-    values: dict[str, object] = {"status": status.value, "lease_token": None, "lease_until": None, "last_error": error}
-    if next_attempt_at is not None:
-        values["next_attempt_at"] = next_attempt_at
-    if delivered_at is not None:
-        values["delivered_at"] = delivered_at
-    result = await session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.lease_token == lease_token)
-        .values(**values)
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """A delivery's state after an attempt; applied only while the worker still holds its lease."""
+
+    delivery_id: int
+    lease_token: str
+    status: DeliveryStatus
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    error: str | None = None
+
+
+_SETTLE = (
+    update(WebhookDelivery)
+    .where(WebhookDelivery.id == bindparam("b_id"), WebhookDelivery.lease_token == bindparam("b_token"))
+    .values(
+        status=bindparam("b_status"),
+        next_attempt_at=func.coalesce(bindparam("b_next", type_=UTCDateTime()), WebhookDelivery.next_attempt_at),
+        delivered_at=func.coalesce(bindparam("b_delivered", type_=UTCDateTime()), WebhookDelivery.delivered_at),
+        last_error=bindparam("b_error", type_=String()),
+        lease_token=None,
+        lease_until=None,
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE's result has rowcount
+)
+
+
+async def settle(session: AsyncSession, settlements: Sequence[Settlement]) -> None:
+    """Record many outcomes in one statement (executemany); a row whose lease was lost is left alone."""
+    if not settlements:
+        return
+    connection = await session.connection()
+    await connection.execute(
+        _SETTLE,
+        [
+            {
+                "b_id": s.delivery_id,
+                "b_token": s.lease_token,
+                "b_status": s.status.value,
+                "b_next": s.next_attempt_at,
+                "b_delivered": s.delivered_at,
+                "b_error": s.error,
+            }
+            for s in settlements
+        ],
+    )
 
 
 async def replay(

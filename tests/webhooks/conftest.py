@@ -40,7 +40,7 @@ ALL_TYPES = [t.value for t in events.EventType]
 def receiver():
     receiver, server, thread = start_receiver()
     yield receiver
-    server.should_exit = True
+    server.should_exit = server.force_exit = True
     thread.join(timeout=5)
 
 
