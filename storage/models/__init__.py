@@ -20,6 +20,7 @@ from storage.models.catalog import (
     ServiceItemDepartment,
     ServiceItemMaterial,
 )
+from storage.models.connectors import PullWatermark
 from storage.models.materials import Blob, BlobState, Material, MaterialStatus, MaterialVersion
 from storage.models.people import Applicant, Department, Principal, ProfileFieldValue
 from storage.models.webhooks import DeliveryStatus, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -50,6 +51,7 @@ __all__ = [
     "OutboxEvent",
     "Principal",
     "ProfileFieldValue",
+    "PullWatermark",
     "ReceiptCounter",
     "ReviewTask",
     "ServiceItem",
