@@ -27,6 +27,7 @@ from hub.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
 from hub.services import build_hub
 from hub.settings import Settings, get_settings
 from hub.supervision import evaluator as supervision
+from hub.webhooks.worker import Worker
 
 
 class MetricsMiddleware:
@@ -105,11 +106,19 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
         abandonment = asyncio.create_task(close_abandoned_forever(hub))
         # And tries to evaluate supervision; one process at a time gets the lock (hub/supervision).
         supervisor = asyncio.create_task(supervision.run_forever(hub))
+        # SQLite (one process, one writer): the webhook worker runs here. On PostgreSQL, `hub worker`
+        # processes deliver, as many as needed, apart from the processes serving requests.
+        stop_delivering = asyncio.Event()
+        worker = Worker(hub).run_forever(stop_delivering) if settings.serve_runs_webhook_worker else None
+        delivering = asyncio.create_task(worker) if worker is not None else None
         yield
+        stop_delivering.set()
         for task in (supervisor, abandonment, sequencer):
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
+        if delivering is not None:
+            await delivering
         await hub.close()
 
     app = Starlette(

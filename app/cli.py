@@ -29,6 +29,7 @@ AREA_COMMANDS = (
     "app.commands.calendar",
     "app.commands.cases",
     "app.commands.supervise",
+    "app.commands.webhooks",
 )
 # Packages outside hub (connectors/) declare their `register` in this entry-point group, so that
 # hub never imports them (pyproject.toml).

@@ -159,21 +159,23 @@ async def load_profile_feed(
             try:
                 for record in read(lines):
                     summary.records += 1
-                    error = await _apply(ctx, record, summary)
+                    error = await apply_record(ctx, record, summary)
                     if error is not None:
                         summary.refused[error.code] += 1
-                        report(_refusal(record, error))
+                        report(refusal(record, error))
             except (UnicodeDecodeError, csv.Error) as error:
                 raise InvalidInput(f"{path.name} is unreadable after {summary.records} records: {error}") from None
         return summary
 
 
-def _refusal(record: FeedRecord | UnreadableRecord, error: HubError) -> str:
+def refusal(record: FeedRecord | UnreadableRecord, error: HubError) -> str:
     who = f" {masked(record.id_number)}" if record.id_number else ""
     return f"line {record.line}: {error.code}{who}: {error.message}"
 
 
-async def _apply(ctx: RequestContext, record: FeedRecord | UnreadableRecord, summary: FeedSummary) -> HubError | None:
+async def apply_record(
+    ctx: RequestContext, record: FeedRecord | UnreadableRecord, summary: FeedSummary
+) -> HubError | None:
     if isinstance(record, UnreadableRecord):
         return record.error
     try:

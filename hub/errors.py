@@ -269,3 +269,22 @@ class ComplaintStateConflict(Conflict):
     """A complaint already resolved cannot be resolved again."""
 
     code = "COMPLAINT_STATE_CONFLICT"
+
+
+# Webhooks (docs/webhooks.md): endpoints departments register, and their deliveries.
+
+
+class WebhookUrlNotAllowed(InvalidInput):
+    """The endpoint's URL is not https/http, or its host is not on the operator's allowlist."""
+
+    code = "WEBHOOK_URL_NOT_ALLOWED"
+
+
+class UnknownEventType(InvalidInput):
+    code = "UNKNOWN_EVENT_TYPE"
+
+
+class DeliveryNotDead(Conflict):
+    """Only a dead letter can be replayed; a pending delivery is already on its way."""
+
+    code = "DELIVERY_NOT_DEAD"

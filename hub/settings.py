@@ -91,6 +91,23 @@ class Settings(BaseSettings):
     supervision_interval: float = Field(
         default=60.0, ge=0, description="seconds between supervision evaluations; 0 switches them off"
     )
+    # Webhooks (docs/webhooks.md): where deliveries may go, how long they may take, how they retry.
+    webhook_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts (exact or *.suffix) and networks (CIDR) endpoints may point at; empty: none",
+    )
+    webhook_connect_timeout: float = Field(default=5.0, gt=0, description="seconds to connect to a receiver")
+    webhook_read_timeout: float = Field(default=10.0, gt=0, description="seconds to wait for its answer")
+    webhook_max_response_bytes: int = Field(default=16 * 1024, gt=0, description="response body read, at most")
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0, description="delay after the first failure")
+    webhook_retry_cap_seconds: float = Field(default=3 * 3600.0, gt=0, description="longest delay between tries")
+    webhook_max_attempts: int = Field(default=19, ge=1, description="tries before a dead letter (~a day)")
+    webhook_lease_seconds: float = Field(default=60.0, gt=0, description="a claimed delivery's lease")
+    webhook_secret_overlap_seconds: float = Field(default=86400.0, ge=0, description="old secret still signs")
+    webhook_worker_batch: int = Field(default=50, ge=1, description="deliveries claimed at once")
+    webhook_worker_poll_seconds: float = Field(default=0.5, gt=0, description="idle wait between claims")
+    webhook_worker_in_serve: bool | None = Field(default=None, description="defaults to on with SQLite")
+
     # Benchmarks only: guard still decides, but no entry is written. Refused outside `benchmark`.
     audit_recording_disabled_for_benchmark: bool = False
 
@@ -128,6 +145,19 @@ class Settings(BaseSettings):
         if self.introspection is not None:
             return self.introspection
         return self.environment is Environment.DEMO
+
+    @property
+    def serve_runs_webhook_worker(self) -> bool:
+        if self.webhook_worker_in_serve is not None:
+            return self.webhook_worker_in_serve
+        return self.is_sqlite
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_delivery(self) -> Settings:
+        # A worker must finish (or give up on) a send before its lease lets another worker take it.
+        if self.webhook_lease_seconds <= 2 * (self.webhook_connect_timeout + self.webhook_read_timeout):
+            raise ValueError("HUB_WEBHOOK_LEASE_SECONDS must exceed twice the connect and read timeouts")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

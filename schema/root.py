@@ -23,6 +23,7 @@ from schema.types.cases import CaseMutation, CaseQuery
 from schema.types.catalog import CatalogQuery
 from schema.types.materials import MaterialMutation, MaterialQuery
 from schema.types.supervision import SupervisionMutation, SupervisionQuery
+from schema.types.webhooks import WebhookMutation, WebhookQuery
 
 
 @strawberry.type(description="Who is calling.")
@@ -41,12 +42,14 @@ class ViewerQuery:
 
 
 @strawberry.type
-class Query(ViewerQuery, ApplicantQuery, CatalogQuery, CaseQuery, MaterialQuery, AuditQuery, SupervisionQuery):
+class Query(
+    ViewerQuery, ApplicantQuery, CatalogQuery, CaseQuery, MaterialQuery, AuditQuery, SupervisionQuery, WebhookQuery
+):
     pass
 
 
 @strawberry.type
-class Mutation(ApplicantMutation, CaseMutation, MaterialMutation, SupervisionMutation):
+class Mutation(ApplicantMutation, CaseMutation, MaterialMutation, SupervisionMutation, WebhookMutation):
     pass
 
 

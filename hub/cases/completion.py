@@ -26,6 +26,7 @@ from hub.cases.intake import (
 from hub.cases.views import CaseView, ReviewState, load_case_views
 from hub.documents import materials
 from hub.errors import CaseStateConflict, DepartmentNotInCase, ItemsNotAccepted, PromisesUnmet, ReviewsOpen
+from hub.outbox import events
 from storage.models import Material, MaterialStatus
 from storage.models.cases import CaseOutcome, CaseStatus
 from storage.repositories import cases as repo
@@ -165,6 +166,7 @@ async def issue_result(ctx: RequestContext, receipt_number: str, result: CaseFil
         for ended in _counterparty_certificates(view, result.material_type):
             reason = f"注销：权利已转移，案件 {case.receipt_number} 颁发新证 (material:{detail.material.id})"
             await materials.cancel_material(ctx, ended.id, reason)
+    await events.result_issued(ctx, case, detail.material.id)
     await ctx.commit()
     return (await load_case_views(ctx, [case]))[0]
 

@@ -33,6 +33,7 @@ from hub.errors import (
     MaterialOfAnotherApplicant,
     NotFound,
 )
+from hub.outbox import events
 from hub.profiles.applicants import find_applicant
 from storage.models import Material, MaterialStatus
 from storage.models.cases import AttachmentOrigin, Case, CaseMaterial, CaseStatus
@@ -214,6 +215,7 @@ async def accept_case(ctx: RequestContext, receipt_number: str, item_codes: Sequ
     distributed = {r.department.id for r in view.reviews if r.assigned_at is not None}
     departments = sorted({d.id for i in chosen for d in i.departments} - distributed)
     await repo.add_review_tasks(ctx.session, case.id, departments, now)
+    await events.case_distributed(ctx, case)
     await ctx.commit()
     return (await load_case_views(ctx, [case]))[0]
 

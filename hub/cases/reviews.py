@@ -24,6 +24,7 @@ from hub.errors import (
     MaterialNotRequired,
     OpinionAlreadyRecorded,
 )
+from hub.outbox import events
 from storage.models import Department
 from storage.models.cases import Case, CaseStatus, Decision, JointReviewMinutes, Opinion
 from storage.repositories import cases as repo
@@ -183,3 +184,4 @@ async def _add_opinion(
             recorded_at=ctx.hub.clock(),
         ),
     )
+    await events.opinion_recorded(ctx, case, department_id, opinion.decision)

@@ -39,6 +39,7 @@ from hub.errors import (
 )
 from hub.identifiers import detect_kind
 from hub.keys.keyring import Keyring
+from hub.outbox import events
 from storage.models import Material, MaterialStatus, MaterialVersion
 from storage.repositories import applicants as applicants_repo
 from storage.repositories import cases as cases_repo
@@ -385,6 +386,7 @@ async def add_material(
     if replaced is not None:
         replaced.status = MaterialStatus.SUPERSEDED.value
         replaced.superseded_by_id = material.id
+        await events.material_changed(ctx, replaced.id, events.EventType.MATERIAL_SUPERSEDED)
         await session.flush()
     return await _detail_after_write(ctx, material.id)
 
@@ -426,6 +428,7 @@ async def supersede_material(
     await repo.supersede_versions(session, material_id, now)
     version_no = await repo.last_version_no(session, material_id) + 1
     await repo.add_version(session, _new_version(ctx, material_id, version_no, upload, stored))
+    await events.material_changed(ctx, material_id, events.EventType.MATERIAL_SUPERSEDED)
     await ctx.commit()
     return await _detail_after_write(ctx, material_id)
 
@@ -448,6 +451,7 @@ async def revoke_material(ctx: RequestContext, material_id: int, reason: str) ->
     material.revoked_reason = reason
     material.revoked_at = ctx.hub.clock()
     material.revoked_by_principal_id = ctx.caller.principal_id
+    await events.material_changed(ctx, material_id, events.EventType.MATERIAL_REVOKED)
     await ctx.commit()
     return (await _detail_after_write(ctx, material_id)).material
 

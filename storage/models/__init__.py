@@ -22,6 +22,7 @@ from storage.models.catalog import (
     ServiceItemDepartment,
     ServiceItemMaterial,
 )
+from storage.models.connectors import PullWatermark
 from storage.models.materials import Blob, BlobState, Material, MaterialStatus, MaterialVersion
 from storage.models.people import Applicant, Department, Principal, ProfileFieldValue, RetiredToken
 from storage.models.supervision import (
@@ -35,6 +36,7 @@ from storage.models.supervision import (
     TimingWarning,
     Watermark,
 )
+from storage.models.webhooks import DeliveryStatus, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccessEntry",
@@ -55,6 +57,7 @@ __all__ = [
     "CaseResult",
     "CatalogVersion",
     "Complaint",
+    "DeliveryStatus",
     "Department",
     "HourlyReads",
     "JointReviewMinutes",
@@ -64,8 +67,10 @@ __all__ = [
     "MaterialType",
     "MaterialVersion",
     "Opinion",
+    "OutboxEvent",
     "Principal",
     "ProfileFieldValue",
+    "PullWatermark",
     "ReceiptCounter",
     "RetiredToken",
     "ReviewPause",
@@ -78,4 +83,7 @@ __all__ = [
     "TimingState",
     "TimingWarning",
     "Watermark",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -28,8 +28,18 @@ from tests.support.materials import pdf
 
 PERSON_ID = "11010519491231002X"
 
-# Root fields that expose no applicant data: who am I, and the service catalogue.
-PUBLIC_ROOTS = {"viewer", "serviceItems", "materialTypes", "legalBases", "departments", "reuseFigures"}
+# Root fields that expose no applicant data: who am I, the service catalogue, and webhooks (a
+# department's own endpoints and their deliveries: ids, event types and answers, never a payload).
+PUBLIC_ROOTS = {
+    "viewer",
+    "serviceItems",
+    "materialTypes",
+    "legalBases",
+    "departments",
+    "reuseFigures",
+    "webhookEndpoints",
+    "webhookPublicKeys",
+}
 # Object types reachable from PUBLIC roots; none may carry applicant data.
 NO_APPLICANT_DATA = {
     "Viewer",
@@ -39,6 +49,10 @@ NO_APPLICANT_DATA = {
     "Department",
     "RequiredMaterial",
     "Reuse",
+    "WebhookEndpoint",
+    "WebhookDelivery",
+    "WebhookAttempt",
+    "WebhookPublicKey",
 }
 # An applicant's identity, visible once the lookup itself passed guard.
 IDENTITY_FIELDS = {"idNumber", "kind", "name", "createdAt"}

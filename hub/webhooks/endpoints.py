@@ -1,0 +1,243 @@
+"""A department system's webhook endpoints: register, rotate the secret, pause, resume, list with
+their deliveries and attempts; and the operator's side of the same (the `hub webhooks` command).
+
+Endpoints and deliveries hold no applicant data (payloads carry receipt numbers and material ids
+only), so these use cases check the caller's role and department rather than pass the guard: a
+department reads a case it is told of through the API, under its purpose, and that read is logged.
+A `whsec_` secret is returned once, when made; it is stored encrypted and never shown again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.access.auth import Role
+from hub.access.context import RequestContext
+from hub.errors import DeliveryNotDead, Forbidden, InvalidInput, NotFound, UnknownEventType
+from hub.keys.keyring import Keyring
+from hub.outbox.events import EventType, subscribed
+from hub.settings import Settings
+from hub.webhooks import _keys
+from hub.webhooks.outbound import Allowlist, check_url
+from hub.webhooks.signing import Scheme, new_secret, public_key_text
+from storage.models.base import utcnow
+from storage.models.webhooks import DeliveryStatus, WebhookEndpoint
+from storage.repositories import webhooks as repo
+
+RECENT_DELIVERIES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptView:
+    attempt_no: int
+    worker: str
+    started_at: datetime
+    finished_at: datetime
+    status_code: int | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    id: int
+    message_id: str
+    event_type: str
+    status: str
+    attempts: list[AttemptView]
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointView:
+    id: int
+    department_code: str
+    url: str
+    event_types: list[str]
+    scheme: str
+    paused_at: datetime | None
+    previous_secret_until: datetime | None
+    created_at: datetime
+    counts: dict[str, int]
+    recent: list[DeliveryView]
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedEndpoint:
+    """An endpoint just made or rotated, with its new `whsec_` secret: shown this once (v1 only)."""
+
+    endpoint: EndpointView
+    secret: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKey:
+    key_id: str
+    public_key: str
+    current: bool
+
+
+def endpoint_ref(endpoint_id: int) -> str:
+    """What an endpoint's secret ciphertext is bound to, so it cannot be copied to another endpoint."""
+    return f"webhook-endpoint:{endpoint_id}"
+
+
+def _department_system(ctx: RequestContext) -> None:
+    if ctx.caller.role is not Role.DEPARTMENT_SYSTEM:
+        raise Forbidden("webhook endpoints belong to department systems", missing="right")
+
+
+def _event_types(requested: Sequence[str]) -> list[str]:
+    known = {t.value for t in EventType}
+    unknown = sorted(set(requested) - known)
+    if unknown:
+        raise UnknownEventType(
+            f"unknown event types: {', '.join(unknown)}", field="eventTypes", unknown=unknown, known=sorted(known)
+        )
+    if not requested:
+        raise InvalidInput("subscribe to at least one event type", field="eventTypes")
+    return sorted(set(requested))
+
+
+async def _own_endpoint(ctx: RequestContext, endpoint_id: int) -> WebhookEndpoint:
+    _department_system(ctx)
+    endpoint = await repo.endpoint_by_id(ctx.session, endpoint_id, for_update=True)
+    if endpoint is None or endpoint.department_id != ctx.caller.department_id:
+        raise NotFound("no endpoint of your department with this id", field="id")
+    return endpoint
+
+
+async def create_endpoint(
+    ctx: RequestContext, url: str, event_types: Sequence[str], scheme: Scheme = Scheme.V1
+) -> IssuedEndpoint:
+    _department_system(ctx)
+    checked_url = check_url(url, Allowlist.of(ctx.hub.settings.webhook_allowed_hosts))
+    endpoint = await repo.add_endpoint(
+        ctx.session,
+        WebhookEndpoint(
+            department_id=ctx.caller.department_id,
+            url=checked_url,
+            event_types=",".join(_event_types(event_types)),
+            scheme=scheme.value,
+            created_at=utcnow(),
+            created_by_principal_id=ctx.caller.principal_id,
+        ),
+    )
+    secret = None
+    if scheme is Scheme.V1:
+        secret = new_secret()
+        endpoint.secret_ciphertext = _keys.encrypt_secret(_keyring(ctx), secret, endpoint_ref(endpoint.id))
+    await ctx.commit()
+    return IssuedEndpoint((await _views(ctx.session, [(endpoint, ctx.caller.department_code)]))[0], secret)
+
+
+async def rotate_secret(ctx: RequestContext, endpoint_id: int) -> IssuedEndpoint:
+    """A new secret signs from now on; the previous one also signs during the overlap period."""
+    endpoint = await _own_endpoint(ctx, endpoint_id)
+    if endpoint.scheme != Scheme.V1.value:
+        raise InvalidInput("a v1a endpoint is verified with the hub's public key; it has no secret", field="id")
+    secret = new_secret()
+    overlap = timedelta(seconds=ctx.hub.settings.webhook_secret_overlap_seconds)
+    endpoint.previous_secret_ciphertext = endpoint.secret_ciphertext
+    endpoint.previous_secret_until = utcnow() + overlap
+    endpoint.secret_ciphertext = _keys.encrypt_secret(_keyring(ctx), secret, endpoint_ref(endpoint.id))
+    await ctx.commit()
+    return IssuedEndpoint((await _views(ctx.session, [(endpoint, ctx.caller.department_code)]))[0], secret)
+
+
+async def set_paused(ctx: RequestContext, endpoint_id: int, paused: bool) -> EndpointView:
+    """A paused endpoint still gets its deliveries queued; they wait, and go out on resume."""
+    endpoint = await _own_endpoint(ctx, endpoint_id)
+    endpoint.paused_at = (endpoint.paused_at or utcnow()) if paused else None
+    await ctx.commit()
+    return (await _views(ctx.session, [(endpoint, ctx.caller.department_code)]))[0]
+
+
+async def endpoints_of_department(ctx: RequestContext) -> list[EndpointView]:
+    _department_system(ctx)
+    rows = [
+        (e, ctx.caller.department_code)
+        for e in await repo.endpoints_of_department(ctx.session, ctx.caller.department_id)
+    ]
+    return await _views(ctx.session, rows)
+
+
+def public_keys(settings: Settings) -> list[PublicKey]:
+    """The hub's v1a public keys, current first: receivers of v1a endpoints verify with these."""
+    current, keys = _keys.signing_keys(Keyring(settings.secrets_dir))
+    listed = [PublicKey(key_id, public_key_text(key.public_key()), key_id == current) for key_id, key in keys.items()]
+    return sorted(listed, key=lambda k: not k.current)
+
+
+# The operator's side (`hub webhooks`): every department's endpoints, no caller.
+
+
+async def all_endpoints(session: AsyncSession) -> list[EndpointView]:
+    return await _views(session, await repo.all_endpoints(session))
+
+
+async def operator_set_paused(session: AsyncSession, endpoint_id: int, paused: bool) -> None:
+    endpoint = await repo.endpoint_by_id(session, endpoint_id, for_update=True)
+    if endpoint is None:
+        raise NotFound(f"no endpoint with id {endpoint_id}", field="id")
+    endpoint.paused_at = (endpoint.paused_at or utcnow()) if paused else None
+
+
+async def replay_dead_letters(
+    session: AsyncSession, *, endpoint_id: int | None = None, delivery_ids: Sequence[int] = ()
+) -> int:
+    """Queue dead letters again, due now, with a fresh retry budget; same webhook-id and body."""
+    replayed = await repo.replay(session, utcnow(), delivery_ids=delivery_ids, endpoint_id=endpoint_id)
+    if delivery_ids and replayed < len(set(delivery_ids)):
+        raise DeliveryNotDead("only dead letters can be replayed; some of these are pending or delivered")
+    return replayed
+
+
+async def _views(session: AsyncSession, endpoints: Sequence[tuple[WebhookEndpoint, str]]) -> list[EndpointView]:
+    ids = [endpoint.id for endpoint, _ in endpoints]
+    counts = await repo.delivery_counts(session, ids)
+    views = []
+    for endpoint, code in endpoints:
+        recent = await repo.recent_deliveries(session, endpoint.id, RECENT_DELIVERIES)
+        attempts = await repo.attempts_of(session, [d.id for d, _ in recent])
+        views.append(
+            EndpointView(
+                id=endpoint.id,
+                department_code=code,
+                url=endpoint.url,
+                event_types=sorted(subscribed(endpoint.event_types)),
+                scheme=endpoint.scheme,
+                paused_at=endpoint.paused_at,
+                previous_secret_until=endpoint.previous_secret_until,
+                created_at=endpoint.created_at,
+                counts=counts[endpoint.id],
+                recent=[
+                    DeliveryView(
+                        id=delivery.id,
+                        message_id=event.message_id,
+                        event_type=event.event_type,
+                        status=delivery.status,
+                        attempts=[
+                            AttemptView(a.attempt_no, a.worker, a.started_at, a.finished_at, a.status_code, a.error)
+                            for a in attempts[delivery.id]
+                        ],
+                        next_attempt_at=delivery.next_attempt_at
+                        if delivery.status == DeliveryStatus.PENDING.value
+                        else None,
+                        delivered_at=delivery.delivered_at,
+                        last_error=delivery.last_error,
+                    )
+                    for delivery, event in recent
+                ],
+            )
+        )
+    return views
+
+
+def _keyring(ctx: RequestContext) -> Keyring:
+    return Keyring(ctx.hub.settings.secrets_dir)
