@@ -20,7 +20,7 @@ Handler = Callable[[argparse.Namespace, Settings], Any]
 
 
 # Areas that add their own subcommands: each module has `register(commands)`.
-AREA_COMMANDS = ("app.commands.keys", "app.commands.audit", "app.commands.blobs")
+AREA_COMMANDS = ("app.commands.keys", "app.commands.audit", "app.commands.blobs", "app.commands.users")
 # Packages outside hub (connectors/) declare their `register` in this entry-point group, so that
 # hub never imports them (pyproject.toml).
 COMMANDS_ENTRY_POINTS = "hub.commands"

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     blob_gc_grace_seconds: int = Field(default=3600, gt=0, description="gc spares blobs touched this recently")
     download_link_seconds: int = Field(default=300, gt=0, description="lifetime of a signed download link")
 
+    # The console (docs/console.md): people's sessions and failed logins.
+    console_idle_minutes: int = Field(default=30, gt=0, description="a console session ends after this long unused")
+    console_session_hours: int = Field(default=10, gt=0, description="and after this long in any case")
+    console_free_login_failures: int = Field(default=2, ge=0, description="failures before logins are slowed")
+    console_lockout_failures: int = Field(default=10, gt=0, description="failures that lock an account")
+
     # Database pool.
     db_pool_size: int = 10
     db_max_overflow: int = 10

@@ -40,6 +40,10 @@ class Action(StrEnum):
     AUDIT_ACCESS_HISTORY = "audit.access_history"
     # A revoked token presented again: refused before any policy, logged against its principal.
     TOKEN_REFUSED = "auth.token_refused"
+    # A person signing in to the console (docs/console.md), logged against their principal.
+    LOGIN = "auth.login"
+    LOGIN_FAILED = "auth.login_failed"
+    LOGOUT = "auth.logout"
 
 
 class Outcome(StrEnum):

@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the tests see the whole metadata."""
 
+from storage.models.accounts import ConsoleSession, ConsoleUser
 from storage.models.audit import AccessEntry, AuditCheckpoint, AuditLogState, AuditTile
 from storage.models.base import Base
 from storage.models.cases import (
@@ -37,6 +38,8 @@ __all__ = [
     "CaseMaterial",
     "CaseResult",
     "CatalogVersion",
+    "ConsoleSession",
+    "ConsoleUser",
     "Department",
     "JointReviewMinutes",
     "LegalBasis",
