@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from console import clerk
+from console import auditor, clerk
 from console.login import login_endpoints, logout
 from console.web import PREFIX, Page, View, console_view
 from hub.access.accounts import Kind
@@ -48,6 +48,9 @@ def console_mount(hub: Hub) -> Mount:
             view(clerk.upload, "/cases/{receipt}/upload", ("POST",)),
             view(clerk.accept, "/cases/{receipt}/accept", ("POST",)),
             view(clerk.receipt, "/cases/{receipt}/receipt"),
+            view(auditor.search, "/audit"),
+            view(auditor.readers, "/audit/readers"),
+            view(auditor.entry, "/audit/entries/{seq}"),
             Mount("/static", StaticFiles(directory=STATIC), name="console-static"),
         ],
     )
