@@ -64,20 +64,6 @@ async def open_new_case(page: Page) -> Response:
     return page.redirect(f"/cases/{view.receipt_number}")
 
 
-async def case(page: Page) -> Response:
-    view = await find_case(page.ctx, page.request.path_params["receipt"])
-    on_file = {}
-    if page.person.caller.role.value == "clerk" and view.status is CaseStatus.OPEN:
-        codes = [item.item.code for item in view.items]
-        found = await one_time_notice(page.ctx, codes, view.applicant.id_number)
-        on_file = {
-            entry.requirement.material_type.code: entry
-            for entry in found.entries
-            if entry.holding is Holding.ON_FILE_VALID and entry.version is not None
-        }
-    return page.render("case.html", case=view, on_file=on_file)
-
-
 async def attach_on_file(page: Page) -> Response:
     """One click: attach every required material the hub holds, valid, that the case still lacks."""
     receipt = page.request.path_params["receipt"]
@@ -112,8 +98,3 @@ async def accept(page: Page) -> Response:
     receipt = page.request.path_params["receipt"]
     await accept_case(page.ctx, receipt)
     return page.redirect(f"/cases/{receipt}/receipt")
-
-
-async def receipt(page: Page) -> Response:
-    view = await find_case(page.ctx, page.request.path_params["receipt"])
-    return page.render("receipt.html", case=view)

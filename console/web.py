@@ -92,11 +92,11 @@ class Page:
 
 
 View = Callable[[Page], Awaitable[Response]]
+# The purpose a page's reads are declared under (a reviewer's "case:<receipt>"), or None.
+Purpose = Callable[[Request, Person], str | None]
 
 
-def console_view(
-    hub: Hub, view: View, *, purpose: Callable[[Request], str | None] | None = None
-) -> Callable[[Request], Awaitable[Response]]:
+def console_view(hub: Hub, view: View, *, purpose: Purpose | None = None) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         session = hub.sessions()
         try:
@@ -123,7 +123,7 @@ def console_view(
                 hub,
                 person.caller,
                 session=session,
-                purpose=purpose(request) if purpose else None,
+                purpose=purpose(request, person) if purpose else None,
                 client_address=client_address(request),
             )
             page = Page(request, person, ctx, form)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import hub.cases.inbox
 import hub.cases.purpose  # noqa: F401  (registers the "case:<receipt>" purpose with the policy)
 from hub.access.context import Hub
 from hub.documents.downloads import download_route

@@ -51,8 +51,10 @@
   }
 
   async function parseKey(text) {
-    var parts = text.trim().split("+");
-    if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1])) fail(texts.malformed);
+    // The key's base64 may itself hold "+": only the first two separate the parts.
+    var parts = /^([^+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(text.trim());
+    if (!parts) fail(texts.malformed);
+    parts = parts.slice(1);
     var raw = fromBase64(parts[2]);
     if (raw.length !== 33 || raw[0] !== 1) fail(texts.malformed);
     var id = (await sha256(concat(encoder.encode(parts[0] + "\n"), raw))).slice(0, 4);
