@@ -43,8 +43,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         print('Demo principals (paste one into GraphiQL\'s headers as {"Authorization": "Bearer ..."}):')
         for issued in tokens:
             print(f"  {issued.role.value:18} {issued.department_code:6} {issued.name:24} {issued.token}")
+        from hub.demo.console_people import reissue_demo_people
+        from storage.models.base import utcnow
+
+        logins = asyncio.run(in_session(settings, lambda s: reissue_demo_people(s, settings, utcnow())))
+        print("Demo people (sign in to the console with a login name and its password):")
+        for login in logins:
+            person = login.person
+            print(
+                f"  {person.kind.value:9} {person.department_code:6} {person.name:8} {person.login:10} {login.password}"
+            )
     host, port = args.host or settings.host, args.port or settings.port
     print(f"GraphiQL: http://{host}:{port}/graphql")
+    print(f"Console:  http://{host}:{port}/console/")
     uvicorn.run(
         "app.asgi:create_app",
         factory=True,
