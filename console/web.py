@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +25,7 @@ from console.errors import message_for, status_for
 from console.i18n import translations
 from hub.access.accounts import Person, person_of_session
 from hub.access.context import Hub, RequestContext
+from hub.calendar.workdays import CHINA
 from hub.errors import HubError, SessionExpired
 
 logger = logging.getLogger("hub.console")
@@ -40,6 +42,14 @@ environment = Environment(
     lstrip_blocks=True,
 )
 environment.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
+
+
+def china_time(moment: datetime, pattern: str) -> str:
+    """Times are stored in UTC; people read them in China's time."""
+    return moment.astimezone(CHINA).strftime(pattern)
+
+
+environment.filters["china"] = china_time
 
 
 def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:

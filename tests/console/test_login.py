@@ -16,8 +16,11 @@ async def _log(hub: Hub, action: str) -> list[AccessEntry]:
 
 
 async def test_a_clerk_signs_in_and_out(hub, page, console_url, clerk_person):
-    await page.goto(console_url + "/")
+    response = await page.goto(console_url + "/")
     assert page.url.startswith(console_url + "/login")
+    assert response is not None
+    headers = await response.all_headers()
+    assert "default-src 'self'" in headers["content-security-policy"] and headers["cache-control"] == "no-store"
     await screenshot(page, hub, "login")
     await sign_in(page, console_url, clerk_person, password="wrong password!")
     assert "用户名或密码错误" in await page.locator(".error-summary").inner_text()
@@ -91,3 +94,15 @@ async def test_a_session_ends_when_idle_and_after_its_lifetime(hub, page, consol
         if page.url.startswith(console_url + "/login"):
             break
     assert page.url.startswith(console_url + "/login")
+
+
+async def test_after_signing_in_a_person_lands_on_the_page_they_asked_for(hub, page, console_url, clerk_person):
+    await page.goto(console_url + "/applicants?id=x")
+    assert page.url.startswith(console_url + "/login")
+    await page.get_by_label("用户名").fill(clerk_person.login)
+    await page.get_by_label("密码").fill(clerk_person.password)
+    await page.keyboard.press("Enter")  # the keyboard alone signs in
+    await page.wait_for_url("**/applicants?id=x")
+    # Never somewhere else: a next outside the console lands on its home page.
+    await page.goto(console_url + "/login?next=//example.org/")
+    assert await page.locator("input[name=next]").get_attribute("value") == "/console/"
