@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## Serve the hub with embedded defaults (SQLite + ./var/blobs), demo data and GraphiQL.
+## Serve the hub with embedded defaults (SQLite + ./var/blobs), demo data, GraphiQL and the console.
 run: $(STAMP)
 	HUB_ENVIRONMENT=demo $(BIN)/hub db upgrade
 	HUB_ENVIRONMENT=demo $(BIN)/hub demo --if-empty

@@ -1,4 +1,4 @@
-"""The app factory: one Starlette app serving /graphql, /healthz, /readyz and /metrics.
+"""The app factory: one Starlette app serving /graphql, /console, /healthz, /readyz and /metrics.
 
 This module and the CLI are the composition root: the only places in `hub` that know the
 GraphQL layer exists.
@@ -43,7 +43,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        route = path if path in self.KNOWN_ROUTES else ("/files" if path.startswith("/files/") else "other")
+        route = path if path in self.KNOWN_ROUTES else _route_family(path)
         status = 500
         started = time.perf_counter()
 
@@ -60,7 +60,15 @@ class MetricsMiddleware:
             HTTP_REQUESTS.labels(route=route, method=scope["method"], status=str(status)).inc()
 
 
+def _route_family(path: str) -> str:
+    for family in ("/files", "/console"):
+        if path.startswith(family + "/"):
+            return family
+    return "other"
+
+
 def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Starlette:
+    from console.app import console_mount
     from schema.asgi import GraphQLEndpoint
     from schema.graphiql import graphiql_routes
     from schema.root import build_schema
@@ -128,6 +136,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             *hub.extra_routes,
+            console_mount(hub),
             *(graphiql_routes() if settings.graphiql_enabled else []),
         ],
         lifespan=lifespan,

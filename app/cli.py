@@ -30,6 +30,7 @@ AREA_COMMANDS = (
     "app.commands.cases",
     "app.commands.supervise",
     "app.commands.webhooks",
+    "app.commands.users",
 )
 # Packages outside hub (connectors/) declare their `register` in this entry-point group, so that
 # hub never imports them (pyproject.toml).
@@ -63,7 +64,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         sys.exit(1)
     if args.print_demo_tokens or args.rotate_demo_tokens:
         _print_demo_tokens(settings, rotate=args.rotate_demo_tokens)
+        _print_demo_people(settings)
     print(f"GraphiQL: http://{host}:{port}/graphql")
+    print(f"Console:  http://{host}:{port}/console/")
     uvicorn.run(
         "app.asgi:create_app",
         factory=True,
@@ -88,6 +91,18 @@ def _port_in_use(host: str, port: int) -> str:
     except OSError as error:
         return "the port is already in use" if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
     return ""
+
+
+def _print_demo_people(settings: Settings) -> None:
+    """The console's demo people (docs/console.md), with fresh passwords, for `make run`."""
+    from hub.demo.console_people import reissue_demo_people
+    from storage.models.base import utcnow
+
+    logins = asyncio.run(in_session(settings, lambda s: reissue_demo_people(s, settings, utcnow())))
+    print("Demo people (sign in to the console with a login name and its password):")
+    for login in logins:
+        person = login.person
+        print(f"  {person.kind.value:9} {person.department_code:6} {person.name:8} {person.login:10} {login.password}")
 
 
 def _print_demo_tokens(settings: Settings, *, rotate: bool) -> None:

@@ -288,3 +288,36 @@ class DeliveryNotDead(Conflict):
     """Only a dead letter can be replayed; a pending delivery is already on its way."""
 
     code = "DELIVERY_NOT_DEAD"
+
+
+# The console (docs/console.md): people signing in.
+
+
+class LoginRefused(Unauthenticated):
+    """A wrong login name or password (answered alike), or a disabled account."""
+
+    code = "LOGIN_REFUSED"
+
+
+class LoginThrottled(Unauthenticated):
+    """Too soon after failed logins: the wait grows with each failure."""
+
+    code = "LOGIN_THROTTLED"
+
+
+class AccountLocked(Unauthenticated):
+    """Too many failed logins: only `hub user reset-password` opens the account again."""
+
+    code = "ACCOUNT_LOCKED"
+
+
+class SessionExpired(Unauthenticated):
+    """No console session, or one unused too long, past its lifetime, or ended."""
+
+    code = "SESSION_EXPIRED"
+
+
+class CsrfRejected(Forbidden):
+    """A state-changing form without the session's CSRF token."""
+
+    code = "CSRF_REJECTED"

@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-# Imported for their side effect, registering purposes with the policy: "case:<receipt>" and
-# "supervision:<ref>".
+# Imported for their side effect, registering purposes with the policy: "case:<receipt>",
+# "inbox:<department>" and "supervision:<ref>".
+import hub.cases.inbox
 import hub.cases.purpose
 import hub.supervision.purpose  # noqa: F401  (only imported for that registration)
 from hub.access.context import Hub

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     abandon_job_interval: float = Field(
         default=3600.0, gt=0, description="seconds between runs of the abandonment job in a served hub"
     )
+    # The console (docs/console.md): people's sessions and failed logins.
+    console_idle_minutes: int = Field(default=30, gt=0, description="a console session ends after this long unused")
+    console_session_hours: int = Field(default=10, gt=0, description="and after this long in any case")
+    console_free_login_failures: int = Field(default=2, ge=0, description="failures before logins are slowed")
+    console_lockout_failures: int = Field(default=10, gt=0, description="failures that lock an account")
 
     # Database pool.
     db_pool_size: int = 10

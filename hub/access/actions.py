@@ -48,6 +48,10 @@ class Action(StrEnum):
     TOKEN_REFUSED = "auth.token_refused"
     # A declared purpose outside the grammar of hub/access/purposes.py: refused before any policy.
     PURPOSE_REFUSED = "auth.purpose_refused"
+    # A person signing in to the console (docs/console.md), logged against their principal.
+    LOGIN = "auth.login"
+    LOGIN_FAILED = "auth.login_failed"
+    LOGOUT = "auth.logout"
 
 
 class Outcome(StrEnum):

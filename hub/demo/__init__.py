@@ -1,4 +1,4 @@
-"""The demo: a generated catalogue, principals, applicants and cases, for `make run` and benchmarks.
+"""The demo: a generated catalogue, principals, people, applicants and cases, for `make run` and benchmarks.
 
-Public: `load`, `cases`. Imports any domain (it plays their use cases); no domain imports it.
+Public: `load`, `cases`, `console_people`. Imports any domain (it plays their use cases); no domain imports it.
 """

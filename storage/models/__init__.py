@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the tests see the whole metadata."""
 
+from storage.models.accounts import ConsoleSession, ConsoleUser
 from storage.models.audit import AccessEntry, AuditCheckpoint, AuditLogState, AuditTile
 from storage.models.base import Base
 from storage.models.calendar import CalendarNotice, CalendarNoticeDay
@@ -57,6 +58,8 @@ __all__ = [
     "CaseResult",
     "CatalogVersion",
     "Complaint",
+    "ConsoleSession",
+    "ConsoleUser",
     "DeliveryStatus",
     "Department",
     "HourlyReads",

@@ -582,3 +582,18 @@ async def reuse_counts(session: AsyncSession, case_ids: Sequence[int] | None = N
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# A department's inbox.
+
+
+async def cases_under_review_by(session: AsyncSession, department_id: int, limit: int) -> list[Case]:
+    """Accepted cases distributed to the department (a review task), most recently accepted last."""
+    rows = await session.execute(
+        select(Case)
+        .join(ReviewTask, ReviewTask.case_id == Case.id)
+        .where(ReviewTask.department_id == department_id, Case.status == CaseStatus.ACCEPTED.value)
+        .order_by(ReviewTask.assigned_at, Case.id)
+        .limit(limit)
+    )
+    return list(rows.scalars())

@@ -1,0 +1,100 @@
+"""The window clerk (综合窗口): find an applicant by ID, give the one-time notice, open a case, gather
+its materials (reuse what is on file, upload the rest), accept it and print the receipt."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.datastructures import UploadFile
+from starlette.responses import Response
+
+from console.web import Page
+from hub.cases.completion import CaseFile, upload_for_case
+from hub.cases.intake import accept_case, attach_existing, find_case, open_case
+from hub.cases.notice import Holding, one_time_notice
+from hub.cases.submissions import prior_submissions
+from hub.catalog.catalogue import current_service_items
+from hub.documents.materials import FileUpload, materials_of_applicants
+from hub.errors import InvalidInput
+from hub.identifiers import detect_kind
+from hub.profiles.applicants import current_fields, find_applicant
+from storage.models.cases import CaseStatus
+
+
+async def lookup(page: Page) -> Response:
+    """The ID typed or scanned into the search box (a scanner types it and presses Enter)."""
+    id_number = page.request.query_params.get("id", "").strip().upper()
+    if not id_number:
+        return page.redirect("/")
+    _, canonical = detect_kind(id_number)
+    return page.redirect(f"/applicants/{quote(canonical)}")
+
+
+async def applicant(page: Page) -> Response:
+    ctx = page.ctx
+    id_number = page.request.path_params["id_number"]
+    record = await find_applicant(ctx, id_number)
+    fields = (await current_fields(ctx, [record]))[0]
+    materials = (await materials_of_applicants(ctx, [record]))[0]
+    submissions = (await prior_submissions(ctx, record.id_number)).cases
+    items = await current_service_items(ctx.session)
+    return page.render(
+        "applicant.html",
+        applicant=record,
+        fields=fields,
+        materials=materials,
+        submissions=submissions,
+        open_cases=[c for c in submissions if c.status is not CaseStatus.COMPLETED],
+        items=items,
+    )
+
+
+async def notice(page: Page) -> Response:
+    id_number = page.request.path_params["id_number"]
+    codes = page.request.query_params.getlist("item")
+    if not codes:
+        raise InvalidInput("pick at least one service item", field="item")
+    found = await one_time_notice(page.ctx, codes, id_number)
+    return page.render("notice.html", notice=found, Holding=Holding, codes=codes)
+
+
+async def open_new_case(page: Page) -> Response:
+    codes = page.form.getlist("item") if page.form is not None else []
+    view = await open_case(page.ctx, page.field("id_number"), [str(c) for c in codes], page.field("window"))
+    return page.redirect(f"/cases/{view.receipt_number}")
+
+
+async def attach_on_file(page: Page) -> Response:
+    """One click: attach every required material the hub holds, valid, that the case still lacks."""
+    receipt = page.request.path_params["receipt"]
+    view = await find_case(page.ctx, receipt)
+    lacking = {a.requirement.material_type.code for a in view.materials if a.row is None}
+    found = await one_time_notice(page.ctx, [item.item.code for item in view.items], view.applicant.id_number)
+    for entry in found.entries:
+        code = entry.requirement.material_type.code
+        if code in lacking and entry.holding is Holding.ON_FILE_VALID and entry.version is not None:
+            await attach_existing(page.ctx, receipt, entry.version.id)
+    return page.redirect(f"/cases/{receipt}")
+
+
+async def upload(page: Page) -> Response:
+    receipt = page.request.path_params["receipt"]
+    handed_in = page.form.get("file") if page.form is not None else None
+    if not isinstance(handed_in, UploadFile) or not handed_in.filename:
+        raise InvalidInput("choose a file", field="file")
+    await upload_for_case(
+        page.ctx,
+        receipt,
+        CaseFile(
+            material_type=page.field("material_type"),
+            title=page.field("title") or handed_in.filename,
+            upload=FileUpload(handed_in.file, handed_in.filename, handed_in.content_type or "application/octet-stream"),
+        ),
+    )
+    return page.redirect(f"/cases/{receipt}")
+
+
+async def accept(page: Page) -> Response:
+    receipt = page.request.path_params["receipt"]
+    await accept_case(page.ctx, receipt)
+    return page.redirect(f"/cases/{receipt}/receipt")

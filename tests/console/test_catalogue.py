@@ -1,0 +1,36 @@
+"""Every text of the console is in the Chinese catalogue: a page never shows an English message id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+
+from console.errors import GENERIC, MESSAGES
+from console.i18n import translations
+from hub.access.accounts import Kind
+from storage.models.cases import Decision
+
+CONSOLE = Path(__file__).resolve().parents[2] / "console"
+METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
+OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+
+
+def _untranslated(ids: list[str]) -> list[str]:
+    catalogue = translations()
+    return [message for message in ids if catalogue.gettext(message) == message]
+
+
+def test_every_message_of_the_templates_and_views_is_translated():
+    found = [
+        message if isinstance(message, str) else message[0]
+        for _, _, message, _, _ in extract_from_dir(CONSOLE, METHODS, options_map=OPTIONS)
+    ]
+    assert len(found) > 100
+    assert _untranslated(found) == []
+
+
+def test_every_error_kind_and_decision_shown_is_translated():
+    shown = [*MESSAGES.values(), GENERIC, *(kind.value for kind in Kind)]
+    shown += [f"decision:{decision.value}" for decision in Decision]
+    assert _untranslated(shown) == []
