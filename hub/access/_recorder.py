@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.access.actions import Outcome, PendingEntry
+from hub.access.auth import NOBODY
 from hub.errors import AccessLogUnavailable
 from hub.metrics import ACCESS_LOG_FAILURES
 from storage.repositories.audit import append_entries
@@ -90,7 +91,7 @@ class AccessRecorder:
                 "client_address": ctx.client_address,
                 "principal_id": caller.principal_id or None,  # 0 is NOBODY (hub/access/auth.py)
                 "department_code": caller.department_code,
-                "role": caller.role.value if caller.principal_id else "",
+                "role": "" if caller == NOBODY else caller.role.value,
                 "action": entry.action.value,
                 "outcome": entry.outcome.value,
                 "applicant_ref": entry.applicant_ref,

@@ -13,7 +13,6 @@ from datetime import date
 
 from hub.access.actions import Action
 from hub.access.context import RequestContext, all_or_nothing
-from hub.access.guard import guard
 from hub.calendar.workdays import local_date
 from hub.cases.intake import (
     attach_new_version,
@@ -57,14 +56,7 @@ async def upload_for_case(ctx: RequestContext, receipt_number: str, handed_in: C
     check_attachable(case)
     applicant = (await repo.applicants_by_ids(ctx.session, [case.applicant_id]))[case.applicant_id]
     deficient = _deficient_on_file((await load_case_views(ctx, [case]))[0], handed_in.material_type)
-    if deficient is not None:
-        await guard(
-            ctx,
-            Action.MATERIAL_SUPERSEDE,
-            [applicant.id_number],
-            material_types=[handed_in.material_type],
-            object_ref=f"material:{deficient.id}",
-        )
+    # Superseding the deficient material is guarded and logged by add_material, once.
     detail = await materials.add_material(
         ctx,
         materials.NewMaterial(
@@ -77,6 +69,7 @@ async def upload_for_case(ctx: RequestContext, receipt_number: str, handed_in: C
         ),
         handed_in.upload,
         supersedes=deficient.id if deficient is not None else None,
+        correction_requested=deficient is not None,
     )
     case = await case_row(ctx, receipt_number, Action.CASE_ATTACH, for_update=True)
     check_attachable(case)

@@ -330,13 +330,20 @@ async def upload_material(
 
 
 async def add_material(
-    ctx: RequestContext, new: NewMaterial, upload: FileUpload, *, supersedes: int | None = None
+    ctx: RequestContext,
+    new: NewMaterial,
+    upload: FileUpload,
+    *,
+    supersedes: int | None = None,
+    correction_requested: bool = False,
 ) -> MaterialDetail:
     """Create a material and its first version in the caller's transaction (the caller commits).
 
     Cases use this to issue their results (licences, certificates) as materials: pass the issuing
     department and validity in `new`. `supersedes` names an older material of the same applicant
-    and type that the new one replaces.
+    and type that the new one replaces: its keeper's right (`_check_keeper`), unless
+    `correction_requested`, when a department reviewing the case asked for this very replacement
+    (补正) and the case hands it in: the request is the authority, and it is on record.
     """
     session = ctx.session
     _, canonical = detect_kind(new.applicant_id_number)
@@ -361,7 +368,9 @@ async def add_material(
     issued_on, valid_until = _validity(new.issued_on, new.valid_until, material_type.valid_days)
     if supersedes is not None:
         await _guarded_material(ctx, Action.MATERIAL_SUPERSEDE, supersedes)
-        await _check_keeper(ctx, await _replaceable(ctx, supersedes, applicant.id, material_type.id, lock=False))
+        replaceable = await _replaceable(ctx, supersedes, applicant.id, material_type.id, lock=False)
+        if not correction_requested:
+            await _check_keeper(ctx, replaceable)
     title = _title(new.title or material_type.name)
     stored = await _store(ctx, upload)
     # Locked only now, so a long upload holds no row lock; checked again in case it changed meanwhile.

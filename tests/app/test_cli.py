@@ -65,7 +65,9 @@ async def test_demo_tokens_stay_the_same_across_restarts(hub_command, client, mo
     await hub_command("demo", "--applicants", "3", "--cases", "0")
 
     def tokens(out: str) -> dict[str, str]:
-        rows = [line.split() for line in out.splitlines() if line.startswith("  ")]
+        rows = [
+            line.split() for line in out.splitlines() if line.startswith("  ") and line.split()[-1].startswith("hub_")
+        ]
         return {f"{row[0]} {row[1]} {row[2]}": row[-1] for row in rows}
 
     status, first, _ = await hub_command("serve", "--port", "0", "--print-demo-tokens")

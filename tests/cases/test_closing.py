@@ -103,12 +103,13 @@ async def test_an_applicant_withdraws_at_the_window_that_received_the_case(hub, 
     read = (await client.execute(READ, {"r": receipt}, token=clerk.token))["case"]
     assert read["status"] == "WITHDRAWN"
 
+    # The log says what happened: every refusal after the policy allowed is `refused`.
     assert await log_of(hub, "case.withdraw") == [
+        ("case.withdraw", "refused", "clerk", f"case:{receipt}"),
+        ("case.withdraw", "refused", "clerk", f"case:{receipt}"),
+        ("case.withdraw", "refused", "department_system", f"case:{receipt}"),
         ("case.withdraw", "allowed", "clerk", f"case:{receipt}"),
-        ("case.withdraw", "allowed", "clerk", f"case:{receipt}"),
-        ("case.withdraw", "allowed", "department_system", f"case:{receipt}"),
-        ("case.withdraw", "allowed", "clerk", f"case:{receipt}"),
-        ("case.withdraw", "allowed", "clerk", f"case:{receipt}"),
+        ("case.withdraw", "refused", "clerk", f"case:{receipt}"),
     ]
 
 

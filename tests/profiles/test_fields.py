@@ -82,10 +82,13 @@ async def test_an_enterprise_keeps_a_landline_and_its_registration_region(client
 async def test_a_department_corrects_its_own_value_and_the_history_keeps_both(client, clerk, tax_system) -> None:
     await client.execute(REGISTER, register(MAN_1975, phone="13800138000"), token=clerk.token)
     await client.execute(
-        RECORD, record(MAN_1975, "phone", "13900139000", verified=True), token=tax_system.token, purpose="tax"
+        RECORD,
+        record(MAN_1975, "phone", "13900139000", verified=True),
+        token=tax_system.token,
+        purpose="basis:tax-registration",
     )
     corrected = record(MAN_1975, "phone", "13900139001", verified=True)
-    await client.execute(RECORD, corrected, token=tax_system.token, purpose="tax")
+    await client.execute(RECORD, corrected, token=tax_system.token, purpose="basis:tax-registration")
 
     history = (await client.execute(HISTORY, {"id": MAN_1975}, token=clerk.token))["applicant"]["profileHistory"]
     assert [(h["value"], h["verified"], h["current"], h["source"]["departmentCode"]) for h in history] == [
