@@ -50,6 +50,7 @@ class RunningHub:
     workers: int
     tokens: dict[tuple[str, str], str]  # (role, department code) -> bearer token
     pid: int = 0  # the serving process (with one worker, the one that answers), for its memory
+    log: Path | None = None  # what the server wrote to stderr (tracebacks included), while it runs
 
     def token(self, role: str, department_code: str) -> str:
         return self.tokens[role, department_code]
@@ -154,7 +155,7 @@ def running_hub(database_url: str, *, workers: int = 1, env: dict[str, str] | No
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_until_ready(url, server, log)
-            yield RunningHub(f"{url}/graphql", database_url, workers, tokens, server.pid)
+            yield RunningHub(f"{url}/graphql", database_url, workers, tokens, server.pid, Path(var) / "serve.log")
         finally:
             server.terminate()
             try:

@@ -100,6 +100,7 @@ class Tally:
     statuses: Counter[int] = field(default_factory=Counter)
     codes: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    unsendable: Counter[str] = field(default_factory=Counter)
 
     def add(self, what: str, response: httpx.Response | None, error: str = "") -> None:
         if response is None:
@@ -340,8 +341,10 @@ async def fuzz(url: str, tokens: list[str | None], requests: int, seed: int) -> 
             what, arguments = item
             try:
                 response = await client.post(url, **arguments)  # type: ignore[arg-type]
-            except httpx.HTTPError as error:
-                tally.add(what, None, repr(error))
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as error:
+                tally.add(what, None, repr(error))  # the server hung up or never answered: a failure
+            except (httpx.HTTPError, ValueError, TypeError) as error:
+                tally.unsendable[type(error).__name__] += 1  # the client refused to send it: not the server's
             else:
                 tally.add(what, response)
 
@@ -367,13 +370,20 @@ def main() -> None:
     with _database() as database_url, running_hub(database_url, env={"HUB_ENVIRONMENT": "production"}) as hub:
         tokens: list[str | None] = [*hub.tokens.values(), None, "hub_" + "0" * 43, "not-a-token"]
         tally = asyncio.run(fuzz(hub.url, tokens, REQUESTS, SEED))
+        if tally.failed and hub.log is not None:
+            kept = Path("var") / "fuzz-serve.log"
+            kept.parent.mkdir(exist_ok=True)
+            kept.write_bytes(hub.log.read_bytes())
+            print(f"the server's log, with its tracebacks, is kept in {kept}")
     print(f"Fuzzing the served hub ({DATABASE}, production settings): {REQUESTS:,} requests, seed {SEED}")
     rows: list[list[object]] = [["HTTP status", "requests"]]
     rows += [[status or "no response", count] for status, count in sorted(tally.statuses.items())]
     print_table(rows)
     rows = [["extensions.code", "errors"]] + [[code, n] for code, n in tally.codes.most_common()]
     print_table(rows)
-    print(f"5xx or INTERNAL_SERVER_ERROR: {tally.failed}")
+    if tally.unsendable:
+        print(f"not sent (the HTTP client refused them): {dict(tally.unsendable)}")
+    print(f"5xx, INTERNAL_SERVER_ERROR or no answer: {tally.failed}")
     for failure in tally.failures:
         print(f"  {failure}")
     if tally.failed:

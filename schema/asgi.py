@@ -39,7 +39,7 @@ from hub.errors import (
 )
 from hub.metrics import GRAPHQL_ERRORS
 from schema.context import GraphQLContext
-from schema.errors import INTERNAL_ERROR, error_code
+from schema.errors import INTERNAL_ERROR, error_code, is_client_error
 from schema.graphiql import graphiql_page
 from schema.limits import refuse_control_characters
 
@@ -265,8 +265,7 @@ class GraphQLEndpoint(GraphQL):
         schema is published to those who should have it, not mapped for whoever probes."""
         hide_suggestions = not self.hub.settings.suggestions_enabled
         for error in result.errors or ():
-            original = error.original_error
-            if original is not None and not isinstance(original, HubError):
+            if not is_client_error(error):
                 error.message = "Internal server error."
                 error.extensions = {"code": INTERNAL_ERROR}
                 GRAPHQL_ERRORS.labels(code=INTERNAL_ERROR).inc()

@@ -12,14 +12,29 @@ INTERNAL_ERROR = "INTERNAL_SERVER_ERROR"
 VALIDATION_ERROR = "GRAPHQL_VALIDATION_FAILED"
 
 
+BAD_INPUT = "BAD_USER_INPUT"
+
+
 def _is_domain_error(error: GraphQLError) -> bool:
     return isinstance(error.original_error, HubError)
+
+
+def is_variable_error(error: GraphQLError) -> bool:
+    """A variable the schema cannot take (an invalid date, null for a required value): the caller's
+    mistake, found by graphql-core before anything runs, so never masked as an internal error."""
+    return error.path is None and error.message.startswith("Variable '$")
+
+
+def is_client_error(error: GraphQLError) -> bool:
+    return error.original_error is None or _is_domain_error(error) or is_variable_error(error)
 
 
 def error_code(error: GraphQLError) -> str:
     original = error.original_error
     if isinstance(original, HubError):
         return original.code
+    if is_variable_error(error):
+        return BAD_INPUT
     if original is None:
         # Parse, validation and limiter errors come without an original error.
         return VALIDATION_ERROR
@@ -34,7 +49,7 @@ class HubMaskErrors(MaskErrors):
 
     @staticmethod
     def _should_mask(error: GraphQLError) -> bool:
-        return error.original_error is not None and not _is_domain_error(error)
+        return not is_client_error(error)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)

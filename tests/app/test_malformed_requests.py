@@ -210,3 +210,17 @@ async def test_a_multipart_body_without_boundary_or_end_is_a_malformed_request(c
         "/graphql", content=body[: len(body) // 2], headers={**headers, "Content-Type": content_type}
     )
     _refused(truncated, 400, "MALFORMED_REQUEST")
+
+
+@pytest.mark.parametrize("day", ["2026-02-30", "户籍核查", "-1", " "])
+async def test_a_variable_the_schema_cannot_take_is_bad_user_input_not_an_internal_error(client, clerk, day) -> None:
+    """Found by bench/fuzz.py: an invalid Date variable, or null for a required one, was masked as
+    INTERNAL_SERVER_ERROR; it is the caller's mistake, told before anything runs."""
+    query = (
+        "query($d: Date, $id: String!) { applicant(idNumber: $id) { priorSubmissions(openedFrom: $d) { __typename } } }"
+    )
+    answer = await client.post(query, {"d": day, "id": PERSON}, token=clerk.token)
+    error = answer.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "Variable '$d'" in error["message"]
+    missing = await client.post(query, {"d": None, "id": None}, token=clerk.token)
+    assert missing.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
