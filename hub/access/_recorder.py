@@ -15,6 +15,7 @@ from hub.access.actions import Outcome, PendingEntry
 from hub.access.auth import NOBODY
 from hub.errors import AccessLogUnavailable
 from hub.metrics import ACCESS_LOG_FAILURES
+from storage.models import AccessEntry
 from storage.repositories.audit import append_entries
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class AccessRecorder:
                 "action": entry.action.value,
                 "outcome": entry.outcome.value,
                 "applicant_ref": entry.applicant_ref,
-                "object_ref": entry.object_ref,
+                "object_ref": _fit(entry.object_ref, OBJECT_REF_LENGTH),
                 "fields": ",".join(entry.fields),
                 "material_types": ",".join(entry.material_types),
                 "purpose": ctx.purpose or "",
@@ -111,3 +112,12 @@ class AccessRecorder:
             ACCESS_LOG_FAILURES.inc()
             logger.exception("could not record %d access entries of request %s", len(rows), ctx.request_id)
             raise AccessLogUnavailable("the access log could not record this request") from error
+
+
+# What an access names may be as long as a caller made it (a receipt number of 5,000 characters):
+# the entry keeps its start, marked as cut, so the attempt is recorded instead of failing to be.
+OBJECT_REF_LENGTH: int = getattr(AccessEntry.__table__.c.object_ref.type, "length", None) or 200
+
+
+def _fit(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"

@@ -74,3 +74,21 @@ async def test_a_read_whose_entry_cannot_be_stored_returns_no_data(hub, far_clie
         return
     _assert_masked(response)
     assert _failures() > before
+
+
+async def test_an_overlong_name_in_a_request_is_logged_cut_not_failed(hub, client, clerk) -> None:
+    """Found by bench/fuzz.py on PostgreSQL: a receipt number of thousands of characters made the
+    log insert fail (the request failed closed). The attempt is a refusal like any unknown case,
+    and its entry keeps the start of what was asked for."""
+    receipt = "R" * 5000
+    answer = await client.post(
+        "query($r: String!) { case(receiptNumber: $r) { status } }", {"r": receipt}, token=clerk.token
+    )
+    assert answer.json()["errors"][0]["extensions"]["code"] != "INTERNAL_SERVER_ERROR"
+    async with hub.sessions() as session:
+        refs = (
+            (await session.execute(select(AccessEntry.object_ref).where(AccessEntry.object_ref.like("case:RRR%"))))
+            .scalars()
+            .all()
+        )
+    assert refs and all(len(ref) <= 200 and ref.endswith("…") for ref in refs)
