@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hub.access.context import Hub
 from hub.audit.sequencer import Sequencer
 from hub.cases.closing import close_abandoned_forever
+from hub.documents.gc import collect_blobs_forever
 from hub.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
 from hub.services import build_hub
 from hub.settings import Settings, get_settings
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
         sequencer = asyncio.create_task(Sequencer(hub).run_forever())
         # And closes abandoned cases (hub/cases/closing.py); safe with several processes at once.
         abandonment = asyncio.create_task(close_abandoned_forever(hub))
+        # And collects blobs that crashed writes left behind (hub/documents/gc.py).
+        collecting = asyncio.create_task(collect_blobs_forever(hub))
         # And tries to evaluate supervision; one process at a time gets the lock (hub/supervision).
         supervisor = asyncio.create_task(supervision.run_forever(hub))
         # SQLite (one process, one writer): the webhook worker runs here. On PostgreSQL, `hub worker`
@@ -121,7 +124,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
         delivering = asyncio.create_task(worker) if worker is not None else None
         yield
         stop_delivering.set()
-        for task in (supervisor, abandonment, sequencer):
+        for task in (supervisor, abandonment, collecting, sequencer):
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task

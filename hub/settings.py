@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     s3_secret_key: SecretStr | None = None
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0, description="largest file accepted, in bytes")
     blob_gc_grace_seconds: int = Field(default=3600, gt=0, description="gc spares blobs touched this recently")
+    blob_gc_interval: float = Field(
+        default=3600.0, ge=0, description="seconds between background gc runs in a served hub; 0 switches them off"
+    )
     download_link_seconds: int = Field(default=300, gt=0, description="lifetime of a signed download link")
 
     # Cases (docs/cases.md): when the hub closes a case nobody carries on as ABANDONED.

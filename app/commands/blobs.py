@@ -14,19 +14,21 @@ if TYPE_CHECKING:
     from hub.documents.store import GcReport
 
 
-async def _collect(settings: Settings, grace_seconds: int | None) -> GcReport:
+async def _collect(settings: Settings, grace_seconds: int | None, dry_run: bool) -> GcReport:
     async with hub_for(settings) as hub:
         assert hub.documents is not None
         if grace_seconds is not None:
             hub.documents.grace = timedelta(seconds=grace_seconds)
-        return await hub.documents.collect_garbage()
+        return await hub.documents.collect_garbage(dry_run=dry_run)
 
 
 def cmd_gc(args: argparse.Namespace, settings: Settings) -> None:
-    report = asyncio.run(_collect(settings, args.grace_seconds))
+    report = asyncio.run(_collect(settings, args.grace_seconds, args.dry_run))
+    verb = "would delete" if report.dry_run else "deleted"
     print(
-        f"deleted {report.blobs_deleted} unreferenced blobs, {report.orphan_objects_deleted} orphan objects, "
+        f"{verb} {report.blobs_deleted} unreferenced blobs, {report.orphan_objects_deleted} orphan objects, "
         f"{report.partial_writes_removed} partial writes"
+        + (" (dry run: nothing was deleted)" if report.dry_run else "")
     )
 
 
@@ -51,6 +53,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         type=int,
         help="spare blobs touched this recently (default HUB_BLOB_GC_GRACE_SECONDS); never shorter than your longest upload",
     )
+    gc.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
     gc.set_defaults(handler=cmd_gc)
     blobs.add_parser("init", help="check the blob store, creating the S3 bucket if missing").set_defaults(
         handler=cmd_init

@@ -75,6 +75,7 @@ class GcReport:
     blobs_deleted: int
     orphan_objects_deleted: int
     partial_writes_removed: int
+    dry_run: bool = False  # then the counts are what a run would delete, and nothing was
 
 
 class DocumentStore:
@@ -255,16 +256,23 @@ class DocumentStore:
         async with self.sessions() as session:
             return {blob_id: BlobRef.of(blob) for blob_id, blob in (await repo.blobs_by_ids(session, ids)).items()}
 
-    async def collect_garbage(self, now: datetime | None = None) -> GcReport:
+    async def collect_garbage(self, now: datetime | None = None, *, dry_run: bool = False) -> GcReport:
         """Delete blobs no version refers to and no writer touched within the grace period.
 
         Each blob is first marked `deleting` in one conditional statement (still unreferenced,
         still unclaimed), so a writer deduplicating onto it at the same moment either claims it
-        first (and gc leaves it) or waits for it to be gone and writes it anew.
+        first (and gc leaves it) or waits for it to be gone and writes it anew. With `dry_run`,
+        nothing is marked or deleted: the report counts what a run now would delete.
         """
         cutoff = (now or utcnow()) - self.grace
         async with self.sessions() as session:
             candidates = await repo.collectable(session, cutoff)
+        if dry_run:
+            async with self.sessions() as session:
+                known = await repo.all_names(session)
+            orphans = await self._orphans(known, cutoff)
+            partial = await self._run(lambda: self.store.remove_partial_writes(cutoff, dry_run=True))
+            return GcReport(len(candidates), len(orphans), partial, dry_run=True)
         deleted = 0
         for blob in candidates:
             async with self.sessions() as session:
@@ -278,15 +286,16 @@ class DocumentStore:
             deleted += 1
         async with self.sessions() as session:
             known = await repo.all_names(session)
-        orphans = [
-            obj.name
-            for obj in await self._run(lambda: list(self.store.objects()))
-            if obj.name not in known and obj.modified_at < cutoff
-        ]
+        orphans = await self._orphans(known, cutoff)
         for name in orphans:
             await self._run(self.store.delete, name)
         partial_writes = await self._run(self.store.remove_partial_writes, cutoff)
         return GcReport(deleted, len(orphans), partial_writes)
+
+    async def _orphans(self, known: set[str], cutoff: datetime) -> list[str]:
+        """Objects no row knows of, untouched since `cutoff` (a write in flight has no row yet)."""
+        objects = await self._run(lambda: list(self.store.objects()))
+        return [obj.name for obj in objects if obj.name not in known and obj.modified_at < cutoff]
 
     async def rewrap_data_keys(self) -> int:
         """Re-wrap every stored blob's data key under the current master key; blobs stay as they are."""

@@ -52,8 +52,9 @@ class BlobStore(Protocol):
         """Every complete object (gc finds objects no row knows of)."""
         ...
 
-    def remove_partial_writes(self, older_than: datetime) -> int:
-        """Drop what interrupted writes left behind before `older_than`; returns how many."""
+    def remove_partial_writes(self, older_than: datetime, *, dry_run: bool = False) -> int:
+        """Drop what interrupted writes left behind before `older_than` (only count it if `dry_run`);
+        returns how many."""
         ...
 
     def check(self) -> None:

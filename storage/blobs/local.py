@@ -92,14 +92,15 @@ class LocalBlobStore:
                 stat = path.stat()
                 yield StoredObject(path.name, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
 
-    def remove_partial_writes(self, older_than: datetime) -> int:
+    def remove_partial_writes(self, older_than: datetime, *, dry_run: bool = False) -> int:
         incoming = self.root / INCOMING
         if not incoming.is_dir():
             return 0
         removed = 0
         for path in incoming.iterdir():
             if datetime.fromtimestamp(path.stat().st_mtime, UTC) < older_than:
-                path.unlink(missing_ok=True)
+                if not dry_run:
+                    path.unlink(missing_ok=True)
                 removed += 1
         return removed
 

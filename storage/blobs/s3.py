@@ -131,7 +131,7 @@ class S3BlobStore:
         except STORE_ERRORS as error:
             raise self._fail("list blobs", error) from None
 
-    def remove_partial_writes(self, older_than: datetime) -> int:
+    def remove_partial_writes(self, older_than: datetime, *, dry_run: bool = False) -> int:
         # The SDK exposes listing and aborting multipart uploads only as internal calls; a bucket
         # lifecycle rule (AbortIncompleteMultipartUpload) is the belt to these braces.
         removed = 0
@@ -143,8 +143,9 @@ class S3BlobStore:
                 )
                 for upload in page.uploads:
                     if upload.initiated_time is None or upload.initiated_time < older_than:
-                        # minio types `upload_id` optional, but S3 lists every incomplete upload with its UploadId.
-                        self.client._abort_multipart_upload(self.bucket, upload.object_name, upload.upload_id)  # type: ignore[arg-type]  # noqa: SLF001
+                        if not dry_run:
+                            # minio types `upload_id` optional; S3 lists every incomplete upload with one.
+                            self.client._abort_multipart_upload(self.bucket, upload.object_name, upload.upload_id)  # type: ignore[arg-type]  # noqa: SLF001
                         removed += 1
                 if not page.is_truncated:
                     return removed

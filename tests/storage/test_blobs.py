@@ -288,3 +288,36 @@ async def test_readiness_reports_the_blob_store(store_hub, s3_server: S3Server) 
         assert status == 503 and checks["blobs"].startswith("unavailable")
     finally:
         await missing.close()
+
+
+async def test_a_dry_run_counts_what_gc_would_delete_and_deletes_nothing(store_hub, hub_command) -> None:
+    await store_hub.documents.put(io.BytesIO(b"%PDF-orphaned-write"), 19)
+    await age_claims(store_hub, 2 * HOUR)
+    async def state() -> tuple[list[tuple[str, str]], set[str]]:
+        return [(b.name, b.state) for b in await blob_rows(store_hub)], set(objects(store_hub))
+
+    before = await state()
+    dry = await store_hub.documents.collect_garbage(dry_run=True)
+    assert (dry.blobs_deleted, dry.dry_run) == (1, True)
+    assert await state() == before
+    said = await hub_command("blobs", "gc", "--dry-run")
+    assert "would delete 1 unreferenced blobs" in said and "nothing was deleted" in said
+    assert await state() == before
+    assert (await store_hub.documents.collect_garbage()).blobs_deleted == 1
+
+
+async def test_the_served_hub_collects_stale_blobs_by_itself(store_hub) -> None:
+    from hub.documents.gc import collect_blobs_forever
+
+    await store_hub.documents.put(io.BytesIO(b"%PDF-crashed-write"), 18)
+    await age_claims(store_hub, 2 * HOUR)
+    store_hub.settings = store_hub.settings.model_copy(update={"blob_gc_interval": 0.05})
+    loop = asyncio.create_task(collect_blobs_forever(store_hub))
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if not await blob_rows(store_hub):
+                break
+    finally:
+        loop.cancel()
+    assert await blob_rows(store_hub) == [] and set(objects(store_hub)) == set()
