@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from console import auditor, cases, clerk, reviewer
+from console import auditor, cases, clerk, reviewer, supervision
 from console.login import login_endpoints, logout
 from console.web import PREFIX, Page, Purpose, View, console_view
 from hub.access.accounts import Kind
@@ -55,6 +55,15 @@ def console_mount(hub: Hub) -> Mount:
             view(auditor.search, "/audit"),
             view(auditor.readers, "/audit/readers"),
             view(auditor.entry, "/audit/entries/{seq}"),
+            view(supervision.cases, "/supervision/cases", purpose=supervision.purpose),
+            view(supervision.ranking, "/supervision/ranking"),
+            view(supervision.alerts, "/supervision/alerts"),
+            view(supervision.alert, "/supervision/alerts/{alert_id}"),
+            view(supervision.alert_step, "/supervision/alerts/{alert_id}", ("POST",)),
+            view(supervision.complaints, "/supervision/complaints"),
+            view(supervision.resolve, "/supervision/complaints/{receipt}/resolve", ("POST",)),
+            view(supervision.complaint_form, "/complaints"),
+            view(supervision.file, "/complaints", ("POST",)),
             Mount("/static", StaticFiles(directory=STATIC), name="console-static"),
         ],
     )

@@ -9,6 +9,9 @@ from babel.messages.extract import extract_from_dir
 from console.errors import GENERIC, MESSAGES
 from console.i18n import translations
 from hub.access.accounts import Kind
+from hub.supervision.alerts import AlertStatus
+from hub.supervision.complaints import Cause, ComplaintStatus, Complexity, Resolution
+from hub.supervision.timing import TimingState
 from storage.models.cases import Decision
 
 CONSOLE = Path(__file__).resolve().parents[2] / "console"
@@ -33,4 +36,9 @@ def test_every_message_of_the_templates_and_views_is_translated():
 def test_every_error_kind_and_decision_shown_is_translated():
     shown = [*MESSAGES.values(), GENERIC, *(kind.value for kind in Kind)]
     shown += [f"decision:{decision.value}" for decision in Decision]
+    shown += [f"timing:{state.value}" for state in TimingState] + ["card:yellow", "card:red"]
+    shown += [f"alert:{status.value}" for status in AlertStatus]
+    shown += [f"complaint:{status.value}" for status in ComplaintStatus]
+    shown += [f"cause:{cause.value}" for cause in Cause] + [f"complexity:{c.value}" for c in Complexity]
+    shown += [f"resolution:{resolution.value}" for resolution in Resolution]
     assert _untranslated(shown) == []
