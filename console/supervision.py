@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from console.i18n import gettext
+from console.people import named_principals
 from console.web import Page
 from hub.access.accounts import Kind, Person
 from hub.access.actions import Action
@@ -129,7 +130,8 @@ async def alert(page: Page) -> Response:
     view = await alert_view(page.ctx, alert_id)
     proven = await evidence(page.ctx, alert_id)
     steps = [s for s in AlertStatus if s is not AlertStatus.OPEN and s is not AlertStatus.EXPLAINED]
-    return page.render("supervision_alert.html", view=view, evidence=proven, steps=steps)
+    named = await named_principals(page.ctx.session, [view.alert.principal_id, *(e.principal_id for e in view.events)])
+    return page.render("supervision_alert.html", view=view, evidence=proven, steps=steps, named=named)
 
 
 async def alert_step(page: Page) -> Response:

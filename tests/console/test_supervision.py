@@ -131,7 +131,9 @@ async def test_an_alert_with_its_evidence_is_asked_about_dismissed_and_closed(hu
     await page.get_by_role("button", name="记录处理").click()
     await page.wait_for_load_state()
     history = await page.locator("ol.history").inner_text()
-    assert "已要求说明 · 请说明查询依据" in history and "已排除 · 查询依据属实" in history
+    assert "已要求说明 · 李监察（电子监察室） · 请说明查询依据" in history
+    assert "已排除 · 李监察（电子监察室） · 查询依据属实" in history
+    assert "王窗口 · 行政服务中心" in await page.locator("dl").inner_text()  # the principal who read
     await screenshot(page, hub, "supervision-alert")
     await page.get_by_label("下一步").select_option("closed")
     await page.get_by_role("button", name="记录处理").click()
