@@ -12,7 +12,7 @@ from hub.access.accounts import Kind
 from hub.supervision.alerts import AlertStatus
 from hub.supervision.complaints import Cause, ComplaintStatus, Complexity, Resolution
 from hub.supervision.timing import TimingState
-from storage.models.cases import Decision
+from storage.models.cases import CaseStatus, Decision, PauseReason
 
 CONSOLE = Path(__file__).resolve().parents[2] / "console"
 METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
@@ -41,4 +41,5 @@ def test_every_error_kind_and_decision_shown_is_translated():
     shown += [f"complaint:{status.value}" for status in ComplaintStatus]
     shown += [f"cause:{cause.value}" for cause in Cause] + [f"complexity:{c.value}" for c in Complexity]
     shown += [f"resolution:{resolution.value}" for resolution in Resolution]
+    shown += [status.value for status in CaseStatus] + [f"pause:{reason.value}" for reason in PauseReason]
     assert _untranslated(shown) == []
