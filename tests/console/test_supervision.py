@@ -135,6 +135,12 @@ async def test_an_alert_with_its_evidence_is_asked_about_dismissed_and_closed(hu
     assert "已排除 · 李监察（电子监察室） · 查询依据属实" in history
     assert "王窗口 · 行政服务中心" in await page.locator("dl").inner_text()  # the principal who read
     await screenshot(page, hub, "supervision-alert")
+    # A dismissed alert is only closed: another step is refused, in words.
+    await page.get_by_label("下一步").select_option("confirmed")
+    await page.get_by_label("说明（理由）").fill("改判")
+    await page.get_by_role("button", name="记录处理").click()
+    assert "预警当前状态下不能进行此步" in await page.locator(".error-summary").inner_text()
+    await page.goto(page.url)
     await page.get_by_label("下一步").select_option("closed")
     await page.get_by_role("button", name="记录处理").click()
     await page.wait_for_load_state()
