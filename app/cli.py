@@ -64,7 +64,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         sys.exit(1)
     if args.print_demo_tokens or args.rotate_demo_tokens:
         _print_demo_tokens(settings, rotate=args.rotate_demo_tokens)
-        _print_demo_people(settings)
+        _print_demo_people(settings, rotate=args.rotate_demo_tokens)
     print(f"GraphiQL: http://{host}:{port}/graphql")
     print(f"Console:  http://{host}:{port}/console/")
     uvicorn.run(
@@ -93,13 +93,14 @@ def _port_in_use(host: str, port: int) -> str:
     return ""
 
 
-def _print_demo_people(settings: Settings) -> None:
-    """The console's demo people (docs/console.md), with fresh passwords, for `make run`."""
-    from hub.demo.console_people import reissue_demo_people
+def _print_demo_people(settings: Settings, *, rotate: bool) -> None:
+    """The console's demo people (docs/console.md), their passwords kept across restarts, for `make run`."""
+    from hub.demo.console_people import people_file, reissue_demo_people, write_kept_passwords
     from storage.models.base import utcnow
 
-    logins = asyncio.run(in_session(settings, lambda s: reissue_demo_people(s, settings, utcnow())))
-    print("Demo people (sign in to the console with a login name and its password):")
+    logins = asyncio.run(in_session(settings, lambda s: reissue_demo_people(s, settings, utcnow(), rotate=rotate)))
+    write_kept_passwords(people_file(settings), logins)
+    print(f"Demo people (kept in {people_file(settings)}; sign in to the console with a login name and its password):")
     for login in logins:
         person = login.person
         print(f"  {person.kind.value:9} {person.department_code:6} {person.name:8} {person.login:10} {login.password}")
@@ -218,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--print-demo-tokens", action="store_true", help="print the demo principals' tokens (the same across restarts)"
     )
     serve.add_argument(
-        "--rotate-demo-tokens", action="store_true", help="give every demo principal a new token, and print them"
+        "--rotate-demo-tokens",
+        action="store_true",
+        help="give every demo principal a new token and every demo person a new password, and print them",
     )
     serve.set_defaults(handler=cmd_serve)
 

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from console import auditor, cases, clerk, reviewer
+from console import auditor, cases, clerk, reviewer, supervision
 from console.login import login_endpoints, logout
 from console.web import PREFIX, Page, Purpose, View, console_view
 from hub.access.accounts import Kind
@@ -49,12 +49,24 @@ def console_mount(hub: Hub) -> Mount:
             view(clerk.attach_on_file, "/cases/{receipt}/attach-on-file", ("POST",)),
             view(clerk.upload, "/cases/{receipt}/upload", ("POST",)),
             view(clerk.accept, "/cases/{receipt}/accept", ("POST",)),
+            view(clerk.promise, "/cases/{receipt}/promise", ("POST",)),
+            view(clerk.withdraw, "/cases/{receipt}/withdraw", ("POST",)),
+            view(clerk.collect, "/cases/{receipt}/collect", ("POST",)),
             view(cases.receipt, "/cases/{receipt}/receipt", purpose=cases.case_purpose),
             view(reviewer.inbox, "/inbox", purpose=reviewer.purpose),
             view(reviewer.opinion, "/cases/{receipt}/opinion", ("POST",), purpose=cases.case_purpose),
             view(auditor.search, "/audit"),
             view(auditor.readers, "/audit/readers"),
             view(auditor.entry, "/audit/entries/{seq}"),
+            view(supervision.cases, "/supervision/cases", purpose=supervision.purpose),
+            view(supervision.ranking, "/supervision/ranking"),
+            view(supervision.alerts, "/supervision/alerts"),
+            view(supervision.alert, "/supervision/alerts/{alert_id}"),
+            view(supervision.alert_step, "/supervision/alerts/{alert_id}", ("POST",)),
+            view(supervision.complaints, "/supervision/complaints"),
+            view(supervision.resolve, "/supervision/complaints/{receipt}/resolve", ("POST",)),
+            view(supervision.complaint_form, "/complaints"),
+            view(supervision.file, "/complaints", ("POST",)),
             Mount("/static", StaticFiles(directory=STATIC), name="console-static"),
         ],
     )

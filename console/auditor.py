@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time
 
 from starlette.responses import Response
 
+from console.people import named_principals
 from console.web import Page
 from hub.access.actions import Action, Outcome
 from hub.audit.export import verifier_keys
@@ -49,6 +50,7 @@ async def search(page: Page) -> Response:
     return page.render(
         "audit_search.html",
         entries=found.items,
+        named=await named_principals(page.ctx.session, (e.principal_id for e in found.items)),
         has_next=found.has_next_page,
         query=params,
         actions=[a.value for a in Action],
@@ -62,7 +64,8 @@ async def readers(page: Page) -> Response:
     if not id_number:
         raise InvalidInput("name the applicant", field="id")
     found = await access_history(page.ctx, id_number, first=PAGE_SIZE)
-    return page.render("audit_readers.html", entries=found.items, id_number=id_number.upper())
+    named = await named_principals(page.ctx.session, (e.principal_id for e in found.items))
+    return page.render("audit_readers.html", entries=found.items, named=named, id_number=id_number.upper())
 
 
 async def entry(page: Page) -> Response:

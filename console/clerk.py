@@ -1,16 +1,19 @@
 """The window clerk (综合窗口): find an applicant by ID, give the one-time notice, open a case, gather
-its materials (reuse what is on file, upload the rest), accept it and print the receipt."""
+its materials (reuse what is on file, upload the rest, take a promise for a non-key one), accept it
+and print the receipt; later withdraw it at the applicant's request or record the results collected."""
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from console.web import Page
+from hub.cases.closing import collect_results, withdraw_case
 from hub.cases.completion import CaseFile, upload_for_case
-from hub.cases.intake import accept_case, attach_existing, find_case, open_case
+from hub.cases.intake import accept_case, attach_existing, find_case, open_case, promise_material
 from hub.cases.notice import Holding, one_time_notice
 from hub.cases.submissions import prior_submissions
 from hub.catalog.catalogue import current_service_items
@@ -98,3 +101,28 @@ async def accept(page: Page) -> Response:
     receipt = page.request.path_params["receipt"]
     await accept_case(page.ctx, receipt)
     return page.redirect(f"/cases/{receipt}/receipt")
+
+
+async def promise(page: Page) -> Response:
+    """容缺: the applicant promises to hand in a non-key material by a date."""
+    receipt = page.request.path_params["receipt"]
+    try:
+        promised_on = date.fromisoformat(page.field("promised_on"))
+    except ValueError:
+        raise InvalidInput("a date is YYYY-MM-DD", field="promised_on") from None
+    await promise_material(page.ctx, receipt, page.field("material_type"), promised_on)
+    return page.redirect(f"/cases/{receipt}")
+
+
+async def withdraw(page: Page) -> Response:
+    """撤回 at the window that received the case, with the applicant's reason."""
+    receipt = page.request.path_params["receipt"]
+    await withdraw_case(page.ctx, receipt, page.field("reason"))
+    return page.redirect(f"/cases/{receipt}")
+
+
+async def collect(page: Page) -> Response:
+    """统一出件: the applicant collected the results at the window."""
+    receipt = page.request.path_params["receipt"]
+    await collect_results(page.ctx, receipt)
+    return page.redirect(f"/cases/{receipt}")

@@ -33,6 +33,11 @@ MESSAGES = {
     "LOGIN_THROTTLED": "Too many failed logins: please wait a moment and try again.",
     "ACCOUNT_LOCKED": "Too many failed logins: this account is locked. Ask an administrator to reset the password.",
     "SESSION_EXPIRED": "Your session has ended. Please sign in again.",
+    "KEY_MATERIAL_CANNOT_BE_PROMISED": "A key material cannot be promised: it must be handed in.",
+    "CASE_CLOSED": "The case is closed: nothing more can be done to it.",
+    "CASE_OF_ANOTHER_WINDOW": "Only the window that received the case can do this.",
+    "ALERT_STATE_CONFLICT": "This step cannot follow the alert's current status.",
+    "COMPLAINT_STATE_CONFLICT": "This complaint is already resolved.",
     "CSRF_REJECTED": "This form is out of date or did not come from the console. Please reload the page.",
 }
 GENERIC = "The request could not be completed."

@@ -35,14 +35,16 @@ async def test_an_auditor_verifies_an_entry_in_the_browser(hub, page, console_ur
         await audit.wait_for_load_state()
         rows = audit.locator("table tbody tr")
         assert await rows.count() >= 3
-        assert "profile.read" in await audit.locator("table").inner_text()
+        table = await audit.locator("table").inner_text()
+        assert "profile.read" in table
+        assert "王窗口 行政服务中心 · 窗口工作人员" in table  # the person who read, by name and department
         await screenshot(audit, hub, "audit-search")
 
         await audit.get_by_label("谁查阅了该申请人的数据？").fill(SELLER)
         await audit.get_by_role("button", name="查看查阅记录").click()
         await audit.wait_for_load_state()
         readers = await audit.locator("table").inner_text()
-        assert "行政服务中心" in readers and "profile.read" in readers
+        assert "王窗口 行政服务中心" in readers and "profile.read" in readers
 
         await audit.locator("table tbody tr a").first.click()
         await audit.wait_for_url("**/audit/entries/*")
