@@ -293,6 +293,7 @@ async def test_readiness_reports_the_blob_store(store_hub, s3_server: S3Server) 
 async def test_a_dry_run_counts_what_gc_would_delete_and_deletes_nothing(store_hub, hub_command) -> None:
     await store_hub.documents.put(io.BytesIO(b"%PDF-orphaned-write"), 19)
     await age_claims(store_hub, 2 * HOUR)
+
     async def state() -> tuple[list[tuple[str, str]], set[str]]:
         return [(b.name, b.state) for b in await blob_rows(store_hub)], set(objects(store_hub))
 
