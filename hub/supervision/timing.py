@@ -3,7 +3,9 @@
 RED once a promised deadline (承诺时限) has passed; YELLOW when fewer working days remain than the
 item's threshold (default a third of its promised days, hub/supervision/rules.py); GREEN otherwise.
 A review stops being judged once its department has settled (approved, rejected, or 超时默许).
-Deadlines come from hub/cases/deadlines.py, so the office sees the same dates as the departments.
+Deadlines come from hub/cases/deadlines.py, each item's from its own acceptance and pushed back by
+the clock stops of hub/cases/clocks.py (corrections awaited, excluded periods), so the office sees
+the same dates as the departments in the case view.
 
 `evaluate_timing` stores the last state of each case and review, and raises one warning (预警提示)
 per change into YELLOW or RED, addressed to the department and to the supervision office.
