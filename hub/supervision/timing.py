@@ -144,19 +144,17 @@ def case_timing(calendar: WorkingCalendar, facts: CaseFacts, today: date, rules:
     stands still while its departments' clocks do, so the office sees the dates the case view shows.
     """
     reference = local_date(facts.completed_at) if facts.completed_at is not None else today
-    items = tuple(
-        _item_timing(
-            calendar,
-            item,
-            start,
-            reference,
-            rules.yellow_below(item.code, item.promised_days),
-            facts.spans(item.department_ids),
-        )
+    # Each accepted item's start and YELLOW threshold, worked out once for the items and the reviews.
+    accepted = {
+        item.item_id: (item, start, rules.yellow_below(item.code, item.promised_days))
         for item in facts.items
         if (start := facts.accepted_on(item)) is not None
+    }
+    items = tuple(
+        _item_timing(calendar, item, start, reference, yellow_below, facts.spans(item.department_ids))
+        for item, start, yellow_below in accepted.values()
     )
-    reviews = tuple(_reviews(calendar, facts, reference, rules))
+    reviews = tuple(_reviews(calendar, facts, accepted, reference))
     state = max((i.state for i in items), key=lambda s: s.severity, default=TimingState.GREEN)
     return CaseTiming(facts, state, items, reviews)
 
@@ -192,7 +190,12 @@ def _judge_item(
 _judge_item_memo = lru_cache(maxsize=65536)(_judge_item)
 
 
-def _reviews(calendar: WorkingCalendar, facts: CaseFacts, reference: date, rules: Rules) -> Iterable[ReviewTiming]:
+def _reviews(
+    calendar: WorkingCalendar,
+    facts: CaseFacts,
+    accepted_items: dict[int, tuple[ItemFacts, date, float]],
+    reference: date,
+) -> Iterable[ReviewTiming]:
     own_items: dict[int, list[ItemFacts]] = defaultdict(list)
     for item in facts.items:
         for department_id in item.department_ids:
@@ -200,11 +203,7 @@ def _reviews(calendar: WorkingCalendar, facts: CaseFacts, reference: date, rules
     for department_id in sorted(own_items):
         items = tuple(own_items[department_id])
         # Only accepted items set a department's limit; one with none accepted has no review yet.
-        accepted = tuple(
-            (item, start, rules.yellow_below(item.code, item.promised_days))
-            for item in items
-            if (start := facts.accepted_on(item)) is not None
-        )
+        accepted = tuple(accepted_items[i.item_id] for i in items if i.item_id in accepted_items)
         if not accepted:
             continue
         latest = facts.latest_opinions.get(department_id)
