@@ -198,7 +198,14 @@ async def _timing(hub: Hub) -> list[tuple[str, str, str]]:
     await _insert(
         hub,
         CaseItem,
-        [{"case_id": n + 1, "service_item_id": items[("zjj-sgxk", "sw-ns")[n % 2]]} for n in range(CASES)],
+        [
+            {
+                "case_id": c["id"],
+                "service_item_id": items[("zjj-sgxk", "sw-ns")[n % 2]],
+                "accepted_at": c["accepted_at"],
+            }
+            for n, c in enumerate(cases)
+        ],
     )
     rules = default_rules()
     now = datetime(2026, 11, 25, 10, tzinfo=UTC)

@@ -5,7 +5,7 @@ The department starts a pause, saying what it told the applicant, and ends it wh
 over; the working days in between do not count toward its deadline nor toward those of its items,
 and 超时默许 is judged on the deadline so pushed back. Waiting for the applicant's correction (补正,
 art. 32) pauses the clock too, but needs no step here: it follows from the `NEEDS_CORRECTION`
-opinion and the next material handed in (`hub.cases.views`).
+opinion and the next material handed in (`hub.cases.clocks`).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from enum import StrEnum
 from hub.access.context import RequestContext
 from hub.calendar.notices import official_calendar
 from hub.calendar.workdays import WorkingCalendar, local_date
+from hub.cases.clocks import OpinionFact, StoredPauseFact, clock_stops
 from hub.cases.deadlines import Deadline, Pause, deadline, working_days_spent
 from hub.cases.notice import Requirement, materials_required_for
 from hub.profiles.applicants import ApplicantRecord
@@ -31,7 +32,6 @@ from storage.models.cases import (
     JointReviewMinutes,
     Opinion,
     PauseReason,
-    ReviewPause,
     ReviewTask,
 )
 from storage.repositories import cases as repo
@@ -328,83 +328,30 @@ async def _pauses_of(
     today: date,
     opinions: dict[int, list[Opinion]],
 ) -> dict[int, dict[int, list[PauseView]]]:
-    """Every case's pauses by department: corrections awaited (from opinions) and excluded periods."""
+    """Every case's pauses by department (hub/cases/clocks.py: corrections awaited, excluded periods)."""
     case_ids = [case.id for case in cases]
     stored = await repo.pauses(ctx.session, case_ids)
     handed_in = await repo.handed_in_times(ctx.session, case_ids)
     result: dict[int, dict[int, list[PauseView]]] = {}
     for case in cases:
         reference = _reference_day(case, today)
-        by_department: dict[int, list[Opinion]] = {}
-        for opinion in opinions.get(case.id, []):
-            by_department.setdefault(opinion.department_id, []).append(opinion)
-        per_department: dict[int, list[PauseView]] = {}
-        for row in stored.get(case.id, []):
-            settled_at = _settled_at(by_department.get(row.department_id, []))
-            per_department.setdefault(row.department_id, []).append(_stored_pause(calendar, row, reference, settled_at))
-        for department_id, own in by_department.items():
-            per_department.setdefault(department_id, []).extend(
-                _correction_pauses(calendar, own, handed_in.get(case.id, []), reference)
-            )
-        for department_pauses in per_department.values():
-            department_pauses.sort(key=lambda p: p.started_at)
-        result[case.id] = per_department
-    return result
-
-
-def _pause_days(calendar: WorkingCalendar, started_at: datetime, ended_at: datetime | None, reference: date) -> int:
-    start = local_date(started_at)
-    return max(calendar.working_days_between(start, local_date(ended_at) if ended_at else reference), 0)
-
-
-def _settled_at(own: Sequence[Opinion]) -> datetime | None:
-    """When the department's standing answer settled its review (approved or rejected), if it has."""
-    if own and own[-1].decision in (Decision.APPROVE.value, Decision.REJECT.value):
-        return own[-1].recorded_at
-    return None
-
-
-def _stored_pause(
-    calendar: WorkingCalendar, row: ReviewPause, reference: date, settled_at: datetime | None
-) -> PauseView:
-    """An excluded period; one still open when the department decided ends with that decision, so a
-    forgotten `endPause` cannot hold an item's clock still for ever."""
-    ended_at = row.ended_at
-    if ended_at is None and settled_at is not None and settled_at >= row.started_at:
-        ended_at = settled_at
-    return PauseView(
-        row.department_id,
-        PauseReason(row.reason),
-        row.started_at,
-        ended_at,
-        row.note,
-        _pause_days(calendar, row.started_at, ended_at, reference),
-    )
-
-
-def _correction_pauses(
-    calendar: WorkingCalendar, own: Sequence[Opinion], handed_in: Sequence[datetime], reference: date
-) -> list[PauseView]:
-    """补正 (art. 32): from a correction request until a material is handed in to the case, or the
-    department answers again, whichever comes first; open while neither has happened."""
-    result = []
-    for index, opinion in enumerate(own):
-        if opinion.decision != Decision.NEEDS_CORRECTION.value:
-            continue
-        ends = [moment for moment in handed_in if moment > opinion.recorded_at]
-        if index + 1 < len(own):
-            ends.append(own[index + 1].recorded_at)
-        ended_at = min(ends) if ends else None
-        result.append(
-            PauseView(
-                opinion.department_id,
-                PauseReason.CORRECTION,
-                opinion.recorded_at,
-                ended_at,
-                opinion.comments,
-                _pause_days(calendar, opinion.recorded_at, ended_at, reference),
-            )
+        stops = clock_stops(
+            (OpinionFact(o.department_id, o.decision, o.recorded_at, o.comments) for o in opinions.get(case.id, [])),
+            (
+                StoredPauseFact(p.department_id, p.reason, p.started_at, p.ended_at, p.note)
+                for p in stored.get(case.id, [])
+            ),
+            handed_in.get(case.id, []),
         )
+        result[case.id] = {
+            department_id: [
+                PauseView(
+                    s.department_id, s.reason, s.started_at, s.ended_at, s.note, s.working_days(calendar, reference)
+                )
+                for s in own
+            ]
+            for department_id, own in stops.items()
+        }
     return result
 
 
