@@ -253,14 +253,14 @@ class Fuzzer:
         schema = build_schema(SCHEMA_FILE.read_text(encoding="utf-8"))
         self.generator = OperationGenerator(schema, rng)
 
-    def headers(self) -> dict[str, str]:
-        headers = {"X-Hub-Request": "1"}
+    def headers(self) -> dict[str, str | bytes]:
+        headers: dict[str, str | bytes] = {"X-Hub-Request": "1"}
         token = self.rng.choice(self.tokens)
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         purpose = self.rng.choice(PURPOSES)
         if purpose is not None:
-            headers["X-Hub-Purpose"] = purpose.encode("utf-8").decode("latin-1")
+            headers["X-Hub-Purpose"] = purpose.encode("utf-8")  # raw UTF-8 bytes, as a careless client sends
         return headers
 
     def request(self) -> tuple[str, dict[str, object]]:
