@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0, description="largest file accepted, in bytes")
     blob_gc_grace_seconds: int = Field(default=3600, gt=0, description="gc spares blobs touched this recently")
     download_link_seconds: int = Field(default=300, gt=0, description="lifetime of a signed download link")
+    visit_minutes: int = Field(
+        default=120, gt=0, description="how long a clerk reads the data of an applicant at the window"
+    )
 
     # Cases (docs/cases.md): when the hub closes a case nobody carries on as ABANDONED.
     abandon_after_working_days: int = Field(
