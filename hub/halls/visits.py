@@ -66,9 +66,9 @@ async def visit_purpose_scope(ctx: RequestContext, ref: str) -> PurposeScope | N
     kind, _ = detect_kind(visit.id_number)
     types = await catalog_repo.material_types(ctx.session)
     return PurposeScope(
-        # "*" too: the applicant stands at the window, and the clerk may be shown the whole profile.
+        # "*" too: the applicant stands at the window, and the clerk may be shown all of it.
         profile_fields=allowed_fields(ApplicantKind(kind)) | {"*"},
-        material_types=frozenset(t.code for t in types),
+        material_types=frozenset(t.code for t in types) | {"*"},
         applicant_refs=frozenset({visit.id_number}),
     )
 
