@@ -9,7 +9,8 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from console.web import Page, Person
+from console.web import Page
+from hub.access.accounts import Person
 from hub.cases.completion import CaseFile, upload_for_case
 from hub.cases.intake import accept_case, attach_existing, find_case, open_case
 from hub.cases.notice import Holding, one_time_notice
