@@ -20,8 +20,8 @@ from storage.models.cases import CaseStatus, Decision
 
 
 def case_purpose(request: Request, person: Person) -> str | None:
-    """Reviewers act for their department under the case's purpose; the window needs none."""
-    return case_ref(request.path_params["receipt"]) if person.kind is Kind.REVIEWER else None
+    """Reviewers act for their department, and the window for the applicant, under the case's purpose."""
+    return case_ref(request.path_params["receipt"])
 
 
 async def _on_file(page: Page, view: CaseView) -> dict[str, object]:

@@ -8,9 +8,11 @@ from datetime import date
 from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
+from starlette.requests import Request
 from starlette.responses import Response
 
 from console.web import Page
+from hub.access.accounts import Person
 from hub.cases.closing import collect_results, withdraw_case
 from hub.cases.completion import CaseFile, upload_for_case
 from hub.cases.intake import accept_case, attach_existing, find_case, open_case, promise_material
@@ -19,6 +21,7 @@ from hub.cases.submissions import prior_submissions
 from hub.catalog.catalogue import current_service_items
 from hub.documents.materials import FileUpload, materials_of_applicants
 from hub.errors import InvalidInput
+from hub.halls.visits import open_visit
 from hub.identifiers import detect_kind
 from hub.profiles.applicants import current_fields, find_applicant
 from storage.models.cases import CaseStatus
@@ -30,7 +33,15 @@ async def lookup(page: Page) -> Response:
     if not id_number:
         return page.redirect("/")
     _, canonical = detect_kind(id_number)
-    return page.redirect(f"/applicants/{quote(canonical)}")
+    # The applicant presents their ID: the clerk's pages about them read within this visit.
+    opened = await open_visit(page.ctx, canonical)
+    return page.redirect(f"/applicants/{quote(canonical)}?visit={opened.id}")
+
+
+def visit_purpose(request: Request, person: Person) -> str | None:
+    """The visit the applicant's pages read under (hub/halls/visits.py), carried in the address."""
+    visit = request.query_params.get("visit", "")
+    return f"visit:{visit}" if visit.isdigit() else None
 
 
 async def applicant(page: Page) -> Response:
@@ -49,6 +60,7 @@ async def applicant(page: Page) -> Response:
         submissions=submissions,
         open_cases=[c for c in submissions if c.status is not CaseStatus.COMPLETED],
         items=items,
+        visit=page.request.query_params.get("visit", ""),
     )
 
 

@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 # Imported for their side effect, registering purposes with the policy: "case:<receipt>",
-# "inbox:<department>" and "supervision:<ref>".
+# "inbox:<department>", "supervision:<ref>" and "visit:<id>".
 import hub.cases.inbox
 import hub.cases.purpose
+import hub.halls.visits
 import hub.supervision.purpose  # noqa: F401  (only imported for that registration)
 from hub.access.context import Hub
 from hub.documents.downloads import download_route

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         default=3600.0, ge=0, description="seconds between background gc runs in a served hub; 0 switches them off"
     )
     download_link_seconds: int = Field(default=300, gt=0, description="lifetime of a signed download link")
+    visit_minutes: int = Field(
+        default=120, gt=0, description="how long a clerk reads the data of an applicant at the window"
+    )
 
     # Cases (docs/cases.md): when the hub closes a case nobody carries on as ABANDONED.
     abandon_after_working_days: int = Field(

@@ -21,6 +21,7 @@ from schema.types.applicants import ApplicantMutation, ApplicantQuery
 from schema.types.audit import AuditQuery
 from schema.types.cases import CaseMutation, CaseQuery
 from schema.types.catalog import CatalogQuery
+from schema.types.halls import HallsMutation
 from schema.types.materials import MaterialMutation, MaterialQuery
 from schema.types.supervision import SupervisionMutation, SupervisionQuery
 from schema.types.webhooks import WebhookMutation, WebhookQuery
@@ -49,7 +50,7 @@ class Query(
 
 
 @strawberry.type
-class Mutation(ApplicantMutation, CaseMutation, MaterialMutation, SupervisionMutation, WebhookMutation):
+class Mutation(ApplicantMutation, CaseMutation, HallsMutation, MaterialMutation, SupervisionMutation, WebhookMutation):
     pass
 
 

@@ -15,6 +15,8 @@ class Action(StrEnum):
     APPLICANT_REGISTER = "applicant.register"
     APPLICANT_LOOKUP = "applicant.lookup"
     APPLICANT_SEARCH = "applicant.search"
+    # A clerk opening a visit: the applicant presented their ID at the window (docs/access-policy.md).
+    APPLICANT_VISIT = "applicant.visit"
     PROFILE_READ = "profile.read"
     PROFILE_HISTORY = "profile.history"
     PROFILE_WRITE = "profile.write"

@@ -70,6 +70,12 @@ WRITE_VERBS = frozenset(
 DISCLOSING_WRITES = frozenset({"material.supersede", "material.revoke"})
 # What the hub's own scheduled jobs do, and nothing else.
 SYSTEM_ACTIONS = frozenset({"case.abandon"})
+# What a clerk reads only for the applicant at the window: profile values and materials.
+WINDOW_READS = frozenset({"profile.read", "profile.history", "material.read", "material.download"})
+# The purposes that put an applicant at a clerk's window: a visit, or a case at the clerk's window.
+WINDOW_PURPOSE_KINDS = ("case", "visit")
+# A clerk opens a visit when the applicant presents their ID; no other role does.
+VISIT_OPEN = "applicant.visit"
 # "Who read my data": the applicant, a clerk at the window on their behalf, or an auditor.
 ACCESS_HISTORY = "audit.access_history"
 # What an applicant principal may do, and only about themselves.
@@ -184,13 +190,32 @@ def _no_right(ctx: RequestContext, request: AccessRequest, why: str = "") -> Dec
 
 async def _clerk(ctx: RequestContext, request: AccessRequest) -> Decision:
     # Window clerks accept applications and find prior submissions for whoever stands at the
-    # window; they may also show an applicant, in person, who read their data.
+    # window; they may also show an applicant, in person, who read their data. Profile values and
+    # materials only for the applicant at the window: within a visit or a case of the clerk's window.
     obj, verb = split_action(request.action.value)
+    if request.action.value in WINDOW_READS:
+        return await _at_the_window(ctx, request)
     if obj in APPLICANT_DATA and verb in READ_VERBS | WRITE_VERBS:
         return ALLOW
-    if request.action.value == ACCESS_HISTORY:
+    if request.action.value in (ACCESS_HISTORY, VISIT_OPEN):
         return ALLOW
     return _no_right(ctx, request)
+
+
+async def _at_the_window(ctx: RequestContext, request: AccessRequest) -> Decision:
+    """A clerk's read of profile values or materials, under `visit:<id>` or `case:<receipt>`."""
+    scope = None
+    if ctx.purpose is not None and parse_purpose(ctx.purpose)[0] in WINDOW_PURPOSE_KINDS:
+        scope = await resolve_purpose(ctx)
+    if scope is None:
+        return deny(
+            "a clerk reads profile values and materials only for the applicant at the window: "
+            "open a visit (openVisit) or declare a case of your window",
+            missing="purpose",
+            kinds=list(WINDOW_PURPOSE_KINDS),
+            **({"purpose": ctx.purpose} if ctx.purpose else {}),
+        )
+    return _outside_scope(scope, request, ctx.purpose or "") or ALLOW
 
 
 async def _department_system(ctx: RequestContext, request: AccessRequest) -> Decision:

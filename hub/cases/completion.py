@@ -170,6 +170,12 @@ async def complete_case(ctx: RequestContext, receipt_number: str) -> CaseView:
     case = await case_row(ctx, receipt_number, Action.CASE_COMPLETE, for_update=True)
     view = (await load_case_views(ctx, [case]))[0]
     await guard_case(ctx, case, Action.CASE_COMPLETE)
+    if ctx.caller.department_id not in {case.window_department_id, *(r.department.id for r in view.reviews)}:
+        # A real estate clerk once completed a public security case: no department decides another's.
+        raise DepartmentNotInCase(
+            f"case {case.receipt_number} is completed by its window or a department taking part in it",
+            department=ctx.caller.department_code,
+        )
     if case.status != CaseStatus.ACCEPTED.value:
         raise CaseStateConflict(
             f"only an accepted case can be completed; this one is {case.status}", status=case.status

@@ -1,6 +1,6 @@
 """The "case" purpose: what a department may read while it reviews a case (purpose "case:<receipt>").
 
-A department taking part in the case reads that case, the applicant's profile, and the materials of
+A department taking part in the case (or the case's window) reads that case, the applicant's profile, and the materials of
 the types the case's items require (and the results issued by it), nothing of other applicants and
 no other case. A department not taking part gets no scope at all, so the policy denies and logs.
 """
@@ -24,7 +24,8 @@ async def case_purpose_scope(ctx: RequestContext, receipt_number: str) -> Purpos
     case = await repo.case_by_receipt(ctx.session, receipt_number)
     if case is None:
         return None
-    if not await repo.case_ids_with_department(ctx.session, [case.id], ctx.caller.department_id):
+    at_its_window = case.window_department_id == ctx.caller.department_id
+    if not at_its_window and not await repo.case_ids_with_department(ctx.session, [case.id], ctx.caller.department_id):
         return None
     parties = await repo.applicants_by_ids(
         ctx.session, [case.applicant_id, *([case.counterparty_applicant_id] if case.counterparty_applicant_id else [])]

@@ -24,6 +24,7 @@ from storage.models.catalog import (
     ServiceItemMaterial,
 )
 from storage.models.connectors import PullWatermark
+from storage.models.halls import Visit
 from storage.models.materials import Blob, BlobState, Material, MaterialStatus, MaterialVersion
 from storage.models.people import Applicant, Department, Principal, ProfileFieldValue, RetiredToken
 from storage.models.supervision import (
@@ -85,6 +86,7 @@ __all__ = [
     "SupervisionRule",
     "TimingState",
     "TimingWarning",
+    "Visit",
     "Watermark",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -22,7 +22,7 @@ APPLICANTS = ["11010519491231002X", "110101199003071233"]
 
 @all_or_nothing
 async def _read_then_refuse(ctx, applicant: str) -> None:
-    await guard(ctx, Action.PROFILE_READ, [applicant], fields=["name"])
+    await guard(ctx, Action.APPLICANT_LOOKUP, [applicant], fields=["name"])
     await asyncio.sleep(0.01)  # let the other field record meanwhile
     raise NotFound("gone by now", field="idNumber")
 
@@ -30,7 +30,7 @@ async def _read_then_refuse(ctx, applicant: str) -> None:
 @all_or_nothing
 async def _read(ctx, applicant: str) -> str:
     await asyncio.sleep(0.005)
-    await guard(ctx, Action.PROFILE_READ, [applicant], fields=["name"])
+    await guard(ctx, Action.APPLICANT_LOOKUP, [applicant], fields=["name"])
     await asyncio.sleep(0.02)
     return applicant
 

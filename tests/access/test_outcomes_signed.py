@@ -39,7 +39,7 @@ def _key(hub) -> VerifierKey:
 async def test_refused_entries_are_signed_verified_and_tamper_evident(hub, clerk) -> None:
     await record_refused_token(hub, "Bearer hub_" + "z" * 43)
     ctx = await clerk.context()
-    await guard(ctx, Action.PROFILE_READ, ["11010519491231002X"], fields=["name"])
+    await guard(ctx, Action.APPLICANT_LOOKUP, ["11010519491231002X"], fields=["name"])
     with pytest.raises(NotFound):
         await find_applicant(ctx, UNREGISTERED)
     await ctx.commit()

@@ -24,7 +24,7 @@ from hub.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from hub.audit.sequencer import Sequencer
 from hub.audit.verify import UntrustedCheckpoint, verify_lines
 from hub.keys.keyring import Keyring
-from tests.support import Actor
+from tests.support import Actor, open_visit
 
 PERSON_ID = "11010519491231002X"
 REGISTER = "mutation($input: RegisterApplicantInput!) { registerApplicant(input: $input) { idNumber } }"
@@ -51,8 +51,7 @@ async def _activity(client, clerk, reads: int = 3) -> None:
     await client.execute(
         REGISTER, {"input": {"kind": "PERSON", "idNumber": PERSON_ID, "name": "张三"}}, token=clerk.token
     )
-    for _ in range(reads):
-        await client.execute(READ, {"id": PERSON_ID}, token=clerk.token)
+    await _activity_reads(client, clerk, reads)
 
 
 def _signed_root(note: str, key: VerifierKey) -> tuple[int, bytes]:
@@ -67,8 +66,9 @@ async def test_an_auditor_checks_an_entry_and_the_history_with_the_public_key(hu
     key = _public_key(hub)
     first = (await client.execute(CHECKPOINT, token=auditor.token))["latestCheckpoint"]
     old_size, old_root = _signed_root(first["note"], key)
-    assert old_size == first["treeSize"] == 7  # one registration, then 3 reads (a lookup and a profile read each)
-    assert first["note"].startswith("hub.local/access-log\n7\n")
+    # One registration, the visit, then 3 reads (a lookup and a profile read each).
+    assert old_size == first["treeSize"] == 8
+    assert first["note"].startswith("hub.local/access-log\n8\n")
 
     proof = (await client.execute(INCLUSION, {"seq": 3}, token=auditor.token))["inclusionProof"]
     size, root = _signed_root(proof["checkpoint"]["note"], key)
@@ -85,8 +85,9 @@ async def test_an_auditor_checks_an_entry_and_the_history_with_the_public_key(hu
 
 
 async def _activity_reads(client, clerk, reads: int) -> None:
+    visit = await open_visit(client, clerk, PERSON_ID)
     for _ in range(reads):
-        await client.execute(READ, {"id": PERSON_ID}, token=clerk.token)
+        await client.execute(READ, {"id": PERSON_ID}, token=clerk.token, purpose=visit)
 
 
 async def test_proof_requests_are_for_auditors_only_and_logged(hub, client, clerk, tax_system) -> None:
@@ -151,11 +152,11 @@ async def test_an_export_verifies_offline_across_a_key_rotation(hub, client, cle
     await _activity_reads(client, clerk, 2)
     out = io.BytesIO()
     summary = await export_log(hub, out)
-    assert summary.entries == summary.tree_size == 9 and summary.checkpoints == 2
+    assert summary.entries == summary.tree_size == 11 and summary.checkpoints == 2
     lines = out.getvalue().splitlines(keepends=True)
     for trusted in ([old_key], [new_key]):
         report = verify_lines(iter(lines), trusted)
-        assert (report.entries, report.tree_size, report.checkpoints, report.unsigned_entries) == (9, 9, 2, 0)
+        assert (report.entries, report.tree_size, report.checkpoints, report.unsigned_entries) == (11, 11, 2, 0)
         assert set(report.trusted_keys) == {old_key.text(), new_key.text()}
     stranger = VerifierKey(hub.settings.audit_origin, b"\x01" * 32)
     with pytest.raises(UntrustedCheckpoint):
@@ -188,7 +189,7 @@ async def test_the_cli_exports_and_verifies_without_a_database(hub, client, cler
     )
     assert verified.returncode == 0, verified.stderr
     # The clerk's two reads and lookup, and the export itself: it is in the log it wrote.
-    assert verified.stdout.startswith("OK: 4 entries, 1 signed checkpoints verified")
+    assert verified.stdout.startswith("OK: 5 entries, 1 signed checkpoints verified")
     assert b'"action":"audit.export"' in export.read_bytes()
     assert "verifying [" in verified.stderr  # the progress bar
 

@@ -39,7 +39,7 @@ async def main(url, secrets, worker, requests, per_request):
     for number in range(requests):
         ctx = RequestContext(hub, caller, request_id=f"w{worker}-r{number}")
         for _ in range(per_request):
-            await guard(ctx, Action.PROFILE_READ, ["11010519491231002X"], fields=["name"])
+            await guard(ctx, Action.APPLICANT_LOOKUP, ["11010519491231002X"], fields=["name"])
         await ctx.commit()
         await ctx.close()
         if number % 4 == worker % 4:

@@ -11,7 +11,7 @@ from datetime import date
 
 from hub.access.auth import Role
 from tests.cases.test_closing import log_of
-from tests.support import make_actor
+from tests.support import make_actor, open_visit
 from tests.support.case_stories import (
     ACCEPT,
     ATTACH,
@@ -121,9 +121,15 @@ async def test_a_transfer_cancels_the_sellers_certificate_and_earlier_cases_show
     assert (await client.execute(PINNED, {"r": transfer}, token=clerk.token))["case"]["counterparty"] == {
         "idNumber": SELLER
     }
-    sellers = (await client.execute(HELD, {"id": SELLER}, token=clerk.token))["applicant"]["materials"]
+    seller_visit = await open_visit(client, clerk, SELLER)
+    sellers = (await client.execute(HELD, {"id": SELLER}, token=clerk.token, purpose=seller_visit))["applicant"][
+        "materials"
+    ]
     assert [(m["title"], m["status"]) for m in sellers] == [("不动产权证书(张三)", "CANCELLED")]
-    buyers = (await client.execute(HELD, {"id": BUYER}, token=clerk.token))["applicant"]["materials"]
+    buyer_visit = await open_visit(client, clerk, BUYER)
+    buyers = (await client.execute(HELD, {"id": BUYER}, token=clerk.token, purpose=buyer_visit))["applicant"][
+        "materials"
+    ]
     assert [(m["id"], m["status"]) for m in buyers] == [(new_certificate, "VALID")]
     # The cancelled certificate can no longer be pinned by anyone.
     again = await open_case(client, clerk, SELLER, "BDC-002")

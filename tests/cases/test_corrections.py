@@ -9,7 +9,7 @@ from datetime import date
 
 from hub.access.auth import Role
 from tests.cases.test_closing import log_of
-from tests.support import make_actor
+from tests.support import make_actor, open_visit
 from tests.support.case_stories import (
     ACCEPT,
     ATTACH,
@@ -73,9 +73,10 @@ async def test_a_corrected_material_supersedes_the_deficient_one(hub, client, cl
     pinned = by_code(corrected["materials"])["bdcqz"]["pinned"]
     assert pinned["title"] == "不动产权证书(清晰)"
 
-    held = (await client.execute(MATERIALS, {"id": SELLER, "types": ["bdcqz"]}, token=clerk.token))["applicant"][
-        "materials"
-    ]
+    visit = await open_visit(client, clerk, SELLER)
+    held = (await client.execute(MATERIALS, {"id": SELLER, "types": ["bdcqz"]}, token=clerk.token, purpose=visit))[
+        "applicant"
+    ]["materials"]
     statuses = {m["title"]: (m["status"], m["supersededById"]) for m in held}
     assert statuses == {
         "不动产权证书(清晰)": ("VALID", None),
@@ -84,7 +85,9 @@ async def test_a_corrected_material_supersedes_the_deficient_one(hub, client, cl
     # The next notice offers the clear one only.
     notice = (await client.execute(NOTICE, {"items": ["zrzy-zydj"], "id": SELLER}, token=clerk.token))["oneTimeNotice"]
     assert by_code(notice["entries"])["bdcqz"]["onFile"]["title"] == "不动产权证书(清晰)"
-    contracts = (await client.execute(MATERIALS, {"id": SELLER, "types": ["gfht"]}, token=clerk.token))["applicant"]
+    contracts = (await client.execute(MATERIALS, {"id": SELLER, "types": ["gfht"]}, token=clerk.token, purpose=visit))[
+        "applicant"
+    ]
     assert {m["status"] for m in contracts["materials"]} == {"VALID"}
     superseded = await log_of(hub, "material.supersede")
     assert [(action, outcome, role) for action, outcome, role, _ in superseded] == [

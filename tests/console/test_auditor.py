@@ -22,7 +22,9 @@ async def test_an_auditor_verifies_an_entry_in_the_browser(hub, page, console_ur
     await _seller_with_an_id_card_on_file(hub, clerk)
     # A clerk reads the seller's page: the log now names the clerk.
     await sign_in(page, console_url, clerk_person)
-    await page.goto(f"{console_url}/applicants/{SELLER}")
+    # The seller presents their ID at the window: the clerk looks them up, which opens a visit.
+    await page.goto(f"{console_url}/applicants?id={SELLER}")
+    await page.wait_for_url(f"**/applicants/{SELLER}?visit=*")
     auditor = await make_person(hub, "li", "李监察", Kind.AUDITOR, "jcj")
     context = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     try:

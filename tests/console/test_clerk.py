@@ -35,7 +35,7 @@ async def test_the_clerk_takes_a_case_from_id_to_receipt(hub, page, console_url,
     # A scanner types the number and presses Enter.
     await page.get_by_label("公民身份号码或统一社会信用代码").fill(SELLER.lower())
     await page.keyboard.press("Enter")
-    await page.wait_for_url(f"**/applicants/{SELLER}")
+    await page.wait_for_url(f"**/applicants/{SELLER}?visit=*")
     assert "张建国" in await page.get_by_role("heading", level=1).inner_text()
     profile = await page.locator("section", has=page.get_by_role("heading", name="基本信息")).inner_text()
     assert "13800138000" in profile and "行政服务中心" in profile  # each value with where it came from

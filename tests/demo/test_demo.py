@@ -13,6 +13,7 @@ from hub.demo.tokens import demo_tokens
 from hub.errors import Forbidden
 from hub.identifiers import ApplicantKind
 from hub.settings import Environment
+from tests.support import OPEN_VISIT
 
 PROFILE = """
 query($id: String!) {
@@ -114,7 +115,8 @@ async def test_a_clerk_reads_a_demo_profile_with_provenance_and_history(hub, cli
         for a in generate_applicants(60, seed=11)
         if any(v.field == "address" and v.department_code == "bdc" for v in a.values)
     )
-    applicant = (await client.execute(PROFILE, {"id": overruled.id_number}, token=clerk))["applicant"]
+    visit = (await client.execute(OPEN_VISIT, {"id": overruled.id_number}, token=clerk))["openVisit"]["purpose"]
+    applicant = (await client.execute(PROFILE, {"id": overruled.id_number}, token=clerk, purpose=visit))["applicant"]
     assert applicant["name"] == overruled.name
     profile = {f["field"]: f for f in applicant["profile"]}
     assert profile["name"]["verified"] and profile["name"]["source"]["departmentCode"] == "ga"

@@ -9,6 +9,7 @@ from hub.demo.load import load_demo
 from hub.demo.tokens import demo_tokens
 from hub.documents._filetypes import PDF, detect
 from storage.models import Applicant
+from tests.support import OPEN_VISIT
 
 CLERK_QUERY = """
 query($id: String!) {
@@ -33,7 +34,9 @@ async def test_demo_cases_are_made_through_the_use_cases_and_read_back_by_a_cler
         await session.commit()
     async with hub.sessions() as session:
         first_applicant = (await session.execute(select(Applicant).order_by(Applicant.id).limit(1))).scalar_one()
-    data = await client.execute(CLERK_QUERY, {"id": first_applicant.id_number}, token=tokens["clerk", "xzfw"])
+    clerk = tokens["clerk", "xzfw"]
+    visit = (await client.execute(OPEN_VISIT, {"id": first_applicant.id_number}, token=clerk))["openVisit"]["purpose"]
+    data = await client.execute(CLERK_QUERY, {"id": first_applicant.id_number}, token=clerk, purpose=visit)
     applicant = data["applicant"]
     assert len(applicant["materials"]) >= 3
     assert all(m["status"] == "VALID" and m["currentVersion"]["contentType"] == PDF for m in applicant["materials"])

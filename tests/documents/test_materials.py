@@ -11,7 +11,7 @@ from sqlalchemy import event, select
 from hub.access.auth import Role
 from hub.documents.materials import today
 from storage.models import AccessEntry
-from tests.support import make_actor
+from tests.support import make_actor, open_visit
 from tests.support.materials import (
     SUPERSEDE,
     counts,
@@ -205,7 +205,11 @@ async def test_multipart_and_get_requests_need_a_non_simple_header(hub, client, 
     allowed = await client.http.get(
         "/graphql",
         params={"query": query},
-        headers={"Authorization": f"Bearer {clerk.token}", **{"X-Hub-Request": "1"}},
+        headers={
+            "Authorization": f"Bearer {clerk.token}",
+            "X-Hub-Request": "1",
+            "X-Hub-Purpose": await open_visit(client, clerk, PERSON),
+        },
     )
     assert allowed.json()["data"]["applicant"]["materials"] == []
 
@@ -233,6 +237,7 @@ async def test_a_department_system_must_declare_a_purpose_and_the_log_names_the_
 
 
 async def test_materials_are_listed_by_type_and_status_and_expire_without_any_batch_job(hub, client, clerk, applicants):
+    visit = await open_visit(client, clerk, PERSON)
     old_certificate = {"idNumber": PERSON, "typeCode": "tax_certificate", "issuedOn": "2020-01-01"}
     expired = data_of(await upload(client, clerk, old_certificate, pdf()))["uploadMaterial"]
     assert expired["validUntil"] == "2020-12-31" and expired["status"] == "EXPIRED"
@@ -243,7 +248,7 @@ async def test_materials_are_listed_by_type_and_status_and_expire_without_any_ba
     assert plan["validUntil"] is None
 
     async def listed(**variables) -> list[tuple[int, str]]:
-        data = await client.execute(LIST, {"id": PERSON, **variables}, token=clerk.token)
+        data = await client.execute(LIST, {"id": PERSON, **variables}, token=clerk.token, purpose=visit)
         return [(m["id"], m["status"]) for m in data["applicant"]["materials"]]
 
     assert await listed() == [(plan["id"], "VALID"), (still_valid["id"], "VALID"), (expired["id"], "EXPIRED")]
@@ -252,7 +257,7 @@ async def test_materials_are_listed_by_type_and_status_and_expire_without_any_ba
     assert await listed(types=["id_card"]) == []
 
 
-async def test_materials_of_many_applicants_cost_one_query(hub, client, clerk, applicants):
+async def test_materials_of_many_applicants_cost_one_query(hub, client, clerk, tax_system, applicants):
     namesakes = [PERSON, resident_id(4), resident_id(5)]
     for number, id_number in enumerate(namesakes[1:]):
         await register(client, clerk, id_number, f"张{number}")
@@ -267,8 +272,9 @@ async def test_materials_of_many_applicants_cost_one_query(hub, client, clerk, a
     event.listen(hub.engine.sync_engine, "before_cursor_execute", count)
     try:
         data = await client.execute(
-            '{ applicants(namePrefix: "张", first: 10) { edges { node { idNumber materials { id } } } } }',
-            token=clerk.token,
+            '{ applicants(namePrefix: "张", first: 10) { edges { node { idNumber materials(typeCodes: ["id_card"]) { id } } } } }',
+            token=tax_system.token,
+            purpose="basis:identity-materials",
         )
     finally:
         event.remove(hub.engine.sync_engine, "before_cursor_execute", count)
@@ -277,11 +283,12 @@ async def test_materials_of_many_applicants_cost_one_query(hub, client, clerk, a
     assert len(statements) == 1
 
 
-async def test_materials_with_their_versions_cost_one_query(hub, client, clerk, applicants):
+async def test_materials_with_their_versions_cost_one_query(hub, client, clerk, tax_system, applicants):
     namesake = resident_id(4)
     await register(client, clerk, namesake, "张四")
     first = data_of(await upload(client, clerk, {"idNumber": PERSON, "typeCode": "id_card"}, pdf()))["uploadMaterial"]
-    data_of(await upload(client, clerk, {"materialId": first["id"]}, pdf(), "新.pdf", query=SUPERSEDE))
+    visit = await open_visit(client, clerk, PERSON)
+    data_of(await upload(client, clerk, {"materialId": first["id"]}, pdf(), "新.pdf", query=SUPERSEDE, purpose=visit))
     other = data_of(await upload(client, clerk, {"idNumber": namesake, "typeCode": "id_card"}, pdf()))["uploadMaterial"]
     statements: list[str] = []
 
@@ -294,9 +301,10 @@ async def test_materials_with_their_versions_cost_one_query(hub, client, clerk, 
         data = await client.execute(
             """{ applicants(namePrefix: "张", first: 10) { edges { node { idNumber ...M } } } }
             fragment M on Applicant {
-              materials { id ... on Material { versions { versionNo current } } currentVersion { versionNo } }
+              materials(typeCodes: ["id_card"]) { id ... on Material { versions { versionNo current } } currentVersion { versionNo } }
             }""",
-            token=clerk.token,
+            token=tax_system.token,
+            purpose="basis:identity-materials",
         )
     finally:
         event.remove(hub.engine.sync_engine, "before_cursor_execute", count)
@@ -315,10 +323,17 @@ async def test_materials_with_their_versions_cost_one_query(hub, client, clerk, 
 
 
 async def test_a_new_version_supersedes_the_old_one_which_stays_readable(hub, client, clerk, applicants):
+    visit = await open_visit(client, clerk, PERSON)
     first_scan, second_scan = pdf(), pdf()
     created = data_of(await upload(client, clerk, {"idNumber": PERSON, "typeCode": "id_card"}, first_scan, "旧.pdf"))
     response = await upload(
-        client, clerk, {"materialId": created["uploadMaterial"]["id"]}, second_scan, "新.pdf", query=SUPERSEDE
+        client,
+        clerk,
+        {"materialId": created["uploadMaterial"]["id"]},
+        second_scan,
+        "新.pdf",
+        query=SUPERSEDE,
+        purpose=visit,
     )
     material = data_of(response)["supersedeMaterial"]
     newest, oldest = material["versions"]
@@ -330,11 +345,12 @@ async def test_a_new_version_supersedes_the_old_one_which_stays_readable(hub, cl
 
 
 async def test_a_new_material_can_replace_an_older_one(hub, client, clerk, applicants):
+    visit = await open_visit(client, clerk, PERSON)
     old = data_of(await upload(client, clerk, {"idNumber": PERSON, "typeCode": "id_card"}, pdf()))["uploadMaterial"]
     new = data_of(
         await upload(client, clerk, {"idNumber": PERSON, "typeCode": "id_card", "supersedes": old["id"]}, pdf())
     )["uploadMaterial"]
-    replaced = (await client.execute(MATERIAL, {"id": old["id"]}, token=clerk.token))["material"]
+    replaced = (await client.execute(MATERIAL, {"id": old["id"]}, token=clerk.token, purpose=visit))["material"]
     assert replaced["status"] == "SUPERSEDED"
     again = await upload(client, clerk, {"idNumber": PERSON, "typeCode": "id_card", "supersedes": old["id"]}, pdf())
     assert error_code_of(again) == "MATERIAL_NOT_CURRENT"
@@ -344,12 +360,13 @@ async def test_a_new_material_can_replace_an_older_one(hub, client, clerk, appli
 async def test_only_the_issuing_department_revokes_and_the_reason_is_recorded(
     hub, client, clerk, tax_system, applicants
 ):
+    visit = await open_visit(client, clerk, PERSON)
     purpose = "basis:tax-certificate-check"
     certificate = data_of(
         await upload(client, tax_system, {"idNumber": PERSON, "typeCode": "tax_certificate"}, pdf(), purpose=purpose)
     )["uploadMaterial"]
     by_clerk = await client.post(
-        REVOKE, {"input": {"materialId": certificate["id"], "reason": "错误"}}, token=clerk.token
+        REVOKE, {"input": {"materialId": certificate["id"], "reason": "错误"}}, token=clerk.token, purpose=visit
     )
     assert by_clerk.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
@@ -362,7 +379,7 @@ async def test_only_the_issuing_department_revokes_and_the_reason_is_recorded(
     assert revoked["revokeMaterial"]["status"] == "REVOKED"
     assert revoked["revokeMaterial"]["revokedReason"] == "证明信息有误，已重新开具"
     assert revoked["revokeMaterial"]["revokedAt"]
-    read = (await client.execute(MATERIAL, {"id": certificate["id"]}, token=clerk.token))["material"]
+    read = (await client.execute(MATERIAL, {"id": certificate["id"]}, token=clerk.token, purpose=visit))["material"]
     assert read["status"] == "REVOKED" and read["revokedReason"] == "证明信息有误，已重新开具"
     # A decision may rest on it: a revoked material stays readable, but takes no new version.
     assert (await client.http.get(download_path(read["versions"][0]["downloadLink"]["url"]))).status_code == 200
@@ -390,8 +407,13 @@ async def test_a_material_without_an_issuer_is_revoked_by_the_department_that_up
     assert done["revokeMaterial"]["status"] == "REVOKED"
 
 
-async def test_unknown_materials_are_not_found_and_the_attempt_is_logged(hub, client, clerk, applicants):
-    assert await client.error_code(MATERIAL, {"id": 999}, token=clerk.token) == "NOT_FOUND"
+async def test_unknown_materials_are_not_found_and_the_attempt_is_logged(hub, client, clerk, tax_system, applicants):
+    purpose = "basis:tax-certificate-check"
+    assert await client.error_code(MATERIAL, {"id": 999}, token=tax_system.token, purpose=purpose) == "NOT_FOUND"
+    # A clerk's visit covers its applicant only: a material of nobody known is outside it, and logged.
+    visit = await open_visit(client, clerk, PERSON)
+    outside = await client.error(MATERIAL, {"id": 999}, token=clerk.token, purpose=visit)
+    assert outside["extensions"]["missing"] == "applicant"
     async with hub.sessions() as session:
         columns = (AccessEntry.action, AccessEntry.object_ref, AccessEntry.outcome, AccessEntry.reason)
         logged = (await session.execute(select(*columns))).all()
@@ -440,7 +462,7 @@ async def test_a_case_issues_its_result_as_a_material_through_the_hub_api(hub, c
         await ctx.close()
     assert (issued.material.issuing_department_code, issued.material.valid_until) == ("sw", date(2027, 10, 31))
 
-    reader = await clerk.context()
+    reader = await tax_system.context(purpose="basis:tax-certificate-check")
     try:
         [[found], []] = await materials.materials_of_applicants(
             reader,

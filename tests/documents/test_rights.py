@@ -80,7 +80,10 @@ async def test_a_department_cannot_supersede_another_departments_id_card(hub, cl
     # Nothing changed; the log has each attempt: denied by the policy, or refused by the keeper rule.
     material = (
         await client.execute(
-            "query($id: Int!) { material(id: $id) { status versions { id } } }", {"id": card}, token=clerk.token
+            "query($id: Int!) { material(id: $id) { status versions { id } } }",
+            {"id": card},
+            token=clerk.token,
+            purpose=f"case:{receipt}",
         )
     )["material"]
     assert material == {"status": "VALID", "versions": [material["versions"][0]]}

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from tests.support import open_visit
+
 REGISTER = """
 mutation($input: RegisterApplicantInput!) {
   registerApplicant(input: $input) { idNumber kind name profile { field value verified current source { departmentCode } } }
 }"""
+
+REGISTER_ONLY = "mutation($input: RegisterApplicantInput!) { registerApplicant(input: $input) { idNumber } }"
 
 APPLICANT = """
 query($id: String!) { applicant(idNumber: $id) { idNumber name profile { field value verified current } } }
@@ -20,6 +24,7 @@ COMPANY_CODE = "91110000600037341L"
 
 
 async def test_clerk_registers_a_person_and_reads_the_profile(client, clerk) -> None:
+    visit = await open_visit(client, clerk, PERSON_ID)
     data = await client.execute(
         REGISTER,
         {
@@ -31,13 +36,14 @@ async def test_clerk_registers_a_person_and_reads_the_profile(client, clerk) -> 
             }
         },
         token=clerk.token,
+        purpose=visit,
     )
     applicant = data["registerApplicant"]
     assert applicant["kind"] == "PERSON" and applicant["name"] == "张三"
     assert {f["field"]: f["value"] for f in applicant["profile"]} == {"name": "张三", "phone": "13800138000"}
     assert all(f["source"]["departmentCode"] == "xzfw" for f in applicant["profile"])
 
-    read = await client.execute(APPLICANT, {"id": PERSON_ID.lower()}, token=clerk.token)
+    read = await client.execute(APPLICANT, {"id": PERSON_ID.lower()}, token=clerk.token, purpose=visit)
     assert read["applicant"]["idNumber"] == PERSON_ID
 
 
@@ -53,6 +59,7 @@ async def test_invalid_identifiers_are_refused_and_nothing_is_stored(client, cle
 
 
 async def test_unverified_update_does_not_displace_a_verified_value(client, clerk, tax_system) -> None:
+    visit = await open_visit(client, clerk, COMPANY_CODE)
     await client.execute(
         REGISTER,
         {
@@ -65,6 +72,7 @@ async def test_unverified_update_does_not_displace_a_verified_value(client, cler
             }
         },
         token=clerk.token,
+        purpose=visit,
     )
     update = {"input": {"idNumber": COMPANY_CODE, "field": "legal_representative", "value": "王五"}}
     recorded = await client.execute(RECORD, update, token=tax_system.token, purpose="task:tax-registration")
@@ -75,7 +83,9 @@ async def test_unverified_update_does_not_displace_a_verified_value(client, cler
         "current": False,
     }
 
-    profile = (await client.execute(APPLICANT, {"id": COMPANY_CODE}, token=clerk.token))["applicant"]["profile"]
+    profile = (await client.execute(APPLICANT, {"id": COMPANY_CODE}, token=clerk.token, purpose=visit))["applicant"][
+        "profile"
+    ]
     assert {f["field"]: f["value"] for f in profile}["legal_representative"] == "李四"
 
     verified = {"input": {**update["input"], "verified": True}}
@@ -86,6 +96,7 @@ async def test_unverified_update_does_not_displace_a_verified_value(client, cler
         'query($id: String!) { applicant(idNumber: $id) { profileHistory(field: "legal_representative") { value verified current } } }',
         {"id": COMPANY_CODE},
         token=clerk.token,
+        purpose=visit,
     )
     assert [h["value"] for h in history["applicant"]["profileHistory"]] == ["王五", "王五", "李四"]
 
@@ -97,7 +108,7 @@ async def test_search_by_name_prefix_is_paginated(client, clerk) -> None:
     for n, base in enumerate(ids):
         number = base[:17] + ric.calc_check_digit(base)
         await client.execute(
-            REGISTER, {"input": {"kind": "PERSON", "idNumber": number, "name": f"陈{n}"}}, token=clerk.token
+            REGISTER_ONLY, {"input": {"kind": "PERSON", "idNumber": number, "name": f"陈{n}"}}, token=clerk.token
         )
     query = 'query($after: String) { applicants(namePrefix: "陈", first: 2, after: $after) { edges { node { name } } pageInfo { hasNextPage endCursor } } }'
     first = (await client.execute(query, token=clerk.token))["applicants"]

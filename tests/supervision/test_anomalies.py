@@ -13,7 +13,7 @@ from hub.access.auth import Role
 from hub.audit.checkpoint import VerifierKey, parse_body, verified_signers
 from hub.audit.merkle import leaf_hash, verify_inclusion
 from hub.keys.keyring import Keyring
-from tests.support import make_actor
+from tests.support import make_actor, open_visit
 from tests.support.case_stories import resident_id
 from tests.support.supervision import (
     accepted_case,
@@ -165,7 +165,9 @@ async def test_a_clerk_who_browses_neighbours_is_flagged_with_proofs_that_verify
 
     nosy = await make_actor(hub, Role.CLERK, "xzfw", "好奇的窗口")
     for person in (father, son, lodger):
-        await client.execute(READ, {"id": person}, token=nosy.token)
+        # A visit opened for each, as if each stood at the window: the log holds the reads all the same.
+        visit = await open_visit(client, nosy, person)
+        await client.execute(READ, {"id": person}, token=nosy.token, purpose=visit)
     await evaluate_on(hub, date.today())
 
     household = await alerts(client, auditor, "anomaly.neighbour")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from hub.access.auth import Role
 from hub.access.context import Hub, RequestContext
 from hub.access.principals import authenticate, create_principal
+from hub.halls import visits
 from storage.models import Base
 
 POSTGRES_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -133,3 +134,23 @@ class GraphQLClient:
     async def error_code(self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> str:
         """Run a query that must fail; returns the first error's extensions.code."""
         return (await self.error(query, variables, **kwargs))["extensions"]["code"]
+
+
+OPEN_VISIT = "mutation($id: String!) { openVisit(idNumber: $id) { purpose } }"
+
+
+async def open_visit(client: GraphQLClient, clerk: Actor, id_number: str) -> str:
+    """The applicant presents their ID at the clerk's window: the purpose (`visit:<id>`) the clerk reads under."""
+    data = await client.execute(OPEN_VISIT, {"id": id_number}, token=clerk.token)
+    purpose: str = data["openVisit"]["purpose"]
+    return purpose
+
+
+async def visit_context(clerk: Actor, id_number: str) -> RequestContext:
+    """A use case's context for `clerk` within a visit of `id_number` (the visit opened through the use case)."""
+    ctx = await clerk.context()
+    try:
+        opened = await visits.open_visit(ctx, id_number)
+    finally:
+        await ctx.close()
+    return await clerk.context(opened.purpose)

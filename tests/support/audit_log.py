@@ -23,12 +23,12 @@ APPLICANTS = ["11010519491231002X", "110101199003071233"]
 
 
 async def log_of(hub, clerk, sizes: list[int]) -> None:
-    """Clerk reads until the log holds each of `sizes` entries, signing a checkpoint at each."""
+    """Clerk looks applicants up until the log holds each of `sizes` entries, signing a checkpoint at each."""
     made = 0
     for size in sizes:
         ctx = await clerk.context()
         while made < size:
-            await guard(ctx, Action.PROFILE_READ, [APPLICANTS[made % 2]], fields=["name", "phone"])
+            await guard(ctx, Action.APPLICANT_LOOKUP, [APPLICANTS[made % 2]], fields=["name", "phone"])
             made += 1
         await ctx.commit()
         await ctx.close()

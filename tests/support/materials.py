@@ -15,11 +15,12 @@ import httpx
 from sqlalchemy import func, select
 from stdnum.cn import ric
 
+from hub.access.auth import Role
 from hub.access.context import Hub, RequestContext
 from hub.access.principals import authenticate
 from hub.catalog.catalogue import load_catalog
 from storage.models import Blob, Material, MaterialVersion
-from tests.support import Actor
+from tests.support import Actor, open_visit
 
 CATALOG = """
 material_types:
@@ -31,6 +32,11 @@ legal_bases:
     department: sw
     description: 完税证明的开具与更正
     material_types: [tax_certificate]
+  - code: identity-materials
+    department: sw
+    description: 纳税人身份证件核验
+    profile_fields: [name]
+    material_types: [id_card]
 """
 
 UPLOAD = """
@@ -136,6 +142,9 @@ async def upload(
     headers: dict[str, str] | None = None,
     query: str = UPLOAD,
 ) -> httpx.Response:
+    if purpose is None and actor.role is Role.CLERK and "idNumber" in input:
+        # The applicant hands the file in at the window: the clerk sees what it became within a visit.
+        purpose = await open_visit(client, actor, input["idNumber"])
     fields, files = multipart_body(
         query, {"input": {**input, "file": None}}, "variables.input.file", data, file_name, content_type
     )
