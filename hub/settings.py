@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     console_free_login_failures: int = Field(default=2, ge=0, description="failures before logins are slowed")
     console_lockout_failures: int = Field(default=10, gt=0, description="failures that lock an account")
 
+    # Authentication (docs/configuration.md): how long a process may answer a token from memory.
+    principal_cache_seconds: float = Field(
+        default=5.0, ge=0, description="a revoked token still works this long in other processes at most; 0: off"
+    )
+
     # Database pool.
     db_pool_size: int = 10
     db_max_overflow: int = 10
