@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     audit_checkpoint_entries: int = Field(default=1000, ge=1, description="sign after this many new entries")
     audit_checkpoint_seconds: float = Field(default=60.0, gt=0, description="or after this long with new entries")
     audit_sequencer_interval: float = Field(default=1.0, gt=0, description="seconds between sequencer runs")
+    access_group_commit: bool = Field(
+        default=True, description="reads' access entries written in batches, one insert and commit per batch"
+    )
     audit_sequencer_batch: int = Field(default=5000, ge=1, description="entries sequenced per transaction")
     # Witnesses (docs/audit-log.md): `URL KEY` pairs, comma-separated; each new checkpoint is sent
     # to each of them and their cosignatures are stored with it.
