@@ -21,6 +21,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.access.context import Hub
+from hub.access.principals import listen_for_revocations
 from hub.audit.sequencer import Sequencer
 from hub.cases.closing import close_abandoned_forever
 from hub.documents.gc import collect_blobs_forever
@@ -117,6 +118,8 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
         collecting = asyncio.create_task(collect_blobs_forever(hub))
         # And tries to evaluate supervision; one process at a time gets the lock (hub/supervision).
         supervisor = asyncio.create_task(supervision.run_forever(hub))
+        # PostgreSQL: a token revoked or rotated anywhere is forgotten here at once (hub/access/principals.py).
+        revocations = asyncio.create_task(listen_for_revocations(hub))
         # SQLite (one process, one writer): the webhook worker runs here. On PostgreSQL, `hub worker`
         # processes deliver, as many as needed, apart from the processes serving requests.
         stop_delivering = asyncio.Event()
@@ -124,7 +127,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
         delivering = asyncio.create_task(worker) if worker is not None else None
         yield
         stop_delivering.set()
-        for task in (supervisor, abandonment, collecting, sequencer):
+        for task in (revocations, supervisor, abandonment, collecting, sequencer):
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task

@@ -10,6 +10,10 @@ PostGraphile is installed with npm into var/bench/postgraphile on first use. Wit
 the baseline is skipped and said so; the reference figure from our brief is printed instead.
 
     python -m bench.clerk_query        # HUB_BENCH_SECONDS=10 by default
+    HUB_BENCH_VARIANTS="HUB_ACCESS_GROUP_COMMIT=false;HUB_PRINCIPAL_CACHE_SECONDS=0" python -m bench.clerk_query
+
+HUB_BENCH_VARIANTS adds rows in the same run: the hub with 2 workers and each `;`-separated set of
+settings (`,` between several), to measure a change against its absence on the same machine state.
 """
 
 from __future__ import annotations
@@ -170,14 +174,18 @@ def main() -> None:
 
     with postgres_database() as database_url, tempfile.TemporaryDirectory(prefix="hub-bench-seed-") as folder:
         id_number = seed_with_cases(database_url, Path(folder))
-        for workers in (1, 2):
-            with running_hub(database_url, workers=workers) as hub:
+        variants: list[tuple[int, dict[str, str]]] = [(1, {}), (2, {})]
+        for variant in filter(None, os.environ.get("HUB_BENCH_VARIANTS", "").split(";")):
+            variants.append((2, dict(item.strip().split("=", 1) for item in variant.split(","))))
+        for workers, settings in variants:
+            with running_hub(database_url, workers=workers, env=settings) as hub:
                 headers = {"Authorization": f"Bearer {hub.token('clerk', 'xzfw')}"}
                 body = graphql_body(HUB_QUERY, {"id": id_number})
                 answer = graphql_once(hub.url, body, headers)["applicant"]
                 assert answer["materials"] and answer["cases"], "the sample applicant has materials and cases"
                 load(hub.url, body, headers, connections=CONCURRENCY, seconds=min(2.0, seconds))  # warm up
                 name = f"hub, {workers} worker{'s' if workers > 1 else ''}"
+                name += "".join(f", {key.removeprefix('HUB_').lower()}={value}" for key, value in settings.items())
                 results[name] = load(hub.url, body, headers, connections=CONCURRENCY, seconds=seconds)
                 rows.append(_row(name, results[name]))
         binary = postgraphile_binary()

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     console_free_login_failures: int = Field(default=2, ge=0, description="failures before logins are slowed")
     console_lockout_failures: int = Field(default=10, gt=0, description="failures that lock an account")
 
+    # Authentication (docs/configuration.md): how long a process may answer a token from memory.
+    principal_cache_seconds: float = Field(
+        default=5.0, ge=0, description="a revoked token still works this long in other processes at most; 0: off"
+    )
+
     # Database pool.
     db_pool_size: int = 10
     db_max_overflow: int = 10
@@ -93,6 +98,9 @@ class Settings(BaseSettings):
     audit_checkpoint_entries: int = Field(default=1000, ge=1, description="sign after this many new entries")
     audit_checkpoint_seconds: float = Field(default=60.0, gt=0, description="or after this long with new entries")
     audit_sequencer_interval: float = Field(default=1.0, gt=0, description="seconds between sequencer runs")
+    access_group_commit: bool = Field(
+        default=True, description="reads' access entries written in batches, one insert and commit per batch"
+    )
     audit_sequencer_batch: int = Field(default=5000, ge=1, description="entries sequenced per transaction")
     # Witnesses (docs/audit-log.md): `URL KEY` pairs, comma-separated; each new checkpoint is sent
     # to each of them and their cosignatures are stored with it.

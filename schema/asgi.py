@@ -15,6 +15,7 @@ import logging
 import re
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.datastructures import Headers, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -177,7 +178,11 @@ class GraphQLEndpoint(GraphQL):
             # transaction of its own (schema.root.CommitAccessLog).
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             try:
-                caller = await authenticate(session, request.headers.get("authorization"))
+                caller = await authenticate(
+                    session,
+                    request.headers.get("authorization"),
+                    cache_seconds=self.hub.settings.principal_cache_seconds,
+                )
             except HubError as error:
                 client = request.client
                 await record_refused_token(
@@ -277,8 +282,11 @@ class GraphQLEndpoint(GraphQL):
         return await super().process_result(request, result)
 
     def encode_json(self, data: object) -> bytes:
-        """UTF-8 as is: Chinese text escaped as \\uXXXX would make answers two to three times larger."""
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        """UTF-8 as is: Chinese text escaped as \\uXXXX would make answers two to three times larger.
+
+        orjson writes the same bytes as `json.dumps(data, ensure_ascii=False, separators=(",", ":"))`
+        for a GraphQL result, in a thirteenth of the time (docs/performance.md)."""
+        return orjson.dumps(data)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_page(request.url.path)

@@ -72,8 +72,12 @@ class AccessRecorder:
             for entry in self._pending
         ]
 
-    async def flush(self, session: AsyncSession) -> None:
+    async def flush(self, session: AsyncSession | None) -> None:
         """Queue the pending entries; if they cannot be stored, raise `AccessLogUnavailable`.
+
+        With a session, in its transaction (a write and its entries land together). Without one (a
+        read, whose session writes nothing else), with the process's group commit: the entries of
+        concurrent reads in one insert, this call returning once they are committed.
 
         Failing closed: nothing the request did may land without its entries. The database's error
         (it quotes the statement and its parameters) goes to the process log, never to the caller.
@@ -107,7 +111,10 @@ class AccessRecorder:
         # Whatever happens, these entries are not tried again: a retry of an unstorable row fails alike.
         self._pending.clear()
         try:
-            await append_entries(session, rows)
+            if session is None:
+                await ctx.hub.access_group_commit.write(rows)
+            else:
+                await append_entries(session, rows)
         except Exception as error:
             ACCESS_LOG_FAILURES.inc()
             logger.exception("could not record %d access entries of request %s", len(rows), ctx.request_id)

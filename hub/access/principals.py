@@ -3,6 +3,8 @@ act as a principal from a command (a token from a file or the environment, never
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,14 +12,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.access._caller_cache import CALLERS
 from hub.access.auth import Caller, Role, hash_token, new_token, token_from_header
 from hub.access.context import Hub, RequestContext
 from hub.access.guard import declare_purpose, record_refused_token
 from hub.errors import InvalidInput, NotFound, Unauthenticated
 from storage.models.base import utcnow
 from storage.repositories import principals as repo
+
+logger = logging.getLogger("hub.access")
+
+# PostgreSQL: the channel on which a revocation or rotation tells every serving process to forget
+# the principal's cached caller (hub/access/_caller_cache.py). Delivered only if the change commits.
+REVOCATIONS_CHANNEL = "hub_principals"
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ async def list_principals(session: AsyncSession) -> list[PrincipalInfo]:
 async def revoke_principal(session: AsyncSession, principal_id: int) -> None:
     if not await repo.revoke_principal(session, principal_id, utcnow()):
         raise NotFound(f"no active principal with id {principal_id}", field="id")
+    await _forget_cached(session, principal_id)
 
 
 async def rotate_principal(session: AsyncSession, principal_id: int) -> IssuedToken:
@@ -91,23 +102,77 @@ async def rotate_principal(session: AsyncSession, principal_id: int) -> IssuedTo
     principal = await repo.replace_token(session, principal_id, hash_token(token), token[:10])
     if principal is None:
         raise NotFound(f"no active principal with id {principal_id}", field="id")
+    await _forget_cached(session, principal_id)
     department = (await repo.departments_by_ids(session, [principal.department_id]))[principal.department_id]
     return IssuedToken(principal.id, principal.name, Role(principal.role), department.code, token)
 
 
-async def authenticate(session: AsyncSession, authorization: str | None) -> Caller:
+async def _forget_cached(session: AsyncSession, principal_id: int) -> None:
+    """Drop the principal's cached callers here now, and in every process once the change commits
+    (PostgreSQL; elsewhere the cache's lifetime bounds how long another process still accepts it)."""
+    CALLERS.drop_principal(principal_id)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_notify(:channel, :id)"), {"channel": REVOCATIONS_CHANNEL, "id": str(principal_id)}
+        )
+
+
+async def authenticate(session: AsyncSession, authorization: str | None, *, cache_seconds: float = 0.0) -> Caller:
     """The caller behind an Authorization header. Any token presented that is not an active one
-    (revoked, rotated out, unknown, malformed) is looked up all the same and refused with one message."""
+    (revoked, rotated out, unknown, malformed) is looked up all the same and refused with one message.
+
+    With `cache_seconds`, a token that authenticated less than that long ago is not looked up again
+    (hub/access/_caller_cache.py says how soon a revocation bites); refused tokens are never cached."""
     try:
         token = token_from_header(authorization)
     except Unauthenticated:
         if not authorization:
             raise
         token = authorization  # matches nothing, but costs the look-up any other token costs
-    row = await repo.principal_by_token_hash(session, hash_token(token))
+    token_hash = hash_token(token)
+    if cache_seconds > 0:
+        cached = CALLERS.get(token_hash, cache_seconds)
+        if cached is not None:
+            return cached
+    row = await repo.principal_by_token_hash(session, token_hash)
     if row is None:
         raise Unauthenticated("unknown or revoked token")
-    return Caller(row.id, row.name, Role(row.role), row.department_id, row.department_code, row.applicant_ref or "")
+    caller = Caller(row.id, row.name, Role(row.role), row.department_id, row.department_code, row.applicant_ref or "")
+    if cache_seconds > 0:
+        CALLERS.put(token_hash, caller)
+    return caller
+
+
+async def listen_for_revocations(hub: Hub) -> None:
+    """PostgreSQL: forget a principal's cached callers as soon as another process revokes or rotates
+    it. Runs for the life of a serving process; while it is not listening (starting, reconnecting)
+    the cache is emptied, so no notification missed meanwhile can keep a revoked caller alive."""
+    if hub.settings.is_sqlite or hub.settings.principal_cache_seconds <= 0:
+        return
+
+    def heard(_connection: object, _pid: int, _channel: str, payload: str) -> None:
+        if payload.isdigit():
+            CALLERS.drop_principal(int(payload))
+
+    while True:
+        try:
+            async with hub.engine.connect() as connection:
+                raw = (await connection.get_raw_connection()).driver_connection
+                await raw.add_listener(REVOCATIONS_CHANNEL, heard)  # type: ignore[union-attr]
+                CALLERS.clear()  # anything cached before we listened may have been revoked since
+                try:
+                    while not raw.is_closed():  # type: ignore[union-attr]
+                        await asyncio.sleep(1.0)
+                finally:
+                    CALLERS.clear()
+                    if not raw.is_closed():  # type: ignore[union-attr]
+                        await raw.remove_listener(REVOCATIONS_CHANNEL, heard)  # type: ignore[union-attr]
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database away: retry; the cache stays empty meanwhile
+            logger.warning("cannot listen for token revocations; retrying", exc_info=True)
+            CALLERS.clear()
+            await asyncio.sleep(1.0)
 
 
 def principal_token(token_file: str | None, variable: str) -> str:

@@ -234,12 +234,15 @@ async def test_answers_are_utf8_json_without_escapes(client, clerk) -> None:
 
 async def test_on_sqlite_reads_take_turns_to_log_and_writes_never_wait_for_them(hub, client, clerk) -> None:
     """Queries queue their access entries one at a time in the process (not in SQLite's busy-retry);
-    a mutation, which may already hold SQLite's write lock, never waits for that turn."""
+    a mutation, which may already hold SQLite's write lock, never waits for that turn. That is with
+    group commit off: with it on, the process's batcher is the one writer of reads' entries
+    (tests/access/test_group_commit.py)."""
     import asyncio
 
     if hub.engine.dialect.name != "sqlite":
         assert hub.read_log_turns is None  # PostgreSQL has row locks: nothing to take turns for
         return
+    hub.settings = hub.settings.model_copy(update={"access_group_commit": False})
 
     class CountingLock(asyncio.Lock):
         taken = 0

@@ -1,0 +1,80 @@
+"""Group commit: the access entries of concurrent reads written with one insert and one commit.
+
+A read's only write is its access entries. Written by each request alone, every read pays an
+insert and a commit that waits for the WAL flush; sixteen concurrent reads pay it sixteen times.
+Here a request hands its rows to the process's batcher and waits: while one batch is being written,
+the rows of the requests arriving meanwhile gather into the next, written as soon as it ends. No
+timer: an idle hub writes a lone request's rows at once, a busy one in batches as large as the
+write takes long.
+
+A request's wait ends only when the batch holding its rows has committed, so no read answers before
+its entries are durable; if the batch fails, each of its requests' rows is tried alone, so one
+unstorable entry fails its own request (closed, hub/access/_recorder.py) and nobody else's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories.audit import append_entries
+
+Rows = Sequence[Mapping[str, Any]]
+
+
+class GroupCommit:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._waiting: list[tuple[Rows, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        # Figures for tests and benchmarks: batches written, and requests they held.
+        self.batches = 0
+        self.requests = 0
+
+    async def write(self, rows: Rows) -> None:
+        """Return once `rows` are committed; raise what the database raised if they cannot be."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((rows, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_while_waiting())
+        await future
+
+    async def _write_while_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            self.batches += 1
+            self.requests += len(batch)
+            try:
+                await self._insert([row for rows, _ in batch for row in rows])
+            except asyncio.CancelledError as cancelled:  # the process stopping: nobody may wait forever
+                for _, future in batch:
+                    _settle(future, cancelled)
+                raise
+            except Exception:  # noqa: BLE001  (each request alone: only one that cannot be stored fails)
+                for rows, future in batch:
+                    try:
+                        await self._insert(rows)
+                    except Exception as error:  # noqa: BLE001  (handed to its request, which fails closed)
+                        _settle(future, error)
+                    else:
+                        _settle(future, None)
+            else:
+                for _, future in batch:
+                    _settle(future, None)
+
+    async def _insert(self, rows: Rows) -> None:
+        async with self._sessions() as session:
+            await append_entries(session, rows)
+            await session.commit()
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():  # its request went away (the client disconnected): nobody to tell
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

@@ -1,0 +1,77 @@
+"""Reads' access entries are written in batches, and no read answers before its entries are stored.
+
+Concurrent reads hand their entries to the process's group commit (hub/access/_group_commit.py);
+each waits for the batch holding them. A batch that cannot be stored is retried request by request,
+so an unstorable entry fails its own request, closed, and no other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from sqlalchemy import select
+
+from app.asgi import create_app
+from storage.models import AccessEntry
+from tests.support import GraphQLClient
+
+STATISTICS = "{ accessStatistics { departmentCode action outcome count } }"
+CONCURRENT = 12
+
+
+async def _entries(hub, request_id: str) -> list[tuple[str, str]]:
+    async with hub.sessions() as session:
+        rows = await session.execute(
+            select(AccessEntry.action, AccessEntry.outcome).where(AccessEntry.request_id == request_id)
+        )
+        return [tuple(row) for row in rows]
+
+
+async def _read(client: GraphQLClient, hub, token: str, request_id: str) -> tuple[httpx.Response, list]:
+    """A read, and its entries as the database holds them the moment its answer arrives."""
+    response = await client.http.post(
+        "/graphql",
+        json={"query": STATISTICS},
+        headers={"Authorization": f"Bearer {token}", "X-Request-Id": request_id},
+    )
+    return response, await _entries(hub, request_id)
+
+
+async def test_concurrent_reads_are_logged_in_batches_each_durable_before_its_answer(hub, client, auditor) -> None:
+    answers = await asyncio.gather(*(_read(client, hub, auditor.token, f"read-{n}") for n in range(CONCURRENT)))
+
+    for response, entries in answers:
+        assert "accessStatistics" in response.json()["data"]
+        assert entries and all(outcome == "allowed" for _, outcome in entries)
+    grouped = hub.access_group_commit
+    assert grouped.requests == CONCURRENT
+    assert grouped.batches < CONCURRENT  # some were written together
+
+
+async def test_a_batch_with_an_unstorable_entry_fails_only_its_request(hub, client, auditor) -> None:
+    transport = httpx.ASGITransport(app=create_app(hub.settings, hub), client=("f" * 100, 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as http:
+        far = GraphQLClient(http)
+        answers = await asyncio.gather(
+            *(_read(client, hub, auditor.token, f"near-{n}") for n in range(4)),
+            _read(far, hub, auditor.token, "far"),
+            *(_read(client, hub, auditor.token, f"near-{n}") for n in range(4, 8)),
+        )
+    far_response, far_entries = answers[4]
+    for response, entries in answers[:4] + answers[5:]:
+        assert "accessStatistics" in response.json()["data"] and entries
+    if hub.engine.dialect.name != "postgresql":
+        # SQLite does not enforce column lengths: the far client's entry is stored too.
+        assert "accessStatistics" in far_response.json()["data"] and far_entries
+        return
+    body = far_response.json()
+    assert not body.get("data") and [e["extensions"]["code"] for e in body["errors"]] == ["INTERNAL_SERVER_ERROR"]
+    assert far_entries == []
+
+
+async def test_switched_off_a_read_writes_its_own_entries(hub, client, auditor) -> None:
+    hub.settings = hub.settings.model_copy(update={"access_group_commit": False})
+    response, entries = await _read(client, hub, auditor.token, "alone")
+    assert "accessStatistics" in response.json()["data"] and entries
+    assert hub.access_group_commit.requests == 0
