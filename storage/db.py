@@ -20,7 +20,10 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=False)
+    # Pre-ping: a pooled connection can be closed underneath (a server restart, or a query cancelled
+    # mid-flight when GraphQL cancels a failed field's siblings); the fuzz run found requests failing
+    # on such a connection. One short round trip per checkout is the price of never handing one out.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
