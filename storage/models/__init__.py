@@ -23,7 +23,7 @@ from storage.models.catalog import (
     ServiceItemDepartment,
     ServiceItemMaterial,
 )
-from storage.models.connectors import PullWatermark
+from storage.models.connectors import ConnectorRun, IssuedMaterial, PullWatermark
 from storage.models.materials import Blob, BlobState, Material, MaterialStatus, MaterialVersion
 from storage.models.people import Applicant, Department, Principal, ProfileFieldValue, RetiredToken
 from storage.models.supervision import (
@@ -58,11 +58,13 @@ __all__ = [
     "CaseResult",
     "CatalogVersion",
     "Complaint",
+    "ConnectorRun",
     "ConsoleSession",
     "ConsoleUser",
     "DeliveryStatus",
     "Department",
     "HourlyReads",
+    "IssuedMaterial",
     "JointReviewMinutes",
     "LegalBasis",
     "Material",
