@@ -58,6 +58,7 @@ def cmd_pull_sql(args: argparse.Namespace, settings: Settings) -> None:
                 token,
                 args.purpose,
                 report=lambda line: print(line, file=sys.stderr),
+                material_type=args.material_type,
             )
 
     summary = asyncio.run(run())
@@ -132,6 +133,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=SOURCE_URL_VARIABLE,
         help=f"the environment variable holding the source's SQLAlchemy async URL (default: ${SOURCE_URL_VARIABLE})",
     )
+    pull.add_argument("--material-type", help="the material type of the rows' documents (document_* columns)")
     pull.add_argument("--token-file", help=f"a file holding the principal's token (default: ${TOKEN_VARIABLE})")
     pull.set_defaults(handler=cmd_pull_sql)
     rest = connector.add_parser(
