@@ -42,6 +42,7 @@ def cmd_profile_feed(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_pull_sql(args: argparse.Namespace, settings: Settings) -> None:
     from connectors.pull_sql import pull_sql
+    from connectors.runs import record_run
 
     token = principal_token(args.token_file, TOKEN_VARIABLE)
     source_url = os.environ.get(args.url_variable, "").strip()
@@ -50,16 +51,23 @@ def cmd_pull_sql(args: argparse.Namespace, settings: Settings) -> None:
 
     async def run() -> FeedSummary:
         async with hub_for(settings) as hub:
-            return await pull_sql(
-                hub,
-                source_url,
-                args.query,
-                args.watermark_column,
-                token,
-                args.purpose,
-                report=lambda line: print(line, file=sys.stderr),
-                material_type=args.material_type,
-            )
+            started = utcnow()
+            try:
+                summary = await pull_sql(
+                    hub,
+                    source_url,
+                    args.query,
+                    args.watermark_column,
+                    token,
+                    args.purpose,
+                    report=lambda line: print(line, file=sys.stderr),
+                    material_type=args.material_type,
+                )
+            except HubError as error:
+                await record_run(hub, args.name or "pull-sql", "sql", started, None, error)
+                raise
+            await record_run(hub, args.name or "pull-sql", "sql", started, summary, None)
+            return summary
 
     summary = asyncio.run(run())
     print(summary)
@@ -134,6 +142,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help=f"the environment variable holding the source's SQLAlchemy async URL (default: ${SOURCE_URL_VARIABLE})",
     )
     pull.add_argument("--material-type", help="the material type of the rows' documents (document_* columns)")
+    pull.add_argument("--name", help="the name the run is recorded under (default: pull-sql)")
     pull.add_argument("--token-file", help=f"a file holding the principal's token (default: ${TOKEN_VARIABLE})")
     pull.set_defaults(handler=cmd_pull_sql)
     rest = connector.add_parser(

@@ -151,6 +151,8 @@ async def test_the_command_pulls_with_the_url_and_token_from_the_environment(
     )
     assert status == 0, err
     assert out.startswith("1 records: 1 registered")
+    status, out, _ = await hub_command("connector", "runs")
+    assert status == 0 and "pull-sql (sql): 1 records, 1 registered, 0 refused" in out
 
 
 async def test_a_row_with_a_document_issues_it_once_as_a_material_of_the_department(hub, police, source) -> None:
