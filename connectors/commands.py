@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hub.access.principals import principal_token
-from hub.errors import InvalidInput
+from hub.errors import HubError, InvalidInput
 from hub.services import hub_for
 from hub.settings import Settings
+from storage.models.base import utcnow
 
 if TYPE_CHECKING:
     from connectors.profile_feed import FeedSummary
@@ -41,6 +42,7 @@ def cmd_profile_feed(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_pull_sql(args: argparse.Namespace, settings: Settings) -> None:
     from connectors.pull_sql import pull_sql
+    from connectors.runs import record_run
 
     token = principal_token(args.token_file, TOKEN_VARIABLE)
     source_url = os.environ.get(args.url_variable, "").strip()
@@ -49,20 +51,72 @@ def cmd_pull_sql(args: argparse.Namespace, settings: Settings) -> None:
 
     async def run() -> FeedSummary:
         async with hub_for(settings) as hub:
-            return await pull_sql(
-                hub,
-                source_url,
-                args.query,
-                args.watermark_column,
-                token,
-                args.purpose,
-                report=lambda line: print(line, file=sys.stderr),
-            )
+            started = utcnow()
+            try:
+                summary = await pull_sql(
+                    hub,
+                    source_url,
+                    args.query,
+                    args.watermark_column,
+                    token,
+                    args.purpose,
+                    report=lambda line: print(line, file=sys.stderr),
+                    material_type=args.material_type,
+                )
+            except HubError as error:
+                await record_run(hub, args.name or "pull-sql", "sql", started, None, error)
+                raise
+            await record_run(hub, args.name or "pull-sql", "sql", started, summary, None)
+            return summary
 
     summary = asyncio.run(run())
     print(summary)
     if not summary.all_applied:
         raise SystemExit(1)
+
+
+def cmd_pull_rest(args: argparse.Namespace, settings: Settings) -> None:
+    from connectors.pull_rest import RestSource, pull_rest
+    from connectors.runs import record_run
+
+    token = principal_token(args.token_file, TOKEN_VARIABLE)
+    source = RestSource(
+        url=args.url,
+        watermark_field=args.watermark_field,
+        material_type=args.material_type,
+        rate=args.rate,
+        retries=args.retries,
+    )
+
+    async def run() -> FeedSummary:
+        async with hub_for(settings) as hub:
+            started = utcnow()
+            try:
+                summary = await pull_rest(
+                    hub, source, token, args.purpose, report=lambda line: print(line, file=sys.stderr)
+                )
+            except HubError as error:
+                await record_run(hub, args.name or args.url, "rest", started, None, error)
+                raise
+            await record_run(hub, args.name or args.url, "rest", started, summary, None)
+            return summary
+
+    summary = asyncio.run(run())
+    print(summary)
+    if not summary.all_applied:
+        raise SystemExit(1)
+
+
+def cmd_runs(args: argparse.Namespace, settings: Settings) -> None:
+    from connectors.runs import describe
+    from storage.repositories.connectors import recent_runs
+
+    async def run() -> list[str]:
+        async with hub_for(settings) as hub, hub.sessions() as session:
+            return [describe(row) for row in await recent_runs(session, args.limit, args.name)]
+
+    for line in asyncio.run(run()):
+        print(line)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,5 +141,23 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=SOURCE_URL_VARIABLE,
         help=f"the environment variable holding the source's SQLAlchemy async URL (default: ${SOURCE_URL_VARIABLE})",
     )
+    pull.add_argument("--material-type", help="the material type of the rows' documents (document_* columns)")
+    pull.add_argument("--name", help="the name the run is recorded under (default: pull-sql)")
     pull.add_argument("--token-file", help=f"a file holding the principal's token (default: ${TOKEN_VARIABLE})")
     pull.set_defaults(handler=cmd_pull_sql)
+    rest = connector.add_parser(
+        "pull-rest", help="read a department's records (and e-licences) from its paged JSON API, incrementally"
+    )
+    rest.add_argument("url", help='the first page: {"items": [...], "next": URL or null}')
+    rest.add_argument("--purpose", required=True, help="the declared purpose, recorded with every access")
+    rest.add_argument("--watermark-field", default="updatedAt", help="the records' increasing field (sent as ?since=)")
+    rest.add_argument("--material-type", help="the material type of the documents (e-licences) records carry")
+    rest.add_argument("--rate", type=float, default=5.0, help="requests per second at most (default 5)")
+    rest.add_argument("--retries", type=int, default=4, help="tries after the first on 5xx and timeouts (default 4)")
+    rest.add_argument("--name", help="the name the run is recorded under (default: the URL)")
+    rest.add_argument("--token-file", help=f"a file holding the principal's token (default: ${TOKEN_VARIABLE})")
+    rest.set_defaults(handler=cmd_pull_rest)
+    runs = connector.add_parser("runs", help="the latest connector runs: counts, refusals, errors")
+    runs.add_argument("--name", help="only the runs of this connector")
+    runs.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    runs.set_defaults(handler=cmd_runs)

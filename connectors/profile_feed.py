@@ -55,6 +55,8 @@ class FeedSummary:
     records: int = 0
     outcomes: Counter[FeedResult] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
+    # Materials issued elsewhere that pulls bring in (connectors/issued.py): "issued", "reissued", "same".
+    materials: Counter[str] = field(default_factory=Counter)
 
     @property
     def all_applied(self) -> bool:
@@ -64,7 +66,10 @@ class FeedSummary:
         counts = ", ".join(f"{self.outcomes[result]} {result.value}" for result in FeedResult)
         refused = sum(self.refused.values())
         by_code = ", ".join(f"{code} {n}" for code, n in sorted(self.refused.items()))
-        return f"{self.records} records: {counts}, {refused} refused" + (f" ({by_code})" if by_code else "")
+        text = f"{self.records} records: {counts}, {refused} refused" + (f" ({by_code})" if by_code else "")
+        if self.materials:
+            text += "; materials: " + ", ".join(f"{self.materials[k]} {k}" for k in ("issued", "reissued", "same"))
+        return text
 
 
 def masked(id_number: str) -> str:

@@ -24,20 +24,33 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from connectors.issued import MaterialResult, document_bytes, document_of, issue_document
 from connectors.profile_feed import FeedRecord, FeedSummary, UnreadableRecord, apply_record, refusal
-from hub.access.context import Hub
+from hub.access.context import Hub, RequestContext
 from hub.access.principals import principal_context
-from hub.errors import InvalidInput
+from hub.errors import HubError, InvalidInput
 from storage.models.base import utcnow
 from storage.repositories import connectors as repo
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = ("id_number", "name", "verified")
+# A row's e-licence, if it has one (connectors/issued.py): these columns are not profile fields.
+DOCUMENT_COLUMNS = {
+    "document_id": "id",
+    "document_url": "url",
+    "document_content": "content",
+    "document_file_name": "fileName",
+    "document_content_type": "contentType",
+    "document_title": "title",
+    "document_issued_on": "issuedOn",
+    "document_valid_until": "validUntil",
+}
 # Each dialect's way to make a session refuse writes, set before the query runs.
 READ_ONLY_SESSION = {
     "mysql": "SET SESSION TRANSACTION READ ONLY",
@@ -100,7 +113,7 @@ def _record(line: int, row: dict[str, Any], watermark_column: str) -> FeedRecord
     fields = {
         column: str(value)
         for column, value in row.items()
-        if column not in (*RESERVED, watermark_column) and value is not None and str(value).strip()
+        if column not in (*RESERVED, *DOCUMENT_COLUMNS, watermark_column) and value is not None and str(value).strip()
     }
     return FeedRecord(line, id_number, str(row.get("name") or ""), fields, bool(verified))
 
@@ -112,6 +125,27 @@ async def _read_only(connection: AsyncConnection) -> None:
     await connection.execute(text(statement))
 
 
+async def _issue(
+    ctx: RequestContext,
+    http: httpx.AsyncClient,
+    key: str,
+    material_type: str | None,
+    record: FeedRecord,
+    row: dict[str, Any],
+) -> MaterialResult | HubError:
+    """The row's document as a material, as pull-rest issues one: once, by the department."""
+    try:
+        if material_type is None:
+            raise InvalidInput("the row has a document, but the pull names no --material-type", field="document")
+        raw = {name: row[column] for column, name in DOCUMENT_COLUMNS.items() if row.get(column) is not None}
+        document = document_of(raw)
+        data = await document_bytes(document, http)
+        result = await issue_document(ctx, key, record.id_number, material_type, document, data)
+    except HubError as error:
+        return error
+    return result
+
+
 async def pull_sql(
     hub: Hub,
     url: str,
@@ -121,6 +155,7 @@ async def pull_sql(
     purpose: str | None,
     *,
     report: Callable[[str], None],
+    material_type: str | None = None,
 ) -> FeedSummary:
     """Apply every row newer than the last watermark, then keep the highest watermark applied."""
     statement = check_query(query, watermark_column)
@@ -137,13 +172,19 @@ async def pull_sql(
                 parameters["after"] = decode_watermark(stored)
             wrapped += f" ORDER BY pulled.{watermark_column}"
             summary, highest = FeedSummary(), None
-            async with source.connect() as connection:
+            async with source.connect() as connection, httpx.AsyncClient(timeout=10.0, trust_env=False) as http:
                 await _read_only(connection)
                 rows = await connection.stream(text(wrapped), parameters)
                 async for row in rows.mappings():
                     summary.records += 1
                     record = _record(summary.records, dict(row), watermark_column)
                     error = await apply_record(ctx, record, summary)
+                    if error is None and isinstance(record, FeedRecord) and row.get("document_id") is not None:
+                        issued = await _issue(ctx, http, key, material_type, record, dict(row))
+                        if isinstance(issued, MaterialResult):
+                            summary.materials[issued.value] += 1
+                        else:
+                            error = issued
                     if error is not None:
                         summary.refused[error.code] += 1
                         report(refusal(record, error))

@@ -112,6 +112,12 @@ class BlobStoreUnavailable(HubError):
     code = "BLOB_STORE_UNAVAILABLE"
 
 
+class SourceUnavailable(HubError):
+    """A department's system that a connector reads did not answer, after its retries."""
+
+    code = "SOURCE_UNAVAILABLE"
+
+
 class BlobCorrupted(HubError):
     """Stored ciphertext failed authentication: it was altered or truncated. Never served."""
 

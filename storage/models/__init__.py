@@ -23,7 +23,7 @@ from storage.models.catalog import (
     ServiceItemDepartment,
     ServiceItemMaterial,
 )
-from storage.models.connectors import PullWatermark
+from storage.models.connectors import ConnectorRun, IssuedMaterial, PullWatermark
 from storage.models.halls import Visit
 from storage.models.materials import Blob, BlobState, Material, MaterialStatus, MaterialVersion
 from storage.models.people import Applicant, Department, Principal, ProfileFieldValue, RetiredToken
@@ -59,11 +59,13 @@ __all__ = [
     "CaseResult",
     "CatalogVersion",
     "Complaint",
+    "ConnectorRun",
     "ConsoleSession",
     "ConsoleUser",
     "DeliveryStatus",
     "Department",
     "HourlyReads",
+    "IssuedMaterial",
     "JointReviewMinutes",
     "LegalBasis",
     "Material",

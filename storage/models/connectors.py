@@ -1,13 +1,14 @@
-"""What connectors remember between runs: how far a pull from a department's database has read."""
+"""What connectors remember between runs: how far a pull has read, the materials it issued, and a
+record of every run for the operator."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models.base import Base, UTCDateTime
+from storage.models.base import Base, BigId, UTCDateTime
 
 
 class PullWatermark(Base):
@@ -20,3 +21,36 @@ class PullWatermark(Base):
     # JSON {"type": "int" | "float" | "str" | "datetime" | "date", "value": ...}.
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IssuedMaterial(Base):
+    """A material issued elsewhere (an e-licence) that a pull brought in: a rerun finds it here and
+    issues nothing again unless the content changed (then the material gets a new version)."""
+
+    __tablename__ = "connector_materials"
+
+    # The pull's source key (department and source), and the record's own key at the source.
+    source_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    record_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    # SHA-256 of the content last stored, so unchanged content is recognised without reading it back.
+    sha256: Mapped[str] = mapped_column(String(64))
+    material_id: Mapped[int] = mapped_column(BigId, ForeignKey("materials.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConnectorRun(Base):
+    """One run of a connector (by hand or scheduled): its counts and refusals, for the operator."""
+
+    __tablename__ = "connector_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    records: Mapped[int] = mapped_column(Integer)
+    # JSON objects: outcome -> count ("registered", "material issued", ...), error code -> count.
+    outcomes: Mapped[str] = mapped_column(Text)
+    refusals: Mapped[str] = mapped_column(Text)
+    # The error that stopped the run before or while reading (its code and message), if any.
+    error: Mapped[str | None] = mapped_column(Text)

@@ -151,3 +151,60 @@ async def test_the_command_pulls_with_the_url_and_token_from_the_environment(
     )
     assert status == 0, err
     assert out.startswith("1 records: 1 registered")
+    status, out, _ = await hub_command("connector", "runs")
+    assert status == 0 and "pull-sql (sql): 1 records, 1 registered, 0 refused" in out
+
+
+async def test_a_row_with_a_document_issues_it_once_as_a_material_of_the_department(hub, police, source) -> None:
+    import base64
+
+    from hub.catalog.catalogue import load_catalog
+    from storage.models import Material
+    from tests.support.materials import pdf
+
+    async with hub.sessions() as session:
+        await load_catalog(
+            session, "material_types:\n  - {code: hukou_extract, name: 户籍证明, issuing_department: gaj}\n", "x"
+        )
+        await session.commit()
+    url, table = source
+    await write(url, f"ALTER TABLE {table} ADD COLUMN document_id VARCHAR(32)", [{}])
+    await write(url, f"ALTER TABLE {table} ADD COLUMN document_content TEXT", [{}])
+    await write(url, f"ALTER TABLE {table} ADD COLUMN document_file_name VARCHAR(64)", [{}])
+    await write(url, f"ALTER TABLE {table} ADD COLUMN document_content_type VARCHAR(64)", [{}])
+    await write(
+        url,
+        f"INSERT INTO {table} (id_number, name, updated_at, document_id, document_content, document_file_name, "
+        "document_content_type) VALUES (:i, :n, :u, :d, :c, :f, :t)",
+        [
+            {
+                "i": ZHANG,
+                "n": "张三",
+                "u": 1,
+                "d": "HJ-1",
+                "c": base64.b64encode(pdf(1_000, seed=b"hj")).decode(),
+                "f": "户籍证明.pdf",
+                "t": "application/pdf",
+            },
+            {"i": LI, "n": "李四", "u": 2, "d": None, "c": None, "f": None, "t": None},
+        ],
+    )
+    query = f"SELECT * FROM {table}"
+
+    async def run():
+        return await pull_sql(
+            hub, url, query, "updated_at", police.token, PURPOSE, report=print, material_type="hukou_extract"
+        )
+
+    first = await run()
+    assert first.records == 2 and first.all_applied and first.materials["issued"] == 1
+    again = await run()  # the watermark row again, then a full reread below: no second material
+    await write(url, f"UPDATE {table} SET updated_at = 5", [{}])
+    third = await run()
+    assert again.materials["issued"] == third.materials["issued"] == 0 and third.materials["same"] == 1
+    async with hub.sessions() as session:
+        materials = list(await session.scalars(select(Material)))
+        uploads = await session.scalar(
+            select(func.count()).select_from(AccessEntry).where(AccessEntry.action == "material.upload")
+        )
+    assert len(materials) == 1 and materials[0].title == "户籍证明" and uploads == 1
