@@ -56,7 +56,8 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
-    host, port = args.host or settings.host, args.port or settings.port
+    # `--port 0` asks the system for a free port; only an absent option falls back to the setting.
+    host, port = args.host or settings.host, settings.port if args.port is None else args.port
     # Checked before anything is printed: a URL or tokens for a server that will not start mislead.
     busy = _port_in_use(host, port)
     if busy:
