@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -229,17 +230,13 @@ async def case_ids_with_department(session: AsyncSession, case_ids: Sequence[int
 
 
 async def current_attachments(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[CaseMaterial]]:
-    result: dict[int, list[CaseMaterial]] = defaultdict(list)
-    if not case_ids:
-        return result
-    rows = await session.execute(
+    return await _by_case(
+        session,
+        case_ids,
         select(CaseMaterial)
         .where(CaseMaterial.case_id.in_(case_ids), CaseMaterial.superseded_at.is_(None))
-        .order_by(CaseMaterial.id)
+        .order_by(CaseMaterial.id),
     )
-    for attachment in rows.scalars():
-        result[attachment.case_id].append(attachment)
-    return result
 
 
 async def uploaded_for_open_case(session: AsyncSession, material_id: int, window_department_id: int) -> bool:
@@ -352,28 +349,18 @@ async def add_review_tasks(session: AsyncSession, case_id: int, department_ids: 
 
 
 async def review_tasks(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[ReviewTask]]:
-    result: dict[int, list[ReviewTask]] = defaultdict(list)
-    if not case_ids:
-        return result
-    rows = await session.execute(
-        select(ReviewTask).where(ReviewTask.case_id.in_(case_ids)).order_by(ReviewTask.department_id)
+    return await _by_case(
+        session, case_ids, select(ReviewTask).where(ReviewTask.case_id.in_(case_ids)).order_by(ReviewTask.department_id)
     )
-    for task in rows.scalars():
-        result[task.case_id].append(task)
-    return result
 
 
 async def opinions(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[Opinion]]:
     """Every opinion of these cases, oldest revision first per department."""
-    result: dict[int, list[Opinion]] = defaultdict(list)
-    if not case_ids:
-        return result
-    rows = await session.execute(
-        select(Opinion).where(Opinion.case_id.in_(case_ids)).order_by(Opinion.department_id, Opinion.revision)
+    return await _by_case(
+        session,
+        case_ids,
+        select(Opinion).where(Opinion.case_id.in_(case_ids)).order_by(Opinion.department_id, Opinion.revision),
     )
-    for opinion in rows.scalars():
-        result[opinion.case_id].append(opinion)
-    return result
 
 
 async def add_opinion(session: AsyncSession, opinion: Opinion) -> Opinion:
@@ -383,15 +370,11 @@ async def add_opinion(session: AsyncSession, opinion: Opinion) -> Opinion:
 
 
 async def pauses(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[ReviewPause]]:
-    result: dict[int, list[ReviewPause]] = defaultdict(list)
-    if not case_ids:
-        return result
-    rows = await session.execute(
-        select(ReviewPause).where(ReviewPause.case_id.in_(case_ids)).order_by(ReviewPause.started_at, ReviewPause.id)
+    return await _by_case(
+        session,
+        case_ids,
+        select(ReviewPause).where(ReviewPause.case_id.in_(case_ids)).order_by(ReviewPause.started_at, ReviewPause.id),
     )
-    for pause in rows.scalars():
-        result[pause.case_id].append(pause)
-    return result
 
 
 async def add_pause(session: AsyncSession, pause: ReviewPause) -> ReviewPause:
@@ -407,15 +390,11 @@ async def add_minutes(session: AsyncSession, minutes: JointReviewMinutes) -> Joi
 
 
 async def minutes_of_cases(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[JointReviewMinutes]]:
-    result: dict[int, list[JointReviewMinutes]] = defaultdict(list)
-    if not case_ids:
-        return result
-    rows = await session.execute(
-        select(JointReviewMinutes).where(JointReviewMinutes.case_id.in_(case_ids)).order_by(JointReviewMinutes.id)
+    return await _by_case(
+        session,
+        case_ids,
+        select(JointReviewMinutes).where(JointReviewMinutes.case_id.in_(case_ids)).order_by(JointReviewMinutes.id),
     )
-    for minutes in rows.scalars():
-        result[minutes.case_id].append(minutes)
-    return result
 
 
 # Results and prior submissions.
@@ -430,15 +409,9 @@ async def add_results(session: AsyncSession, case_id: int, versions: Sequence[tu
 
 
 async def results_of_cases(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[CaseResult]]:
-    result: dict[int, list[CaseResult]] = defaultdict(list)
-    if not case_ids:
-        return result
-    rows = await session.execute(
-        select(CaseResult).where(CaseResult.case_id.in_(case_ids)).order_by(CaseResult.material_id)
+    return await _by_case(
+        session, case_ids, select(CaseResult).where(CaseResult.case_id.in_(case_ids)).order_by(CaseResult.material_id)
     )
-    for row in rows.scalars():
-        result[row.case_id].append(row)
-    return result
 
 
 async def departments_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Department]:
@@ -597,3 +570,19 @@ async def cases_under_review_by(session: AsyncSession, department_id: int, limit
         .limit(limit)
     )
     return list(rows.scalars())
+
+
+OfCase = TypeVar("OfCase", CaseMaterial, ReviewTask, Opinion, ReviewPause, JointReviewMinutes, CaseResult)
+
+
+async def _by_case(
+    session: AsyncSession, case_ids: Sequence[int], statement: Select[OfCase]
+) -> dict[int, list[OfCase]]:
+    """The rows a statement selects for these cases, grouped by case in the statement's order; no
+    query at all for no cases."""
+    result: dict[int, list[OfCase]] = defaultdict(list)
+    if not case_ids:
+        return result
+    for row in (await session.execute(statement)).scalars():
+        result[row.case_id].append(row)
+    return result
