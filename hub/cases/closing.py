@@ -15,7 +15,6 @@ UPDATE (`... WHERE status is still what we found`), so a case is closed, and log
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from hub.calendar.workdays import add_working_days, local_date
 from hub.cases.intake import case_ref, case_row, guard_case
 from hub.cases.views import CaseView, load_case_views
 from hub.errors import CalendarOutOfRange, CaseClosed, CaseOfAnotherWindow, CaseStateConflict, InvalidInput
+from hub.periodic import every
 from storage.models.cases import Case, CaseStatus
 from storage.repositories import cases as repo
 
@@ -164,15 +164,14 @@ async def close_abandoned_as_system(hub: Hub) -> AbandonReport:
 
 async def close_abandoned_forever(hub: Hub) -> None:
     """The served hub's background job: a run every `HUB_ABANDON_JOB_INTERVAL` seconds, until cancelled."""
-    while True:
-        try:
-            report = await close_abandoned_as_system(hub)
-            if report.never_accepted or report.results_uncollected:
-                logger.info(
-                    "closed %d cases never accepted and %d with results uncollected as abandoned",
-                    len(report.never_accepted),
-                    len(report.results_uncollected),
-                )
-        except Exception:  # a database outage must not end the job for the life of the process
-            logger.exception("closing abandoned cases failed; trying again at the next interval")
-        await asyncio.sleep(hub.settings.abandon_job_interval)
+
+    async def run() -> None:
+        report = await close_abandoned_as_system(hub)
+        if report.never_accepted or report.results_uncollected:
+            logger.info(
+                "closed %d cases never accepted and %d with results uncollected as abandoned",
+                len(report.never_accepted),
+                len(report.results_uncollected),
+            )
+
+    await every(hub.settings.abandon_job_interval, run, what="closing abandoned cases", logger=logger)

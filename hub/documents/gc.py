@@ -8,29 +8,28 @@ statement (hub/documents/store.py), so a run never deletes what another run or a
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from hub.access.context import Hub
+from hub.periodic import every
 
 logger = logging.getLogger("hub.documents")
 
 
 async def collect_blobs_forever(hub: Hub) -> None:
     """A gc run every `HUB_BLOB_GC_INTERVAL` seconds (none if 0), until cancelled."""
-    interval = hub.settings.blob_gc_interval
-    if interval <= 0 or hub.documents is None:
+    documents = hub.documents
+    if documents is None:
         return
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            report = await hub.documents.collect_garbage()
-            if report.blobs_deleted or report.orphan_objects_deleted or report.partial_writes_removed:
-                logger.info(
-                    "blob gc deleted %d unreferenced blobs, %d orphan objects, %d partial writes",
-                    report.blobs_deleted,
-                    report.orphan_objects_deleted,
-                    report.partial_writes_removed,
-                )
-        except Exception:  # a store or database outage must not end the loop for the life of the process
-            logger.exception("blob gc failed; trying again at the next interval")
+
+    async def run() -> None:
+        report = await documents.collect_garbage()
+        if report.blobs_deleted or report.orphan_objects_deleted or report.partial_writes_removed:
+            logger.info(
+                "blob gc deleted %d unreferenced blobs, %d orphan objects, %d partial writes",
+                report.blobs_deleted,
+                report.orphan_objects_deleted,
+                report.partial_writes_removed,
+            )
+
+    await every(hub.settings.blob_gc_interval, run, what="blob gc", logger=logger, wait_first=True)

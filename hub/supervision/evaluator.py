@@ -8,7 +8,6 @@ busy lock means another process is on it (the same pattern as the log's sequence
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from hub.access.context import Hub, RequestContext
 from hub.access.guard import guard
 from hub.audit.sequencer import Sequencer
 from hub.calendar.workdays import local_date
+from hub.periodic import every
 from hub.supervision.alerts import escalate_late
 from hub.supervision.anomalies import AnomalyRun, Progress, evaluate_anomalies
 from hub.supervision.rules import rules_in_force
@@ -55,17 +55,7 @@ async def evaluate(hub: Hub, progress: Progress | None = None) -> EvaluationRun 
 
 async def run_forever(hub: Hub) -> None:
     """The background loop of a served hub (app/asgi.py); HUB_SUPERVISION_INTERVAL=0 switches it off."""
-    interval = hub.settings.supervision_interval
-    if interval <= 0:
-        return
-    while True:
-        try:
-            await evaluate(hub)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("supervision evaluation failed; retrying")
-        await asyncio.sleep(interval)
+    await every(hub.settings.supervision_interval, lambda: evaluate(hub), what="supervision evaluation", logger=log)
 
 
 async def run_now(ctx: RequestContext) -> EvaluationRun | None:
