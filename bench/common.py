@@ -188,6 +188,15 @@ def graphql_body(query: str, variables: dict | None = None) -> bytes:
     return json.dumps({"query": query, "variables": variables or {}}, ensure_ascii=False).encode("utf-8")
 
 
+def clerk_at_the_window(url: str, token: str, id_number: str) -> dict[str, str]:
+    """Headers for a clerk reading `id_number`'s data: a clerk reads profile values and materials
+    only within a visit (the applicant presented their ID at the window), so one is opened."""
+    headers = {"Authorization": f"Bearer {token}"}
+    body = graphql_body("mutation($id: String!) { openVisit(idNumber: $id) { purpose } }", {"id": id_number})
+    purpose = graphql_once(url, body, headers)["openVisit"]["purpose"]
+    return {**headers, "X-Hub-Purpose": purpose}
+
+
 def graphql_once(url: str, body: bytes, headers: dict[str, str]) -> dict:
     """One request, to check a benchmark's query answers data and no errors before timing it."""
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **headers})
