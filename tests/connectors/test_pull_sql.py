@@ -208,3 +208,59 @@ async def test_a_row_with_a_document_issues_it_once_as_a_material_of_the_departm
             select(func.count()).select_from(AccessEntry).where(AccessEntry.action == "material.upload")
         )
     assert len(materials) == 1 and materials[0].title == "户籍证明" and uploads == 1
+
+
+async def test_a_document_url_on_loopback_is_fetched_only_if_the_operator_allows_it(hub, police, source) -> None:
+    from hub.catalog.catalogue import load_catalog
+    from storage.models import Material
+    from tests.support.department_api import start_department_api
+    from tests.support.materials import pdf
+
+    api, server, thread = start_department_api()
+    try:
+        api.documents["hj.pdf"] = pdf(1_000, seed=b"hj-url")
+        async with hub.sessions() as session:
+            await load_catalog(
+                session, "material_types:\n  - {code: hukou_extract, name: 户籍证明, issuing_department: gaj}\n", "x"
+            )
+            await session.commit()
+        url, table = source
+        for column in (
+            "document_id VARCHAR(32)",
+            "document_url VARCHAR(200)",
+            "document_file_name VARCHAR(64)",
+            "document_content_type VARCHAR(64)",
+        ):
+            await write(url, f"ALTER TABLE {table} ADD COLUMN {column}", [{}])
+        await write(
+            url,
+            f"INSERT INTO {table} (id_number, name, updated_at, document_id, document_url, document_file_name, "
+            "document_content_type) VALUES (:i, :n, :u, :d, :l, :f, 'application/pdf')",
+            [{"i": ZHANG, "n": "张三", "u": 1, "d": "HJ-2", "l": f"{api.url}/documents/hj.pdf", "f": "户籍证明.pdf"}],
+        )
+
+        async def run(reports):
+            return await pull_sql(
+                hub,
+                url,
+                f"SELECT * FROM {table}",
+                "updated_at",
+                police.token,
+                PURPOSE,
+                report=reports.append,
+                material_type="hukou_extract",
+            )
+
+        reports: list[str] = []
+        refused = await run(reports)  # the default allowlist is empty: no fetch from the hub's own network
+        assert dict(refused.refused) == {"SOURCE_URL_NOT_ALLOWED": 1} and api.requests == []
+        assert "HUB_CONNECTOR_ALLOWED_HOSTS" in reports[0]
+        hub.settings = hub.settings.model_copy(update={"connector_allowed_hosts": ["127.0.0.1/32"]})
+        allowed = await run([])
+        assert allowed.all_applied and allowed.materials["issued"] == 1
+        assert [path for path, _, _ in api.requests] == ["/documents/hj.pdf"]
+        async with hub.sessions() as session:
+            assert len(list(await session.scalars(select(Material)))) == 1
+    finally:
+        server.should_exit = server.force_exit = True
+        thread.join(timeout=5)
