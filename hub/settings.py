@@ -131,6 +131,10 @@ class Settings(BaseSettings):
         default_factory=list,
         description="hosts (exact or *.suffix) and networks (CIDR) pull connectors may fetch from; empty: none",
     )
+    connector_schedule_poll_seconds: float = Field(
+        default=5.0, gt=0, description="how often workers look for due pulls"
+    )
+    connector_schedule_lease_seconds: float = Field(default=60.0, gt=0, description="a running pull's lease, renewed")
 
     # Benchmarks only: guard still decides, but no entry is written. Refused outside `benchmark`.
     audit_recording_disabled_for_benchmark: bool = False

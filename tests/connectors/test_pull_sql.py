@@ -8,67 +8,18 @@ duplicates nothing. MariaDB is required: the test fails, never skips, when it is
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import func, select
 
 from connectors.pull_sql import pull_sql
-from hub.access.auth import Role
 from hub.profiles.applicants import FeedResult
 from storage.models import AccessEntry, Applicant, ProfileFieldValue
-from storage.repositories.principals import upsert_department
-from tests.support import Actor, make_actor
+from tests.connectors.conftest import write
 
-MARIADB_URL = "mysql+aiomysql://root@127.0.0.1:3306/test"
 ZHANG = "11010519491231002X"
 LI = "440304198506123412"
 WANG = "110101199003071233"
 PURPOSE = "feed:population-register"
-
-
-@pytest.fixture(params=["mariadb", "sqlite"])
-async def source(request, tmp_path) -> AsyncIterator[tuple[str, str]]:
-    """(URL, table) of a department database holding a fresh register table."""
-    table = f"population_{uuid.uuid4().hex[:10]}"
-    url = MARIADB_URL if request.param == "mariadb" else f"sqlite+aiosqlite:///{tmp_path / 'gaj.db'}"
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(
-                text(
-                    f"CREATE TABLE {table} (id_number VARCHAR(18) PRIMARY KEY, name VARCHAR(64), "
-                    "phone VARCHAR(32), address VARCHAR(200), updated_at INTEGER NOT NULL)"
-                )
-            )
-    except Exception as error:  # noqa: BLE001
-        await engine.dispose()
-        pytest.fail(f"the department database ({request.param}) is unreachable: {error!r}", pytrace=False)
-    try:
-        yield url, table
-    finally:
-        async with engine.begin() as connection:
-            await connection.execute(text(f"DROP TABLE {table}"))
-        await engine.dispose()
-
-
-async def write(url: str, statement: str, rows: list[dict]) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(statement), rows)
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-async def police(hub) -> Actor:
-    async with hub.sessions() as session:
-        await upsert_department(session, "gaj", "公安局")
-        await session.commit()
-    return await make_actor(hub, Role.DEPARTMENT_SYSTEM, "gaj", "人口信息系统")
 
 
 async def pull(hub, police, url, table, reports=None):
