@@ -183,15 +183,16 @@ async def _renew(hub: Hub, schedule_id: int, owner: str, lease: timedelta, done:
 async def run_schedule_if_free(hub: Hub, schedule: ConnectorSchedule, owner: str) -> bool:
     """Take the schedule's lease and run it; false if another worker holds it (or ran it already)."""
     lease = timedelta(seconds=hub.settings.connector_schedule_lease_seconds)
+    owner = owner[:64]
     now = utcnow()
     async with hub.sessions() as session:
-        taken = await repo.take_schedule(session, schedule.id, owner[:64], now, now + lease)
+        taken = await repo.take_schedule(session, schedule.id, owner, now, now + lease)
         await session.commit()
     if not taken:
         return False
     next_run_at = schedule.next_run_at  # if this run is cancelled, another worker takes it at once
     done = asyncio.Event()
-    renewing = asyncio.create_task(_renew(hub, schedule.id, owner[:64], lease, done))
+    renewing = asyncio.create_task(_renew(hub, schedule.id, owner, lease, done))
     try:
         with suppress(HubError):  # recorded with the run
             await recorded(hub, schedule.name, RUN_KINDS[schedule.kind], _pull(hub, schedule))
@@ -200,7 +201,7 @@ async def run_schedule_if_free(hub: Hub, schedule: ConnectorSchedule, owner: str
         done.set()
         await renewing
         async with hub.sessions() as session:
-            await repo.release_schedule(session, schedule.id, owner[:64], next_run_at)
+            await repo.release_schedule(session, schedule.id, owner, next_run_at)
             await session.commit()
     return True
 
