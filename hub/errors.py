@@ -118,6 +118,13 @@ class SourceUnavailable(HubError):
     code = "SOURCE_UNAVAILABLE"
 
 
+class SourceUrlNotAllowed(InvalidInput):
+    """A URL a connector would fetch (a page, a document) is off `HUB_CONNECTOR_ALLOWED_HOSTS`, or
+    its host resolves to an address outbound requests may not reach (hub/outbound.py)."""
+
+    code = "SOURCE_URL_NOT_ALLOWED"
+
+
 class BlobCorrupted(HubError):
     """Stored ciphertext failed authentication: it was altered or truncated. Never served."""
 

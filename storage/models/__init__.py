@@ -23,7 +23,7 @@ from storage.models.catalog import (
     ServiceItemDepartment,
     ServiceItemMaterial,
 )
-from storage.models.connectors import ConnectorRun, IssuedMaterial, PullWatermark
+from storage.models.connectors import ConnectorRun, ConnectorSchedule, IssuedMaterial, PullWatermark
 from storage.models.halls import Visit
 from storage.models.materials import Blob, BlobState, Material, MaterialStatus, MaterialVersion
 from storage.models.people import Applicant, Department, Principal, ProfileFieldValue, RetiredToken
@@ -60,6 +60,7 @@ __all__ = [
     "CatalogVersion",
     "Complaint",
     "ConnectorRun",
+    "ConnectorSchedule",
     "ConsoleSession",
     "ConsoleUser",
     "DeliveryStatus",
