@@ -233,6 +233,7 @@ function jcs(value) {
   return JSON.stringify(value);
 }
 
+const ROLES = ["department_system", "clerk", "auditor", "admin", "applicant"];
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 // Decode an entry line as documented; returns [entry, problem or null].
 function decodeEntry(bytes) {
@@ -259,8 +260,14 @@ function decodeEntry(bytes) {
   if (!["allowed", "denied", "refused"].includes(entry.outcome)) return [entry, `unknown outcome ${entry.outcome}`];
   if (!TIME.test(entry.time)) return [entry, `time ${entry.time} is not YYYY-MM-DDTHH:MM:SS.ffffffZ`];
   if (entry.outcome === "allowed" && entry.reason !== "") return [entry, "an allowed entry has a reason"];
-  if (entry.principal === null && (entry.role !== "" || entry.department !== "")) {
-    return [entry, "an entry with no principal has a role or department"];
+  // A principal's role; no principal: a token that belongs to nobody (role "") or the hub's own
+  // scheduled jobs (role "system"), both with department "".
+  if (entry.principal === null) {
+    if (!["", "system"].includes(entry.role) || entry.department !== "") {
+      return [entry, `an entry with no principal has role ${JSON.stringify(entry.role)} and department ${JSON.stringify(entry.department)}`];
+    }
+  } else if (!ROLES.includes(entry.role)) {
+    return [entry, `unknown role ${JSON.stringify(entry.role)}`];
   }
   if (!Buffer.from(jcs(entry), "utf8").equals(bytes)) return [entry, "its bytes are not the canonical (RFC 8785) encoding"];
   return [entry, null];
