@@ -6,6 +6,10 @@
 //   node verify.mjs EXPORT --key VERIFIER_KEY [--key ...] [--witness KEY ...] [--threshold K]
 //                   [--checkpoint NOTE_FILE ...] [--proofs PROOFS_JSON]
 //
+// --proofs: a JSON file {"inclusion": [InclusionProof, ...], "consistency": [ConsistencyProof, ...]},
+// each object as the GraphQL fields `inclusionProof` / `consistencyProof` answer it (all fields,
+// with `note`, `treeSize` and `rootHash` of its checkpoints), checked against the export.
+//
 // stdout: `OK: ...` (exit 0), or `FAILED at entry <seq>: <what>` / `FAILED: <what>` (exit 1).
 // Errors in the arguments exit 2.
 
