@@ -173,6 +173,32 @@ async def test_the_javascript_verifier_checks_the_hubs_export_and_names_tampered
         status, out = verify(tampered(name, change), "--key", key)
         assert status == 1 and out.startswith(f"FAILED at entry {seq}: "), (name, out)
         assert what in out.splitlines()[0], (name, out)
+        # The hub's own verifier, read from the same page, names the same entry.
+        status, out, _ = await hub_command("audit", "verify", str(tmp_path / name), "--public-key", key)
+        assert status == 1 and out.startswith(f"FAILED at entry {seq}: "), (name, out)
+
+    # The same log as static tiles with entry bundles (C2SP tlog-tiles).
+    published = tmp_path / "published"
+    status, out, err = await hub_command(
+        "audit", "publish", str(published), "--entries", "--token-file", str(tmp_path / "auditor.token")
+    )
+    assert status == 0, out + err
+    status, out = verify(published, "--key", key)
+    assert status == 0 and out.startswith("OK: tiles of tree size ") and " entries match their leaf hashes" in out, out
+    bundle = published / "tile" / "entries" / "000"
+    original = bundle.read_bytes()
+    at_seven = original.rindex(b'{"action":', 0, original.index(b'"seq":7,'))
+    changed = original[:at_seven] + original[at_seven:].replace(b'"allowed"', b'"Allowed"', 1)
+    bundle.write_bytes(changed)
+    status, out = verify(published, "--key", key)
+    assert status == 1 and out.startswith("FAILED at entry 7: changed"), out
+    bundle.write_bytes(original)
+    tile = published / "tile" / "0" / "000"
+    hashes = bytearray(tile.read_bytes())
+    hashes[40] ^= 1
+    tile.write_bytes(bytes(hashes))
+    status, out = verify(published, "--key", key)
+    assert status == 1 and out.startswith("FAILED: the level-0 tiles do not rebuild the signed root"), out
 
     status, out = verify(export, "--key", fresh_key(origin))
     assert status == 1 and out.startswith("FAILED: ") and "no valid signature by a trusted key" in out, out

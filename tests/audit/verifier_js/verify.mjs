@@ -3,7 +3,7 @@
 // (and the public C2SP signed-note, tlog-checkpoint, tlog-cosignature specs and RFC 9162).
 // Node.js built-in modules only.
 //
-//   node verify.mjs EXPORT --key VERIFIER_KEY [--key ...] [--witness KEY ...] [--threshold K]
+//   node verify.mjs EXPORT_OR_PUBLISHED_DIR --key VERIFIER_KEY [--key ...] [--witness KEY ...] [--threshold K]
 //                   [--checkpoint NOTE_FILE ...] [--proofs PROOFS_JSON]
 //
 // --proofs: a JSON file {"inclusion": [InclusionProof, ...], "consistency": [ConsistencyProof, ...]},
@@ -602,6 +602,84 @@ function diagnose(p, entries, hashes, decoded, stored, vouched, N) {
   return new Failure(here, "changed");
 }
 
+// ----------------------------------------------------------- static tiles (hub audit publish)
+
+// C2SP tlog-tiles: `<N>` in 3-digit path elements, all but the last prefixed `x`.
+function tileIndexPath(n) {
+  const parts = [];
+  do {
+    parts.unshift(String(n % 1000).padStart(3, "0"));
+    n = Math.floor(n / 1000);
+  } while (n > 0);
+  return parts.map((p, i) => (i < parts.length - 1 ? `x${p}` : p)).join("/");
+}
+
+function readTile(dir, kind, index, width, what) {
+  const path = `${dir}/tile/${kind}/${tileIndexPath(index)}${width === 256 ? "" : `.p/${width}`}`;
+  if (!existsSync(path)) throw new Failure(null, `${what}: ${path} is missing`);
+  return readFileSync(path);
+}
+
+// A published directory: `checkpoint`, `tile/<L>/<N>[.p/<W>]`, and `tile/entries/…` if present.
+function verifyTiles(dir, opts) {
+  const cp = parseNote(readFileSync(`${dir}/checkpoint`, "utf8"));
+  if (!opts.keys.some((k) => k.name === cp.origin && signedBy(cp, k))) {
+    throw new Failure(null, `the checkpoint of tree size ${cp.size} carries no valid signature by a trusted key`);
+  }
+  const S = cp.size;
+  const leaves = [];
+  const fullTiles = Math.floor(S / 256);
+  for (let t = 0; t * 256 < S; t++) {
+    const width = t < fullTiles ? 256 : S % 256;
+    const raw = readTile(dir, "0", t, width, `level-0 tile ${t}`);
+    if (raw.length !== 32 * width) throw new Failure(256 * t + 1, `level-0 tile ${t} holds ${raw.length / 32} hashes, expected ${width}`);
+    for (let o = 0; o < raw.length; o += 32) leaves.push(raw.subarray(o, o + 32));
+  }
+  if (!mth(leaves).equals(cp.root)) {
+    // Locate the first bad tile with the higher levels: a level-1 hash is a full level-0 tile's root.
+    throw new Failure(null, `the level-0 tiles do not rebuild the signed root of tree size ${S}`);
+  }
+  // Higher levels: tile L holds the roots of the full tiles of level L-1 (tree level 8L).
+  let below = leaves;
+  for (let L = 1; below.length >= 256; L++) {
+    const nodes = [];
+    for (let i = 0; i + 256 <= below.length; i += 256) nodes.push(mth(below, i, i + 256));
+    for (let t = 0; t * 256 < nodes.length; t++) {
+      const width = Math.min(256, nodes.length - 256 * t);
+      const raw = readTile(dir, String(L), t, width, `level-${L} tile ${t}`);
+      for (let o = 0; o < width; o++) {
+        if (!raw.subarray(32 * o, 32 * o + 32).equals(nodes[256 * t + o])) {
+          throw new Failure(null, `level-${L} tile ${t}, hash ${o}, is not the root of the tiles below it`);
+        }
+      }
+    }
+    below = nodes;
+  }
+  let entries = 0;
+  if (existsSync(`${dir}/tile/entries`)) {
+    for (let t = 0; t * 256 < S; t++) {
+      const width = t < fullTiles ? 256 : S % 256;
+      const bundle = readTile(dir, "entries", t, width, `entry bundle ${t}`);
+      let o = 0;
+      for (let i = 0; i < width; i++) {
+        const seq = 256 * t + i + 1;
+        if (o + 2 > bundle.length) throw new Failure(seq, "missing: the entry bundle ends before it");
+        const length = bundle.readUInt16BE(o);
+        const bytes = bundle.subarray(o + 2, o + 2 + length);
+        o += 2 + length;
+        if (bytes.length !== length) throw new Failure(seq, "missing: the entry bundle is cut inside it");
+        if (!leafHash(bytes).equals(leaves[seq - 1])) throw new Failure(seq, "changed: it does not match its signed leaf hash");
+        const [entry, problem] = decodeEntry(bytes);
+        if (problem) throw new Failure(seq, `signed, but malformed: ${problem}`);
+        if (entry.seq !== seq) throw new Failure(seq, `signed, but its seq member says ${entry.seq}`);
+        entries++;
+      }
+      if (o !== bundle.length) throw new Failure(256 * t + width + 1, `entry bundle ${t} holds more than ${width} entries`);
+    }
+  }
+  return { S, root: cp.root, entries };
+}
+
 // ---------------------------------------------------------------------------------- the CLI
 
 function readKeys(arg, type) {
@@ -662,6 +740,14 @@ function main(argv) {
     throw e;
   }
   try {
+    if (statSync(opts.export).isDirectory()) {
+      const r = verifyTiles(opts.export, opts);
+      process.stdout.write(
+        `OK: tiles of tree size ${r.S} rebuild the signed root ${hex(r.root)}` +
+          (r.entries ? `; ${r.entries} entries match their leaf hashes\n` : "; no entry bundles\n"),
+      );
+      return 0;
+    }
     const exp = readExport(opts.export);
     const result = verifyExport(exp, opts);
     const newest = exp.checkpoints[exp.checkpoints.length - 1];
