@@ -8,6 +8,7 @@ the right entry once the export is tampered with. Node is required: without it t
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -176,6 +177,34 @@ async def test_the_javascript_verifier_checks_the_hubs_export_and_names_tampered
         # The hub's own verifier, read from the same page, names the same entry.
         status, out, _ = await hub_command("audit", "verify", str(tmp_path / name), "--public-key", key)
         assert status == 1 and out.startswith(f"FAILED at entry {seq}: "), (name, out)
+
+    # History cut back to an earlier checkpoint, with the checkpoints after it: consistent on its
+    # own, caught by a checkpoint the auditor kept.
+    first = json.loads(lines[1])["checkpoint"]
+    cut_size = int(first.split("\n")[1])
+    kept = tmp_path / "kept-checkpoint.note"
+    kept.write_text(json.loads(lines[header["checkpoints"]])["checkpoint"])
+    leaf_hashes = b"".join(
+        base64.b64decode(json.loads(line)["leaf_hashes"]) for line in lines if line.startswith(b'{"tile":')
+    )
+    short = [
+        (json.dumps({**header, "tree_size": cut_size, "checkpoints": 1}) + "\n").encode(),
+        lines[1],
+        (
+            json.dumps(
+                {"tile": 0, "entries": cut_size, "leaf_hashes": b64encode(leaf_hashes[: 32 * cut_size]).decode()}
+            )
+            + "\n"
+        ).encode(),
+        *[lines[at[seq]] for seq in range(1, cut_size + 1)],
+    ]
+    write(tmp_path / "cut-back.jsonl", short)
+    status, out = verify(tmp_path / "cut-back.jsonl", "--key", key)
+    assert status == 0 and out.startswith(f"OK: {cut_size} entries, 1 checkpoints"), out
+    status, out = verify(tmp_path / "cut-back.jsonl", "--key", key, "--checkpoint", str(kept))
+    assert status == 1 and out.startswith(f"FAILED at entry {cut_size + 1}: the export ends at {cut_size}"), out
+    status, out = verify(export, "--key", key, "--checkpoint", str(kept))
+    assert status == 0 and out.startswith("OK: "), out
 
     # The same log as static tiles with entry bundles (C2SP tlog-tiles).
     published = tmp_path / "published"
