@@ -160,7 +160,17 @@ async def test_the_javascript_verifier_checks_the_hubs_export_and_names_tampered
 
         return change
 
+    def insert(seq: int):
+        def change(copy: list[bytes]) -> None:
+            forged = json.loads(copy[at[seq]])
+            forged["purpose"] = "basis:forged"
+            encoded = json.dumps(forged, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+            copy.insert(at[seq], encoded + b"\n")
+
+        return change
+
     cases = [
+        ("insert.jsonl", insert(5), 5, "inserted"),
         ("edit.jsonl", edit(7), 7, "changed"),
         ("edit-second-tile.jsonl", edit(300), 300, "changed"),
         ("delete.jsonl", delete(9), 9, "missing"),
@@ -177,6 +187,8 @@ async def test_the_javascript_verifier_checks_the_hubs_export_and_names_tampered
         # The hub's own verifier, read from the same page, names the same entry.
         status, out, _ = await hub_command("audit", "verify", str(tmp_path / name), "--public-key", key)
         assert status == 1 and out.startswith(f"FAILED at entry {seq}: "), (name, out)
+        if name in ("insert.jsonl", "delete.jsonl", "delete-first.jsonl"):  # the later lines kept their numbers
+            assert "renumbered" not in out, (name, out)
 
     # History cut back to an earlier checkpoint, with the checkpoints after it: consistent on its
     # own, caught by a checkpoint the auditor kept.

@@ -584,6 +584,9 @@ function diagnose(p, entries, hashes, decoded, stored, vouched, N) {
   if (seq === here) {
     const reNext = reencoded(p, here + 1);
     if (reNext && isStored(here + 1, reNext)) return new Failure(here, "missing, with the later entries renumbered to close the gap");
+    if (p + 1 < entries.length && seqAt(p + 1) === here && isStored(here, hashes[p + 1])) {
+      return new Failure(here, "inserted: a forged entry stands before the signed entry of that number");
+    }
     const nextAtHere = p + 1 < entries.length ? reencoded(p + 1, here) : null;
     if (nextAtHere && isStored(here, nextAtHere)) return new Failure(here, "inserted, with the later entries renumbered to make room");
     return new Failure(here, "changed");
