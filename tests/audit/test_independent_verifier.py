@@ -18,6 +18,7 @@ import sys
 import time
 from base64 import b64encode
 from contextlib import contextmanager
+from datetime import date
 from hashlib import sha256
 from pathlib import Path
 
@@ -26,6 +27,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hub.settings import get_settings
+from tests.support.case_stories import OPEN, at, load, register, resident_id
+
+# One item, one department, one material: a case nobody accepts in time is closed by the hub.
+ABANDONED_CATALOG = """
+material_types:
+  - {code: sqb, name: 申请表}
+service_items:
+  - code: sw-djb
+    name: 税务登记
+    lead_department: sw
+    statutory_days: 20
+    promised_days: 5
+    materials: [{type: sqb}]
+"""
 
 VERIFIER = Path(__file__).parent / "verifier_js" / "verify.mjs"
 
@@ -370,3 +385,31 @@ async def test_the_javascript_verifier_follows_a_key_rotation_and_checks_witness
     lines[newest] = (json.dumps({"checkpoint": note.replace(value, flipped)}, ensure_ascii=False) + "\n").encode()
     status, out = verify(write(tmp_path / "bad-cosignature.jsonl", lines), "--key", old_key, "--witness", witnesses[0])
     assert status == 1 and "cosigned by 0 of the 1 witnesses required" in out, out
+
+
+async def test_the_javascript_verifier_accepts_the_hubs_own_entries(hub, client, clerk, hub_command, tmp_path):
+    """`case.abandon` is written by the hub itself: no principal, role `system` (docs/audit-log.md)."""
+    node()
+    await load(hub, ABANDONED_CATALOG)
+    at(hub, date(2025, 9, 26))
+    applicant = resident_id("11010219820202456")
+    await register(client, clerk, applicant, "李四")
+    opened = {"i": {"idNumber": applicant, "items": ["sw-djb"], "window": "综合窗口 1"}}
+    await client.execute(OPEN, opened, token=clerk.token)
+    status, out, err = await hub_command("cases", "close-abandoned")
+    assert status == 0 and out.startswith("closed 1 cases"), out + err
+
+    status, out, err = await hub_command(
+        "principal", "create", "--name", "审计员", "--role", "auditor", "--department", "jcj"
+    )
+    assert status == 0, err
+    token_file = tmp_path / "auditor.token"
+    token_file.write_text(re.search(r"hub_\S+", out).group(0) + "\n")  # type: ignore[union-attr]
+    export = tmp_path / "export.jsonl"
+    status, out, err = await hub_command("audit", "export", str(export), "--token-file", str(token_file))
+    assert status == 0, out + err
+    system = [line for line in export.read_bytes().splitlines() if b'"role":"system"' in line]
+    assert len(system) == 1 and b'"principal":null' in system[0] and b'"department":""' in system[0], system
+    key = (await hub_command("audit", "public-keys"))[1].strip()
+    status, out = verify(export, "--key", key)
+    assert status == 0 and out.startswith("OK: "), out
