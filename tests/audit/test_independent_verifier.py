@@ -413,3 +413,9 @@ async def test_the_javascript_verifier_accepts_the_hubs_own_entries(hub, client,
     key = (await hub_command("audit", "public-keys"))[1].strip()
     status, out = verify(export, "--key", key)
     assert status == 0 and out.startswith("OK: "), out
+
+
+def test_without_node_these_tests_fail_rather_than_skip(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(pytest.fail.Exception, match="node"):
+        node()
