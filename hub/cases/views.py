@@ -21,7 +21,7 @@ from hub.cases.clocks import OpinionFact, StoredPauseFact, clock_stops
 from hub.cases.deadlines import Deadline, Pause, deadline, working_days_spent
 from hub.cases.notice import Requirement, materials_required_for
 from hub.profiles.applicants import ApplicantRecord
-from storage.models import Department, Material, MaterialType, MaterialVersion, ServiceItem
+from storage.models import Centre, Department, Material, MaterialType, MaterialVersion, ServiceItem
 from storage.models.cases import (
     AttachmentOrigin,
     Case,
@@ -36,6 +36,7 @@ from storage.models.cases import (
 )
 from storage.repositories import cases as repo
 from storage.repositories import catalog as catalog_repo
+from storage.repositories import centres as centres_repo
 
 
 class ReviewState(StrEnum):
@@ -116,6 +117,14 @@ class DepartmentReview:
     opinions: tuple[OpinionView, ...]  # every revision, oldest first
     working_days_spent: int | None
     pauses: tuple[PauseView, ...] = ()  # oldest first
+    # Three-level halls: the centre whose department decides, and the catalogue department whose
+    # part this is (the department itself unless the case was routed to a local one).
+    centre: Centre | None = None
+    routed_from: Department | None = None
+
+    @property
+    def catalogue_department_id(self) -> int:
+        return (self.routed_from or self.department).id
 
     @property
     def paused(self) -> bool:
@@ -157,6 +166,9 @@ class CaseView:
     counterparty: ApplicantRecord | None
     window_department: Department
     today: date
+    # Three-level halls: the centre that received the case, and where the applicant collects (就近办).
+    centre: Centre | None
+    collect_centre: Centre | None
     items: tuple[ItemView, ...]
     materials: tuple[AttachmentView, ...]
     reviews: tuple[DepartmentReview, ...]
@@ -240,6 +252,9 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
     version_ids += [r.material_version_id for per in results.values() for r in per]
     versions = await repo.versions_with_materials(session, version_ids)
     department_ids = {case.window_department_id for case in cases}
+    department_ids |= {
+        d for per in tasks.values() for t in per for d in (t.department_id, t.routed_from_department_id) if d
+    }
     department_ids |= {o.department_id for per in opinions.values() for o in per}
     department_ids |= {m.issuing_department_id for m in (m for _, m in versions.values()) if m.issuing_department_id}
     departments = await repo.departments_by_ids(session, sorted(department_ids))
@@ -247,6 +262,11 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
         session,
         [case.applicant_id for case in cases]
         + [case.counterparty_applicant_id for case in cases if case.counterparty_applicant_id],
+    )
+    centres = await centres_repo.centres_by_ids(
+        session,
+        [c for case in cases for c in (case.centre_id, case.collect_centre_id) if c]
+        + [t.centre_id for per in tasks.values() for t in per if t.centre_id],
     )
     result_types = await catalog_repo.material_types_by_ids(
         session, sorted({versions[r.material_version_id][1].material_type_id for per in results.values() for r in per})
@@ -264,6 +284,8 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
                 else None,
                 window_department=departments[case.window_department_id],
                 today=today,
+                centre=centres.get(case.centre_id) if case.centre_id else None,
+                collect_centre=centres.get(case.collect_centre_id) if case.collect_centre_id else None,
                 items=tuple(
                     _item_view(
                         calendar,
@@ -289,6 +311,8 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
                     opinions.get(case.id, []),
                     case_pauses,
                     today,
+                    departments,
+                    centres,
                 ),
                 minutes=_minutes(minutes.get(case.id, []), opinions.get(case.id, []), departments),
                 results=tuple(
@@ -430,11 +454,17 @@ def _reviews(
     opinions: Sequence[Opinion],
     pauses: dict[int, list[PauseView]],
     today: date,
+    departments: dict[int, Department],
+    centres: dict[int, Centre],
 ) -> tuple[DepartmentReview, ...]:
+    # A catalogue department's part routed to a local one (three-level halls) is that one's review.
+    routed = {t.routed_from_department_id: t for t in tasks if t.routed_from_department_id is not None}
     participants: dict[int, tuple[Department, list[ServiceItem]]] = {}
     for item in case_items:
         for department in item_departments.get(item.id, []):
-            participants.setdefault(department.id, (department, []))[1].append(item)
+            task = routed.get(department.id)
+            reviewer = departments[task.department_id] if task else department
+            participants.setdefault(reviewer.id, (reviewer, []))[1].append(item)
     task_of = {task.department_id: task for task in tasks}
     reviews = []
     for department_id in sorted(participants, key=lambda d: participants[d][0].code):
@@ -477,6 +507,8 @@ def _reviews(
                 own,
                 working_days_spent(calendar, start, reference, spans),
                 own_pauses,
+                centres.get(task.centre_id) if task.centre_id else None,
+                departments[task.routed_from_department_id] if task.routed_from_department_id else None,
             )
         )
     return tuple(reviews)

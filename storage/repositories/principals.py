@@ -85,14 +85,17 @@ async def list_departments(session: AsyncSession) -> list[Department]:
     return list((await session.execute(select(Department).order_by(Department.code))).scalars())
 
 
-async def upsert_department(session: AsyncSession, code: str, name: str, *, is_supervision: bool = False) -> Department:
+async def upsert_department(
+    session: AsyncSession, code: str, name: str, *, is_supervision: bool = False, centre_id: int | None = None
+) -> Department:
     department = await department_by_code(session, code)
     if department is None:
-        department = Department(code=code, name=name, is_supervision=is_supervision)
+        department = Department(code=code, name=name, is_supervision=is_supervision, centre_id=centre_id)
         session.add(department)
     else:
         department.name = name
         department.is_supervision = is_supervision
+        department.centre_id = centre_id
     await session.flush()
     return department
 
@@ -106,6 +109,7 @@ async def add_principal(
     token_hash: str,
     token_prefix: str,
     applicant_ref: str | None = None,
+    centre_id: int | None = None,
 ) -> Principal:
     principal = Principal(
         name=name,
@@ -114,6 +118,7 @@ async def add_principal(
         token_hash=token_hash,
         token_prefix=token_prefix,
         applicant_ref=applicant_ref,
+        centre_id=centre_id,
     )
     session.add(principal)
     await session.flush()
