@@ -169,6 +169,7 @@ class CaseView:
     # Three-level halls: the centre that received the case, and where the applicant collects (就近办).
     centre: Centre | None
     collect_centre: Centre | None
+    results_collected_centre: Centre | None
     items: tuple[ItemView, ...]
     materials: tuple[AttachmentView, ...]
     reviews: tuple[DepartmentReview, ...]
@@ -265,7 +266,7 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
     )
     centres = await centres_repo.centres_by_ids(
         session,
-        [c for case in cases for c in (case.centre_id, case.collect_centre_id) if c]
+        [c for case in cases for c in (case.centre_id, case.collect_centre_id, case.results_collected_centre_id) if c]
         + [t.centre_id for per in tasks.values() for t in per if t.centre_id],
     )
     result_types = await catalog_repo.material_types_by_ids(
@@ -286,6 +287,9 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
                 today=today,
                 centre=centres.get(case.centre_id) if case.centre_id else None,
                 collect_centre=centres.get(case.collect_centre_id) if case.collect_centre_id else None,
+                results_collected_centre=centres.get(case.results_collected_centre_id)
+                if case.results_collected_centre_id
+                else None,
                 items=tuple(
                     _item_view(
                         calendar,

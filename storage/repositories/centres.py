@@ -57,7 +57,7 @@ async def case_counts_by_centre(
         statement = statement.where(when >= since)
     if until is not None:
         statement = statement.where(when < until)
-    return dict((await session.execute(statement)).tuples())
+    return dict((await session.execute(statement)).all())
 
 
 async def completed_cases_at_centres(
