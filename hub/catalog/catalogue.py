@@ -28,7 +28,6 @@ from storage.models import (
     ServiceItemMaterial,
 )
 from storage.repositories import catalog as repo
-from storage.repositories import centres as centres_repo
 from storage.repositories import principals as departments_repo
 
 STAGES = ("立项用地", "规划许可", "施工许可", "竣工验收")
@@ -42,9 +41,8 @@ class DepartmentSpec(_Strict):
     code: str = Field(min_length=1, max_length=32)
     name: str = Field(min_length=1, max_length=200)
     supervision: bool = False
-    # Three-level halls: the service centre the department sits at (`hub centre load` first), and the
-    # catalogue department it is the local office of (a county's 自然资源局 of the city's).
-    centre: str | None = None
+    # Three-level halls: the catalogue department this one is the local office of (a county's 人社局
+    # of the city's); where each sits is said by the centres file (`hub centre load`).
     branch_of: str | None = None
 
 
@@ -138,16 +136,9 @@ async def load_catalog(session: AsyncSession, text: str, source_name: str) -> Lo
     """Validate and write a catalogue file as a new catalogue version (caller commits)."""
     catalog = parse_catalog(text, source_name)
     departments = {d.code: d for d in await departments_repo.list_departments(session)}
-    centres = await centres_repo.centres_by_code(session)
     for spec in catalog.departments:
-        if spec.centre is not None and spec.centre not in centres:
-            raise CatalogError(f"{source_name}: department {spec.code}: unknown service centre {spec.centre!r}")
         departments[spec.code] = await departments_repo.upsert_department(
-            session,
-            spec.code,
-            spec.name,
-            is_supervision=spec.supervision,
-            centre_id=centres[spec.centre].id if spec.centre else None,
+            session, spec.code, spec.name, is_supervision=spec.supervision
         )
     for spec in catalog.departments:
         if spec.branch_of is not None and (spec.branch_of not in departments or spec.branch_of == spec.code):

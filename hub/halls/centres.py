@@ -24,6 +24,7 @@ from hub.catalog.catalogue import parse_operator_file
 from hub.errors import InvalidCentres, NoDecidingDepartment, NotAcceptedAtThisLevel, NotFound
 from storage.models import Case, Centre, CentreLevel, Department, ServiceItem
 from storage.repositories import centres as repo
+from storage.repositories import principals as departments_repo
 
 
 class CentreSpec(BaseModel):
@@ -34,6 +35,8 @@ class CentreSpec(BaseModel):
     code: str = Field(min_length=1, max_length=32)
     name: str = Field(min_length=1, max_length=200)
     level: CentreLevel
+    # Codes of the departments that sit at this centre (a county's 人社局 at the county centre).
+    departments: list[str] = []
     children: list[CentreSpec] = []
 
 
@@ -55,12 +58,14 @@ def parse_centres(text: str, source_name: str) -> CentresFile:
 
 
 async def load_centres(session: AsyncSession, text: str, source_name: str) -> LoadedCentres:
-    """Add or update every centre of the file (by code), all or nothing; the caller commits.
+    """Add or update every centre of the file (by code), and place the departments it lists there
+    (load the catalogue first); all or nothing, the caller commits.
 
     Loading the same file twice changes nothing. A centre missing from the file is kept: clerks,
     departments and cases may refer to it."""
     tree = parse_centres(text, source_name)
     existing = await repo.centres_by_code(session)
+    departments = {d.code: d for d in await departments_repo.list_departments(session)}
     seen: set[str] = set()
     added = updated = 0
 
@@ -80,6 +85,10 @@ async def load_centres(session: AsyncSession, text: str, source_name: str) -> Lo
             updated += 1
         centre.name, centre.level, centre.parent_id = spec.name, spec.level.value, parent.id if parent else None
         await session.flush()
+        for code in spec.departments:
+            if code not in departments:
+                raise InvalidCentres(f"{source_name}: centre {spec.code}: unknown department {code!r}", code=spec.code)
+            departments[code].centre_id = centre.id
         for child in spec.children:
             await place(child, centre)
 

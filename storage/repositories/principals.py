@@ -85,17 +85,14 @@ async def list_departments(session: AsyncSession) -> list[Department]:
     return list((await session.execute(select(Department).order_by(Department.code))).scalars())
 
 
-async def upsert_department(
-    session: AsyncSession, code: str, name: str, *, is_supervision: bool = False, centre_id: int | None = None
-) -> Department:
+async def upsert_department(session: AsyncSession, code: str, name: str, *, is_supervision: bool = False) -> Department:
     department = await department_by_code(session, code)
     if department is None:
-        department = Department(code=code, name=name, is_supervision=is_supervision, centre_id=centre_id)
+        department = Department(code=code, name=name, is_supervision=is_supervision)
         session.add(department)
     else:
         department.name = name
         department.is_supervision = is_supervision
-        department.centre_id = centre_id
     await session.flush()
     return department
 

@@ -19,10 +19,12 @@ centres:
   - code: jingmen
     name: 荆门市政务服务中心
     level: city
+    departments: [zrzy]
     children:
       - code: dongbao
         name: 东宝区政务服务中心
         level: county
+        departments: [zrzy-db]
         children:
           - code: longquan
             name: 龙泉街道便民服务中心
@@ -34,8 +36,8 @@ centres:
 
 CATALOG = """
 departments:
-  - {code: zrzy, name: 荆门市自然资源和规划局, centre: jingmen}
-  - {code: zrzy-db, name: 东宝区自然资源和规划局, centre: dongbao, branch_of: zrzy}
+  - {code: zrzy, name: 荆门市自然资源和规划局}
+  - {code: zrzy-db, name: 东宝区自然资源和规划局, branch_of: zrzy}
 material_types:
   - {code: sqb, name: 申请表}
 service_items:
@@ -78,10 +80,10 @@ async def clerk_at(hub, department: str, centre: str, name: str) -> Actor:
 
 
 async def three_levels(hub, hub_command, tmp_path) -> None:
+    await load(hub, CATALOG)
     tree = tmp_path / "centres.yaml"
     tree.write_text(CENTRES, encoding="utf-8")
     assert await hub_command("centre", "load", str(tree)) == (0, "service centres: 5 added, 0 updated\n", "")
-    await load(hub, CATALOG)
 
 
 async def _log(hub, action: str) -> list[tuple[str, str, str]]:
