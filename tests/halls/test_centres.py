@@ -8,9 +8,14 @@ from datetime import date
 
 from sqlalchemy import select
 
+from hub.access.actions import Action
 from hub.access.auth import Role
+from hub.access.guard import guard
 from hub.access.principals import create_principal
-from storage.models import AccessEntry
+from hub.demo.cases import load_demo_cases
+from hub.demo.load import load_demo
+from hub.errors import Forbidden
+from storage.models import AccessEntry, Case, Centre
 from tests.support import Actor, make_actor
 from tests.support.case_stories import ACCEPT, OPINION, at, hand_in, load, register, resident_id
 
@@ -259,3 +264,87 @@ async def test_a_township_windows_case_is_decided_at_the_county_and_collected_at
     assert await client.error_code(FIGURES, {}, token=township.token) == "FORBIDDEN"
     status, out, _ = await hub_command("centre", "figures", "--month", "2026-11")
     assert status == 0 and "longquan" in out and "(1/1/1/1)" in out.splitlines()[1]
+
+
+# Which case actions each clerk may take on a case received at 龙泉街道 (longquan), collected at 象山社区
+# (xiangshan) and routed to 东宝区自然资源 (zrzy-db), as the policy decides them (written out apart from it).
+CASE_ACTIONS = [a for a in Action if a.value.startswith("case.") and a.value not in ("case.abandon", "case.search")]
+EVERY_CASE_ACTION = {a.value for a in CASE_ACTIONS}
+CENTRE_MATRIX = {
+    ("xzfw", "longquan"): EVERY_CASE_ACTION,  # the receiving window
+    ("zrzy-db", "dongbao"): EVERY_CASE_ACTION,  # the department it is routed to
+    ("xzfw", "xiangshan"): {"case.read", "case.collect"},  # the station where the results are collected
+    ("xzfw", "quankou"): set(),  # another township's window
+    ("xzfw", "dongbao"): set(),  # the county centre's own window
+    ("zrzy", "jingmen"): set(),  # the city department whose part was routed to the county
+}
+
+
+async def test_a_clerk_acts_on_a_case_of_its_centre_or_routed_to_its_department_only(
+    hub, client, hub_command, tmp_path
+) -> None:
+    await three_levels(hub, hub_command, tmp_path)
+    at(hub, date(2026, 11, 2))
+    township = await clerk_at(hub, "xzfw", "longquan", "龙泉街道综合窗口")
+    await register(client, township, APPLICANT, "张三")
+    opening = {"i": {"idNumber": APPLICANT, "items": ["zrzy-xcgh"], "window": "综合窗口 1", "collectAt": "xiangshan"}}
+    receipt = (await client.execute(OPEN_AT, opening, token=township.token))["openCase"]["receiptNumber"]
+    await hand_in(client, township, receipt, "sqb", "申请表")
+    await client.execute(ACCEPT, {"r": receipt}, token=township.token)
+
+    for (department, centre), expected in CENTRE_MATRIX.items():
+        actor = await clerk_at(hub, department, centre, f"{centre} {department}")
+        ctx = await actor.context()
+        allowed = set()
+        try:
+            for action in CASE_ACTIONS:
+                try:
+                    await guard(ctx, action, [APPLICANT], object_ref=f"case:{receipt}")
+                    allowed.add(action.value)
+                except Forbidden as refusal:
+                    assert refusal.details["missing"] == "centre"
+            await ctx.commit()
+        finally:
+            await ctx.close()
+        assert allowed == expected, (department, centre)
+    async with hub.sessions() as session:
+        rows = await session.execute(
+            select(AccessEntry.department_code, AccessEntry.outcome)
+            .where(AccessEntry.object_ref == f"case:{receipt}", AccessEntry.action == "case.withdraw")
+            .order_by(AccessEntry.id)
+        )
+        # Every refusal is in the log.
+        assert [tuple(row) for row in rows] == [
+            ("xzfw", "allowed"),
+            ("zrzy-db", "allowed"),
+            ("xzfw", "denied"),
+            ("xzfw", "denied"),
+            ("xzfw", "denied"),
+            ("zrzy", "denied"),
+        ]
+
+
+async def test_the_demo_has_three_levels_and_a_township_case_decided_at_the_county(hub, client) -> None:
+    async with hub.sessions() as session:
+        await load_demo(session, applicants=4, seed=5, if_empty=False)
+        await session.commit()
+    await load_demo_cases(hub, applicants=2, seed=5)
+    auditor = await make_actor(hub, Role.AUDITOR, "jcj", "李监察")
+    levels = {c["code"]: c["level"] for c in (await client.execute(CENTRE_LIST, token=auditor.token))["centres"]}
+    assert {levels["jingmen"], levels["dongbao"], levels["longquan"], levels["xiangshan"]} == {
+        "CITY",
+        "COUNTY",
+        "TOWNSHIP",
+        "VILLAGE",
+    }
+    async with hub.sessions() as session:
+        [receipt] = await session.scalars(
+            select(Case.receipt_number).join(Centre, Centre.id == Case.centre_id).where(Centre.code == "longquan")
+        )
+    township = await clerk_at(hub, "lq-bmfw", "longquan", "龙泉街道窗口")
+    case = (await client.execute(READ, {"r": receipt}, token=township.token))["case"]
+    assert case["centre"] == {"code": "longquan", "level": "TOWNSHIP"} and case["collectAt"] == {"code": "xiangshan"}
+    reviews = [
+        (r["department"]["code"], r["centre"]["code"], r["routedFrom"]["code"], r["state"]) for r in case["reviews"]
+    ]
+    assert reviews == [("rsj-db", "dongbao", "rsj", "APPROVED")]
