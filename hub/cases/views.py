@@ -275,7 +275,7 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
     views = []
     for case in cases:
         case_items = items.get(case.id, [])
-        case_pauses = pauses.get(case.id, {})
+        case_pauses = _with_routed_pauses(pauses.get(case.id, {}), tasks.get(case.id, []))
         views.append(
             CaseView(
                 case=case,
@@ -338,10 +338,17 @@ async def load_item_views(ctx: RequestContext, cases: Sequence[Case]) -> list[tu
     items = await repo.items_with_departments_of_cases(ctx.session, case_ids)
     acceptances = await repo.item_acceptances(ctx.session, case_ids)
     pauses = await _pauses_of(ctx, cases, calendar, today, await repo.opinions(ctx.session, case_ids))
+    tasks = await repo.review_tasks(ctx.session, case_ids)
     return [
         tuple(
             _item_view(
-                calendar, case, item, departments, acceptances[case.id].get(item.id), today, pauses.get(case.id, {})
+                calendar,
+                case,
+                item,
+                departments,
+                acceptances[case.id].get(item.id),
+                today,
+                _with_routed_pauses(pauses.get(case.id, {}), tasks.get(case.id, [])),
             )
             for item, departments in items.get(case.id, [])
         )
@@ -391,6 +398,21 @@ def _result_view(
 ) -> ResultView:
     issuer = departments.get(material.issuing_department_id) if material.issuing_department_id else None
     return ResultView(material_types[material.material_type_id], material, version, issuer)
+
+
+def _with_routed_pauses(pauses: dict[int, list[PauseView]], tasks: Sequence[ReviewTask]) -> dict[int, list[PauseView]]:
+    """A routed department's pauses (three-level halls) stop its catalogue department's items too."""
+    routed = {
+        t.routed_from_department_id: t.department_id
+        for t in tasks
+        if t.routed_from_department_id is not None and t.department_id in pauses
+    }
+    if not routed:
+        return pauses
+    merged = dict(pauses)
+    for catalogue_id, reviewer_id in routed.items():
+        merged[catalogue_id] = [*merged.get(catalogue_id, []), *pauses[reviewer_id]]
+    return merged
 
 
 def _reference_day(case: Case, today: date) -> date:

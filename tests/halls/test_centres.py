@@ -61,11 +61,18 @@ service_items:
     promised_days: 15
     accept_levels: [city]
     decide_level: city
+  - code: zrzy-zjd
+    name: 农村宅基地审批
+    lead_department: zrzy
+    statutory_days: 20
+    promised_days: 10
+    accept_levels: [township, village]
+    decide_level: township
 """
 
 APPLICANT = resident_id("11010119800101123")
 FIELDS = """receiptNumber status centre { code level } collectAt { code } resultsCollectedAt
-  resultsCollectedCentre { code }
+  resultsCollectedCentre { code } items { promisedDeadline { dueOn pausedWorkingDays } }
   reviews { department { code } centre { code level } routedFrom { code } state }"""
 OPEN_AT = "mutation($i: OpenCaseInput!) { openCase(input: $i) { %s } }" % FIELDS
 CHOOSE = "mutation($r: String!, $c: String) { chooseCollectAt(receiptNumber: $r, centre: $c) { %s } }" % FIELDS
@@ -75,6 +82,8 @@ COLLECT = "mutation($r: String!) { collectCaseResults(receiptNumber: $r) { %s } 
 FIGURES = """query($m: String) { centreFigures(month: $m) { centre { code level parentCode }
   own { received accepted completed onTime } withBelow { received accepted completed onTime } } }"""
 CENTRE_LIST = "{ centres { code name level parentCode } }"
+PAUSE = "mutation($i: StartPauseInput!) { startPause(input: $i) { %s } }" % FIELDS
+END_PAUSE = "mutation($r: String!) { endPause(receiptNumber: $r) { %s } }" % FIELDS
 
 
 async def clerk_at(hub, department: str, centre: str, name: str) -> Actor:
@@ -180,6 +189,13 @@ async def test_an_item_is_opened_only_at_a_level_that_accepts_it(hub, client, hu
     unknown = {"i": {**opening["i"], "collectAt": "nowhere"}}
     assert await client.error_code(OPEN_AT, unknown, token=city.token) == "NOT_FOUND"
 
+    # Decided at the township, where no department of its line sits: refused at acceptance, not routed elsewhere.
+    homestead = {"i": {"idNumber": APPLICANT, "items": ["zrzy-zjd"], "window": "代办窗口"}}
+    receipt = (await client.execute(OPEN_AT, homestead, token=village.token))["openCase"]["receiptNumber"]
+    error = await client.error(ACCEPT, {"r": receipt}, token=village.token)
+    assert error["extensions"]["code"] == "NO_DECIDING_DEPARTMENT"
+    assert (error["extensions"]["centre"], error["extensions"]["department"]) == ("longquan", "zrzy")
+
 
 async def test_a_township_windows_case_is_decided_at_the_county_and_collected_at_a_village(
     hub, client, hub_command, tmp_path
@@ -227,6 +243,15 @@ async def test_a_township_windows_case_is_decided_at_the_county_and_collected_at
     approve = {"i": {"receiptNumber": receipt, "opinion": {"decision": "APPROVE"}}}
     refused = await client.error(OPINION, approve, token=city_system.token, purpose=f"case:{receipt}")
     assert refused["extensions"]["code"] == "DEPARTMENT_NOT_IN_CASE"
+    # The county's expert review stops the item's clock, as its own department's would.
+    at(hub, date(2026, 11, 3))
+    expert = {"i": {"receiptNumber": receipt, "reason": "EXPERT_REVIEW", "note": "专家评审约两个工作日"}}
+    due = accepted["items"][0]["promisedDeadline"]["dueOn"]
+    await client.execute(PAUSE, expert, token=county.token)
+    at(hub, date(2026, 11, 5))
+    resumed = (await client.execute(END_PAUSE, {"r": receipt}, token=county.token))["endPause"]
+    assert resumed["items"][0]["promisedDeadline"]["pausedWorkingDays"] == 2
+    assert resumed["items"][0]["promisedDeadline"]["dueOn"] > due
     await client.execute(OPINION, approve, token=county.token)
 
     # Another township's clerk of the same department sees nothing of it, and is logged.
@@ -235,7 +260,6 @@ async def test_a_township_windows_case_is_decided_at_the_county_and_collected_at
     assert ("xzfw", "denied") in [(department, outcome) for department, outcome, _ in await _log(hub, "case.read")]
     assert await client.error_code(COMPLETE, {"r": receipt}, token=other_township.token) == "FORBIDDEN"
 
-    at(hub, date(2026, 11, 5))
     completed = (await client.execute(COMPLETE, {"r": receipt}, token=township.token))["completeCase"]
     assert completed["status"] == "COMPLETED" and completed["reviews"][0]["state"] == "APPROVED"
 
