@@ -246,7 +246,9 @@ async def _case_of_another_centre(ctx: RequestContext, receipt_number: str, verb
     centre_id = await caller_centre_id(ctx)
     if centre_id == case.centre_id or (verb in COLLECTING_VERBS and centre_id == case.collect_centre_id):
         return None
-    if await cases_repo.case_ids_with_department(ctx.session, [case.id], ctx.caller.department_id, routed_only=True):
+    if await cases_repo.case_ids_with_department(
+        ctx.session, [case.id], ctx.caller.department_id, through_review_tasks=True
+    ):
         return None
     return deny(
         f"case {receipt_number} was received at another service centre and is not routed to your department",

@@ -214,16 +214,16 @@ async def current_items_with_materials(
 
 
 async def case_ids_with_department(
-    session: AsyncSession, case_ids: Sequence[int], department_id: int, *, routed_only: bool = False
+    session: AsyncSession, case_ids: Sequence[int], department_id: int, *, through_review_tasks: bool = False
 ) -> set[int]:
     """Which of these cases the department takes part in: through any of their items, or a review task
-    routed to it (three-level halls); with `routed_only`, through a review task only."""
+    routed to it (three-level halls); with `through_review_tasks`, through a review task only."""
     if not case_ids:
         return set()
     tasks = select(ReviewTask.case_id).where(
         ReviewTask.case_id.in_(case_ids), ReviewTask.department_id == department_id
     )
-    if routed_only:
+    if through_review_tasks:
         return set((await session.execute(tasks)).scalars())
     rows = await session.execute(
         select(CaseItem.case_id)
