@@ -202,6 +202,24 @@ class DepartmentNotInCase(HubError):
     code = "DEPARTMENT_NOT_IN_CASE"
 
 
+class NotAcceptedAtThisLevel(Conflict):
+    """Three-level halls: an item of the case is not accepted at the level of the caller's centre."""
+
+    code = "NOT_ACCEPTED_AT_THIS_LEVEL"
+
+
+class NoDecidingDepartment(Conflict):
+    """Three-level halls: no department of the item's line sits at the centre that decides it."""
+
+    code = "NO_DECIDING_DEPARTMENT"
+
+
+class InvalidCentres(InvalidInput):
+    """A service centres file (`hub centre load`) or a new centre is malformed or breaks the tree."""
+
+    code = "INVALID_CENTRES"
+
+
 class OpinionAlreadyRecorded(Conflict):
     """A department's second opinion must be given as an explicit revision."""
 

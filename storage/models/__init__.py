@@ -24,7 +24,7 @@ from storage.models.catalog import (
     ServiceItemMaterial,
 )
 from storage.models.connectors import ConnectorRun, ConnectorSchedule, IssuedMaterial, PullWatermark
-from storage.models.halls import Visit
+from storage.models.halls import Centre, CentreLevel, Visit
 from storage.models.materials import Blob, BlobState, Material, MaterialStatus, MaterialVersion
 from storage.models.people import Applicant, Department, Principal, ProfileFieldValue, RetiredToken
 from storage.models.supervision import (
@@ -58,6 +58,8 @@ __all__ = [
     "CaseMaterial",
     "CaseResult",
     "CatalogVersion",
+    "Centre",
+    "CentreLevel",
     "Complaint",
     "ConnectorRun",
     "ConnectorSchedule",
