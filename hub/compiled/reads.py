@@ -43,6 +43,12 @@ async def answer(ctx: RequestContext, document: CompiledDocument, variables: Map
     """The response body (`{"data":{...}}`) for `document`, or None: let the resolvers serve it."""
     body = await _answer(ctx, document, variables)
     COMPILED_READS.labels(path="resolvers" if body is None else "compiled").inc()
+    if body is None:
+        # The resolvers start afresh, as if this had not run: their purpose look-ups and reads
+        # are their own (what the plan's decision memoised would change the order their fields
+        # finish in, and with it which of a failed query's fields get to record an entry).
+        ctx.cache.clear()
+        ctx.session.expunge_all()
     return body
 
 

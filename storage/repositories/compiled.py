@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import Date, TextClause, bindparam, select, text
+from sqlalchemy import BindParameter, Date, String, TextClause, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import TrustedDocument
@@ -213,7 +213,8 @@ class _Dialect:
         # SQLite holds 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC (storage/models/base.py, UTCDateTime).
         return (
             f"'\"' || substr({sql}, 1, 10) || 'T' || substr({sql}, 12, 8)"
-            f" || CASE WHEN substr({sql}, 20) IN ('', '.000000') THEN '' ELSE substr({sql}, 20, 7) END"
+            f" || CASE WHEN substr({sql}, 20, 1) = '.' AND substr({sql}, 21, 6) <> '000000'"
+            f" THEN substr({sql}, 20, 7) ELSE '' END"
             " || '+00\\:00\"'"
         )
 
@@ -261,12 +262,13 @@ def applicant_statement(dialect_name: str, shape: Shape, options: Options) -> Te
     if statement is None:
         dialect = _Dialect(dialect_name)
         body = _object(dialect, "applicant", APPLICANT, shape, options)
-        statement = text(f"SELECT {body} AS answer FROM applicants a WHERE a.id_number = :id_number")
-        parameters = [bindparam("today", type_=Date)]
+        sql = f"SELECT {body} AS answer FROM applicants a WHERE a.id_number = :id_number"
+        statement = text(sql)
+        parameters: list[BindParameter[Any]] = [bindparam("today", type_=Date)] if ":today" in sql else []
         if options.profile_fields:
-            parameters.append(bindparam("profile_fields", expanding=True))
+            parameters.append(bindparam("profile_fields", expanding=True, type_=String))
         if options.material_types:
-            parameters.append(bindparam("material_types", expanding=True))
+            parameters.append(bindparam("material_types", expanding=True, type_=String))
         statement = statement.bindparams(*parameters)
         _STATEMENTS[key] = statement
     return statement
@@ -286,7 +288,12 @@ async def applicant_json(
     """The applicant's answer as JSON text, or None if no applicant has this identifier."""
     options = Options(profile_fields is not None, material_types is not None, department_id is not None)
     statement = applicant_statement(session.get_bind().dialect.name, shape, options)
-    parameters: dict[str, object] = {"id_number": id_number, "today": today, "cases_limit": cases_limit}
+    parameters: dict[str, object] = {"id_number": id_number}
+    # Only what the shape uses: a statement without materials' status has no :today to bind.
+    if ":today" in statement.text:
+        parameters["today"] = today
+    if ":cases_limit" in statement.text:
+        parameters["cases_limit"] = cases_limit
     if profile_fields is not None:
         parameters["profile_fields"] = list(profile_fields)
     if material_types is not None:
