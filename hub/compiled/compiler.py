@@ -84,7 +84,7 @@ class CompiledDocument:
     profile: Argument | None  # `fields`, when the document selects the profile
     materials: Argument | None  # `typeCodes`, when it selects materials
     cases: Argument | None  # `last`, when it selects cases
-    variable_names: frozenset[str]
+    operation_name: str | None = None
 
 
 def compile_document(sha256: str, document: str) -> CompiledDocument:
@@ -120,7 +120,7 @@ def compile_document(sha256: str, document: str) -> CompiledDocument:
         profile=selected.get("profile"),
         materials=selected.get("materials"),
         cases=selected.get("cases"),
-        variable_names=frozenset(defaults),
+        operation_name=operation.name.value if operation.name is not None else None,
     )
 
 

@@ -62,6 +62,7 @@ query($id: String!, $fields: [String!], $types: [String!]) {
 }"""
 ALIASES = """
 query($id: String!) { who: applicant(idNumber: $id) { n: name again: name list: cases { r: receiptNumber } } }"""
+NAMED = """query Screen($id: String!) { applicant(idNumber: $id) { name cases { status } } }"""
 NOT_COMPILED = """
 query($id: String!) { applicant(idNumber: $id) { ...Seen } }
 fragment Seen on Applicant { name materials { title } }"""
@@ -246,6 +247,7 @@ async def test_compiled_and_resolver_paths_answer_byte_for_byte_alike(hub, clien
             "everything": EVERYTHING,
             "department": DEPARTMENT,
             "aliases": ALIASES,
+            "named": NAMED,
             "not compiled": NOT_COMPILED,
         }.items():
             documents[name] = (await registry.register(session, document, "test"))[0]
@@ -258,7 +260,9 @@ async def test_compiled_and_resolver_paths_answer_byte_for_byte_alike(hub, clien
     for document in documents:
         for which, id_number in applicants.items():
             variables.append((document, which, {"id": id_number}))
+    operations = {"named": "Screen", "named, another operation": "Another"}
     variables += [
+        ("named", "named, another operation", {"id": world.applicant}),
         ("everything", "known, named fields", {"id": world.applicant, "fields": ["name", "phone"], "last": 1}),
         ("everything", "known, case types", {"id": world.applicant, "fields": ["name"], "types": world.case_types}),
         ("everything", "known, no types", {"id": world.applicant, "fields": [], "types": []}),
@@ -272,11 +276,16 @@ async def test_compiled_and_resolver_paths_answer_byte_for_byte_alike(hub, clien
         for document, which, values in variables:
             found = documents[document]
             before = await _log_position(hub)
-            by_text = await _send(client, {"query": found.document, "variables": values}, principal)
+            extra = (
+                {"operationName": operations[which if which in operations else document]} if document == "named" else {}
+            )
+            by_text = await _send(client, {"query": found.document, "variables": values, **extra}, principal)
             resolver_entries = await _entries_since(hub, before)
             before = await _log_position(hub)
             compiled_before = _compiled_count()
-            by_id = await _send(client, {"documentId": f"sha256:{found.sha256}", "variables": values}, principal)
+            by_id = await _send(
+                client, {"documentId": f"sha256:{found.sha256}", "variables": values, **extra}, principal
+            )
             compiled_entries = await _entries_since(hub, before)
             answered_compiled = _compiled_count() > compiled_before
             if answered_compiled:
@@ -290,14 +299,18 @@ async def test_compiled_and_resolver_paths_answer_byte_for_byte_alike(hub, clien
             else:
                 _assert_alike_but_for_cancelled_fields(by_text.json(), compiled_entries, resolver_entries, story)
     # The compiled path answered where everything is allowed, and only there.
-    for document in ("clerk", "fewer", "literals", "everything", "department", "aliases"):
+    for document in ("clerk", "fewer", "literals", "everything", "department", "aliases", "named"):
         assert ("clerk in a visit", document, "known") in compiled_answers
+    assert not any(which == "named, another operation" for _, _, which in compiled_answers)
     # A department lists no cases under a case purpose, and reads only the fields and types it covers.
     assert ("department under its case", "department", "known, case types") in compiled_answers
     assert not any(name.startswith("department") and document != "department" for name, document, _ in compiled_answers)
     # A clerk looks up anyone and lists their cases, and reads profiles and materials only in a visit.
     assert ("clerk without purpose", "aliases", "other") in compiled_answers
-    assert not any(name == "clerk without purpose" and document != "aliases" for name, document, _ in compiled_answers)
+    assert not any(
+        name == "clerk without purpose" and document not in ("aliases", "named")
+        for name, document, _ in compiled_answers
+    )
     assert not any(name in ("auditor", "revoked token") for name, _, _ in compiled_answers)
     assert not any(which in ("unknown", "invalid", "id missing") for _, _, which in compiled_answers)
     assert not any(document == "not compiled" for _, document, _ in compiled_answers)
