@@ -130,7 +130,7 @@ class _Nested:
     limit: str = ""
 
 
-def _nested(outer: str, member: str, options: Options) -> _Nested:
+def _nested(outer: str, member: str, options: Options, *, with_versions: bool = False) -> _Nested:
     """How the member `member` of a record of kind `outer` is reached."""
     if (outer, member) == ("applicant", "profile"):
         where = " AND p.field IN :profile_fields" if options.profile_fields else ""
@@ -145,6 +145,9 @@ def _nested(outer: str, member: str, options: Options) -> _Nested:
         return _Nested(SOURCE, False)
     if (outer, member) == ("applicant", "materials"):
         where = " AND mt.code IN :material_types" if options.material_types else ""
+        if with_versions:
+            # As the resolvers' read of materials with their versions, which joins the versions.
+            where += " AND EXISTS (SELECT 1 FROM material_versions mv WHERE mv.material_id = m.id)"
         return _Nested(
             MATERIAL,
             True,
@@ -241,7 +244,8 @@ def _object(dialect: _Dialect, kind: str, columns: dict[str, Column], shape: Sha
         if nested_shape is None:
             value = dialect.value(columns[member])
         else:
-            nested = _nested(kind, member, options)
+            with_versions = any(inner == "versions" for _, inner, _ in nested_shape.members)
+            nested = _nested(kind, member, options, with_versions=with_versions)
             element = _object(dialect, _KIND_OF[member], nested.columns, nested_shape, options)
             value = dialect.array(element, nested) if nested.many else element
         parts.append(f"'{prefix}' || {value}")
