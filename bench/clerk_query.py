@@ -38,6 +38,7 @@ from pathlib import Path
 from bench.common import (
     LoadResult,
     _free_port,
+    clerk_at_the_window,
     graphql_body,
     graphql_once,
     load,
@@ -169,13 +170,6 @@ def running_postgraphile(binary: Path, database_url: str) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=15)
-
-
-def clerk_at_the_window(url: str, token: str, id_number: str) -> dict[str, str]:
-    """The clerk's headers within a visit of the applicant: a clerk reads profiles and materials only so."""
-    headers = {"Authorization": f"Bearer {token}"}
-    opened = graphql_once(url, graphql_body(OPEN_VISIT, {"id": id_number}), headers)
-    return {**headers, "X-Hub-Purpose": opened["openVisit"]["purpose"]}
 
 
 def _row(name: str, result: LoadResult) -> list[object]:
