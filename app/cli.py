@@ -27,6 +27,7 @@ AREA_COMMANDS = (
     "app.commands.witness",
     "app.commands.blobs",
     "app.commands.calendar",
+    "app.commands.documents",
     "app.commands.cases",
     "app.commands.centres",
     "app.commands.supervise",

@@ -167,7 +167,8 @@ def running_hub(database_url: str, *, workers: int = 1, env: dict[str, str] | No
 
 
 def _wait_until_ready(url: str, server: subprocess.Popen, log: BinaryIO) -> None:
-    deadline = time.monotonic() + 60
+    # Generous: on a machine shared with test runs, two workers' start-up has taken over a minute.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if server.poll() is not None:
             log.seek(0)
@@ -178,7 +179,7 @@ def _wait_until_ready(url: str, server: subprocess.Popen, log: BinaryIO) -> None
                     return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError("hub serve did not become ready within 60 s")
+    raise RuntimeError("hub serve did not become ready within 180 s")
 
 
 # Requests

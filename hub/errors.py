@@ -261,6 +261,13 @@ class QueryTooComplex(HubError):
     code = "QUERY_TOO_COMPLEX"
 
 
+class DocumentNotRegistered(HubError):
+    """A document sent by its hash that the registry does not hold, or, with
+    HUB_TRUSTED_DOCUMENTS=require, a document sent as text that is not registered."""
+
+    code = "DOCUMENT_NOT_REGISTERED"
+
+
 # The access policy and log (docs/access-policy.md, docs/audit-log.md).
 
 

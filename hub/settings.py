@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -87,6 +88,13 @@ class Settings(BaseSettings):
     # Authentication (docs/configuration.md): how long a process may answer a token from memory.
     principal_cache_seconds: float = Field(
         default=5.0, ge=0, description="a revoked token still works this long in other processes at most; 0: off"
+    )
+
+    # Trusted documents (docs/trusted-documents.md): registered GraphQL documents, sent by their
+    # sha256; "off" ignores the registry, "allow" serves registered and unregistered documents,
+    # "require" refuses any document that is not registered.
+    trusted_documents: Literal["off", "allow", "require"] = Field(
+        default="allow", description="off, allow or require registered documents"
     )
 
     # Database pool.

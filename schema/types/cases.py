@@ -24,7 +24,7 @@ from hub.cases.deadlines import Deadline as HubDeadline
 from hub.documents import materials
 from hub.profiles import applicants as profiles
 from schema import typed
-from schema.context import Info
+from schema.context import Info, selects
 from schema.types.applicants import Applicant, PageInfo
 from schema.types.catalog import Department, MaterialType, ServiceItem, department_of, service_item_of
 from schema.types.halls import Centre, centre_of
@@ -437,6 +437,18 @@ class Case:
 
     @strawberry.field
     async def items(self, info: Info) -> list[CaseItem]:
+        if self.view is None and not selects(info, "acceptedAt", "promisedDeadline", "statutoryDeadline"):
+            # Neither acceptance nor deadline asked for (the clerk's screen): the items alone.
+            return [
+                CaseItem(
+                    item=service_item_of(item),
+                    departments=[department_of(d) for d in departments],
+                    accepted_at=None,
+                    promised_deadline=None,
+                    statutory_deadline=None,
+                )
+                for item, departments in await self._on_demand(info, submissions.untimed_case_items)
+            ]
         return [
             CaseItem(
                 item=service_item_of(i.item),

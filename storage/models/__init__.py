@@ -38,6 +38,7 @@ from storage.models.supervision import (
     TimingWarning,
     Watermark,
 )
+from storage.models.trusted import TrustedDocument
 from storage.models.webhooks import DeliveryStatus, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -91,6 +92,7 @@ __all__ = [
     "SupervisionRule",
     "TimingState",
     "TimingWarning",
+    "TrustedDocument",
     "Visit",
     "Watermark",
     "WebhookAttempt",
