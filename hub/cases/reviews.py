@@ -14,9 +14,10 @@ from datetime import date
 from hub.access.actions import Action
 from hub.access.context import RequestContext, all_or_nothing
 from hub.access.guard import guard
+from hub.authorisations.deciding import authority_to_decide
 from hub.calendar.workdays import local_date
 from hub.cases.intake import case_ref, case_row
-from hub.cases.views import CaseView, load_case_views
+from hub.cases.views import CaseView, DepartmentReview, load_case_views
 from hub.errors import (
     CaseStateConflict,
     DepartmentNotInCase,
@@ -25,7 +26,7 @@ from hub.errors import (
     OpinionAlreadyRecorded,
 )
 from hub.outbox import events
-from storage.models import Department
+from storage.models import Authorisation, Department
 from storage.models.cases import Case, CaseStatus, Decision, JointReviewMinutes, Opinion
 from storage.repositories import cases as repo
 
@@ -58,7 +59,8 @@ async def record_opinion(ctx: RequestContext, receipt_number: str, opinion: Opin
     await _guard(ctx, view, Action.CASE_OPINION)
     _check_reviewable(case)
     department = _participant(view, ctx.caller.department_code)
-    await _add_opinion(ctx, case, view, department.id, opinion, minutes_id=None)
+    authorisation = await authority_to_decide(ctx, department, _review_of(view, department).item_codes)
+    await _add_opinion(ctx, case, view, department.id, opinion, minutes_id=None, authorisation=authorisation)
     await ctx.commit()
     return (await load_case_views(ctx, [case]))[0]
 
@@ -95,7 +97,14 @@ async def record_minutes(
         ),
     )
     for department, entry in zip(departments, entries, strict=True):
-        await _add_opinion(ctx, case, view, department.id, entry.opinion, minutes_id=minutes.id)
+        # A clerk recording their own department's opinion decides it: under an authorisation only.
+        own = department.id == ctx.caller.department_id
+        authorisation = (
+            await authority_to_decide(ctx, department, _review_of(view, department).item_codes) if own else None
+        )
+        await _add_opinion(
+            ctx, case, view, department.id, entry.opinion, minutes_id=minutes.id, authorisation=authorisation
+        )
     await ctx.commit()
     return (await load_case_views(ctx, [case]))[0]
 
@@ -141,6 +150,10 @@ def _participant(view: CaseView, department_code: str) -> Department:
     )
 
 
+def _review_of(view: CaseView, department: Department) -> DepartmentReview:
+    return next(r for r in view.reviews if r.department.id == department.id)
+
+
 async def _add_opinion(
     ctx: RequestContext,
     case: Case,
@@ -149,6 +162,7 @@ async def _add_opinion(
     opinion: OpinionInput,
     *,
     minutes_id: int | None,
+    authorisation: Authorisation | None,
 ) -> None:
     comments = opinion.comments.strip()
     if len(comments) > MAX_COMMENTS:
@@ -180,6 +194,7 @@ async def _add_opinion(
             fix_due_on=opinion.fix_due_on,
             correction_material_types=",".join(deficient),
             minutes_id=minutes_id,
+            authorisation_id=authorisation.id if authorisation else None,
             recorded_by_principal_id=ctx.caller.principal_id,
             recorded_at=ctx.hub.clock(),
         ),
