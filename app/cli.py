@@ -121,6 +121,7 @@ def _print_demo_tokens(settings: Settings, *, rotate: bool) -> None:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from hub.demo.cases import load_demo_cases
+    from hub.demo.chiefs import authorise_demo_chief
     from hub.demo.load import load_demo
 
     summary = asyncio.run(
@@ -133,6 +134,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     async def cases() -> None:
         async with hub_for(settings) as hub:
             print(await load_demo_cases(hub, applicants=min(args.cases, args.applicants), seed=args.seed))
+            print(await authorise_demo_chief(hub))
 
     asyncio.run(cases())
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from hub.access.auth import Role
 from hub.access.principals import authenticate
+from hub.supervision.sampling import draw, draw_with_chief_decisions
 from storage.models import AccessEntry
 from tests.support import make_actor
 from tests.support.case_stories import (
@@ -30,6 +31,7 @@ from tests.support.case_stories import (
     register,
     resident_id,
 )
+from tests.support.supervision import SUPERVISION
 
 CATALOG = """
 material_types:
@@ -310,3 +312,46 @@ async def test_a_clerk_recording_minutes_for_her_own_department_needs_the_author
     assert recorded["minutes"][0]["opinions"][0]["decision"] == "APPROVE"
     read = (await client.execute(DECISION, {"r": receipt}, token=chief.token))["case"]
     assert read["reviews"][0]["opinions"][0]["authorisation"]["id"] == granted["id"]
+
+
+SAMPLE = """mutation($n: Int!, $seed: Int) { drawCaseSamples(month: "2026-11", perDepartment: $n, seed: $seed) {
+  department { code } population receiptNumbers
+  authorisedDecisions { receiptNumber authorisation { id clerk { name } grantedBy until } } } }"""
+
+
+async def test_the_monthly_sample_draws_and_shows_decisions_taken_under_an_authorisation(
+    hub, client, clerk, auditor
+) -> None:
+    registry, chief, id_card, _ = await _story(hub, client, clerk)
+    grant = {"clerk": await _principal_id(chief), "items": ["bdc-zxdj"], "until": "2026-11-30"}
+    granted = (await client.execute(AUTHORISE, grant, token=registry.token))["authoriseChiefRepresentative"]
+    receipts = []
+    for n, (decider, purpose) in enumerate([(registry, True)] * 4 + [(chief, False)]):
+        at(hub, date(2026, 11, 3 + n))
+        receipt = await _opened_and_accepted(client, chief, ["bdc-zxdj"], id_card)
+        await client.execute(
+            OPINION, approve(receipt), token=decider.token, purpose=f"case:{receipt}" if purpose else None
+        )
+        await client.execute(COMPLETE, {"r": receipt}, token=chief.token)
+        receipts.append(receipt)
+    on_the_spot = receipts[-1]
+
+    # A seed whose plain draw of one case misses the on-the-spot decision: the sample adds it.
+    seed = next(s for s in range(100) if draw(receipts, 1, s, "2026-11", "bdc") != [on_the_spot])
+    at(hub, date(2026, 12, 1))
+    drawn = await client.execute(SAMPLE, {"n": 1, "seed": seed}, token=auditor.token, purpose=SUPERVISION)
+    (sample,) = drawn["drawCaseSamples"]
+    assert sample["department"] == {"code": "bdc"} and sample["population"] == 5
+    assert sample["receiptNumbers"] == sorted([*draw(receipts, 1, seed, "2026-11", "bdc"), on_the_spot])
+    assert sample["receiptNumbers"] == draw_with_chief_decisions(receipts, [on_the_spot], 1, seed, "2026-11", "bdc")
+    assert sample["authorisedDecisions"] == [
+        {
+            "receiptNumber": on_the_spot,
+            "authorisation": {
+                "id": granted["id"],
+                "clerk": {"name": "刘首席"},
+                "grantedBy": "不动产登记系统",
+                "until": "2026-11-30",
+            },
+        }
+    ]
