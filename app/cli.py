@@ -28,6 +28,7 @@ AREA_COMMANDS = (
     "app.commands.blobs",
     "app.commands.calendar",
     "app.commands.cases",
+    "app.commands.authorise",
     "app.commands.supervise",
     "app.commands.webhooks",
     "app.commands.users",

@@ -43,6 +43,9 @@ class SupervisedDecision:
     decision: Decision
     recorded_at: datetime
     from_minutes: bool
+    authorisation: Authorisation | None = strawberry.field(
+        description="首席代表: the authorisation a clerk decided under; null for a department system."
+    )
 
 
 @strawberry.type(description="One department's review as the supervision office judges it.")
@@ -106,11 +109,11 @@ def supervised_case_of(found: supervision.SupervisedCase) -> SupervisedCase:
             )
             for i in view.items
         ],
-        reviews=[_review_of(r, review_timing.get(r.department.id)) for r in view.reviews],
+        reviews=[_review_of(r, review_timing.get(r.department.id), view.today) for r in view.reviews],
     )
 
 
-def _review_of(review: DepartmentReview, timing: ReviewTiming | None) -> SupervisedReview:
+def _review_of(review: DepartmentReview, timing: ReviewTiming | None, today: date) -> SupervisedReview:
     return SupervisedReview(
         department=department_of(review.department),
         item_codes=list(review.item_codes),
@@ -129,6 +132,7 @@ def _review_of(review: DepartmentReview, timing: ReviewTiming | None) -> Supervi
                 decision=Decision(o.opinion.decision),
                 recorded_at=o.opinion.recorded_at,
                 from_minutes=o.opinion.minutes_id is not None,
+                authorisation=authorisation_of(o.authorisation, today) if o.authorisation else None,
             )
             for o in review.opinions
         ],

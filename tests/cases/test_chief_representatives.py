@@ -318,6 +318,9 @@ SAMPLE = """mutation($n: Int!, $seed: Int) { drawCaseSamples(month: "2026-11", p
   department { code } population receiptNumbers
   authorisedDecisions { receiptNumber authorisation { id clerk { name } grantedBy until } } } }"""
 
+SUPERVISED = """query($r: String!) { supervisedCase(receiptNumber: $r) {
+  reviews { decisions { decision authorisation { id until } } } } }"""
+
 
 async def test_the_monthly_sample_draws_and_shows_decisions_taken_under_an_authorisation(
     hub, client, clerk, auditor
@@ -344,6 +347,11 @@ async def test_the_monthly_sample_draws_and_shows_decisions_taken_under_an_autho
     assert sample["department"] == {"code": "bdc"} and sample["population"] == 5
     assert sample["receiptNumbers"] == sorted([*draw(receipts, 1, seed, "2026-11", "bdc"), on_the_spot])
     assert sample["receiptNumbers"] == draw_with_chief_decisions(receipts, [on_the_spot], 1, seed, "2026-11", "bdc")
+    supervised = await client.execute(SUPERVISED, {"r": on_the_spot}, token=auditor.token, purpose=SUPERVISION)
+    (review,) = supervised["supervisedCase"]["reviews"]
+    assert review["decisions"] == [
+        {"decision": "APPROVE", "authorisation": {"id": granted["id"], "until": "2026-11-30"}}
+    ]
     assert sample["authorisedDecisions"] == [
         {
             "receiptNumber": on_the_spot,
@@ -355,3 +363,31 @@ async def test_the_monthly_sample_draws_and_shows_decisions_taken_under_an_autho
             },
         }
     ]
+
+
+async def test_hub_authorise_grants_lists_and_withdraws_as_the_department(
+    hub, client, clerk, hub_command, tmp_path
+) -> None:
+    registry, chief, _, _ = await _story(hub, client, clerk)
+    chief_id = await _principal_id(chief)
+    token_file = tmp_path / "registry.token"
+    token_file.write_text(registry.token)
+    as_registry = ("--token-file", str(token_file))
+
+    status, out, _ = await hub_command(
+        "authorise", "grant", "--clerk", str(chief_id), "--item", "bdc-dydj", "--item", "bdc-zxdj",
+        "--from", "2098-01-01", "--until", "2098-12-31", *as_registry,
+    )  # fmt: skip
+    assert (
+        status == 0 and "刘首席" in out and "bdc-dydj,bdc-zxdj 2098-01-01..2098-12-31 by 不动产登记系统; granted" in out
+    )
+    granted_id = out.split()[0]
+    status, out, _ = await hub_command("authorise", "list", *as_registry)
+    assert status == 0 and out.split()[0] == granted_id
+    status, out, _ = await hub_command("authorise", "withdraw", granted_id, "--reason", "调岗", *as_registry)
+    # A command runs on the real clock, not the story's.
+    assert status == 0 and " withdrawn " in out and out.rstrip().endswith("(调岗)")
+    status, _, err = await hub_command("authorise", "withdraw", granted_id, "--reason", "再撤", *as_registry)
+    assert status == 2 and "[AUTHORISATION_WITHDRAWN]" in err
+    assert [row[2] for row in await _log(hub, "authorisation.withdraw")] == ["allowed", "refused"]
+    assert [row[2] for row in await _log(hub, "authorisation.read")] == ["allowed"]
