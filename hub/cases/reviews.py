@@ -17,7 +17,7 @@ from hub.access.guard import guard
 from hub.authorisations.deciding import authority_to_decide
 from hub.calendar.workdays import local_date
 from hub.cases.intake import case_ref, case_row
-from hub.cases.views import CaseView, DepartmentReview, load_case_views
+from hub.cases.views import CaseView, load_case_views
 from hub.errors import (
     CaseStateConflict,
     DepartmentNotInCase,
@@ -26,7 +26,7 @@ from hub.errors import (
     OpinionAlreadyRecorded,
 )
 from hub.outbox import events
-from storage.models import Authorisation, Department
+from storage.models import Department
 from storage.models.cases import Case, CaseStatus, Decision, JointReviewMinutes, Opinion
 from storage.repositories import cases as repo
 
@@ -59,8 +59,7 @@ async def record_opinion(ctx: RequestContext, receipt_number: str, opinion: Opin
     await _guard(ctx, view, Action.CASE_OPINION)
     _check_reviewable(case)
     department = _participant(view, ctx.caller.department_code)
-    authorisation = await authority_to_decide(ctx, department, _review_of(view, department).item_codes)
-    await _add_opinion(ctx, case, view, department.id, opinion, minutes_id=None, authorisation=authorisation)
+    await _add_opinion(ctx, case, view, department.id, opinion, minutes_id=None)
     await ctx.commit()
     return (await load_case_views(ctx, [case]))[0]
 
@@ -97,14 +96,7 @@ async def record_minutes(
         ),
     )
     for department, entry in zip(departments, entries, strict=True):
-        # A clerk recording their own department's opinion decides it: under an authorisation only.
-        own = department.id == ctx.caller.department_id
-        authorisation = (
-            await authority_to_decide(ctx, department, _review_of(view, department).item_codes) if own else None
-        )
-        await _add_opinion(
-            ctx, case, view, department.id, entry.opinion, minutes_id=minutes.id, authorisation=authorisation
-        )
+        await _add_opinion(ctx, case, view, department.id, entry.opinion, minutes_id=minutes.id)
     await ctx.commit()
     return (await load_case_views(ctx, [case]))[0]
 
@@ -150,10 +142,6 @@ def _participant(view: CaseView, department_code: str) -> Department:
     )
 
 
-def _review_of(view: CaseView, department: Department) -> DepartmentReview:
-    return next(r for r in view.reviews if r.department.id == department.id)
-
-
 async def _add_opinion(
     ctx: RequestContext,
     case: Case,
@@ -162,15 +150,21 @@ async def _add_opinion(
     opinion: OpinionInput,
     *,
     minutes_id: int | None,
-    authorisation: Authorisation | None,
 ) -> None:
+    review = next(r for r in view.reviews if r.department.id == department_id)
+    # The caller's own department's opinion is the caller's decision: a clerk decides it only under
+    # an authorisation in force (首席代表); minutes record other departments' opinions as given.
+    authorisation = (
+        await authority_to_decide(ctx, review.department, review.item_codes)
+        if department_id == ctx.caller.department_id
+        else None
+    )
     comments = opinion.comments.strip()
     if len(comments) > MAX_COMMENTS:
         raise InvalidInput(f"comments longer than {MAX_COMMENTS} characters", field="comments")
     if opinion.decision is not Decision.APPROVE and not comments:
         raise InvalidInput("a rejection or a correction request says why", field="comments")
     deficient = _deficient_materials(view, opinion)
-    review = next(r for r in view.reviews if r.department.id == department_id)
     previous = review.opinions[-1].opinion if review.opinions else None
     if previous is not None and not opinion.revision:
         raise OpinionAlreadyRecorded(
