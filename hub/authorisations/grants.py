@@ -46,29 +46,11 @@ class AuthorisationView:
         return self.row.withdrawn_at is None and self.row.valid_from <= day <= self.row.valid_until
 
 
-async def load_authorisation_views(ctx: RequestContext, rows: Sequence[Authorisation]) -> list[AuthorisationView]:
-    """Views of these authorisations with their department and principals, in two queries."""
-    if not rows:
-        return []
-    people = await repo.principals_by_ids(
-        ctx.session,
-        [
-            *(r.clerk_principal_id for r in rows),
-            *(r.granted_by_principal_id for r in rows),
-            *(r.withdrawn_by_principal_id for r in rows if r.withdrawn_by_principal_id),
-        ],
-    )
-    departments = await principals_repo.departments_by_ids(ctx.session, sorted({r.department_id for r in rows}))
-    return [
-        AuthorisationView(
-            row,
-            departments[row.department_id],
-            people[row.clerk_principal_id],
-            people[row.granted_by_principal_id],
-            people[row.withdrawn_by_principal_id] if row.withdrawn_by_principal_id else None,
-        )
-        for row in rows
-    ]
+async def authorisation_views(ctx: RequestContext, ids: Sequence[int]) -> dict[int, AuthorisationView]:
+    """These authorisations with their department and principals, by id, in one query (none for no id)."""
+    if not ids:
+        return {}
+    return {row[0].id: AuthorisationView(*row) for row in await repo.authorisations(ctx.session, ids=ids)}
 
 
 @all_or_nothing
@@ -78,7 +60,7 @@ async def authorise(
     """授权到位: the clerk's department authorises them to decide these items from `valid_from` (today)
     until `until`."""
     await guard(ctx, Action.AUTHORISATION_GRANT, object_ref=f"clerk:{clerk_id}")
-    clerk = (await repo.principals_by_ids(ctx.session, [clerk_id])).get(clerk_id)
+    clerk = await repo.principal_by_id(ctx.session, clerk_id)
     if clerk is None:
         raise NotFound("no principal with this id", field="clerk")
     if clerk.role != Role.CLERK.value or clerk.revoked_at is not None:
@@ -107,7 +89,7 @@ async def authorise(
         ),
     )
     await ctx.commit()
-    return (await load_authorisation_views(ctx, [row]))[0]
+    return (await authorisation_views(ctx, [row.id]))[row.id]
 
 
 @all_or_nothing
@@ -129,7 +111,7 @@ async def withdraw(ctx: RequestContext, authorisation_id: int, reason: str) -> A
     row.withdrawn_by_principal_id = ctx.caller.principal_id
     row.withdraw_reason = reason
     await ctx.commit()
-    return (await load_authorisation_views(ctx, [row]))[0]
+    return (await authorisation_views(ctx, [row.id]))[row.id]
 
 
 @all_or_nothing
@@ -155,7 +137,7 @@ async def authorisations(
         _own_department(ctx, department_id or caller.department_id, "a department reads its own", "department")
         department_id = caller.department_id
     rows = await repo.authorisations(ctx.session, department_id=department_id, clerk_principal_id=clerk_id)
-    return await load_authorisation_views(ctx, rows)
+    return [AuthorisationView(*row) for row in rows]
 
 
 def _own_department(ctx: RequestContext, department_id: int, why: str, field: str) -> None:

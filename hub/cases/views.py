@@ -15,7 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from hub.access.context import RequestContext
-from hub.authorisations.grants import AuthorisationView, load_authorisation_views
+from hub.authorisations.grants import AuthorisationView, authorisation_views
 from hub.calendar.notices import official_calendar
 from hub.calendar.workdays import WorkingCalendar, local_date
 from hub.cases.clocks import OpinionFact, StoredPauseFact, clock_stops
@@ -35,7 +35,6 @@ from storage.models.cases import (
     PauseReason,
     ReviewTask,
 )
-from storage.repositories import authorisations as authorisations_repo
 from storage.repositories import cases as repo
 from storage.repositories import catalog as catalog_repo
 
@@ -514,9 +513,7 @@ def _opinion_view(
 
 
 async def _authorisations_of(ctx: RequestContext, opinions: dict[int, list[Opinion]]) -> dict[int, AuthorisationView]:
-    """The authorisations the opinions were given under (首席代表): no query when there are none."""
-    ids = sorted({o.authorisation_id for per in opinions.values() for o in per if o.authorisation_id})
-    if not ids:
-        return {}
-    rows = await authorisations_repo.authorisations_by_ids(ctx.session, ids)
-    return {view.row.id: view for view in await load_authorisation_views(ctx, list(rows.values()))}
+    """The authorisations the opinions were given under (首席代表): one query, none when there are none."""
+    return await authorisation_views(
+        ctx, sorted({o.authorisation_id for per in opinions.values() for o in per if o.authorisation_id})
+    )

@@ -21,7 +21,7 @@ from datetime import datetime
 from hub.access.actions import Action
 from hub.access.context import RequestContext
 from hub.access.guard import guard
-from hub.authorisations.grants import AuthorisationView, load_authorisation_views
+from hub.authorisations.grants import AuthorisationView, authorisation_views
 from hub.errors import InvalidInput
 from hub.supervision.performance import Month
 from storage.models import Department
@@ -73,9 +73,7 @@ async def _views(ctx: RequestContext, rows: list[Sample], departments: dict[int,
     authorised = await authorisations_repo.authorised_opinions_of_cases(
         ctx.session, [r for receipts in drawn.values() for r in receipts]
     )
-    ids = sorted({a for per in authorised.values() for _, a in per})
-    rows_by_id = await authorisations_repo.authorisations_by_ids(ctx.session, ids)
-    loaded = {v.row.id: v for v in await load_authorisation_views(ctx, list(rows_by_id.values()))}
+    loaded = await authorisation_views(ctx, sorted({a for per in authorised.values() for _, a in per}))
     views = [
         SampleView(
             row.month,

@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
+from typing import TypeAlias
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from storage.models import Authorisation, Case, Opinion, Principal, ServiceItem, ServiceItemDepartment
+from storage.models import Authorisation, Case, Department, Opinion, Principal, ServiceItem, ServiceItemDepartment
 
 MAX_LISTED = 500
+
+# An authorisation with its department, clerk, granting principal and withdrawing one (if any).
+AuthorisationRow: TypeAlias = tuple[Authorisation, Department, Principal, Principal, Principal | None]
+_CLERK, _GRANTER, _WITHDRAWER = aliased(Principal), aliased(Principal), aliased(Principal)
 
 
 async def add_authorisation(session: AsyncSession, authorisation: Authorisation) -> Authorisation:
@@ -29,24 +35,34 @@ async def authorisation_by_id(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def authorisations_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Authorisation]:
-    if not ids:
-        return {}
-    rows = await session.execute(select(Authorisation).where(Authorisation.id.in_(sorted(set(ids)))))
-    return {row.id: row for row in rows.scalars()}
+# Authorisations with their department and principals; each call adds its filters.
+_WITH_NAMES = (
+    select(Authorisation, Department, _CLERK, _GRANTER, _WITHDRAWER)
+    .join(Department, Department.id == Authorisation.department_id)
+    .join(_CLERK, _CLERK.id == Authorisation.clerk_principal_id)
+    .join(_GRANTER, _GRANTER.id == Authorisation.granted_by_principal_id)
+    .outerjoin(_WITHDRAWER, _WITHDRAWER.id == Authorisation.withdrawn_by_principal_id)
+)
 
 
 async def authorisations(
-    session: AsyncSession, *, department_id: int | None = None, clerk_principal_id: int | None = None
-) -> list[Authorisation]:
-    """Newest first, at most MAX_LISTED, of a department, of a clerk, or both."""
-    statement = select(Authorisation)
+    session: AsyncSession,
+    *,
+    ids: Sequence[int] | None = None,
+    department_id: int | None = None,
+    clerk_principal_id: int | None = None,
+) -> list[AuthorisationRow]:
+    """With their department and principals, in one query: these ids, or newest first (at most
+    MAX_LISTED) of a department, of a clerk, or both."""
+    statement = _WITH_NAMES
+    if ids is not None:
+        statement = statement.where(Authorisation.id.in_(sorted(set(ids))))
     if department_id is not None:
         statement = statement.where(Authorisation.department_id == department_id)
     if clerk_principal_id is not None:
         statement = statement.where(Authorisation.clerk_principal_id == clerk_principal_id)
     statement = statement.order_by(Authorisation.granted_at.desc(), Authorisation.id.desc()).limit(MAX_LISTED)
-    return list((await session.execute(statement)).scalars())
+    return [(a, d, c, g, w) for a, d, c, g, w in await session.execute(statement)]
 
 
 async def in_force(
@@ -67,11 +83,8 @@ async def in_force(
     return list((await session.execute(statement)).scalars())
 
 
-async def principals_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Principal]:
-    if not ids:
-        return {}
-    rows = await session.execute(select(Principal).where(Principal.id.in_(sorted(set(ids)))))
-    return {row.id: row for row in rows.scalars()}
+async def principal_by_id(session: AsyncSession, principal_id: int) -> Principal | None:
+    return await session.get(Principal, principal_id)
 
 
 async def item_codes_of_department(session: AsyncSession, version_id: int, department_id: int) -> set[str]:
