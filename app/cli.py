@@ -30,6 +30,7 @@ AREA_COMMANDS = (
     "app.commands.documents",
     "app.commands.cases",
     "app.commands.centres",
+    "app.commands.authorise",
     "app.commands.supervise",
     "app.commands.webhooks",
     "app.commands.users",
@@ -123,6 +124,7 @@ def _print_demo_tokens(settings: Settings, *, rotate: bool) -> None:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from hub.demo.cases import load_demo_cases
+    from hub.demo.chiefs import authorise_demo_chief
     from hub.demo.load import load_demo
 
     summary = asyncio.run(
@@ -135,6 +137,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     async def cases() -> None:
         async with hub_for(settings) as hub:
             print(await load_demo_cases(hub, applicants=min(args.cases, args.applicants), seed=args.seed))
+            print(await authorise_demo_chief(hub))
 
     asyncio.run(cases())
 

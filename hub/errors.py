@@ -240,6 +240,29 @@ class ReviewsOpen(Conflict):
     code = "REVIEWS_OPEN"
 
 
+# Chief representatives (首席代表, docs/cases.md): a department's authorisation of a clerk to decide.
+
+
+class NotAuthorised(Forbidden):
+    """A clerk deciding (an opinion, a result of their department) without an authorisation in force
+    covering every item of their department in the case: none, withdrawn, expired or too narrow."""
+
+    code = "NOT_AUTHORISED"
+
+
+class OutsideOwnDepartment(HubError):
+    """A department authorises only its own clerks for items it takes part in, withdraws only its own
+    authorisations, and reads only its own; a clerk reads only their own."""
+
+    code = "OUTSIDE_OWN_DEPARTMENT"
+
+
+class AuthorisationWithdrawn(Conflict):
+    """The authorisation was withdrawn already: withdrawal happens once."""
+
+    code = "AUTHORISATION_WITHDRAWN"
+
+
 # The GraphQL edge (schema/asgi.py, schema/limits.py): requests refused before anything runs.
 
 

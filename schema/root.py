@@ -19,6 +19,7 @@ from schema.errors import HubMaskErrors
 from schema.limits import CachedParse, CachedValidation, Limits, PreparedDocuments
 from schema.types.applicants import ApplicantMutation, ApplicantQuery
 from schema.types.audit import AuditQuery
+from schema.types.authorisations import AuthorisationMutation, AuthorisationQuery
 from schema.types.cases import CaseMutation, CaseQuery
 from schema.types.catalog import CatalogQuery
 from schema.types.halls import HallsMutation, HallsQuery
@@ -53,12 +54,21 @@ class Query(
     AuditQuery,
     SupervisionQuery,
     WebhookQuery,
+    AuthorisationQuery,
 ):
     pass
 
 
 @strawberry.type
-class Mutation(ApplicantMutation, CaseMutation, HallsMutation, MaterialMutation, SupervisionMutation, WebhookMutation):
+class Mutation(
+    ApplicantMutation,
+    CaseMutation,
+    HallsMutation,
+    MaterialMutation,
+    SupervisionMutation,
+    WebhookMutation,
+    AuthorisationMutation,
+):
     pass
 
 

@@ -40,6 +40,10 @@ class Action(StrEnum):
     # The hub's own scheduled job closing a case nobody carried on (docs/cases.md).
     CASE_ABANDON = "case.abandon"
     CASE_SEARCH = "case.search"
+    # 首席代表: a department authorising a clerk to decide listed items, withdrawing it, reading them.
+    AUTHORISATION_GRANT = "authorisation.grant"
+    AUTHORISATION_WITHDRAW = "authorisation.withdraw"
+    AUTHORISATION_READ = "authorisation.read"
     AUDIT_SEARCH = "audit.search"
     AUDIT_STATISTICS = "audit.statistics"
     AUDIT_CHECKPOINT = "audit.checkpoint"

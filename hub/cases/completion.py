@@ -13,6 +13,7 @@ from datetime import date
 
 from hub.access.actions import Action
 from hub.access.context import RequestContext, all_or_nothing
+from hub.authorisations.deciding import authority_to_decide
 from hub.calendar.workdays import local_date
 from hub.cases.intake import (
     attach_new_version,
@@ -136,6 +137,9 @@ async def issue_result(ctx: RequestContext, receipt_number: str, result: CaseFil
             "a result is issued by its department or handed over by the case's window",
             department=ctx.caller.department_code,
         )
+    if review.department.id == ctx.caller.department_id:
+        # A clerk issuing their own department's result decides it: under an authorisation only.
+        await authority_to_decide(ctx, review.department, review.item_codes)
     if review.state not in (ReviewState.APPROVED, ReviewState.DEEMED_APPROVED, ReviewState.REJECTED):
         raise ReviewsOpen(
             f"{review.department.name} has not decided yet",

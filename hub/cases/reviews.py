@@ -14,6 +14,7 @@ from datetime import date
 from hub.access.actions import Action
 from hub.access.context import RequestContext, all_or_nothing
 from hub.access.guard import guard
+from hub.authorisations.deciding import authority_to_decide
 from hub.calendar.workdays import local_date
 from hub.cases.intake import case_ref, case_row
 from hub.cases.views import CaseView, load_case_views
@@ -150,13 +151,20 @@ async def _add_opinion(
     *,
     minutes_id: int | None,
 ) -> None:
+    review = next(r for r in view.reviews if r.department.id == department_id)
+    # The caller's own department's opinion is the caller's decision: a clerk decides it only under
+    # an authorisation in force (首席代表); minutes record other departments' opinions as given.
+    authorisation = (
+        await authority_to_decide(ctx, review.department, review.item_codes)
+        if department_id == ctx.caller.department_id
+        else None
+    )
     comments = opinion.comments.strip()
     if len(comments) > MAX_COMMENTS:
         raise InvalidInput(f"comments longer than {MAX_COMMENTS} characters", field="comments")
     if opinion.decision is not Decision.APPROVE and not comments:
         raise InvalidInput("a rejection or a correction request says why", field="comments")
     deficient = _deficient_materials(view, opinion)
-    review = next(r for r in view.reviews if r.department.id == department_id)
     previous = review.opinions[-1].opinion if review.opinions else None
     if previous is not None and not opinion.revision:
         raise OpinionAlreadyRecorded(
@@ -180,6 +188,7 @@ async def _add_opinion(
             fix_due_on=opinion.fix_due_on,
             correction_material_types=",".join(deficient),
             minutes_id=minutes_id,
+            authorisation_id=authorisation.id if authorisation else None,
             recorded_by_principal_id=ctx.caller.principal_id,
             recorded_at=ctx.hub.clock(),
         ),

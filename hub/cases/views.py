@@ -15,6 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from hub.access.context import RequestContext
+from hub.authorisations.grants import AuthorisationView, authorisation_views
 from hub.calendar.notices import official_calendar
 from hub.calendar.workdays import WorkingCalendar, local_date
 from hub.cases.clocks import OpinionFact, StoredPauseFact, clock_stops
@@ -85,6 +86,8 @@ class AttachmentView:
 class OpinionView:
     opinion: Opinion
     department: Department
+    # 首席代表: the authorisation a clerk decided under; None for a department system's opinion.
+    authorisation: AuthorisationView | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +249,7 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
     attachments = await repo.current_attachments(session, case_ids)
     tasks = await repo.review_tasks(session, case_ids)
     opinions = await repo.opinions(session, case_ids)
+    authorisations = await _authorisations_of(ctx, opinions)
     pauses = await _pauses_of(ctx, cases, calendar, today, opinions)
     minutes = await repo.minutes_of_cases(session, case_ids)
     results = await repo.results_of_cases(session, case_ids)
@@ -313,12 +317,13 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
                     acceptances[case.id],
                     tasks.get(case.id, []),
                     opinions.get(case.id, []),
+                    authorisations,
                     case_pauses,
                     today,
                     departments,
                     centres,
                 ),
-                minutes=_minutes(minutes.get(case.id, []), opinions.get(case.id, []), departments),
+                minutes=_minutes(minutes.get(case.id, []), opinions.get(case.id, []), departments, authorisations),
                 results=tuple(
                     _result_view(*versions[r.material_version_id], result_types, departments)
                     for r in results.get(case.id, [])
@@ -478,6 +483,7 @@ def _reviews(
     acceptances: dict[int, datetime | None],
     tasks: Sequence[ReviewTask],
     opinions: Sequence[Opinion],
+    authorisations: dict[int, AuthorisationView],
     pauses: dict[int, list[PauseView]],
     today: date,
     departments: dict[int, Department],
@@ -495,7 +501,7 @@ def _reviews(
     reviews = []
     for department_id in sorted(participants, key=lambda d: participants[d][0].code):
         department, items = participants[department_id]
-        own = tuple(OpinionView(o, department) for o in opinions if o.department_id == department_id)
+        own = tuple(_opinion_view(o, department, authorisations) for o in opinions if o.department_id == department_id)
         task = task_of.get(department_id)
         if task is None:
             reviews.append(
@@ -541,9 +547,31 @@ def _reviews(
 
 
 def _minutes(
-    minutes: Sequence[JointReviewMinutes], opinions: Sequence[Opinion], departments: dict[int, Department]
+    minutes: Sequence[JointReviewMinutes],
+    opinions: Sequence[Opinion],
+    departments: dict[int, Department],
+    authorisations: dict[int, AuthorisationView],
 ) -> tuple[MinutesView, ...]:
     return tuple(
-        MinutesView(m, tuple(OpinionView(o, departments[o.department_id]) for o in opinions if o.minutes_id == m.id))
+        MinutesView(
+            m,
+            tuple(
+                _opinion_view(o, departments[o.department_id], authorisations) for o in opinions if o.minutes_id == m.id
+            ),
+        )
         for m in minutes
+    )
+
+
+def _opinion_view(
+    opinion: Opinion, department: Department, authorisations: dict[int, AuthorisationView]
+) -> OpinionView:
+    authorisation = authorisations[opinion.authorisation_id] if opinion.authorisation_id else None
+    return OpinionView(opinion, department, authorisation)
+
+
+async def _authorisations_of(ctx: RequestContext, opinions: dict[int, list[Opinion]]) -> dict[int, AuthorisationView]:
+    """The authorisations the opinions were given under (首席代表): one query, none when there are none."""
+    return await authorisation_views(
+        ctx, sorted({o.authorisation_id for per in opinions.values() for o in per if o.authorisation_id})
     )

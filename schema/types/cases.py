@@ -26,6 +26,7 @@ from hub.profiles import applicants as profiles
 from schema import typed
 from schema.context import Info, selects
 from schema.types.applicants import Applicant, PageInfo
+from schema.types.authorisations import Authorisation, authorisation_of
 from schema.types.catalog import Department, MaterialType, ServiceItem, department_of, service_item_of
 from schema.types.halls import Centre, centre_of
 from storage import models
@@ -232,9 +233,12 @@ class ReviewOpinion:
     material_types: list[str] = strawberry.field(
         description="A correction request's deficient materials: the new ones handed in supersede them."
     )
+    authorisation: Authorisation | None = strawberry.field(
+        default=None, description="首席代表: the authorisation a clerk decided under; null for a department system."
+    )
 
 
-def opinion_of(value: case_views.OpinionView) -> ReviewOpinion:
+def opinion_of(value: case_views.OpinionView, today: date) -> ReviewOpinion:
     row = value.opinion
     return ReviewOpinion(
         department=department_of(value.department),
@@ -245,6 +249,7 @@ def opinion_of(value: case_views.OpinionView) -> ReviewOpinion:
         recorded_at=row.recorded_at,
         from_minutes=row.minutes_id is not None,
         material_types=[code for code in row.correction_material_types.split(",") if code],
+        authorisation=authorisation_of(value.authorisation, today) if value.authorisation else None,
     )
 
 
@@ -482,6 +487,7 @@ class Case:
 
     @strawberry.field
     async def reviews(self, info: Info) -> list[DepartmentReview]:
+        details = await self._details(info)
         return [
             DepartmentReview(
                 department=department_of(r.department),
@@ -490,25 +496,26 @@ class Case:
                 deadline=deadline_of(r.deadline),
                 state=ReviewState(r.state.value),
                 working_days_spent=r.working_days_spent,
-                opinions=[opinion_of(o) for o in r.opinions],
+                opinions=[opinion_of(o, details.today) for o in r.opinions],
                 pauses=[pause_of(p) for p in r.pauses],
                 paused=r.paused,
                 centre=centre_of(r.centre) if r.centre else None,
                 routed_from=department_of(r.routed_from) if r.routed_from else None,
             )
-            for r in (await self._details(info)).reviews
+            for r in details.reviews
         ]
 
     @strawberry.field
     async def minutes(self, info: Info) -> list[ReviewMinutes]:
+        details = await self._details(info)
         return [
             ReviewMinutes(
                 held_on=m.minutes.held_on,
                 summary=m.minutes.summary,
                 recorded_at=m.minutes.recorded_at,
-                opinions=[opinion_of(o) for o in m.opinions],
+                opinions=[opinion_of(o, details.today) for o in m.opinions],
             )
-            for m in (await self._details(info)).minutes
+            for m in details.minutes
         ]
 
     @strawberry.field

@@ -20,6 +20,7 @@ from hub.supervision.timing import TimingState as HubTimingState
 from schema import typed
 from schema.context import Info
 from schema.types.audit import Checkpoint, InclusionProof, b64, checkpoint_of
+from schema.types.authorisations import Authorisation, authorisation_of, today_of
 from schema.types.cases import CaseOutcome, CaseStatus, Deadline, Decision, ReviewState, deadline_of
 from schema.types.catalog import Department, ServiceItem, department_of, service_item_of
 
@@ -42,6 +43,9 @@ class SupervisedDecision:
     decision: Decision
     recorded_at: datetime
     from_minutes: bool
+    authorisation: Authorisation | None = strawberry.field(
+        description="首席代表: the authorisation a clerk decided under; null for a department system."
+    )
 
 
 @strawberry.type(description="One department's review as the supervision office judges it.")
@@ -105,11 +109,11 @@ def supervised_case_of(found: supervision.SupervisedCase) -> SupervisedCase:
             )
             for i in view.items
         ],
-        reviews=[_review_of(r, review_timing.get(r.department.id)) for r in view.reviews],
+        reviews=[_review_of(r, review_timing.get(r.department.id), view.today) for r in view.reviews],
     )
 
 
-def _review_of(review: DepartmentReview, timing: ReviewTiming | None) -> SupervisedReview:
+def _review_of(review: DepartmentReview, timing: ReviewTiming | None, today: date) -> SupervisedReview:
     return SupervisedReview(
         department=department_of(review.department),
         item_codes=list(review.item_codes),
@@ -128,6 +132,7 @@ def _review_of(review: DepartmentReview, timing: ReviewTiming | None) -> Supervi
                 decision=Decision(o.opinion.decision),
                 recorded_at=o.opinion.recorded_at,
                 from_minutes=o.opinion.minutes_id is not None,
+                authorisation=authorisation_of(o.authorisation, today) if o.authorisation else None,
             )
             for o in review.opinions
         ],
@@ -396,6 +401,12 @@ class ComplaintFigures:
     policy_gaps: int
 
 
+@strawberry.type(description="A sampled case decided under a chief representative's authorisation.")
+class AuthorisedDecision:
+    receipt_number: str
+    authorisation: Authorisation
+
+
 @strawberry.type(description="抽查: a department's completed cases drawn for a month, with the seed that drew them.")
 class CaseSample:
     month: str
@@ -404,9 +415,12 @@ class CaseSample:
     population: int = strawberry.field(description="Completed cases of the month the department reviewed.")
     receipt_numbers: list[str]
     drawn_at: datetime
+    authorised_decisions: list[AuthorisedDecision] = strawberry.field(
+        description="首席代表: the drawn cases the department decided under a clerk's authorisation."
+    )
 
 
-def sample_of(view: sampling.SampleView) -> CaseSample:
+def sample_of(view: sampling.SampleView, today: date) -> CaseSample:
     return CaseSample(
         month=view.month,
         department=department_of(view.department),
@@ -414,6 +428,10 @@ def sample_of(view: sampling.SampleView) -> CaseSample:
         population=view.population,
         receipt_numbers=list(view.receipt_numbers),
         drawn_at=view.drawn_at,
+        authorised_decisions=[
+            AuthorisedDecision(receipt_number=d.receipt_number, authorisation=authorisation_of(d.authorisation, today))
+            for d in view.authorised_decisions
+        ],
     )
 
 
@@ -533,7 +551,7 @@ class SupervisionQuery:
 
     @typed.field(description="The supervision office: the month's samples (抽查), under a supervision purpose.")
     async def case_samples(self, info: Info, month: str) -> list[CaseSample]:
-        return [sample_of(v) for v in await sampling.samples_of(info.context.hub, month)]
+        return [sample_of(v, today_of(info)) for v in await sampling.samples_of(info.context.hub, month)]
 
 
 @strawberry.type
@@ -594,4 +612,4 @@ class SupervisionMutation:
         self, info: Info, month: str, per_department: int, seed: int | None = None
     ) -> list[CaseSample]:
         drawn = await sampling.draw_samples(info.context.hub, month, per_department, seed)
-        return [sample_of(v) for v in drawn]
+        return [sample_of(v, today_of(info)) for v in drawn]

@@ -2,6 +2,7 @@
 
 from storage.models.accounts import ConsoleSession, ConsoleUser
 from storage.models.audit import AccessEntry, AuditCheckpoint, AuditLogState, AuditTile
+from storage.models.authorisations import Authorisation
 from storage.models.base import Base
 from storage.models.calendar import CalendarNotice, CalendarNoticeDay
 from storage.models.cases import (
@@ -49,6 +50,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditLogState",
     "AuditTile",
+    "Authorisation",
     "Base",
     "Blob",
     "BlobState",

@@ -192,6 +192,8 @@ class Opinion(Base):
     # case supersedes the deficient material in the store.
     correction_material_types: Mapped[str] = mapped_column(String(500), default="")
     minutes_id: Mapped[int | None] = mapped_column(ForeignKey("joint_review_minutes.id"), nullable=True)
+    # 首席代表: the authorisation a clerk decided under; None for a department system's opinion.
+    authorisation_id: Mapped[int | None] = mapped_column(ForeignKey("authorisations.id"), nullable=True)
     recorded_by_principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -29,8 +29,8 @@ from tests.support.materials import pdf
 PERSON_ID = "11010519491231002X"
 
 # Root fields that expose no applicant data: who am I, the service catalogue, the service centres,
-# and webhooks (a department's own endpoints and their deliveries: ids, event types and answers, never
-# a payload).
+# webhooks (a department's own endpoints and their deliveries: ids, event types and answers, never a
+# payload), and chief representatives' authorisations (clerks and item codes; guarded and logged all the same).
 PUBLIC_ROOTS = {
     "viewer",
     "centres",
@@ -41,6 +41,7 @@ PUBLIC_ROOTS = {
     "reuseFigures",
     "webhookEndpoints",
     "webhookPublicKeys",
+    "authorisations",
 }
 # Object types reachable from PUBLIC roots; none may carry applicant data.
 NO_APPLICANT_DATA = {
@@ -56,6 +57,8 @@ NO_APPLICANT_DATA = {
     "WebhookDelivery",
     "WebhookAttempt",
     "WebhookPublicKey",
+    "Authorisation",
+    "AuthorisationPrincipal",
 }
 # An applicant's identity, visible once the lookup itself passed guard.
 IDENTITY_FIELDS = {"idNumber", "kind", "name", "createdAt"}

@@ -145,6 +145,7 @@ async def test_catalog_load_reports_a_version_or_a_typed_refusal(hub_command, tm
 async def test_demo_loads_once_then_skips_or_refuses(hub_command, client) -> None:
     status, out, _ = await hub_command("demo", "--applicants", "25", "--seed", "7")
     assert status == 0 and "25 applicants" in out and f"{len(DEMO_PRINCIPALS)} principals" in out
+    assert "demo chief representative: 公安局窗口, authorised for GA-001, GA-003" in out
     status, out, _ = await hub_command("demo", "--if-empty")
     assert status == 0 and "nothing loaded" in out
     status, _, err = await hub_command("demo")

@@ -26,6 +26,7 @@ CLERK_WITHOUT_VISIT = {
     "profile.write", "material.upload", "material.revoke", "material.supersede", "material.cancel",
     "notice.read", "case.open", "case.read", "case.attach", "case.accept", "case.opinion", "case.minutes",
     "case.pause", "case.complete", "case.collect", "case.withdraw", "case.search", "audit.access_history",
+    "authorisation.read",
 }  # fmt: skip
 # Within a visit: the applicant's profile values and materials as well.
 CLERK_IN_VISIT = CLERK_WITHOUT_VISIT | {"profile.read", "profile.history", "material.read", "material.download"}
@@ -34,8 +35,12 @@ DEPARTMENT_WRITES = {
     "applicant.register", "profile.write", "material.upload", "material.cancel", "case.open", "case.attach",
     "case.accept", "case.opinion", "case.minutes", "case.pause", "case.complete", "case.collect", "case.withdraw",
 }  # fmt: skip
+# 首席代表: a department (its system) or an administrator grants and withdraws authorisations, with or
+# without a purpose (no applicant data); the use case holds each to its own department.
+AUTHORISATIONS = {"authorisation.grant", "authorisation.withdraw", "authorisation.read"}
 AUDITOR = {
     "audit.search", "audit.statistics", "audit.checkpoint", "audit.proof", "audit.export", "audit.access_history",
+    "authorisation.read",
 }  # fmt: skip
 APPLICANT_SELF = {"audit.access_history", "applicant.lookup", "profile.read"}
 
@@ -44,11 +49,11 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("clerk", ""): CLERK_WITHOUT_VISIT,
     ("clerk", "visit"): CLERK_IN_VISIT,
     ("clerk", "basis:unknown"): CLERK_WITHOUT_VISIT,
-    ("department_system", ""): set(),
-    ("department_system", "basis:unknown"): DEPARTMENT_WRITES,
+    ("department_system", ""): AUTHORISATIONS,
+    ("department_system", "basis:unknown"): DEPARTMENT_WRITES | AUTHORISATIONS,
     ("auditor", ""): AUDITOR,
     ("auditor", "basis:unknown"): AUDITOR,
-    ("admin", ""): set(),
+    ("admin", ""): AUTHORISATIONS,
     ("applicant", ""): APPLICANT_SELF,
     ("system", ""): {"case.abandon"},
 }
