@@ -152,7 +152,9 @@ async def evaluate_anomalies(
         if new:
             context: list[Row] = []
             if done:
-                first = new[0][MICROS]
+                # The hours and probing windows of the batch's entries, its earliest one's included
+                # (entries are sequenced in about the order they are recorded, not exactly).
+                first = min(row[MICROS] for row in new)
                 since = min(first - first % HOUR, first - evaluation.probing_window)
                 if floor is not None and since >= floor:
                     context = [row for row in kept if row[MICROS] >= since]
