@@ -69,9 +69,9 @@ def _date(value: str, field: str) -> date | None:
 
 
 async def _office_only(page: Page, object_ref: str) -> None:
-    """The office's pages are the office's: the policy lets a window clerk search cases (to find
-    prior submissions), but the list of every open case is not for the window. Anyone else is
-    refused here through `guard` under an audit right they lack, so the refusal is logged."""
+    """The office's pages are the office's (the policy keeps its `supervision:…` objects for
+    auditors). Anyone else is refused here through `guard` under an audit right they lack, so the
+    refusal is logged before the page reads anything."""
     if page.person.kind is not Kind.AUDITOR:
         await guard(page.ctx, Action.AUDIT_SEARCH, object_ref=object_ref)
         raise Forbidden("the supervision office's pages are for its auditors", missing="right")

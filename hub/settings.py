@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     supervision_interval: float = Field(
         default=60.0, ge=0, description="seconds between supervision evaluations; 0 switches them off"
     )
+    # Between evaluations, how often a served process looks for newly sequenced log entries and
+    # judges them with the anomaly rules alone, so an alert is raised seconds after its entry.
+    supervision_log_interval: float = Field(
+        default=2.0, ge=0, description="seconds between checks for new log entries to judge; 0 switches them off"
+    )
     # Webhooks (docs/webhooks.md): where deliveries may go, how long they may take, how they retry.
     webhook_allowed_hosts: list[str] = Field(
         default_factory=list,

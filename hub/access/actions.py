@@ -50,6 +50,15 @@ class Action(StrEnum):
     AUDIT_PROOF = "audit.proof"
     AUDIT_EXPORT = "audit.export"
     AUDIT_ACCESS_HISTORY = "audit.access_history"
+    # The steps of an access anomaly alert's life (docs/supervision.md): the supervision office asks
+    # the alert's department to explain, confirms, dismisses or closes; the department explains.
+    ALERT_REQUEST_EXPLANATION = "alert.request_explanation"
+    ALERT_EXPLAIN = "alert.explain"
+    ALERT_CONFIRM = "alert.confirm"
+    ALERT_DISMISS = "alert.dismiss"
+    ALERT_CLOSE = "alert.close"
+    # The supervision office records how a 办不成事 complaint ended.
+    COMPLAINT_RESOLVE = "complaint.resolve"
     # A revoked token presented again: refused before any policy, logged against its principal.
     TOKEN_REFUSED = "auth.token_refused"
     # A declared purpose outside the grammar of hub/access/purposes.py: refused before any policy.

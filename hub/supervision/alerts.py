@@ -15,8 +15,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.access.actions import Action
-from hub.access.auth import Role
-from hub.access.context import RequestContext
+from hub.access.context import RequestContext, all_or_nothing
 from hub.access.guard import guard
 from hub.audit.log import InclusionProof, SignedCheckpoint, inclusion_proof, latest_checkpoint
 from hub.calendar.workdays import add_working_days, local_date
@@ -111,15 +110,36 @@ async def _view(session: AsyncSession, alert: Alert) -> AlertView:
     return AlertView(alert, tuple(events.get(alert.id, [])))
 
 
+# The action each step is logged as (hub/access/actions.py).
+_STEP_ACTIONS: dict[AlertStatus, Action] = {
+    AlertStatus.EXPLANATION_REQUESTED: Action.ALERT_REQUEST_EXPLANATION,
+    AlertStatus.EXPLAINED: Action.ALERT_EXPLAIN,
+    AlertStatus.CONFIRMED: Action.ALERT_CONFIRM,
+    AlertStatus.DISMISSED: Action.ALERT_DISMISS,
+    AlertStatus.CLOSED: Action.ALERT_CLOSE,
+}
+
+
+@all_or_nothing
 async def advance(ctx: RequestContext, alert_id: int, to: AlertStatus, note: str) -> AlertView:
-    """Take one step of the alert's life, as the caller, with a note (required but to close)."""
+    """Take one step of the alert's life, as the caller, with a note (required but to close).
+
+    The step passes `guard` as its own action on `alert:<id>` (the office decides, a clerk or
+    department system explains), so every step, taken or refused, is in the access log; the
+    department's explanation is refused (`FORBIDDEN`, logged `refused`) unless the caller's
+    department is the alert's.
+    """
+    if to not in _STEP_ACTIONS:
+        raise InvalidInput("an alert is opened by the evaluation only", field="to")
     note = note.strip()
     if len(note) > MAX_NOTE:
         raise InvalidInput(f"a note has at most {MAX_NOTE} characters", field="note")
     if not note and to is not AlertStatus.CLOSED:
         raise InvalidInput("say why: a note is required", field="note")
+    await guard(ctx, _STEP_ACTIONS[to], object_ref=f"alert:{alert_id}")
     alert = await _alert(ctx.session, alert_id, for_update=True)
-    _check_who(ctx, alert, to)
+    if to in _BY_DEPARTMENT and ctx.caller.department_code != alert.department_code:
+        raise Forbidden("only the alert's department explains it", missing="right", right=Action.ALERT_EXPLAIN.value)
     current = AlertStatus(alert.status)
     if to not in _NEXT[current]:
         raise AlertStateConflict(
@@ -137,15 +157,6 @@ async def advance(ctx: RequestContext, alert_id: int, to: AlertStatus, note: str
     )
     await ctx.commit()
     return await _view(ctx.session, alert)
-
-
-def _check_who(ctx: RequestContext, alert: Alert, to: AlertStatus) -> None:
-    caller = ctx.caller
-    if to in _BY_DEPARTMENT:
-        if caller.role not in (Role.CLERK, Role.DEPARTMENT_SYSTEM) or caller.department_code != alert.department_code:
-            raise Forbidden("only the alert's department explains it", missing="right", right="alert.explain")
-    elif caller.role is not Role.AUDITOR:
-        raise Forbidden("only the supervision office decides on an alert", missing="right", right="alert.decide")
 
 
 async def escalate_late(session: AsyncSession, today: date, now: datetime) -> int:

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from hub.access.actions import Action
 from hub.access.auth import Role
-from hub.access.context import RequestContext
+from hub.access.context import RequestContext, all_or_nothing
 from hub.access.guard import guard
 from hub.calendar.workdays import add_working_days, local_date
 from hub.errors import ComplaintStateConflict, Forbidden, InvalidInput, NotFound
@@ -163,14 +163,16 @@ async def list_complaints(
     return [await _view(ctx, row) for row in rows]
 
 
+@all_or_nothing
 async def resolve_complaint(
     ctx: RequestContext, receipt_number: str, resolution: Resolution, note: str
 ) -> ComplaintView:
-    """The office records how a complaint ended, with a note."""
-    if ctx.caller.role is not Role.AUDITOR:
-        raise Forbidden("the supervision office resolves complaints", missing="right", right="complaint.resolve")
+    """The office records how a complaint ended, with a note; logged as `complaint.resolve` of
+    `complaint:<receipt>` (naming no applicant: the office reads none)."""
     note = _text(note, "note")
-    complaint = await repo.complaint_by_receipt(ctx.session, receipt_number.strip(), for_update=True)
+    receipt_number = receipt_number.strip()
+    await guard(ctx, Action.COMPLAINT_RESOLVE, object_ref=f"complaint:{receipt_number}")
+    complaint = await repo.complaint_by_receipt(ctx.session, receipt_number, for_update=True)
     if complaint is None:
         raise NotFound("no complaint with this receipt number", field="receiptNumber")
     if complaint.status != ComplaintStatus.OPEN.value:

@@ -8,6 +8,7 @@ busy lock means another process is on it (the same pattern as the log's sequence
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from hub.audit.sequencer import Sequencer
 from hub.calendar.workdays import local_date
 from hub.periodic import every
 from hub.supervision.alerts import escalate_late
-from hub.supervision.anomalies import AnomalyRun, Progress, evaluate_anomalies
+from hub.supervision.anomalies import WATERMARK, AnomalyRun, Progress, evaluate_anomalies
 from hub.supervision.rules import rules_in_force
 from hub.supervision.timing import TimingRun, evaluate_timing
 from storage.repositories import supervision as repo
@@ -53,9 +54,40 @@ async def evaluate(hub: Hub, progress: Progress | None = None) -> EvaluationRun 
         return EvaluationRun(timing, anomalies, escalated)
 
 
+async def judge_new_entries(hub: Hub) -> AnomalyRun | None:
+    """The anomaly rules alone over the log's newly sequenced entries, if there are any (a read
+    first: on SQLite the evaluation's lock is the database's write lock). None if there were none or
+    another process is evaluating."""
+    async with hub.sessions() as session:
+        if await repo.sequenced_size(session) <= await repo.watermark(session, WATERMARK):
+            return None
+    async with hub.sessions() as session:
+        if not await repo.lock_evaluation(session):
+            return None
+        anomalies = await evaluate_anomalies(hub, session, await rules_in_force(session))
+        await session.commit()
+    for rule, count in anomalies.alerts_by_rule.items():
+        metrics.SUPERVISION_ALERTS.labels(rule=rule).inc(count)
+    return anomalies
+
+
 async def run_forever(hub: Hub) -> None:
-    """The background loop of a served hub (app/asgi.py); HUB_SUPERVISION_INTERVAL=0 switches it off."""
-    await every(hub.settings.supervision_interval, lambda: evaluate(hub), what="supervision evaluation", logger=log)
+    """The background loops of a served hub (app/asgi.py): the whole evaluation every
+    HUB_SUPERVISION_INTERVAL seconds (0 switches supervision off), and the log's new entries judged
+    every HUB_SUPERVISION_LOG_INTERVAL seconds in between (0 switches that off)."""
+    settings = hub.settings
+    if settings.supervision_interval <= 0:
+        return
+    await asyncio.gather(
+        every(settings.supervision_interval, lambda: evaluate(hub), what="supervision evaluation", logger=log),
+        every(
+            settings.supervision_log_interval,
+            lambda: judge_new_entries(hub),
+            what="supervision of new log entries",
+            logger=log,
+            wait_first=True,
+        ),
+    )
 
 
 async def run_now(ctx: RequestContext) -> EvaluationRun | None:

@@ -309,20 +309,33 @@ async def load_facts(session: AsyncSession, where: ColumnElement[bool]) -> list[
     }
     return [
         CaseFacts(
-            row.id,
-            row.receipt_number,
-            row.window,
-            row.window_department_id,
-            row.status,
-            row.accepted_at,
-            row.completed_at,
-            tuple(items.get(row.id, ())),
-            opinions.get(row.id, {}),
-            item_accepted.get(row.id, {}),
-            stops.get(row.id, {}),
+            case_id,
+            receipt_number,
+            window,
+            window_department_id,
+            status,
+            accepted_at,
+            completed_at,
+            tuple(items.get(case_id, ())),
+            opinions.get(case_id, {}),
+            item_accepted.get(case_id, {}),
+            stops.get(case_id, {}),
         )
-        for row in cases
+        for case_id, receipt_number, window, window_department_id, status, accepted_at, completed_at in cases
     ]
+
+
+def _pattern(case: CaseFacts, today: date) -> tuple[Any, ...] | None:
+    """What a case's states depend on, when its clocks never stopped (else None: judged on its own):
+    the reference day, each item with its acceptance day, each department's latest opinion and day."""
+    if case.stops:
+        return None
+    reference = local_date(case.completed_at) if case.completed_at is not None else today
+    return (
+        reference,
+        tuple((item.item_id, case.accepted_on(item)) for item in case.items),
+        tuple((d, decision, local_date(at)) for d, (decision, at) in sorted(case.latest_opinions.items())),
+    )
 
 
 def accepted_and_open() -> ColumnElement[bool]:
@@ -348,13 +361,22 @@ async def evaluate_timing(session: AsyncSession, now: datetime, rules: Rules) ->
     changed_rows: list[dict[str, Any]] = []
     warning_rows: list[dict[str, Any]] = []
     reviews = 0
+    # Cases with the same items accepted on the same days, the same settled opinions and no clock
+    # stop are in the same states: judged once (100,000 open cases share a few thousand patterns).
+    judged: dict[tuple[Any, ...], tuple[TimingState, tuple[tuple[int, TimingState], ...]]] = {}
     for case in facts:
-        timing = case_timing(calendar, case, today, rules)
-        subjects: list[tuple[int, TimingState, int]] = [(WHOLE_CASE, timing.state, case.window_department_id)]
-        for review in timing.reviews:
-            if review.state is not None:
-                reviews += 1
-                subjects.append((review.department_id, review.state, review.department_id))
+        pattern = _pattern(case, today)
+        states = judged.get(pattern) if pattern is not None else None
+        if states is None:
+            timing = case_timing(calendar, case, today, rules)
+            open_reviews = tuple((r.department_id, r.state) for r in timing.reviews if r.state is not None)
+            states = (timing.state, open_reviews)
+            if pattern is not None:
+                judged[pattern] = states
+        subjects: list[tuple[int, TimingState, int]] = [(WHOLE_CASE, states[0], case.window_department_id)]
+        for department_id, state in states[1]:
+            reviews += 1
+            subjects.append((department_id, state, department_id))
         for department_id, state, addressee in subjects:
             previous = stored.get((case.case_id, department_id))
             if previous is None:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -191,20 +189,75 @@ async def timing_states(session: AsyncSession, where: ColumnElement[bool]) -> di
     }
 
 
+# States and warnings of 100,000 cases are written through the driver, columns as arrays (PostgreSQL,
+# one statement) or one executemany (SQLite): an ORM bulk insert of 300,000 rows costs several times
+# the judging.
+_STATE_COLUMNS = {"case_id": "bigint", "department_id": "bigint", "state": "text", "since": "timestamptz"}
+_WARNING_COLUMNS = {
+    "case_id": "bigint",
+    "department_id": "bigint",
+    "state": "text",
+    "previous_state": "text",
+    "raised_at": "timestamptz",
+    "raised_on": "date",
+    "addressed_to": "text",
+}
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _sqlite_time(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+async def _insert_rows(session: AsyncSession, table: str, columns: dict[str, str], rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect, raw = await _driver(session)
+    names = ", ".join(columns)
+    if dialect == "postgresql":
+        arrays = ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(columns.values(), start=1))
+        await raw.execute(
+            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})",
+            *([row[name] for row in rows] for name in columns),
+        )
+        return
+    marks = ", ".join("?" * len(columns))
+    await raw.executemany(
+        f"INSERT INTO {table} ({names}) VALUES ({marks})",
+        [tuple(_sqlite_value(row[name]) for name in columns) for row in rows],
+    )
+
+
 async def add_timing_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(TimingState), rows)
+    """Rows of `case_id`, `department_id`, `state`, `since`."""
+    await _insert_rows(session, "supervision_timing_states", _STATE_COLUMNS, rows)
 
 
 async def update_timing_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Rows of `id`, `state`, `since`: one executemany."""
-    if rows:
-        await session.execute(update(TimingState), rows)
+    """Rows of `id`, `state`, `since`: one statement (PostgreSQL) or one executemany (SQLite)."""
+    if not rows:
+        return
+    dialect, raw = await _driver(session)
+    if dialect == "postgresql":
+        await raw.execute(
+            "UPDATE supervision_timing_states AS t SET state = u.state, since = u.since "
+            "FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(id, state, since) WHERE t.id = u.id",
+            [row["id"] for row in rows],
+            [row["state"] for row in rows],
+            [row["since"] for row in rows],
+        )
+        return
+    await raw.executemany(
+        "UPDATE supervision_timing_states SET state = ?, since = ? WHERE id = ?",
+        [(row["state"], _sqlite_time(row["since"]), row["id"]) for row in rows],
+    )
 
 
 async def add_warnings(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(TimingWarning), rows)
+    await _insert_rows(session, "supervision_warnings", _WARNING_COLUMNS, rows)
 
 
 async def warnings(
@@ -356,18 +409,6 @@ async def alert_counts(session: AsyncSession) -> dict[tuple[str, str], int]:
 
 # What the anomaly rules read of the log and of the cases.
 
-_ENTRY_COLUMNS = (
-    AccessEntry.seq,
-    AccessEntry.recorded_at,
-    AccessEntry.principal_id,
-    AccessEntry.department_code,
-    AccessEntry.role,
-    AccessEntry.action,
-    AccessEntry.outcome,
-    AccessEntry.applicant_ref,
-    AccessEntry.purpose,
-)
-
 
 async def sequenced_size(session: AsyncSession) -> int:
     """How many entries the log has sequenced (the tree size)."""
@@ -375,31 +416,78 @@ async def sequenced_size(session: AsyncSession) -> int:
     return int(size or 0)
 
 
-async def entries_between(session: AsyncSession, after_seq: int, upto_seq: int) -> Sequence[Any]:
-    statement = (
-        select(*_ENTRY_COLUMNS)
-        .where(AccessEntry.seq > after_seq, AccessEntry.seq <= upto_seq)
-        .order_by(AccessEntry.seq)
-    )
-    return (await session.execute(statement)).all()
+# The same columns as plain driver rows, the time as microseconds since the epoch (UTC) worked out
+# by the database: the rules judge millions of entries, and a Row with a converted datetime per
+# entry costs more than the rules themselves.
+_ENTRY_TUPLE_COLUMNS = "seq, {micros}, principal_id, department_code, role, action, outcome, applicant_ref, purpose"
+_MICROS = {
+    # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): whole seconds (unixepoch, SQLite 3.38 and
+    # later), then the six digits.
+    "sqlite": "unixepoch(recorded_at) * 1000000 + CAST(substr(recorded_at, 21, 6) AS INTEGER)",
+    # numeric since PostgreSQL 14: exact.
+    "postgresql": "CAST(extract(epoch FROM recorded_at) * 1000000 AS BIGINT)",
+}
 
 
-async def entries_recorded_since(session: AsyncSession, since: datetime, upto_seq: int) -> Sequence[Any]:
-    """Already evaluated entries of a recent window: context for the window rules, never re-judged."""
-    statement = (
-        select(*_ENTRY_COLUMNS)
-        .where(AccessEntry.seq.is_not(None), AccessEntry.seq <= upto_seq, AccessEntry.recorded_at >= since)
-        .order_by(AccessEntry.seq)
+async def _driver(session: AsyncSession) -> tuple[str, Any]:
+    """The dialect's name and the driver's connection (aiosqlite or asyncpg) in the session's transaction."""
+    connection = await session.connection()
+    return connection.dialect.name, (await connection.get_raw_connection()).driver_connection
+
+
+async def _driver_rows(session: AsyncSession, where: str, params: tuple[Any, ...]) -> list[Any]:
+    """Rows of access entries straight from the driver (aiosqlite tuples, asyncpg records)."""
+    dialect, raw = await _driver(session)
+    columns = _ENTRY_TUPLE_COLUMNS.format(micros=_MICROS[dialect])
+    if dialect == "postgresql":
+        placeholders = iter(f"${n}" for n in range(1, len(params) + 1))
+        sql = f"SELECT {columns} FROM access_entries WHERE " + where.replace("?", "{}").format(*placeholders)
+        return list(await raw.fetch(sql + " ORDER BY seq", *params))
+    sql = f"SELECT {columns} FROM access_entries WHERE {where} ORDER BY seq"
+    return list(await raw.execute_fetchall(sql, params))
+
+
+async def entry_tuples_between(session: AsyncSession, after_seq: int, upto_seq: int) -> list[Any]:
+    """(seq, recorded at in µs, principal, department, role, action, outcome, applicant, purpose)."""
+    return await _driver_rows(session, "seq > ? AND seq <= ?", (after_seq, upto_seq))
+
+
+async def entry_tuples_recorded_since(
+    session: AsyncSession, since_micros: int, from_seq: int, upto_seq: int
+) -> list[Any]:
+    """Already judged entries (seq in [from_seq, upto_seq]) recorded since a moment, as tuples."""
+    moment = datetime.fromtimestamp(0, UTC) + timedelta(microseconds=since_micros)
+    dialect = (await session.connection()).dialect.name
+    # Compared as the column stores it: SQLite's text, PostgreSQL's timestamptz.
+    bound: Any = _sqlite_time(moment) if dialect == "sqlite" else moment
+    return await _driver_rows(
+        session, "seq IS NOT NULL AND seq >= ? AND seq <= ? AND recorded_at >= ?", (from_seq, upto_seq, bound)
     )
-    return (await session.execute(statement)).all()
+
+
+async def first_seq_recorded_since(
+    session: AsyncSession, since_micros: int, from_seq: int, upto_seq: int
+) -> int | None:
+    """The first seq in [from_seq, upto_seq] of an entry recorded at or after a moment (µs), if any."""
+    moment = datetime.fromtimestamp(0, UTC) + timedelta(microseconds=since_micros)
+    statement = select(func.min(AccessEntry.seq)).where(
+        AccessEntry.seq >= from_seq, AccessEntry.seq <= upto_seq, AccessEntry.recorded_at >= moment
+    )
+    found = (await session.execute(statement)).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+# Values per IN list: few round trips for the tens of thousands of applicants of a batch, well under
+# the drivers' limits on parameters (SQLite 32,766, asyncpg 32,767).
+_IN_CHUNK = 5000
 
 
 async def case_relationships(session: AsyncSession, applicant_refs: Sequence[str]) -> set[tuple[str, str]]:
     """(department code, applicant number) pairs with a case: received at or reviewed by the department."""
     pairs: set[tuple[str, str]] = set()
     refs = sorted(set(applicant_refs))
-    for start in range(0, len(refs), 500):
-        chunk = refs[start : start + 500]
+    for start in range(0, len(refs), _IN_CHUNK):
+        chunk = refs[start : start + _IN_CHUNK]
         window = (
             select(Department.code, Applicant.id_number)
             .join(Case, Case.window_department_id == Department.id)
@@ -418,22 +506,6 @@ async def case_relationships(session: AsyncSession, applicant_refs: Sequence[str
     return pairs
 
 
-async def names_and_addresses(session: AsyncSession, applicant_refs: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """Applicant number -> (name, current address), for the household rule; never disclosed."""
-    result: dict[str, tuple[str, str]] = {}
-    refs = sorted(set(applicant_refs))
-    for start in range(0, len(refs), 500):
-        statement = (
-            select(Applicant.id_number, Applicant.name, ProfileFieldValue.value)
-            .join(ProfileFieldValue, ProfileFieldValue.applicant_id == Applicant.id)
-            .where(Applicant.id_number.in_(refs[start : start + 500]))
-            .where(ProfileFieldValue.field == "address", ProfileFieldValue.is_current)
-        )
-        for ref, name, address in await session.execute(statement):
-            result[ref] = (name, address)
-    return result
-
-
 async def hourly_reads(
     session: AsyncSession, principal_ids: Sequence[int], since: datetime
 ) -> dict[int, dict[datetime, int]]:
@@ -450,20 +522,46 @@ async def hourly_reads(
 
 
 async def save_hourly_reads(session: AsyncSession, counts: dict[tuple[int, datetime], int]) -> None:
-    """Upsert each (principal, hour) count: the counts given are whole hours."""
+    """Upsert each (principal, hour) count: the counts given are whole hours.
+
+    Through the driver in one statement (PostgreSQL: arrays unnested) or one executemany (SQLite): a
+    long log's evaluation stores tens of thousands of hours, and an ORM insert costs more than it."""
     if not counts:
         return
-    dialect = session.get_bind().dialect.name
-    make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = make_insert(HourlyReads)
-    statement = statement.on_conflict_do_update(
-        index_elements=[HourlyReads.principal_id, HourlyReads.hour],
-        set_={"applicants": statement.excluded.applicants},
+    dialect, raw = await _driver(session)
+    upsert = "ON CONFLICT (principal_id, hour) DO UPDATE SET applicants = excluded.applicants"
+    if dialect == "postgresql":
+        principals, hours, applicants = zip(*((p, hour, n) for (p, hour), n in counts.items()), strict=True)
+        await raw.execute(
+            "INSERT INTO supervision_hourly_reads (principal_id, hour, applicants) "
+            f"SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[]) {upsert}",
+            list(principals),
+            list(hours),
+            list(applicants),
+        )
+        return
+    await raw.executemany(
+        f"INSERT INTO supervision_hourly_reads (principal_id, hour, applicants) VALUES (?, ?, ?) {upsert}",
+        [(p, _sqlite_time(hour), n) for (p, hour), n in counts.items()],
     )
-    await session.execute(
-        statement,
-        [{"principal_id": p, "hour": hour, "applicants": n} for (p, hour), n in counts.items()],
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """A UTC time as SQLAlchemy stores it in SQLite (storage/models/base.py, UTCDateTime)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+async def households_read_between(session: AsyncSession, after_seq: int, upto_seq: int) -> dict[str, tuple[str, str]]:
+    """Applicant number -> (name, current address) of the applicants the entries in a range of the log
+    name, for the household rule; never disclosed. One query: the database picks them out."""
+    named = select(AccessEntry.applicant_ref).where(AccessEntry.seq > after_seq, AccessEntry.seq <= upto_seq)
+    statement = (
+        select(Applicant.id_number, Applicant.name, ProfileFieldValue.value)
+        .join(ProfileFieldValue, ProfileFieldValue.applicant_id == Applicant.id)
+        .where(Applicant.id_number.in_(named))
+        .where(ProfileFieldValue.field == "address", ProfileFieldValue.is_current)
     )
+    return {ref: (name, address) for ref, name, address in await session.execute(statement)}
 
 
 # 办不成事.

@@ -26,7 +26,7 @@ CLERK_WITHOUT_VISIT = {
     "profile.write", "material.upload", "material.revoke", "material.supersede", "material.cancel",
     "notice.read", "case.open", "case.read", "case.attach", "case.accept", "case.opinion", "case.minutes",
     "case.pause", "case.complete", "case.collect", "case.withdraw", "case.search", "audit.access_history",
-    "authorisation.read",
+    "authorisation.read", "alert.explain",
 }  # fmt: skip
 # Within a visit: the applicant's profile values and materials as well.
 CLERK_IN_VISIT = CLERK_WITHOUT_VISIT | {"profile.read", "profile.history", "material.read", "material.download"}
@@ -34,6 +34,7 @@ CLERK_IN_VISIT = CLERK_WITHOUT_VISIT | {"profile.read", "profile.history", "mate
 DEPARTMENT_WRITES = {
     "applicant.register", "profile.write", "material.upload", "material.cancel", "case.open", "case.attach",
     "case.accept", "case.opinion", "case.minutes", "case.pause", "case.complete", "case.collect", "case.withdraw",
+    "alert.explain",
 }  # fmt: skip
 # 首席代表: a department (its system) or an administrator grants and withdraws authorisations, with or
 # without a purpose (no applicant data); the use case holds each to its own department.
@@ -41,6 +42,7 @@ AUTHORISATIONS = {"authorisation.grant", "authorisation.withdraw", "authorisatio
 AUDITOR = {
     "audit.search", "audit.statistics", "audit.checkpoint", "audit.proof", "audit.export", "audit.access_history",
     "authorisation.read",
+    "alert.request_explanation", "alert.confirm", "alert.dismiss", "alert.close", "complaint.resolve",
 }  # fmt: skip
 APPLICANT_SELF = {"audit.access_history", "applicant.lookup", "profile.read"}
 
@@ -49,7 +51,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("clerk", ""): CLERK_WITHOUT_VISIT,
     ("clerk", "visit"): CLERK_IN_VISIT,
     ("clerk", "basis:unknown"): CLERK_WITHOUT_VISIT,
-    ("department_system", ""): AUTHORISATIONS,
+    # The alert's department explains with no purpose (the use case checks the department).
+    ("department_system", ""): AUTHORISATIONS | {"alert.explain"},
     ("department_system", "basis:unknown"): DEPARTMENT_WRITES | AUTHORISATIONS,
     ("auditor", ""): AUDITOR,
     ("auditor", "basis:unknown"): AUDITOR,

@@ -13,6 +13,8 @@ from hub.access.auth import Role
 from hub.audit.checkpoint import VerifierKey, parse_body, verified_signers
 from hub.audit.merkle import leaf_hash, verify_inclusion
 from hub.keys.keyring import Keyring
+from hub.supervision.anomalies import CONTEXT_MICROS, CONTEXT_SEQ
+from storage.repositories.supervision import watermark
 from tests.support import make_actor, open_visit
 from tests.support.case_stories import resident_id
 from tests.support.supervision import (
@@ -193,3 +195,31 @@ async def test_a_clerk_who_browses_neighbours_is_flagged_with_proofs_that_verify
     entries = [json.loads(p["entry"]) for p in evidence["proofs"]]
     assert {e["applicant"] for e in entries} == {father, son}
     assert {e["principal"] for e in entries} == {household[0]["principalId"]}
+
+
+async def test_a_window_spanning_evaluations_and_an_entry_sequenced_late(hub, client, clerk, auditor) -> None:
+    tax = await make_actor(hub, Role.DEPARTMENT_SYSTEM, "sw")
+    housing = await make_actor(hub, Role.DEPARTMENT_SYSTEM, "zjj")
+    refs = people(5)
+    # Three refusals, judged; two more in the same ten minutes, judged later with the first as context.
+    await record(tax, [(china(MONDAY, 10, m), ref) for m, ref in enumerate(refs[:3])], outcome=Outcome.DENIED)
+    await record(housing, [(china(MONDAY, 10, m), ref) for m, ref in enumerate(refs[:4])], outcome=Outcome.DENIED)
+    await evaluate_on(hub, MONDAY)
+    assert await alerts(client, auditor, "anomaly.probing") == []
+    await record(tax, [(china(MONDAY, 10, 3 + m), ref) for m, ref in enumerate(refs[3:])], outcome=Outcome.DENIED)
+    await evaluate_on(hub, MONDAY)
+    (found,) = await alerts(client, auditor, "anomaly.probing")
+    assert found["departmentCode"] == "sw" and len(found["seqs"]) == 5
+
+    # A day later the next runs' context starts a day back, not at the log's start...
+    tuesday = date(2026, 11, 3)
+    await record(clerk, [(china(tuesday, 12), refs[0])])
+    await evaluate_on(hub, tuesday)
+    async with hub.sessions() as session:
+        assert await watermark(session, CONTEXT_SEQ) > 1
+        assert await watermark(session, CONTEXT_MICROS) > 0
+    # ...but an entry recorded on Monday and sequenced only now still sees Monday's refusals.
+    await record(housing, [(china(MONDAY, 10, 5), refs[4])], outcome=Outcome.DENIED)
+    await evaluate_on(hub, tuesday)
+    late = [a for a in await alerts(client, auditor, "anomaly.probing") if a["departmentCode"] == "zjj"]
+    assert len(late) == 1 and len(late[0]["seqs"]) == 5

@@ -3,10 +3,14 @@ processes on PostgreSQL, and off in the background when the interval is 0."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import time
 from datetime import date
 
 from sqlalchemy import func, select
 
+from app.asgi import create_app
 from hub.supervision.evaluator import evaluate, run_forever
 from storage.repositories.supervision import EVALUATION_LOCK_KEY
 from tests.support.case_stories import at
@@ -56,3 +60,32 @@ async def test_hub_supervise_run_evaluates_with_a_progress_bar(hub, clerk, hub_c
     assert "entries evaluated up to seq" in out and "evaluating the log [" in err
     status, out, _ = await hub_command("supervise", "run")
     assert status == 0 and "access log: 0 entries evaluated" in out  # nothing new: nothing rescanned
+
+
+LOOKUP = "query($id: String!) { applicant(idNumber: $id) { idNumber } }"
+ALERTS = "query { supervisionAlerts { rule summary } }"
+
+
+async def test_the_served_hub_raises_an_alert_by_itself_seconds_after_the_read(hub, client, clerk, auditor) -> None:
+    person = await applicant(clerk, "11010119800101123", "张三")
+    hub.settings = hub.settings.model_copy(
+        update={"supervision_interval": 3600, "supervision_log_interval": 0.2, "audit_sequencer_interval": 0.1}
+    )
+    app = create_app(hub.settings, hub)
+    try:
+        async with app.router.lifespan_context(app):
+            await asyncio.sleep(0.5)  # the evaluation at start: nothing read yet
+            assert (await client.execute(ALERTS, token=auditor.token))["supervisionAlerts"] == []
+            # The window looks the applicant up with no case of theirs at its centre.
+            await client.execute(LOOKUP, {"id": person}, token=clerk.token)
+            read_at = time.monotonic()
+
+            async def raised() -> list[dict[str, str]]:
+                return (await client.execute(ALERTS, token=auditor.token))["supervisionAlerts"]
+
+            while not (alerts := await raised()):
+                assert time.monotonic() - read_at < 10, "no alert within 10 s of the read"
+                await asyncio.sleep(0.05)
+    finally:
+        gc.unfreeze()  # the app's start-up froze the heap for the process's lifetime
+    assert [a["rule"] for a in alerts] == ["anomaly.no_relationship"] and person in alerts[0]["summary"]
