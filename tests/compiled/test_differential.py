@@ -23,7 +23,7 @@ from hub.access.auth import Role
 from hub.access.principals import authenticate, revoke_principal
 from hub.compiled import registry
 from hub.demo.cases import load_demo_cases
-from hub.demo.load import load_demo
+from hub.demo.load import CITY_CENTRE, load_demo
 from hub.metrics import COMPILED_READS
 from storage.models import AccessEntry, Applicant, Case
 from tests.support import make_actor, open_visit
@@ -146,7 +146,7 @@ async def _world(hub: Any, client: Any) -> World:
             },
         )
         await session.commit()
-    clerk = await make_actor(hub, Role.CLERK, "xzfw", "王窗口")
+    clerk = await make_actor(hub, Role.CLERK, "xzfw", "王窗口", centre_code=CITY_CENTRE)
     system = await make_actor(hub, Role.DEPARTMENT_SYSTEM, department, "部门系统")
     auditor = await make_actor(hub, Role.AUDITOR, "jcj", "李监察")
     revoked = await make_actor(hub, Role.DEPARTMENT_SYSTEM, department, "已吊销")

@@ -87,9 +87,14 @@ class Actor:
         return RequestContext(self.hub, caller, session=session, purpose=purpose)
 
 
-async def make_actor(hub: Hub, role: Role, department_code: str, name: str | None = None) -> Actor:
+async def make_actor(
+    hub: Hub, role: Role, department_code: str, name: str | None = None, *, centre_code: str | None = None
+) -> Actor:
+    """A principal and its token; a clerk names its centre once centres are loaded (the demo's)."""
     async with hub.sessions() as session:
-        issued = await create_principal(session, name or f"{role.value}@{department_code}", role, department_code)
+        issued = await create_principal(
+            session, name or f"{role.value}@{department_code}", role, department_code, centre_code=centre_code
+        )
         await session.commit()
     return Actor(hub, issued.token, role, department_code)
 
