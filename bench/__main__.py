@@ -15,6 +15,7 @@ HUB_BENCH_VERIFY_ENTRIES, HUB_BENCH_SECONDS), set here only when unset, so
 
     python -m bench            # the quick summary
     python -m bench --all      # every benchmark module in full, one after another, as before
+                               # (bench.scale's full size and the 10-minute soak: over an hour here)
 """
 
 from __future__ import annotations
@@ -85,7 +86,14 @@ def summary() -> list[list[object]]:
                 ]
             )
     rows.append(
-        ["scale", "hub audit verify of the large log", f"{figures.verified_per_second:,.0f}/s", "", "", "≥ 300,000/s"]
+        [
+            "scale",
+            f"hub audit verify of the large log, per CPU-s (wall {figures.verified_per_second:,.0f}/s)",
+            f"{figures.verified_per_cpu_second:,.0f}/s",
+            "",
+            "",
+            "≥ 300,000/s",
+        ]
     )
     rows.append(["scale", "hub audit export of the large log", f"{figures.exported_per_second:,.0f}/s", "", "", ""])
 
