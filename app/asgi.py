@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.commands.webhooks import worker_jobs
 from hub.access.context import Hub
 from hub.access.principals import listen_for_revocations
 from hub.audit.sequencer import Sequencer
@@ -123,11 +124,13 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
         # SQLite (one process, one writer): the webhook worker runs here. On PostgreSQL, `hub worker`
         # processes deliver, as many as needed, apart from the processes serving requests.
         stop_delivering = asyncio.Event()
-        worker = Worker(hub).run_forever(stop_delivering) if settings.serve_runs_webhook_worker else None
-        delivering = asyncio.create_task(worker) if worker is not None else None
+        worker = Worker(hub) if settings.serve_runs_webhook_worker else None
+        delivering = asyncio.create_task(worker.run_forever(stop_delivering)) if worker is not None else None
+        # And, where the worker is, the worker's jobs (the connector schedules, connectors/schedules.py).
+        scheduled = [asyncio.create_task(job(hub, worker.name, False)) for job in worker_jobs()] if worker else []
         yield
         stop_delivering.set()
-        for task in (revocations, supervisor, abandonment, collecting, sequencer):
+        for task in (*scheduled, revocations, supervisor, abandonment, collecting, sequencer):
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task

@@ -27,7 +27,9 @@ AREA_COMMANDS = (
     "app.commands.witness",
     "app.commands.blobs",
     "app.commands.calendar",
+    "app.commands.documents",
     "app.commands.cases",
+    "app.commands.centres",
     "app.commands.supervise",
     "app.commands.webhooks",
     "app.commands.users",
@@ -152,7 +154,12 @@ def cmd_principal_create(args: argparse.Namespace, settings: Settings) -> None:
     from hub.access.principals import create_principal
 
     issued = asyncio.run(
-        in_session(settings, lambda s: create_principal(s, args.name, Role(args.role), args.department, args.applicant))
+        in_session(
+            settings,
+            lambda s: create_principal(
+                s, args.name, Role(args.role), args.department, args.applicant, centre_code=args.centre
+            ),
+        )
     )
     print(f"principal {issued.principal_id} ({issued.role.value}, {issued.department_code}) created.")
     print("Its token, shown this once only:")
@@ -250,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=[role.value for role in Role if role is not Role.SYSTEM])
     create.add_argument("--department", required=True, help="department code")
     create.add_argument("--applicant", help="for --role applicant: the resident ID or credit code it speaks for")
+    create.add_argument("--centre", help="for --role clerk: the code of the service centre of its window")
     create.set_defaults(handler=cmd_principal_create)
     principal.add_parser("list", help="list principals").set_defaults(handler=cmd_principal_list)
     revoke = principal.add_parser("revoke", help="revoke a principal's token")

@@ -30,7 +30,16 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.common import LoadResult, graphql_body, graphql_once, load, postgres_database, print_table, running_hub
+from bench.common import (
+    LoadResult,
+    clerk_at_the_window,
+    graphql_body,
+    graphql_once,
+    load,
+    postgres_database,
+    print_table,
+    running_hub,
+)
 from bench.graphql_read import applicant_query, sample_applicant
 
 VERIFY_ENTRIES = int(os.environ.get("HUB_BENCH_VERIFY_ENTRIES", "1000000"))
@@ -188,8 +197,8 @@ def read_overhead(rounds: int = 3) -> list[list[object]]:
         for mode, env in modes.items():
             url = stack.enter_context(postgres_database())
             hub = stack.enter_context(running_hub(url, env=env))
-            headers = {"Authorization": f"Bearer {hub.token('clerk', 'xzfw')}"}
             applicant = sample_applicant(url)
+            headers = clerk_at_the_window(hub.url, hub.token("clerk", "xzfw"), applicant)
             for read, query in reads.items():
                 body = graphql_body(query, {"id": applicant})
                 graphql_once(hub.url, body, headers)

@@ -6,6 +6,11 @@ and answers the equivalent query; it authenticates nobody and logs nothing, whil
 the token and the policy and writes access-log entries for every request. The figure that matters
 is the ratio hub / PostGraphile (> 1 means the hub is faster).
 
+Each hub row comes twice, from the same server: "resolvers" sends the document as text (strawberry
+and the use cases), "compiled" sends the registered document by its id (hub/compiled/: the plan
+decided by the policy, one SQL statement whose JSON is the answer). The clerk reads within a
+visit of the applicant (docs/access-policy.md), as at the window.
+
 PostGraphile is installed with npm into var/bench/postgraphile on first use. Without node and npm
 the baseline is skipped and said so; the reference figure from our brief is printed instead.
 
@@ -19,6 +24,8 @@ settings (`,` between several), to measure a change against its absence on the s
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -31,6 +38,7 @@ from pathlib import Path
 from bench.common import (
     LoadResult,
     _free_port,
+    clerk_at_the_window,
     graphql_body,
     graphql_once,
     load,
@@ -55,6 +63,9 @@ query($id: String!) {
   }
 }"""
 
+DOCUMENT_ID = "sha256:" + hashlib.sha256(HUB_QUERY.encode("utf-8")).hexdigest()
+OPEN_VISIT = "mutation($id: String!) { openVisit(idNumber: $id) { purpose } }"
+
 POSTGRAPHILE_QUERY = """
 query($id: String!) {
   applicantByIdNumber(idNumber: $id) {
@@ -77,9 +88,13 @@ query($id: String!) {
 
 
 def seed_with_cases(database_url: str, folder: Path) -> str:
-    """Demo data plus materials and cases for the first applicants; returns one such applicant."""
+    """Demo data plus materials and cases for the first applicants; returns one such applicant.
+
+    The clerk's query is registered as a trusted document (docs/trusted-documents.md), so that it
+    can be sent by its id and answered by the compiled path."""
     from sqlalchemy import select
 
+    from hub.compiled import registry
     from hub.demo.cases import load_demo_cases
     from hub.demo.load import load_demo
     from hub.services import build_hub, in_session
@@ -96,6 +111,8 @@ def seed_with_cases(database_url: str, folder: Path) -> str:
         try:
             await load_demo_cases(hub, applicants=CASE_APPLICANTS)
             async with hub.sessions() as session:
+                await registry.register(session, HUB_QUERY, "bench")
+                await session.commit()
                 return (await session.execute(select(Applicant.id_number).order_by(Applicant.id).limit(1))).scalar_one()
         finally:
             await hub.close()
@@ -179,15 +196,19 @@ def main() -> None:
             variants.append((2, dict(item.strip().split("=", 1) for item in variant.split(","))))
         for workers, settings in variants:
             with running_hub(database_url, workers=workers, env=settings) as hub:
-                headers = {"Authorization": f"Bearer {hub.token('clerk', 'xzfw')}"}
-                body = graphql_body(HUB_QUERY, {"id": id_number})
-                answer = graphql_once(hub.url, body, headers)["applicant"]
-                assert answer["materials"] and answer["cases"], "the sample applicant has materials and cases"
-                load(hub.url, body, headers, connections=CONCURRENCY, seconds=min(2.0, seconds))  # warm up
+                headers = clerk_at_the_window(hub.url, hub.token("clerk", "xzfw"), id_number)
                 name = f"hub, {workers} worker{'s' if workers > 1 else ''}"
                 name += "".join(f", {key.removeprefix('HUB_').lower()}={value}" for key, value in settings.items())
-                results[name] = load(hub.url, body, headers, connections=CONCURRENCY, seconds=seconds)
-                rows.append(_row(name, results[name]))
+                by_text = graphql_body(HUB_QUERY, {"id": id_number})
+                by_id = json.dumps({"documentId": DOCUMENT_ID, "variables": {"id": id_number}}).encode()
+                answer = graphql_once(hub.url, by_text, headers)["applicant"]
+                assert answer["materials"] and answer["cases"], "the sample applicant has materials and cases"
+                assert graphql_once(hub.url, by_id, headers)["applicant"] == answer, "both paths answer alike"
+                for path, body in (("resolvers", by_text), ("compiled", by_id)):
+                    load(hub.url, body, headers, connections=CONCURRENCY, seconds=min(2.0, seconds))  # warm up
+                    results[f"{name}, {path}"] = load(hub.url, body, headers, connections=CONCURRENCY, seconds=seconds)
+                    rows.append(_row(f"{name}, {path}", results[f"{name}, {path}"]))
+                    print("measured:", *rows[-1], flush=True)  # kept if a later server fails to start
         binary = postgraphile_binary()
         if binary is not None:
             with running_postgraphile(binary, database_url) as url:

@@ -44,6 +44,7 @@ ROUNDS = int(os.environ.get("HUB_BENCH_ROUNDS", "3"))
 CASES, MATERIALS_PER_CASE = 100, 20
 ACCESS_KEY, SECRET_KEY = "bench-access", "bench-secret-key"
 DOWNLOADER = urllib3.PoolManager()
+OPEN_VISIT = "mutation($id: String!) { openVisit(idNumber: $id) { purpose } }"
 UPLOAD = """mutation($input: UploadMaterialInput!) {
   uploadMaterial(input: $input) { id currentVersion { size downloadLink { url } } }
 }"""
@@ -53,8 +54,8 @@ UPLOAD = """mutation($input: UploadMaterialInput!) {
 
 
 @contextmanager
-def s3_server() -> Iterator[str]:
-    """moto in server mode on a free loopback port; yields its endpoint."""
+def s3_server() -> Iterator[tuple[str, int]]:
+    """moto in server mode on a free loopback port; yields its endpoint and its pid."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -75,7 +76,7 @@ def s3_server() -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("moto server did not start") from None
                 time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", server.pid
     finally:
         server.kill()
         server.wait()
@@ -158,6 +159,45 @@ def timed(work: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process (all its threads) has used so far, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds spent by each named process during the transfers measured, summed over rounds.
+
+    On a machine with fewer cores than busy processes, the rate of a transfer is set by the CPU
+    each process spends per byte, so this says where the time goes: the S3 server, the hub, or
+    the client (this process).
+    """
+
+    def __init__(self, processes: dict[str, int]) -> None:
+        self.processes = processes
+        self.spent: dict[str, dict[str, float]] = {}
+        self.bytes: dict[str, int] = {}
+
+    def measure(self, label: str, size: int, work: Callable[[], object]) -> float:
+        before = {name: cpu_seconds(pid) for name, pid in self.processes.items()}
+        client_before = time.process_time()
+        seconds = timed(work)
+        spent = self.spent.setdefault(label, {})
+        for name, pid in self.processes.items():
+            spent[name] = spent.get(name, 0.0) + cpu_seconds(pid) - before[name]
+        spent["client"] = spent.get("client", 0.0) + time.process_time() - client_before
+        self.bytes[label] = self.bytes.get(label, 0) + size
+        return seconds
+
+    def table(self) -> list[list[object]]:
+        names = [*self.processes, "client"]
+        rows: list[list[object]] = [["CPU s per GiB", *names, "total"]]
+        for label, spent in self.spent.items():
+            per_gib = {name: spent.get(name, 0.0) * 1024 * MiB / self.bytes[label] for name in names}
+            rows.append([label, *(f"{per_gib[name]:.2f}" for name in names), f"{sum(per_gib.values()):.2f}"])
+        return rows
+
+
 def write_pdf(path: Path, mib: int) -> None:
     with open(path, "wb") as handle:
         handle.write(b"%PDF-1.7\n")
@@ -165,14 +205,29 @@ def write_pdf(path: Path, mib: int) -> None:
             handle.write(os.urandom(MiB))
 
 
+def open_visit(http: httpx.Client, base: str, token: str, id_number: str) -> str:
+    """The `visit:<id>` purpose a clerk declares to read (and download) the applicant's materials."""
+    response = http.post(
+        f"{base}/graphql",
+        json={"query": OPEN_VISIT, "variables": {"id": id_number}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body = response.json()
+    if body.get("errors"):
+        raise RuntimeError(f"openVisit failed: {body['errors']}")
+    return body["data"]["openVisit"]["purpose"]
+
+
 def hub_upload(http: httpx.Client, base: str, token: str, id_number: str, path: Path) -> dict:
+    """Upload as the clerk within a visit, so the returned download link may be followed."""
+    purpose = open_visit(http, base, token, id_number)
     operations = {"query": UPLOAD, "variables": {"input": {"idNumber": id_number, "typeCode": "id-card", "file": None}}}
     with open(path, "rb") as handle:
         response = http.post(
             f"{base}/graphql",
             data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.input.file"]})},
             files={"0": (path.name, handle, "application/pdf")},
-            headers={"Authorization": f"Bearer {token}", "Apollo-Require-Preflight": "true"},
+            headers={"Authorization": f"Bearer {token}", "Apollo-Require-Preflight": "true", "X-Hub-Purpose": purpose},
         )
     body = response.json()
     if body.get("errors"):
@@ -214,7 +269,9 @@ def read_file(path: Path) -> int:
     return received
 
 
-def throughput(endpoint: str, hub_url: str, token: str, id_number: str, work: Path) -> list[list[object]]:
+def throughput(
+    endpoint: str, hub_url: str, token: str, id_number: str, work: Path, cpu: CpuMeter
+) -> list[list[object]]:
     """Best of ROUNDS for each path, alternating them, each round on fresh random bytes.
 
     Fresh bytes matter: the hub would deduplicate a repeated upload without touching the store.
@@ -246,10 +303,13 @@ def throughput(endpoint: str, hub_url: str, token: str, id_number: str, work: Pa
                     )
                 ),
             )
-            keep("direct down", timed(lambda: direct_get(client, direct, f"object-{round_}")))
+            keep(
+                "direct down", cpu.measure("direct down", size, lambda: direct_get(client, direct, f"object-{round_}"))
+            )
             material: dict = {}
             keep("hub up", timed(lambda: material.update(hub_upload(http, hub_url, token, id_number, source))))
-            keep("hub down", timed(lambda: hub_download(material["currentVersion"]["downloadLink"]["url"])))
+            link = material["currentVersion"]["downloadLink"]["url"]
+            keep("hub down", cpu.measure("hub down", size, lambda: hub_download(link)))
             source.unlink()
 
     def mbps(label: str) -> str:
@@ -333,7 +393,7 @@ def deduplication(
 
 
 def run(database_url: str) -> None:
-    with s3_server() as endpoint, tempfile.TemporaryDirectory(prefix="hub-bench-docs-") as work_dir:
+    with s3_server() as (endpoint, s3_pid), tempfile.TemporaryDirectory(prefix="hub-bench-docs-") as work_dir:
         work = Path(work_dir)
         minio_client(endpoint).make_bucket(bucket := "hub-bench")
         blob_url = f"s3://{bucket}?endpoint={endpoint}&secure=false&access_key={ACCESS_KEY}&secret_key={SECRET_KEY}"
@@ -344,7 +404,10 @@ def run(database_url: str) -> None:
             token = hub.token("clerk", "xzfw")
             [first, second] = demo_id_numbers(database_url, 2)
             print(f"-- throughput, {DOC_MIB} MiB file, best of {ROUNDS}, S3 = moto server on loopback, one hub worker")
-            print_table(throughput(endpoint, base, token, first, work))
+            cpu = CpuMeter({"S3 server": s3_pid, "hub": hub_pid(base)})
+            print_table(throughput(endpoint, base, token, first, work, cpu))
+            print("-- where the download time goes: CPU seconds per GiB, by process")
+            print_table(cpu.table())
             print(f"-- memory, {BIG_MIB} MiB file")
             print_table(memory(base, token, second, work))
             print(f"-- deduplication, {CASES} cases x {MATERIALS_PER_CASE} materials")

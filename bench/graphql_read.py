@@ -14,6 +14,7 @@ import os
 
 from bench.common import (
     LoadResult,
+    clerk_at_the_window,
     graphql_body,
     graphql_once,
     load,
@@ -76,7 +77,7 @@ def measure(database: str, url_factory, workers: int, query: str) -> list[list[o
     rows: list[list[object]] = []
     with url_factory() as url, running_hub(url, workers=workers) as hub:
         id_number = sample_applicant(url)
-        headers = {"Authorization": f"Bearer {hub.token('clerk', 'xzfw')}"}
+        headers = clerk_at_the_window(hub.url, hub.token("clerk", "xzfw"), id_number)
         bodies = {"trivial": graphql_body(TRIVIAL), "applicant": graphql_body(query, {"id": id_number})}
         results: dict[str, LoadResult] = {}
         for name, body in bodies.items():

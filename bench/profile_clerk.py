@@ -7,6 +7,7 @@ machine's speed drifts) and the top of a cProfile of N requests, to guide work o
 
     python -m bench.profile_clerk            # HUB_PROFILE_REQUESTS=200 by default
     HUB_PROFILE_QUERY=trivial python -m bench.profile_clerk   # profile the floor, `{ viewer { name } }`
+    HUB_PROFILE_QUERY=compiled python -m bench.profile_clerk  # the clerk's query by its id (docs/trusted-documents.md)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import event
 
-from bench.clerk_query import HUB_QUERY, seed_with_cases
+from bench.clerk_query import DOCUMENT_ID, HUB_QUERY, OPEN_VISIT, seed_with_cases
 from bench.common import postgres_database
 
 
@@ -46,11 +47,20 @@ async def _profile(database_url: str, folder: Path, id_number: str, requests: in
     app = create_app(settings, hub)
     statements: list[str] = []
     event.listen(hub.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    query = "{ viewer { name } }" if os.environ.get("HUB_PROFILE_QUERY") == "trivial" else HUB_QUERY
-    body = {"query": query, "variables": {"id": id_number}}
+    which = os.environ.get("HUB_PROFILE_QUERY", "")
+    body: dict[str, object] = {"query": HUB_QUERY, "variables": {"id": id_number}}
+    if which == "trivial":
+        body = {"query": "{ viewer { name } }"}
+    elif which == "compiled":
+        body = {"documentId": DOCUMENT_ID, "variables": {"id": id_number}}
     headers = {"Authorization": f"Bearer {token}"}
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+        # The clerk reads within a visit of the applicant, as at the window (docs/access-policy.md).
+        opened = await client.post(
+            "/graphql", json={"query": OPEN_VISIT, "variables": {"id": id_number}}, headers=headers
+        )
+        headers["X-Hub-Purpose"] = opened.json()["data"]["openVisit"]["purpose"]
         answer = (await client.post("/graphql", json=body, headers=headers)).json()
         assert "errors" not in answer, answer
         statements.clear()

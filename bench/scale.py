@@ -52,6 +52,7 @@ from stdnum.cn import ric
 from bench.clerk_query import HUB_QUERY
 from bench.common import (
     LoadResult,
+    clerk_at_the_window,
     graphql_body,
     graphql_once,
     hub_environment,
@@ -81,7 +82,6 @@ FIRST_BIRTH = date(1981, 1, 1)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英"
 ACTIONS = ("profile.read", "applicant.lookup", "material.download", "case.read")
-OPEN_VISIT = "mutation($id: String!) { openVisit(idNumber: $id) { purpose } }"
 PURPOSES = ("visit:1", "basis:tax-identity-check", "case:XZFW-2026-000001", "visit:2")
 
 
@@ -536,13 +536,6 @@ def _tree_size(export: Path) -> int:
         return int(json.loads(lines.readline())["tree_size"])
 
 
-def at_window(url: str, token: str, id_number: str) -> dict[str, str]:
-    """The headers of a clerk's reads for the applicant at the window: `openVisit`, then its purpose."""
-    headers = {"Authorization": f"Bearer {token}"}
-    opened = graphql_once(url, graphql_body(OPEN_VISIT, {"id": id_number}), headers)
-    return {**headers, "X-Hub-Purpose": opened["openVisit"]["purpose"]}
-
-
 def measure(targets: dict[tuple[str, str], tuple[str, bytes, dict[str, str]]]) -> dict[tuple[str, str], LoadResult]:
     """Every target in turn, ROUNDS times (alternating the order); each keeps its best round (by p50)."""
     best: dict[tuple[str, str], LoadResult] = {}
@@ -606,8 +599,8 @@ def main() -> ScaleFigures:
                 busiest = sample_applicant(url)
                 clerk = graphql_body(HUB_QUERY, {"id": busiest})
                 notice = graphql_body(NOTICE, {"items": items, "id": person})
-                targets["clerk's query", label] = (hub.url, clerk, at_window(hub.url, token, busiest))
-                targets["notice", label] = (hub.url, notice, at_window(hub.url, token, person))
+                targets["clerk's query", label] = (hub.url, clerk, clerk_at_the_window(hub.url, token, busiest))
+                targets["notice", label] = (hub.url, notice, clerk_at_the_window(hub.url, token, person))
                 environments[label] = {**environments[label], "AUDITOR": hub.token("auditor", "jcj")}
             best = measure(targets)
         print(f"\n{CONCURRENCY} connections, {ROUNDS} rounds in turn, best round (by p50) of each:")

@@ -40,10 +40,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench.clerk_query import HUB_QUERY
+from bench.clerk_query import HUB_QUERY, OPEN_VISIT
 from bench.common import hub_environment, postgres_database, print_table, seed, serving
 from bench.notice import NOTICE, bundle
-from bench.scale import OPEN_VISIT, resident_id
+from bench.scale import resident_id
 
 SECONDS = float(os.environ.get("HUB_SOAK_SECONDS", "600"))
 PROCESSES = int(os.environ.get("HUB_SOAK_PROCESSES", "4"))

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hub.access.principals import principal_token
-from hub.errors import HubError, InvalidInput
-from hub.services import hub_for
+from hub.errors import InvalidInput
+from hub.services import hub_for, in_session
 from hub.settings import Settings
 from storage.models.base import utcnow
 
@@ -42,7 +42,7 @@ def cmd_profile_feed(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_pull_sql(args: argparse.Namespace, settings: Settings) -> None:
     from connectors.pull_sql import pull_sql
-    from connectors.runs import record_run
+    from connectors.runs import recorded
 
     token = principal_token(args.token_file, TOKEN_VARIABLE)
     source_url = os.environ.get(args.url_variable, "").strip()
@@ -51,9 +51,11 @@ def cmd_pull_sql(args: argparse.Namespace, settings: Settings) -> None:
 
     async def run() -> FeedSummary:
         async with hub_for(settings) as hub:
-            started = utcnow()
-            try:
-                summary = await pull_sql(
+            return await recorded(
+                hub,
+                args.name or "pull-sql",
+                "sql",
+                lambda: pull_sql(
                     hub,
                     source_url,
                     args.query,
@@ -62,12 +64,8 @@ def cmd_pull_sql(args: argparse.Namespace, settings: Settings) -> None:
                     args.purpose,
                     report=lambda line: print(line, file=sys.stderr),
                     material_type=args.material_type,
-                )
-            except HubError as error:
-                await record_run(hub, args.name or "pull-sql", "sql", started, None, error)
-                raise
-            await record_run(hub, args.name or "pull-sql", "sql", started, summary, None)
-            return summary
+                ),
+            )
 
     summary = asyncio.run(run())
     print(summary)
@@ -77,7 +75,7 @@ def cmd_pull_sql(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_pull_rest(args: argparse.Namespace, settings: Settings) -> None:
     from connectors.pull_rest import RestSource, pull_rest
-    from connectors.runs import record_run
+    from connectors.runs import recorded
 
     token = principal_token(args.token_file, TOKEN_VARIABLE)
     source = RestSource(
@@ -90,16 +88,12 @@ def cmd_pull_rest(args: argparse.Namespace, settings: Settings) -> None:
 
     async def run() -> FeedSummary:
         async with hub_for(settings) as hub:
-            started = utcnow()
-            try:
-                summary = await pull_rest(
-                    hub, source, token, args.purpose, report=lambda line: print(line, file=sys.stderr)
-                )
-            except HubError as error:
-                await record_run(hub, args.name or args.url, "rest", started, None, error)
-                raise
-            await record_run(hub, args.name or args.url, "rest", started, summary, None)
-            return summary
+            return await recorded(
+                hub,
+                args.name or args.url,
+                "rest",
+                lambda: pull_rest(hub, source, token, args.purpose, report=lambda line: print(line, file=sys.stderr)),
+            )
 
     summary = asyncio.run(run())
     print(summary)
@@ -117,6 +111,82 @@ def cmd_runs(args: argparse.Namespace, settings: Settings) -> None:
 
     for line in asyncio.run(run()):
         print(line)
+
+
+def cmd_schedule_add(args: argparse.Namespace, settings: Settings) -> None:
+    from connectors.schedules import PullOptions, add_schedule
+
+    source = args.url if args.kind == "pull-rest" else args.url_variable
+    if not source:
+        raise InvalidInput("a pull-rest schedule needs --url", field="url")
+    options = PullOptions(
+        query=args.query,
+        watermark_column=args.watermark_column,
+        watermark_field=args.watermark_field,
+        material_type=args.material_type,
+        rate=args.rate,
+        retries=args.retries,
+    )
+    token_file = str(Path(args.token_file).resolve())  # workers may run in another directory
+    schedule = asyncio.run(
+        in_session(
+            settings,
+            lambda s: add_schedule(
+                s, settings, args.name, args.kind, source, options, args.purpose, token_file, args.every
+            ),
+        )
+    )
+    print(f"schedule {schedule.name} added: {args.kind} every {schedule.interval_seconds} s, first run at once")
+
+
+def cmd_schedule_list(args: argparse.Namespace, settings: Settings) -> None:
+    from connectors.schedules import describe
+    from storage.repositories.connectors import all_schedules
+
+    schedules = asyncio.run(in_session(settings, all_schedules))
+    if not schedules:
+        print("no connector schedules")
+    now = utcnow()
+    for schedule in schedules:
+        print(describe(schedule, now))
+
+
+def cmd_schedule_remove(args: argparse.Namespace, settings: Settings) -> None:
+    from connectors.schedules import remove_schedule
+
+    asyncio.run(in_session(settings, lambda s: remove_schedule(s, args.name)))
+    print(f"schedule {args.name} removed")
+
+
+def _register_schedule(connector: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    schedule = connector.add_parser(
+        "schedule", help="pulls the workers run every N seconds (hub worker; hub serve on SQLite)"
+    ).add_subparsers(dest="schedule_command", required=True)
+    add = schedule.add_parser("add", help="run a pull-rest or pull-sql every N seconds")
+    add.add_argument("name", help="the schedule's name, which its runs are recorded under")
+    add.add_argument("--kind", required=True, choices=["pull-rest", "pull-sql"])
+    add.add_argument("--every", type=int, required=True, help="seconds between runs (at least 10)")
+    add.add_argument("--purpose", required=True, help="the declared purpose, recorded with every access")
+    add.add_argument("--token-file", required=True, help="a file holding the principal's token, read at each run")
+    add.add_argument("--url", help="pull-rest: the first page")
+    add.add_argument("--watermark-field", default="updatedAt", help="pull-rest: the records' increasing field")
+    add.add_argument("--rate", type=float, default=5.0, help="pull-rest: requests per second at most")
+    add.add_argument("--retries", type=int, default=4, help="pull-rest: tries after the first on 5xx and timeouts")
+    add.add_argument("--query", help="pull-sql: one SELECT giving id_number, name, [verified,] field columns")
+    add.add_argument("--watermark-column", help="pull-sql: an increasing column (updated_at, a row version)")
+    add.add_argument(
+        "--url-variable",
+        default=SOURCE_URL_VARIABLE,
+        help=f"pull-sql: the environment variable, in the workers' environment, holding the source's URL (default: ${SOURCE_URL_VARIABLE})",
+    )
+    add.add_argument("--material-type", help="the material type of the records' documents")
+    add.set_defaults(handler=cmd_schedule_add)
+    schedule.add_parser("list", help="every schedule, its next run and whether it is running").set_defaults(
+        handler=cmd_schedule_list
+    )
+    remove = schedule.add_parser("remove", help="stop running a pull (a run in progress finishes)")
+    remove.add_argument("name")
+    remove.set_defaults(handler=cmd_schedule_remove)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -161,3 +231,4 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     runs.add_argument("--name", help="only the runs of this connector")
     runs.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
     runs.set_defaults(handler=cmd_runs)
+    _register_schedule(connector)

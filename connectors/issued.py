@@ -20,12 +20,38 @@ from typing import Any
 
 import httpx
 
+from hub import outbound
 from hub.access.context import RequestContext, all_or_nothing
 from hub.documents.materials import FileUpload, NewMaterial, add_material, supersede_material
-from hub.errors import InvalidInput
+from hub.errors import InvalidInput, SourceUrlNotAllowed
+from hub.settings import Settings
 from storage.repositories import connectors as repo
 
 DOCUMENT_LIMIT = 20 * 1024 * 1024  # an e-licence is a PDF or an image, never this large
+ALLOWLIST_SETTING = "HUB_CONNECTOR_ALLOWED_HOSTS"
+
+
+def source_client(settings: Settings, timeout: float) -> httpx.AsyncClient:
+    """The client every pull fetches with: only hosts and addresses `HUB_CONNECTOR_ALLOWED_HOSTS`
+    admits, as webhooks are sent (hub/outbound.py). A document URL comes from the source's data, not
+    from the operator: without the checks a source could point the hub at its own network."""
+    return outbound.client(
+        outbound.Allowlist.of(settings.connector_allowed_hosts), connect_timeout=timeout, read_timeout=timeout
+    )
+
+
+def check_source_url(url: str, settings: Settings, field: str) -> str:
+    return outbound.check_url(
+        url, outbound.Allowlist.of(settings.connector_allowed_hosts), SourceUrlNotAllowed, ALLOWLIST_SETTING, field
+    )
+
+
+def refusal_of(error: httpx.HTTPError, field: str) -> SourceUrlNotAllowed | None:
+    """`SOURCE_URL_NOT_ALLOWED` if the outbound checks refused the connection, else None."""
+    refused = outbound.refused_address(error)
+    if refused is None:
+        return None
+    return SourceUrlNotAllowed(f"{refused} ({ALLOWLIST_SETTING})", field=field)
 
 
 class MaterialResult(StrEnum):
@@ -80,6 +106,7 @@ def document_of(raw: dict[str, Any]) -> Document:
 
 
 async def document_bytes(document: Document, http: httpx.AsyncClient) -> bytes:
+    """The document's bytes; a URL is fetched with `http`, a `source_client`."""
     if document.content is not None:
         try:
             data = base64.b64decode(document.content, validate=True)
@@ -90,6 +117,9 @@ async def document_bytes(document: Document, http: httpx.AsyncClient) -> bytes:
         try:
             response = await http.get(document.url)
         except httpx.HTTPError as error:
+            refused = refusal_of(error, "document.url")
+            if refused is not None:
+                raise refused from None
             raise InvalidInput(
                 f"the document could not be fetched: {type(error).__name__}", field="document.url"
             ) from None

@@ -11,7 +11,9 @@ Incremental, two ways the source may offer: the highest watermark applied is sen
 `?since=` (the source answers records at least that recent; applying one again changes nothing),
 and the first page's `ETag` is sent back as `If-None-Match`, so an unchanged source answers 304
 and the run reads nothing. Requests are spaced to a rate limit, and a 5xx answer, a timeout or a
-broken connection is retried with exponential backoff before the run gives up.
+broken connection is retried with exponential backoff before the run gives up. Every URL fetched
+(the source, the `next` pages, the documents) passes the outbound checks of webhooks
+(hub/outbound.py) against `HUB_CONNECTOR_ALLOWED_HOSTS`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,15 @@ from typing import Any
 
 import httpx
 
-from connectors.issued import MaterialResult, document_bytes, document_of, issue_document
+from connectors.issued import (
+    MaterialResult,
+    check_source_url,
+    document_bytes,
+    document_of,
+    issue_document,
+    refusal_of,
+    source_client,
+)
 from connectors.profile_feed import FeedRecord, FeedSummary, _record, apply_record, refusal
 from hub.access.context import Hub, RequestContext
 from hub.access.principals import principal_context
@@ -79,6 +89,9 @@ async def fetch(
             # No params at all for a `next` URL: httpx would replace its query with an empty one.
             response = await http.get(url, params=params or None, headers=headers)
         except (httpx.TimeoutException, httpx.NetworkError) as error:
+            refused = refusal_of(error, "url")
+            if refused is not None:
+                raise refused from None  # trying again would be refused again
             problem = type(error).__name__
         else:
             if response.status_code < 500:
@@ -138,8 +151,7 @@ async def pull_rest(
     hub: Hub, source: RestSource, token: str, purpose: str | None, *, report: Callable[[str], None]
 ) -> FeedSummary:
     """Apply every record the source has changed since the last run, then keep its watermark and ETag."""
-    if not source.url.startswith(("https://", "http://")):
-        raise InvalidInput("the source is an http(s) URL", field="url")
+    check_source_url(source.url, hub.settings, "url")
     async with principal_context(hub, token, purpose) as ctx:
         key = source_key(ctx.caller.department_code, source)
         async with hub.sessions() as session:
@@ -147,7 +159,7 @@ async def pull_rest(
         state: dict[str, Any] = json.loads(stored) if stored else {}
         summary, highest = FeedSummary(), state.get("since")
         pacer = Pacer(source.rate)
-        async with httpx.AsyncClient(timeout=source.timeout, follow_redirects=False) as http:
+        async with source_client(hub.settings, source.timeout) as http:
             params = {SINCE_PARAMETER: str(highest)} if highest is not None else {}
             headers = {"If-None-Match": state["etag"]} if state.get("etag") else {}
             response = await fetch(http, pacer, source, source.url, params, headers)

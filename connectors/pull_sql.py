@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from connectors.issued import MaterialResult, document_bytes, document_of, issue_document
+from connectors.issued import MaterialResult, document_bytes, document_of, issue_document, source_client
 from connectors.profile_feed import FeedRecord, FeedSummary, UnreadableRecord, apply_record, refusal
 from hub.access.context import Hub, RequestContext
 from hub.access.principals import principal_context
@@ -172,7 +172,7 @@ async def pull_sql(
                 parameters["after"] = decode_watermark(stored)
             wrapped += f" ORDER BY pulled.{watermark_column}"
             summary, highest = FeedSummary(), None
-            async with source.connect() as connection, httpx.AsyncClient(timeout=10.0, trust_env=False) as http:
+            async with source.connect() as connection, source_client(hub.settings, 10.0) as http:
                 await _read_only(connection)
                 rows = await connection.stream(text(wrapped), parameters)
                 async for row in rows.mappings():

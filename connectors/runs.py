@@ -4,6 +4,7 @@ operator sees scheduled and manual runs alike with `hub connector runs`."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from connectors.profile_feed import FeedSummary
@@ -34,6 +35,18 @@ async def record_run(
             ),
         )
         await session.commit()
+
+
+async def recorded(hub: Hub, name: str, kind: str, pull: Callable[[], Awaitable[FeedSummary]]) -> FeedSummary:
+    """Run a pull and record the run, finished or stopped by a `HubError` (which is raised again)."""
+    started = utcnow()
+    try:
+        summary = await pull()
+    except HubError as error:
+        await record_run(hub, name, kind, started, None, error)
+        raise
+    await record_run(hub, name, kind, started, summary, None)
+    return summary
 
 
 def describe(run: ConnectorRun) -> str:

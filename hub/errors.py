@@ -118,6 +118,13 @@ class SourceUnavailable(HubError):
     code = "SOURCE_UNAVAILABLE"
 
 
+class SourceUrlNotAllowed(InvalidInput):
+    """A URL a connector would fetch (a page, a document) is off `HUB_CONNECTOR_ALLOWED_HOSTS`, or
+    its host resolves to an address outbound requests may not reach (hub/outbound.py)."""
+
+    code = "SOURCE_URL_NOT_ALLOWED"
+
+
 class BlobCorrupted(HubError):
     """Stored ciphertext failed authentication: it was altered or truncated. Never served."""
 
@@ -195,6 +202,24 @@ class DepartmentNotInCase(HubError):
     code = "DEPARTMENT_NOT_IN_CASE"
 
 
+class NotAcceptedAtThisLevel(Conflict):
+    """Three-level halls: an item of the case is not accepted at the level of the caller's centre."""
+
+    code = "NOT_ACCEPTED_AT_THIS_LEVEL"
+
+
+class NoDecidingDepartment(Conflict):
+    """Three-level halls: no department of the item's line sits at the centre that decides it."""
+
+    code = "NO_DECIDING_DEPARTMENT"
+
+
+class InvalidCentres(InvalidInput):
+    """A service centres file (`hub centre load`) or a new centre is malformed or breaks the tree."""
+
+    code = "INVALID_CENTRES"
+
+
 class OpinionAlreadyRecorded(Conflict):
     """A department's second opinion must be given as an explicit revision."""
 
@@ -234,6 +259,13 @@ class QueryTooComplex(HubError):
     """A document that asks for more fields, depth or aliases than configured: refused before it runs."""
 
     code = "QUERY_TOO_COMPLEX"
+
+
+class DocumentNotRegistered(HubError):
+    """A document sent by its hash that the registry does not hold, or, with
+    HUB_TRUSTED_DOCUMENTS=require, a document sent as text that is not registered."""
+
+    code = "DOCUMENT_NOT_REGISTERED"
 
 
 # The access policy and log (docs/access-policy.md, docs/audit-log.md).

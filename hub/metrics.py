@@ -51,3 +51,10 @@ SUPERVISION_ALERTS = Counter(
     ["rule"],
     registry=REGISTRY,
 )
+COMPILED_READS = Counter(
+    "hub_compiled_reads_total",
+    "Requests naming a registered document of the compiled subset, by who answered: "
+    "compiled (one statement) or resolvers (a denial, an unknown applicant, a variable out of range...)",
+    ["path"],
+    registry=REGISTRY,
+)

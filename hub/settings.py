@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -89,6 +90,13 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="a revoked token still works this long in other processes at most; 0: off"
     )
 
+    # Trusted documents (docs/trusted-documents.md): registered GraphQL documents, sent by their
+    # sha256; "off" ignores the registry, "allow" serves registered and unregistered documents,
+    # "require" refuses any document that is not registered.
+    trusted_documents: Literal["off", "allow", "require"] = Field(
+        default="allow", description="off, allow or require registered documents"
+    )
+
     # Database pool.
     db_pool_size: int = 10
     db_max_overflow: int = 10
@@ -126,6 +134,15 @@ class Settings(BaseSettings):
     webhook_worker_batch: int = Field(default=50, ge=1, description="deliveries claimed at once")
     webhook_worker_poll_seconds: float = Field(default=0.5, gt=0, description="idle wait between claims")
     webhook_worker_in_serve: bool | None = Field(default=None, description="defaults to on with SQLite")
+    # Connectors (docs/connectors.md): where pulls may fetch pages and documents, as for webhooks.
+    connector_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts (exact or *.suffix) and networks (CIDR) pull connectors may fetch from; empty: none",
+    )
+    connector_schedule_poll_seconds: float = Field(
+        default=5.0, gt=0, description="how often workers look for due pulls"
+    )
+    connector_schedule_lease_seconds: float = Field(default=60.0, gt=0, description="a running pull's lease, renewed")
 
     # Benchmarks only: guard still decides, but no entry is written. Refused outside `benchmark`.
     audit_recording_disabled_for_benchmark: bool = False

@@ -29,7 +29,10 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from hub.access.context import Hub, RequestContext
 from hub.access.guard import declare_purpose, record_refused_token
 from hub.access.principals import authenticate
+from hub.compiled import reads as compiled_reads
+from hub.compiled.registry import Registered, TrustedDocuments
 from hub.errors import (
+    DocumentNotRegistered,
     FileTooLarge,
     HubError,
     InvalidInput,
@@ -56,6 +59,7 @@ EDGE_STATUS: tuple[tuple[type[HubError], int], ...] = (
     (PayloadTooLarge, 413),
     (FileTooLarge, 413),
     (QueryTooComplex, 400),
+    (DocumentNotRegistered, 400),
     (InvalidInput, 400),
     (MalformedRequest, 400),
 )
@@ -128,6 +132,21 @@ def _is_ide_request(request: Request) -> bool:
     )
 
 
+def _document_id(data: dict[str, Any]) -> object:
+    """The id a request names its document by: `documentId`, or Apollo's persisted-query hash."""
+    if "documentId" in data:
+        return data["documentId"]
+    extensions = data.get("extensions")
+    if not isinstance(extensions, dict):
+        return None
+    if "documentId" in extensions:
+        return extensions["documentId"]
+    persisted = extensions.get("persistedQuery")
+    if isinstance(persisted, dict) and "sha256Hash" in persisted:
+        return persisted["sha256Hash"]
+    return None
+
+
 class GraphQLEndpoint(GraphQL):
     def __init__(self, hub: Hub, schema: Any) -> None:
         super().__init__(
@@ -137,6 +156,7 @@ class GraphQLEndpoint(GraphQL):
             multipart_uploads_enabled=True,
         )
         self.hub = hub
+        self.trusted = TrustedDocuments(hub.sessions, hub.settings.trusted_documents)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -204,6 +224,9 @@ class GraphQLEndpoint(GraphQL):
                 return error_response(error.message, error.code, 400, **error.details)
             request.state.hub_context = context
             try:
+                compiled = await self._compiled_answer(request, context)
+                if compiled is not None:
+                    return Response(compiled, media_type="application/json")
                 return await self.run(request)
             except HTTPException as error:
                 return error_response(error.reason, MALFORMED_REQUEST, error.status_code)
@@ -215,14 +238,45 @@ class GraphQLEndpoint(GraphQL):
             # the collector gets to them.
             await request.close()
 
+    async def _compiled_answer(self, request: Request, context: RequestContext) -> bytes | None:
+        """A registered document of the compiled subset, answered from one statement (hub/compiled/);
+        None when the resolvers are to serve the request (docs/trusted-documents.md)."""
+        if request.method != "POST" or "json" not in request.headers.get("content-type", "").lower():
+            return None
+        data = self.decode_json(await request.body())
+        if not isinstance(data, dict):
+            return None
+        document_id = _document_id(data)
+        if document_id is None:
+            return None
+        found: Registered = await self.trusted.by_id(document_id)
+        variables = data.get("variables") or {}
+        operation = data.get("operationName")
+        if found.compiled is None or not isinstance(variables, dict):
+            return None
+        if operation is not None and operation != found.compiled.operation_name:
+            return None  # the resolvers say what is wrong with it
+        refuse_control_characters(variables)
+        return await compiled_reads.answer(context, found.compiled, variables)
+
     def decode_json(self, data: str | bytes) -> object:
-        """Any body json cannot read is the caller's mistake: too deep, not UTF-8, not JSON, not an object."""
+        """Any body json cannot read is the caller's mistake: too deep, not UTF-8, not JSON, not an object.
+
+        A document sent by its id (`documentId`, docs/trusted-documents.md) goes on to strawberry as
+        an extension; `parse_http_body` puts the registered text in its place."""
         try:
             decoded = json.loads(data)
         except (RecursionError, ValueError) as error:
             raise MalformedRequest("the request body is not valid JSON (or nests too deep)") from error
         if not isinstance(decoded, dict | list):
             raise MalformedRequest("the request body must be a JSON object")
+        for item in decoded if isinstance(decoded, list) else [decoded]:
+            if isinstance(item, dict) and "documentId" in item:
+                extensions = item.get("extensions")
+                item["extensions"] = {
+                    **(extensions if isinstance(extensions, dict) else {}),
+                    "documentId": item["documentId"],
+                }
         return decoded
 
     async def parse_multipart(self, request: Any) -> dict[str, str]:
@@ -251,6 +305,11 @@ class GraphQLEndpoint(GraphQL):
         """Strawberry's reading of the request, then the edge's checks on what it found."""
         data = await super().parse_http_body(request)
         for item in data if isinstance(data, list) else [data]:
+            document_id = _document_id({"extensions": item.extensions})
+            if document_id is not None and item.query is None:
+                item.query = (await self.trusted.by_id(document_id)).document
+            elif item.query is not None:
+                await self.trusted.check_text(item.query)
             if item.query is not None:
                 prepared = self.schema.documents.prepare(item.query)  # type: ignore[attr-defined]
                 if prepared.refusal is not None:

@@ -21,7 +21,7 @@ from schema.types.applicants import ApplicantMutation, ApplicantQuery
 from schema.types.audit import AuditQuery
 from schema.types.cases import CaseMutation, CaseQuery
 from schema.types.catalog import CatalogQuery
-from schema.types.halls import HallsMutation
+from schema.types.halls import HallsMutation, HallsQuery
 from schema.types.materials import MaterialMutation, MaterialQuery
 from schema.types.supervision import SupervisionMutation, SupervisionQuery
 from schema.types.webhooks import WebhookMutation, WebhookQuery
@@ -44,7 +44,15 @@ class ViewerQuery:
 
 @strawberry.type
 class Query(
-    ViewerQuery, ApplicantQuery, CatalogQuery, CaseQuery, MaterialQuery, AuditQuery, SupervisionQuery, WebhookQuery
+    ViewerQuery,
+    ApplicantQuery,
+    CatalogQuery,
+    CaseQuery,
+    HallsQuery,
+    MaterialQuery,
+    AuditQuery,
+    SupervisionQuery,
+    WebhookQuery,
 ):
     pass
 

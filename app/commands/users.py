@@ -32,7 +32,10 @@ def cmd_create(args: argparse.Namespace, settings: Settings) -> None:
     password, generated = _password(args)
     user = asyncio.run(
         in_session(
-            settings, lambda s: create_user(s, args.login, args.name, Kind(args.kind), args.department, password)
+            settings,
+            lambda s: create_user(
+                s, args.login, args.name, Kind(args.kind), args.department, password, centre_code=args.centre
+            ),
         )
     )
     print(f"console user {user.login} ({user.kind.value}, {user.department_code}, {user.name}) created.")
@@ -68,6 +71,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     create.add_argument("--name", required=True, help="the person's name, as the access log shows it")
     create.add_argument("--kind", required=True, choices=[kind.value for kind in Kind])
     create.add_argument("--department", required=True, help="department code")
+    create.add_argument("--centre", help="for a clerk: the code of the service centre of its window")
     create.add_argument("--password-file", help="read the password from this file instead of generating one")
     create.set_defaults(handler=cmd_create)
     reset = user.add_parser("reset-password", help="set a new password, unlock, end sessions")

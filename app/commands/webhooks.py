@@ -1,16 +1,30 @@
-"""`hub webhooks list | replay | pause | resume` for the operator, and `hub worker`, which delivers."""
+"""`hub webhooks list | replay | pause | resume` for the operator, and `hub worker`, which delivers
+webhooks and runs the jobs packages outside hub add through the `hub.worker_jobs` entry-point group
+(the connector schedules, connectors/schedules.py), so that hub never imports them by name."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import signal
+from collections.abc import Callable, Coroutine
 from contextlib import suppress
+from importlib.metadata import entry_points
+from typing import Any
 
+from hub.access.context import Hub
 from hub.services import hub_for, in_session
 from hub.settings import Settings
 from hub.webhooks import endpoints
 from hub.webhooks.worker import Worker
+
+# `job(hub, owner, once)`: once, run what is due and return a line to print; else run until cancelled.
+WorkerJob = Callable[[Hub, str, bool], Coroutine[Any, Any, str]]
+WORKER_JOBS_ENTRY_POINTS = "hub.worker_jobs"
+
+
+def worker_jobs() -> list[WorkerJob]:
+    return [entry_point.load() for entry_point in entry_points(group=WORKER_JOBS_ENTRY_POINTS)]
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> None:
@@ -60,14 +74,23 @@ async def _work(settings: Settings, once: bool) -> None:
                 print(f"sent {await worker.run_until_idle()} deliveries")
             finally:
                 await worker.close()
+            for job in worker_jobs():
+                print(await job(hub, worker.name, True))
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with suppress(NotImplementedError):
                 loop.add_signal_handler(signum, stop.set)
-        print(f"webhook worker {worker.name} delivering (Ctrl-C to stop after the sends in flight)")
-        await worker.run_forever(stop)
+        print(f"worker {worker.name} delivering webhooks and running connector schedules (Ctrl-C to stop)")
+        jobs = [asyncio.create_task(job(hub, worker.name, False)) for job in worker_jobs()]
+        try:
+            await worker.run_forever(stop)
+        finally:
+            for task in jobs:
+                task.cancel()  # a pull in progress gives its schedule back, to run again at once
+                with suppress(asyncio.CancelledError):
+                    await task
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
@@ -93,6 +116,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         parser.add_argument("id", type=int)
         parser.set_defaults(handler=handler)
 
-    worker = commands.add_parser("worker", help="deliver webhooks (run several on PostgreSQL)")
-    worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    worker = commands.add_parser(
+        "worker", help="deliver webhooks and run connector schedules (run several on PostgreSQL)"
+    )
+    worker.add_argument("--once", action="store_true", help="deliver and run what is due now, then exit")
     worker.set_defaults(handler=cmd_worker)

@@ -98,16 +98,23 @@ def check_password(password: str) -> None:
 
 
 async def create_user(
-    session: AsyncSession, login: str, name: str, kind: Kind, department_code: str, password: str
+    session: AsyncSession,
+    login: str,
+    name: str,
+    kind: Kind,
+    department_code: str,
+    password: str,
+    *,
+    centre_code: str | None = None,
 ) -> UserInfo:
-    """An account and its principal (caller commits)."""
+    """An account and its principal (caller commits); a clerk's at a service centre (three-level halls)."""
     login = login.strip()
     if not login or len(login) > 64 or not login.isprintable() or " " in login:
         raise InvalidInput("a login name is 1 to 64 characters without spaces", field="login")
     check_password(password)
     if await repo.user_by_login(session, login) is not None:
         raise InvalidInput(f"the login name {login!r} is taken", field="login")
-    issued = await create_principal(session, name, kind.role, department_code)
+    issued = await create_principal(session, name, kind.role, department_code, centre_code=centre_code)
     await repo.add_user(
         session,
         ConsoleUser(

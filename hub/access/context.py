@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.access._group_commit import GroupCommit
@@ -110,7 +111,15 @@ class RequestContext:
 
     async def rollback_keeping_log(self) -> None:
         """Undo the work of a failed operation, but still record who tried what."""
-        await self.session.rollback()
+        try:
+            await self.session.rollback()
+        except DBAPIError:
+            # When a field fails, graphql-core cancels its siblings, which may be mid-statement:
+            # aiosqlite then closes their connection. Nothing on it can be rolled back or committed,
+            # so it is discarded and the entries are committed through a fresh session.
+            await self.session.invalidate()
+            await self.session.close()
+            self._session = None
         await self.commit()
 
     async def close(self) -> None:

@@ -8,6 +8,7 @@ writes access entries, and nothing reads applicant data without passing here.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from hub.access import policy
 from hub.access.actions import AccessRequest, Action, Outcome, PendingEntry
@@ -44,14 +45,7 @@ async def guard(
         object_ref,
     )
     decision = await policy.decide(ctx, request)
-    now = utcnow()
-    outcome = Outcome.ALLOWED if decision.allowed else Outcome.DENIED
-    for applicant_ref in request.applicant_refs:
-        ctx.access.record(
-            PendingEntry(
-                now, action, outcome, applicant_ref, object_ref, request.fields, request.material_types, decision.reason
-            )
-        )
+    _record(ctx, request, Outcome.ALLOWED if decision.allowed else Outcome.DENIED, decision.reason, utcnow())
     if not decision.allowed:
         raise Forbidden(decision.reason, **decision.details)
 
@@ -124,3 +118,39 @@ async def declare_purpose(ctx: RequestContext, declared: bytes | str | None) -> 
         )
         await ctx.commit()
         raise
+
+
+async def allows_all(ctx: RequestContext, requests: Iterable[AccessRequest]) -> bool:
+    """Whether the policy allows every one of `requests`, recording nothing.
+
+    For a compiled read (hub/compiled/reads.py), which decides its whole plan before it reads: if
+    all is allowed it reads, then records with `record_allowed`; if not, it hands the request to
+    the use cases, which guard (and record) as always, so a denial reads as it always has."""
+    for request in requests:
+        if not (await policy.decide(ctx, request)).allowed:
+            return False
+    return True
+
+
+def record_allowed(ctx: RequestContext, requests: Iterable[AccessRequest]) -> None:
+    """Record the entries `guard` records for `requests` when the policy allows them."""
+    now = utcnow()
+    for request in requests:
+        _record(ctx, request, Outcome.ALLOWED, "", now)
+
+
+def _record(ctx: RequestContext, request: AccessRequest, outcome: Outcome, reason: str, now: datetime) -> None:
+    """One entry per applicant the access touches."""
+    for applicant_ref in request.applicant_refs:
+        ctx.access.record(
+            PendingEntry(
+                now,
+                request.action,
+                outcome,
+                applicant_ref,
+                request.object_ref,
+                request.fields,
+                request.material_types,
+                reason,
+            )
+        )

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from hub.access.auth import Role
 from hub.access.purposes import is_purpose_kind, parse_purpose
+from storage.repositories import cases as cases_repo
 from storage.repositories import catalog as catalog_repo
+from storage.repositories import centres as centres_repo
 
 if TYPE_CHECKING:
     from hub.access.actions import AccessRequest
@@ -195,6 +197,10 @@ async def _clerk(ctx: RequestContext, request: AccessRequest) -> Decision:
     obj, verb = split_action(request.action.value)
     if request.action.value in WINDOW_READS:
         return await _at_the_window(ctx, request)
+    if obj == "case" and request.object_ref.startswith("case:") and request.object_ref != "case:new":
+        refused = await _case_of_another_centre(ctx, request.object_ref.removeprefix("case:"), verb)
+        if refused is not None:
+            return refused
     if obj in APPLICANT_DATA and verb in READ_VERBS | WRITE_VERBS:
         return ALLOW
     if request.action.value in (ACCESS_HISTORY, VISIT_OPEN):
@@ -216,6 +222,38 @@ async def _at_the_window(ctx: RequestContext, request: AccessRequest) -> Decisio
             **({"purpose": ctx.purpose} if ctx.purpose else {}),
         )
     return _outside_scope(scope, request, ctx.purpose or "") or ALLOW
+
+
+async def caller_centre_id(ctx: RequestContext) -> int | None:
+    """The service centre of the caller's window (three-level halls); None for a caller at none."""
+    key = ("caller-centre", ctx.caller.principal_id)
+    if key not in ctx.cache:
+        ctx.cache[key] = await centres_repo.centre_of_principal(ctx.session, ctx.caller.principal_id)
+    centre_id: int | None = ctx.cache[key]
+    return centre_id
+
+
+# What a clerk at another centre does with a case: read it and hand over its results (就近办).
+COLLECTING_VERBS = frozenset({"read", "collect"})
+
+
+async def _case_of_another_centre(ctx: RequestContext, receipt_number: str, verb: str) -> Decision | None:
+    """Three-level halls: a case received at a centre is acted on by a clerk of that centre, by a clerk
+    of a department it is routed to, and (read, collect) by a clerk of the centre chosen for collection."""
+    case = await cases_repo.case_by_receipt(ctx.session, receipt_number)
+    if case is None or case.centre_id is None:
+        return None  # unknown (the use case says NOT_FOUND) or received outside any centre
+    centre_id = await caller_centre_id(ctx)
+    if centre_id == case.centre_id or (verb in COLLECTING_VERBS and centre_id == case.collect_centre_id):
+        return None
+    if await cases_repo.case_ids_with_department(
+        ctx.session, [case.id], ctx.caller.department_id, through_review_tasks=True
+    ):
+        return None
+    return deny(
+        f"case {receipt_number} was received at another service centre and is not routed to your department",
+        missing="centre",
+    )
 
 
 async def _department_system(ctx: RequestContext, request: AccessRequest) -> Decision:

@@ -21,6 +21,7 @@ from hub.access.context import Hub, RequestContext
 from hub.access.guard import declare_purpose, record_refused_token
 from hub.errors import InvalidInput, NotFound, Unauthenticated
 from storage.models.base import utcnow
+from storage.repositories import centres as centres_repo
 from storage.repositories import principals as repo
 
 logger = logging.getLogger("hub.access")
@@ -53,10 +54,17 @@ class PrincipalInfo:
 
 
 async def create_principal(
-    session: AsyncSession, name: str, role: Role, department_code: str, applicant_ref: str | None = None
+    session: AsyncSession,
+    name: str,
+    role: Role,
+    department_code: str,
+    applicant_ref: str | None = None,
+    *,
+    centre_code: str | None = None,
 ) -> IssuedToken:
     """Add a principal with a fresh token (caller commits). Auditors belong to the supervision office;
-    an applicant principal speaks for exactly one applicant (resident ID or credit code)."""
+    an applicant principal speaks for exactly one applicant (resident ID or credit code). A clerk's
+    window is at a service centre: once centres are loaded, a clerk names its centre, and only a clerk does."""
     if (role is Role.APPLICANT) != bool(applicant_ref):
         raise InvalidInput("an applicant principal, and only one, names its applicant", field="applicant")
     if applicant_ref:
@@ -70,6 +78,7 @@ async def create_principal(
         raise InvalidInput("auditors belong to the supervision office (电子监察)", field="department")
     if not name.strip():
         raise InvalidInput("a principal needs a name", field="name")
+    centre_id = await _centre_of_new_principal(session, role, centre_code)
     token = new_token()
     principal = await repo.add_principal(
         session,
@@ -79,8 +88,24 @@ async def create_principal(
         token_hash=hash_token(token),
         token_prefix=token[:10],
         applicant_ref=applicant_ref,
+        centre_id=centre_id,
     )
     return IssuedToken(principal.id, principal.name, role, department.code, token)
+
+
+async def _centre_of_new_principal(session: AsyncSession, role: Role, centre_code: str | None) -> int | None:
+    if role is not Role.CLERK:
+        if centre_code:
+            raise InvalidInput("only a clerk's window is at a service centre", field="centre")
+        return None
+    if not centre_code:
+        if await centres_repo.centres(session):
+            raise InvalidInput("a clerk's window is at a service centre: name it (--centre CODE)", field="centre")
+        return None
+    centre = await centres_repo.centre_by_code(session, centre_code.strip())
+    if centre is None:
+        raise NotFound(f"no service centre with code {centre_code.strip()!r}", field="centre")
+    return centre.id
 
 
 async def list_principals(session: AsyncSession) -> list[PrincipalInfo]:

@@ -177,8 +177,13 @@ def _describe(entries: list[bytes], stored: bytes, offset: int, first: int) -> t
     if after is not None and was(offset, after, expected) and was(offset + 1, line, expected + 1):
         return expected, f"entries {expected} and {expected + 1} were swapped"
     if after is not None and was(offset, after, expected):
+        if seq_of(after) == expected:
+            # The next line is the signed entry of that number as it was: nothing was renumbered.
+            return expected, f"entry {expected} was inserted: a forged entry stands before the signed one"
         return expected, f"entry {expected} was inserted: the entries after it were renumbered to make room"
-    if was(offset + 1, line, expected + 1):
+    if found == expected and was(offset + 1, line, expected + 1):
+        # Only when this entry now reads the missing one's number: an entry that kept its own
+        # number after a deletion re-encodes to itself and proves no renumbering.
         return expected, f"entry {expected} is missing: the entries after it were renumbered to close the gap"
     if found == expected:
         return expected, f"entry {expected} was changed: its content does not match the leaf signed for it"

@@ -23,13 +23,16 @@ from hub.access.actions import Action
 from hub.access.auth import SYSTEM_CALLER
 from hub.access.context import Hub, RequestContext, all_or_nothing
 from hub.access.guard import guard
+from hub.access.policy import caller_centre_id
 from hub.calendar.workdays import add_working_days, local_date
 from hub.cases.intake import case_ref, case_row, guard_case
 from hub.cases.views import CaseView, load_case_views
 from hub.errors import CalendarOutOfRange, CaseClosed, CaseOfAnotherWindow, CaseStateConflict, InvalidInput
+from hub.halls import centres
 from hub.periodic import every
 from storage.models.cases import Case, CaseStatus
 from storage.repositories import cases as repo
+from storage.repositories import centres as centres_repo
 
 MAX_REASON_LENGTH = 500
 
@@ -44,7 +47,7 @@ async def withdraw_case(ctx: RequestContext, receipt_number: str, reason: str) -
     reason = reason.strip()
     if not reason or len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput(f"give the reason for withdrawal (1 to {MAX_REASON_LENGTH} characters)", field="reason")
-    _check_own_window(ctx, case)
+    await _check_own_window(ctx, case)
     if CaseStatus(case.status).closed:
         raise CaseClosed(f"the case is {case.status}; it can no longer be withdrawn", status=case.status)
     case.status = CaseStatus.WITHDRAWN.value
@@ -56,11 +59,34 @@ async def withdraw_case(ctx: RequestContext, receipt_number: str, reason: str) -
 
 
 @all_or_nothing
-async def collect_results(ctx: RequestContext, receipt_number: str) -> CaseView:
-    """统一出件: the applicant collected the results of a completed case at its window."""
+async def choose_collect_centre(ctx: RequestContext, receipt_number: str, centre_code: str | None) -> CaseView:
+    """就近办: the applicant chooses the centre where they will collect the results (None: the window
+    that received the case), at that window, any time before collecting."""
     case = await case_row(ctx, receipt_number, Action.CASE_COLLECT, for_update=True)
     await guard_case(ctx, case, Action.CASE_COLLECT)
-    _check_own_window(ctx, case)
+    await _check_own_window(ctx, case)
+    chosen = await centres.centre_by_code(ctx.session, centre_code, field="collectAt") if centre_code else None
+    if case.results_collected_at is not None or case.status in (CaseStatus.WITHDRAWN.value, CaseStatus.ABANDONED.value):
+        raise CaseStateConflict("the results are collected already, or there will be none", status=case.status)
+    case.collect_centre_id = chosen.id if chosen else None
+    await ctx.commit()
+    return (await load_case_views(ctx, [case]))[0]
+
+
+@all_or_nothing
+async def collect_results(ctx: RequestContext, receipt_number: str) -> CaseView:
+    """统一出件: the applicant collected the results of a completed case at its window, or at the
+    centre they chose (就近办), whose window hands them over."""
+    case = await case_row(ctx, receipt_number, Action.CASE_COLLECT, for_update=True)
+    await guard_case(ctx, case, Action.CASE_COLLECT)
+    here = await caller_centre_id(ctx)
+    if case.collect_centre_id is None:
+        await _check_own_window(ctx, case)
+    elif here != case.collect_centre_id:
+        chosen = (await centres_repo.centres_by_ids(ctx.session, [case.collect_centre_id]))[case.collect_centre_id]
+        raise CaseOfAnotherWindow(
+            f"the applicant collects the results at {chosen.name}", field="receiptNumber", collectAt=chosen.code
+        )
     if case.status != CaseStatus.COMPLETED.value:
         raise CaseStateConflict(
             f"results are collected from a completed case; this one is {case.status}", status=case.status
@@ -68,12 +94,16 @@ async def collect_results(ctx: RequestContext, receipt_number: str) -> CaseView:
     if case.results_collected_at is not None:
         raise CaseStateConflict("the results were collected already", status=case.status)
     case.results_collected_at = ctx.hub.clock()
+    case.results_collected_centre_id = here
     await ctx.commit()
     return (await load_case_views(ctx, [case]))[0]
 
 
-def _check_own_window(ctx: RequestContext, case: Case) -> None:
-    if case.window_department_id != ctx.caller.department_id:
+async def _check_own_window(ctx: RequestContext, case: Case) -> None:
+    """The receiving window: its department, at its centre (three-level halls)."""
+    if case.window_department_id != ctx.caller.department_id or (
+        case.centre_id is not None and await caller_centre_id(ctx) != case.centre_id
+    ):
         raise CaseOfAnotherWindow(
             "only the window that received the case can do this", field="receiptNumber", window=case.window
         )

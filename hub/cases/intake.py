@@ -33,6 +33,7 @@ from hub.errors import (
     MaterialOfAnotherApplicant,
     NotFound,
 )
+from hub.halls import centres
 from hub.outbox import events
 from hub.profiles.applicants import find_applicant
 from storage.models import Material, MaterialStatus
@@ -61,11 +62,14 @@ async def open_case(
     *,
     catalog_version: int | None = None,
     counterparty_id_number: str | None = None,
+    collect_at: str | None = None,
 ) -> CaseView:
     """Receive a case at a window: the applicant, the items (current catalogue only), a receipt number.
 
     `counterparty_id_number` names the other party (the seller of a home the applicant buys): the
-    case may pin the certificates the items end, and its results cancel them (注销).
+    case may pin the certificates the items end, and its results cancel them (注销). The case is at
+    the centre of the caller's window, whose level must accept every item; `collect_at` is the centre
+    where the applicant will collect the results (就近办).
     """
     window = window.strip()
     if not window or len(window) > MAX_WINDOW_LENGTH:
@@ -76,6 +80,9 @@ async def open_case(
         raise InvalidInput("the counterparty is another applicant than the case's", field="counterpartyIdNumber")
     version_id, items, _ = await current_items(ctx, item_codes, catalog_version)
     await guard(ctx, Action.CASE_OPEN, [applicant.id_number], object_ref="case:new")
+    centre = await centres.caller_centre(ctx)
+    centres.check_accepted_at(centre, items)
+    collect_centre = await centres.centre_by_code(ctx.session, collect_at, field="collectAt") if collect_at else None
     now = ctx.hub.clock()
     day = local_date(now)
     # Taken last, so the counter row is locked only for the few statements before the commit.
@@ -88,6 +95,8 @@ async def open_case(
         window=window,
         received_by_principal_id=ctx.caller.principal_id,
         window_department_id=ctx.caller.department_id,
+        centre_id=centre.id if centre else None,
+        collect_centre_id=collect_centre.id if collect_centre else None,
         status=CaseStatus.OPEN.value,
         opened_at=now,
     )
@@ -204,6 +213,8 @@ async def accept_case(ctx: RequestContext, receipt_number: str, item_codes: Sequ
         raise CaseStateConflict(f"the case is {case.status} with no item left to accept", status=case.status)
     chosen = _chosen_items(view, item_codes)
     items = [i.item for i in chosen]
+    centre = await centres.centre_of_case(ctx, case)
+    centres.check_accepted_at(centre, items)
     required = materials_required_for(items, await catalog_repo.materials_of_items(ctx.session, [i.id for i in items]))
     _check_complete(view, {r.material_type.code: r.is_key for r in required}, local_date(ctx.hub.clock()))
     now = ctx.hub.clock()
@@ -212,9 +223,19 @@ async def accept_case(ctx: RequestContext, receipt_number: str, item_codes: Sequ
         case.accepted_at = now
         case.accepted_by_principal_id = ctx.caller.principal_id
     await repo.accept_items(ctx.session, case.id, [i.id for i in items], now)
-    distributed = {r.department.id for r in view.reviews if r.assigned_at is not None}
-    departments = sorted({d.id for i in chosen for d in i.departments} - distributed)
-    await repo.add_review_tasks(ctx.session, case.id, departments, now)
+    # Each catalogue department's part goes to the department of its line at the deciding centre.
+    distributed = {r.catalogue_department_id for r in view.reviews if r.assigned_at is not None}
+    routes: dict[int, centres.Route] = {}
+    for item in chosen:
+        for route in await centres.deciding_routes(ctx.session, centre, item.item, item.departments):
+            if (route.routed_from_department_id or route.department_id) not in distributed:
+                routes.setdefault(route.department_id, route)
+    await repo.add_review_tasks(
+        ctx.session,
+        case.id,
+        [(r.department_id, r.centre_id, r.routed_from_department_id) for _, r in sorted(routes.items())],
+        now,
+    )
     await events.case_distributed(ctx, case)
     await ctx.commit()
     return (await load_case_views(ctx, [case]))[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hub.access.context import RequestContext
-from hub.access.policy import PurposeScope, register_purpose_resolver
+from hub.access.policy import PurposeScope, caller_centre_id, register_purpose_resolver
 from hub.identifiers import ApplicantKind
 from hub.profiles.fields import allowed_fields
 from storage.models import Material, MaterialVersion
@@ -24,7 +24,10 @@ async def case_purpose_scope(ctx: RequestContext, receipt_number: str) -> Purpos
     case = await repo.case_by_receipt(ctx.session, receipt_number)
     if case is None:
         return None
-    at_its_window = case.window_department_id == ctx.caller.department_id
+    # Three-level halls: the window is its department at its centre.
+    at_its_window = case.window_department_id == ctx.caller.department_id and (
+        case.centre_id is None or await caller_centre_id(ctx) == case.centre_id
+    )
     if not at_its_window and not await repo.case_ids_with_department(ctx.session, [case.id], ctx.caller.department_id):
         return None
     parties = await repo.applicants_by_ids(

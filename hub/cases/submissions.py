@@ -21,6 +21,7 @@ from hub.calendar.workdays import CHINA
 from hub.cases.views import CaseView, ItemView, Reuse, load_case_views, load_item_views
 from hub.errors import InvalidInput
 from hub.profiles.applicants import ApplicantRecord, find_applicant
+from storage.models import Department, ServiceItem
 from storage.models.cases import AttachmentOrigin, Case, CaseStatus
 from storage.repositories import cases as repo
 
@@ -171,6 +172,16 @@ async def recent_cases(
 async def case_items(ctx: RequestContext, listed: Sequence[CaseListing]) -> list[tuple[ItemView, ...]]:
     """The items and deadlines of listed cases (already guarded by the listing)."""
     return await load_item_views(ctx, [entry.case for entry in listed])
+
+
+async def untimed_case_items(
+    ctx: RequestContext, listed: Sequence[CaseListing]
+) -> list[tuple[tuple[ServiceItem, tuple[Department, ...]], ...]]:
+    """The items of listed cases with their departments, for a reader who asks for no acceptance and
+    no deadline: one query, without the calendar, opinions, pauses and hand-in times that time
+    them (already guarded by the listing)."""
+    items = await repo.items_with_departments_of_cases(ctx.session, [entry.case.id for entry in listed])
+    return [tuple((item, tuple(departments)) for item, departments in items.get(entry.case.id, [])) for entry in listed]
 
 
 async def case_details(ctx: RequestContext, listed: Sequence[CaseListing]) -> list[CaseView]:

@@ -21,7 +21,7 @@ from hub.cases.clocks import OpinionFact, StoredPauseFact, clock_stops
 from hub.cases.deadlines import Deadline, Pause, deadline, working_days_spent
 from hub.cases.notice import Requirement, materials_required_for
 from hub.profiles.applicants import ApplicantRecord
-from storage.models import Department, Material, MaterialType, MaterialVersion, ServiceItem
+from storage.models import Centre, Department, Material, MaterialType, MaterialVersion, ServiceItem
 from storage.models.cases import (
     AttachmentOrigin,
     Case,
@@ -36,6 +36,7 @@ from storage.models.cases import (
 )
 from storage.repositories import cases as repo
 from storage.repositories import catalog as catalog_repo
+from storage.repositories import centres as centres_repo
 
 
 class ReviewState(StrEnum):
@@ -116,6 +117,14 @@ class DepartmentReview:
     opinions: tuple[OpinionView, ...]  # every revision, oldest first
     working_days_spent: int | None
     pauses: tuple[PauseView, ...] = ()  # oldest first
+    # Three-level halls: the centre whose department decides, and the catalogue department whose
+    # part this is (the department itself unless the case was routed to a local one).
+    centre: Centre | None = None
+    routed_from: Department | None = None
+
+    @property
+    def catalogue_department_id(self) -> int:
+        return (self.routed_from or self.department).id
 
     @property
     def paused(self) -> bool:
@@ -157,6 +166,10 @@ class CaseView:
     counterparty: ApplicantRecord | None
     window_department: Department
     today: date
+    # Three-level halls: the centre that received the case, and where the applicant collects (就近办).
+    centre: Centre | None
+    collect_centre: Centre | None
+    results_collected_centre: Centre | None
     items: tuple[ItemView, ...]
     materials: tuple[AttachmentView, ...]
     reviews: tuple[DepartmentReview, ...]
@@ -240,6 +253,9 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
     version_ids += [r.material_version_id for per in results.values() for r in per]
     versions = await repo.versions_with_materials(session, version_ids)
     department_ids = {case.window_department_id for case in cases}
+    department_ids |= {
+        d for per in tasks.values() for t in per for d in (t.department_id, t.routed_from_department_id) if d
+    }
     department_ids |= {o.department_id for per in opinions.values() for o in per}
     department_ids |= {m.issuing_department_id for m in (m for _, m in versions.values()) if m.issuing_department_id}
     departments = await repo.departments_by_ids(session, sorted(department_ids))
@@ -248,13 +264,18 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
         [case.applicant_id for case in cases]
         + [case.counterparty_applicant_id for case in cases if case.counterparty_applicant_id],
     )
+    centres = await centres_repo.centres_by_ids(
+        session,
+        [c for case in cases for c in (case.centre_id, case.collect_centre_id, case.results_collected_centre_id) if c]
+        + [t.centre_id for per in tasks.values() for t in per if t.centre_id],
+    )
     result_types = await catalog_repo.material_types_by_ids(
         session, sorted({versions[r.material_version_id][1].material_type_id for per in results.values() for r in per})
     )
     views = []
     for case in cases:
         case_items = items.get(case.id, [])
-        case_pauses = pauses.get(case.id, {})
+        case_pauses = _with_routed_pauses(pauses.get(case.id, {}), tasks.get(case.id, []))
         views.append(
             CaseView(
                 case=case,
@@ -264,6 +285,11 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
                 else None,
                 window_department=departments[case.window_department_id],
                 today=today,
+                centre=centres.get(case.centre_id) if case.centre_id else None,
+                collect_centre=centres.get(case.collect_centre_id) if case.collect_centre_id else None,
+                results_collected_centre=centres.get(case.results_collected_centre_id)
+                if case.results_collected_centre_id
+                else None,
                 items=tuple(
                     _item_view(
                         calendar,
@@ -289,6 +315,8 @@ async def load_case_views(ctx: RequestContext, cases: Sequence[Case]) -> list[Ca
                     opinions.get(case.id, []),
                     case_pauses,
                     today,
+                    departments,
+                    centres,
                 ),
                 minutes=_minutes(minutes.get(case.id, []), opinions.get(case.id, []), departments),
                 results=tuple(
@@ -310,10 +338,17 @@ async def load_item_views(ctx: RequestContext, cases: Sequence[Case]) -> list[tu
     items = await repo.items_with_departments_of_cases(ctx.session, case_ids)
     acceptances = await repo.item_acceptances(ctx.session, case_ids)
     pauses = await _pauses_of(ctx, cases, calendar, today, await repo.opinions(ctx.session, case_ids))
+    tasks = await repo.review_tasks(ctx.session, case_ids)
     return [
         tuple(
             _item_view(
-                calendar, case, item, departments, acceptances[case.id].get(item.id), today, pauses.get(case.id, {})
+                calendar,
+                case,
+                item,
+                departments,
+                acceptances[case.id].get(item.id),
+                today,
+                _with_routed_pauses(pauses.get(case.id, {}), tasks.get(case.id, [])),
             )
             for item, departments in items.get(case.id, [])
         )
@@ -363,6 +398,21 @@ def _result_view(
 ) -> ResultView:
     issuer = departments.get(material.issuing_department_id) if material.issuing_department_id else None
     return ResultView(material_types[material.material_type_id], material, version, issuer)
+
+
+def _with_routed_pauses(pauses: dict[int, list[PauseView]], tasks: Sequence[ReviewTask]) -> dict[int, list[PauseView]]:
+    """A routed department's pauses (three-level halls) stop its catalogue department's items too."""
+    routed = {
+        t.routed_from_department_id: t.department_id
+        for t in tasks
+        if t.routed_from_department_id is not None and t.department_id in pauses
+    }
+    if not routed:
+        return pauses
+    merged = dict(pauses)
+    for catalogue_id, reviewer_id in routed.items():
+        merged[catalogue_id] = [*merged.get(catalogue_id, []), *pauses[reviewer_id]]
+    return merged
 
 
 def _reference_day(case: Case, today: date) -> date:
@@ -430,11 +480,17 @@ def _reviews(
     opinions: Sequence[Opinion],
     pauses: dict[int, list[PauseView]],
     today: date,
+    departments: dict[int, Department],
+    centres: dict[int, Centre],
 ) -> tuple[DepartmentReview, ...]:
+    # A catalogue department's part routed to a local one (three-level halls) is that one's review.
+    routed = {t.routed_from_department_id: t for t in tasks if t.routed_from_department_id is not None}
     participants: dict[int, tuple[Department, list[ServiceItem]]] = {}
     for item in case_items:
         for department in item_departments.get(item.id, []):
-            participants.setdefault(department.id, (department, []))[1].append(item)
+            task = routed.get(department.id)
+            reviewer = departments[task.department_id] if task else department
+            participants.setdefault(reviewer.id, (reviewer, []))[1].append(item)
     task_of = {task.department_id: task for task in tasks}
     reviews = []
     for department_id in sorted(participants, key=lambda d: participants[d][0].code):
@@ -477,6 +533,8 @@ def _reviews(
                 own,
                 working_days_spent(calendar, start, reference, spans),
                 own_pauses,
+                centres.get(task.centre_id) if task.centre_id else None,
+                departments[task.routed_from_department_id] if task.routed_from_department_id else None,
             )
         )
     return tuple(reviews)

@@ -10,14 +10,16 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.errors import CatalogError
+from hub.errors import CatalogError, InvalidInput
 from storage.models import (
     CatalogVersion,
+    CentreLevel,
     Department,
     LegalBasis,
     MaterialType,
@@ -39,6 +41,9 @@ class DepartmentSpec(_Strict):
     code: str = Field(min_length=1, max_length=32)
     name: str = Field(min_length=1, max_length=200)
     supervision: bool = False
+    # Three-level halls: the catalogue department this one is the local office of (a county's 人社局
+    # of the city's); where each sits is said by the centres file (`hub centre load`).
+    branch_of: str | None = None
 
 
 class MaterialTypeSpec(_Strict):
@@ -66,6 +71,10 @@ class ServiceItemSpec(_Strict):
     materials: list[RequiredMaterialSpec] = []
     # Material types whose holder's right the item ends (the seller's certificate on a transfer).
     cancels: list[str] = []
+    # Three-level halls: the centre levels where the item may be accepted (every level unless said),
+    # and the level whose department decides it (unsaid: the departments named here, wherever accepted).
+    accept_levels: list[CentreLevel] = Field(default=list(CentreLevel), min_length=1)
+    decide_level: CentreLevel | None = None
 
     @model_validator(mode="after")
     def _limits_and_stage(self) -> ServiceItemSpec:
@@ -102,16 +111,25 @@ class LoadSummary:
 
 def parse_catalog(text: str, source_name: str) -> CatalogFile:
     """Parse YAML (a superset of JSON) into a validated catalogue, or raise CatalogError."""
+    return parse_operator_file(text, source_name, CatalogFile, CatalogError)
+
+
+FileModel = TypeVar("FileModel", bound=BaseModel)
+
+
+def parse_operator_file(text: str, source_name: str, model: type[FileModel], error: type[InvalidInput]) -> FileModel:
+    """A file an operator loads (the catalogue, the service centres): YAML, or JSON by its name,
+    validated whole by `model`; anything else raises `error` naming the first problem's place."""
     try:
         data = yaml.safe_load(text) if not source_name.endswith(".json") else json.loads(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise CatalogError(f"{source_name}: not valid YAML/JSON: {exc}") from None
+        raise error(f"{source_name}: not valid YAML/JSON: {exc}") from None
     try:
-        return CatalogFile.model_validate(data or {})
+        return model.model_validate(data or {})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise CatalogError(f"{source_name}: {where}: {first['msg']}", errors=exc.error_count()) from None
+        raise error(f"{source_name}: {where}: {first['msg']}", errors=exc.error_count()) from None
 
 
 async def load_catalog(session: AsyncSession, text: str, source_name: str) -> LoadSummary:
@@ -122,6 +140,10 @@ async def load_catalog(session: AsyncSession, text: str, source_name: str) -> Lo
         departments[spec.code] = await departments_repo.upsert_department(
             session, spec.code, spec.name, is_supervision=spec.supervision
         )
+    for spec in catalog.departments:
+        if spec.branch_of is not None and (spec.branch_of not in departments or spec.branch_of == spec.code):
+            raise CatalogError(f"{source_name}: department {spec.code}: unknown branch_of {spec.branch_of!r}")
+        departments[spec.code].branch_of_id = departments[spec.branch_of].id if spec.branch_of else None
 
     def department_id(code: str, where: str) -> int:
         if code not in departments:
@@ -169,6 +191,8 @@ async def load_catalog(session: AsyncSession, text: str, source_name: str) -> Lo
             silence_is_consent=item_spec.silence_is_consent,
             guide=item_spec.guide,
             cancels=",".join(item_spec.cancels),
+            accept_levels=",".join(level.value for level in CentreLevel if level in item_spec.accept_levels),
+            decide_level=item_spec.decide_level.value if item_spec.decide_level else None,
         )
         session.add(item)
         await session.flush()

@@ -8,6 +8,7 @@ files, the cases get real receipt numbers and review tasks, and the access log r
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -75,8 +76,14 @@ def demo_pdf(*lines: str) -> bytes:
     return bytes(out)
 
 
-async def _callers(hub: Hub) -> tuple[Caller, dict[str, Caller]]:
-    """The demo clerk, and each department's system, as callers of the use cases."""
+# Three-level halls: the first person's retirement papers are handed in at a township window (龙泉街道),
+# decided by the county's 人社局 (decide_level: county), and collected at the village station (就近办).
+TOWNSHIP_WINDOW = "lq-bmfw"
+COLLECT_AT = "xiangshan"
+
+
+async def _callers(hub: Hub) -> tuple[Caller, Caller, dict[str, Caller]]:
+    """The demo clerk, the township's clerk, and each department's system, as callers of the use cases."""
     async with hub.sessions() as session:
         rows = await session.execute(
             select(Principal, Department.code)
@@ -86,7 +93,8 @@ async def _callers(hub: Hub) -> tuple[Caller, dict[str, Caller]]:
         )
         callers = [Caller(p.id, p.name, Role(p.role), p.department_id, code) for p, code in rows]
     clerk = next(c for c in callers if c.role is Role.CLERK)
-    return clerk, {c.department_code: c for c in callers if c.role is Role.DEPARTMENT_SYSTEM}
+    township = next(c for c in callers if c.role is Role.CLERK and c.department_code == TOWNSHIP_WINDOW)
+    return clerk, township, {c.department_code: c for c in callers if c.role is Role.DEPARTMENT_SYSTEM}
 
 
 async def _as(hub: Hub, caller: Caller, purpose: str | None = None) -> RequestContext:
@@ -96,13 +104,15 @@ async def _as(hub: Hub, caller: Caller, purpose: str | None = None) -> RequestCo
 async def load_demo_cases(hub: Hub, *, applicants: int = 30, seed: int = 20261123) -> DemoCasesSummary:
     """Materials and a case for the first demo applicants: accepted, reviewed, some completed."""
     chooser = random.Random(seed)
-    clerk, systems = await _callers(hub)
+    clerk, township, systems = await _callers(hub)
     async with hub.sessions() as session:
         people = list((await session.execute(select(Applicant).order_by(Applicant.id).limit(applicants))).scalars())
+    at_township = next((p.id for p in people if p.kind == "person"), None)
     materials = cases = completed = 0
     for applicant in people:
         item, handed_in, promised = PERSON_STORY if applicant.kind == "person" else ENTERPRISE_STORY
-        ctx = await _as(hub, clerk)
+        near = applicant.id == at_township
+        ctx = await _as(hub, township if near else clerk)
         try:
             version_ids = []
             for type_code, title in handed_in:
@@ -117,7 +127,8 @@ async def load_demo_cases(hub: Hub, *, applicants: int = 30, seed: int = 2026112
                 )
                 version_ids.append(detail.current_version.id)
                 materials += 1
-            view = await open_case(ctx, applicant.id_number, [item], chooser.choice(WINDOWS))
+            window = "综合窗口 1" if near else chooser.choice(WINDOWS)
+            view = await open_case(ctx, applicant.id_number, [item], window, collect_at=COLLECT_AT if near else None)
             receipt = view.receipt_number
             for version_id in version_ids:
                 await attach_existing(ctx, receipt, version_id)
@@ -127,14 +138,12 @@ async def load_demo_cases(hub: Hub, *, applicants: int = 30, seed: int = 2026112
             cases += 1
         finally:
             await ctx.close()
+        if near:
+            # Decided at the county while the township waits for the promised photo.
+            await _approve(hub, systems, view.departments, receipt)
         if promised or chooser.random() < 0.5:
             continue  # left open: a promise to keep, or departments still reviewing
-        for department in view.departments:
-            review_ctx = await _as(hub, systems[department.code], purpose=f"case:{receipt}")
-            try:
-                await record_opinion(review_ctx, receipt, OpinionInput(Decision.APPROVE, "材料齐全，同意。"))
-            finally:
-                await review_ctx.close()
+        await _approve(hub, systems, view.departments, receipt)
         ctx = await _as(hub, clerk)
         try:
             await complete_case(ctx, receipt)
@@ -142,3 +151,12 @@ async def load_demo_cases(hub: Hub, *, applicants: int = 30, seed: int = 2026112
         finally:
             await ctx.close()
     return DemoCasesSummary(materials, cases, completed)
+
+
+async def _approve(hub: Hub, systems: dict[str, Caller], departments: Sequence[Department], receipt: str) -> None:
+    for department in departments:
+        review_ctx = await _as(hub, systems[department.code], purpose=f"case:{receipt}")
+        try:
+            await record_opinion(review_ctx, receipt, OpinionInput(Decision.APPROVE, "材料齐全，同意。"))
+        finally:
+            await review_ctx.close()

@@ -26,6 +26,7 @@ from hub.access.accounts import Kind, create_user, reset_password
 from hub.errors import Forbidden
 from hub.settings import Environment, Settings
 from storage.models import ConsoleUser
+from storage.repositories import centres as centres_repo
 from storage.repositories.accounts import user_by_login
 
 
@@ -35,6 +36,7 @@ class DemoPerson:
     name: str
     kind: Kind
     department_code: str
+    centre_code: str | None = None  # a clerk's window is at a service centre
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,7 @@ class DemoLogin:
 
 
 DEMO_PEOPLE = (
-    DemoPerson("clerk", "王芳", Kind.CLERK, "xzfw"),
+    DemoPerson("clerk", "王芳", Kind.CLERK, "xzfw", "jingmen"),
     DemoPerson("reviewer", "赵建平", Kind.REVIEWER, "zrzy"),
     DemoPerson("auditor", "李明", Kind.AUDITOR, "jcj"),
 )
@@ -66,13 +68,23 @@ async def reissue_demo_people(
     if settings.environment is not Environment.DEMO:
         raise Forbidden("demo people are created only when HUB_ENVIRONMENT=demo", missing="environment")
     kept = {} if rotate else read_kept_passwords(people_file(settings))
+    # The demo clerk's window is at the demo's city centre once `hub demo` has loaded the centres.
+    centres = await centres_repo.centres_by_code(session)
     logins = []
     for person in DEMO_PEOPLE:
         user = await user_by_login(session, person.login)
         password = kept.get(person.login)
         if user is None:
             password = password or _new_password()
-            await create_user(session, person.login, person.name, person.kind, person.department_code, password)
+            await create_user(
+                session,
+                person.login,
+                person.name,
+                person.kind,
+                person.department_code,
+                password,
+                centre_code=person.centre_code if person.centre_code in centres else None,
+            )
         elif password is None or not _still_lets_in(user, password):
             password = _new_password()
             await reset_password(session, person.login, password, now)

@@ -19,11 +19,15 @@ from hub.access.principals import create_principal
 from hub.catalog.catalogue import load_catalog
 from hub.demo.people import DemoApplicant, generate_applicants
 from hub.errors import Conflict, InvalidInput
+from hub.halls.centres import load_centres
 from storage.repositories import applicants as applicants_repo
 from storage.repositories import catalog as catalog_repo
 from storage.repositories import principals as principals_repo
 
 CATALOG_FILE = Path(__file__).parent / "data" / "demo-catalog.yaml"
+CENTRES_FILE = Path(__file__).parent / "data" / "demo-centres.yaml"
+# Where a clerk's window is when its department sits at no centre of its own: the city centre.
+CITY_CENTRE = "jingmen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,7 @@ class DemoPrincipal:
     name: str
     role: Role
     department_code: str
+    centre_code: str | None = None  # a clerk's only
 
 
 # Every department of the demo catalogue has its own system and a clerk at its window, so every
@@ -59,7 +64,7 @@ DEPARTMENT_SYSTEMS = {
     "tx": "通信业务受理系统",
 }
 # The integrated window of the service centre (综合窗口) records what the centre says of applicants.
-CENTRE_CLERK = DemoPrincipal("王芳（综合窗口）", Role.CLERK, "xzfw")
+CENTRE_CLERK = DemoPrincipal("王芳（综合窗口）", Role.CLERK, "xzfw", CITY_CENTRE)
 
 
 def _catalogue_departments() -> list[tuple[str, str]]:
@@ -68,9 +73,24 @@ def _catalogue_departments() -> list[tuple[str, str]]:
     return [(d["code"], d["name"]) for d in departments if not d.get("supervision")]
 
 
+def _centres_of_departments() -> dict[str, str]:
+    """Department code to the code of the demo centre it sits at."""
+    placed: dict[str, str] = {}
+    pending = list(yaml.safe_load(CENTRES_FILE.read_text(encoding="utf-8"))["centres"])
+    while pending:
+        centre = pending.pop()
+        placed |= dict.fromkeys(centre.get("departments", []), centre["code"])
+        pending.extend(centre.get("children", []))
+    return placed
+
+
 DEMO_PRINCIPALS = (
     CENTRE_CLERK,
-    *(DemoPrincipal(f"{name}窗口", Role.CLERK, code) for code, name in _catalogue_departments() if code != "xzfw"),
+    *(
+        DemoPrincipal(f"{name}窗口", Role.CLERK, code, _centres_of_departments().get(code, CITY_CENTRE))
+        for code, name in _catalogue_departments()
+        if code != "xzfw"
+    ),
     *(
         DemoPrincipal(DEPARTMENT_SYSTEMS.get(code, f"{name}业务系统"), Role.DEPARTMENT_SYSTEM, code)
         for code, name in _catalogue_departments()
@@ -109,7 +129,11 @@ async def load_demo(session: AsyncSession, *, applicants: int, seed: int, if_emp
     if applicants < 0:
         raise InvalidInput("the number of applicants cannot be negative", field="applicants")
     catalog = await load_catalog(session, CATALOG_FILE.read_text(encoding="utf-8"), CATALOG_FILE.name)
-    issued = [await create_principal(session, p.name, p.role, p.department_code) for p in DEMO_PRINCIPALS]
+    await load_centres(session, CENTRES_FILE.read_text(encoding="utf-8"), CENTRES_FILE.name)
+    issued = [
+        await create_principal(session, p.name, p.role, p.department_code, centre_code=p.centre_code)
+        for p in DEMO_PRINCIPALS
+    ]
     # Each department's values are recorded by its system; the service centre's by its clerk.
     recorders = {i.department_code: i.principal_id for i in issued if i.role is Role.DEPARTMENT_SYSTEM}
     recorders |= {i.department_code: i.principal_id for i in issued if i.name == CENTRE_CLERK.name}

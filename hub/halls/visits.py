@@ -64,11 +64,11 @@ async def visit_purpose_scope(ctx: RequestContext, ref: str) -> PurposeScope | N
     if visit is None or visit.principal_id != ctx.caller.principal_id or ctx.hub.clock() >= visit.expires_at:
         return None
     kind, _ = detect_kind(visit.id_number)
-    types = await catalog_repo.material_types(ctx.session)
+    codes = await catalog_repo.material_type_codes(ctx.session)
     return PurposeScope(
         # "*" too: the applicant stands at the window, and the clerk may be shown all of it.
         profile_fields=allowed_fields(ApplicantKind(kind)) | {"*"},
-        material_types=frozenset(t.code for t in types) | {"*"},
+        material_types=codes | {"*"},
         applicant_refs=frozenset({visit.id_number}),
     )
 

@@ -22,7 +22,7 @@ from hub.keys.keyring import Keyring
 from hub.outbox.events import EventType, subscribed
 from hub.settings import Settings
 from hub.webhooks import _keys
-from hub.webhooks.outbound import Allowlist, check_url
+from hub.webhooks.outbound import check_endpoint_url
 from hub.webhooks.signing import Scheme, new_secret, public_key_text
 from storage.models.base import utcnow
 from storage.models.webhooks import DeliveryStatus, WebhookEndpoint
@@ -116,7 +116,7 @@ async def create_endpoint(
     ctx: RequestContext, url: str, event_types: Sequence[str], scheme: Scheme = Scheme.V1
 ) -> IssuedEndpoint:
     _department_system(ctx)
-    checked_url = check_url(url, Allowlist.of(ctx.hub.settings.webhook_allowed_hosts))
+    checked_url = check_endpoint_url(url, ctx.hub.settings)
     endpoint = await repo.add_endpoint(
         ctx.session,
         WebhookEndpoint(

@@ -6,6 +6,10 @@ than a send can take (connect plus read timeouts, checked in settings), so no de
 two workers at once. A worker killed mid-send leaves its lease to expire and the delivery is tried
 again: delivery is at least once, and receivers deduplicate on `webhook-id`. On SQLite one worker
 runs inside `hub serve` (docs/webhooks.md says why).
+
+On PostgreSQL a worker also LISTENs on the channel that committed deliveries notify
+(storage/repositories/webhooks.py) and claims at once when told, instead of at its next poll; the
+poll stays, for retries coming due and for notifications missed while the listener reconnects.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 import os
 import socket
 import uuid
+from contextlib import suppress
 from datetime import datetime, timedelta
 
 import httpx
@@ -47,6 +52,9 @@ class Worker:
         self._secrets: dict[tuple[int, str], str] = {}
         # Sent, not yet recorded: (claimed, started, finished, answer).
         self._outcomes: list[tuple[ClaimedDelivery, datetime, datetime, outbound.Answer]] = []
+        # Set when deliveries were committed (PostgreSQL NOTIFY); `listening` once the LISTEN is on.
+        self.woken = asyncio.Event()
+        self.listening = asyncio.Event()
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -54,19 +62,25 @@ class Worker:
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
         stopping = asyncio.create_task(stop.wait())
+        listener = asyncio.create_task(self._listen())
         inflight: set[asyncio.Task[None]] = set()
         try:
             while not stop.is_set():
+                self.woken.clear()  # a notification from now on wakes the wait below
                 room = self.settings.webhook_worker_batch - len(inflight)
                 claimed = await self._claim_quietly(room) if room > 0 else []
                 inflight.update(asyncio.create_task(self.deliver(c)) for c in claimed)
                 if not claimed or len(inflight) >= self.settings.webhook_worker_batch:
-                    # Nothing due, or full: wait for a send to finish, the poll interval, or stop.
+                    # Nothing due, or full: wait for a send to finish, new deliveries (if there is
+                    # room for them), the poll interval, or stop.
+                    waking = asyncio.create_task(self.woken.wait())
+                    room_left = len(inflight) < self.settings.webhook_worker_batch
                     await asyncio.wait(
-                        {*inflight, stopping},
+                        {*inflight, stopping, *([waking] if room_left else [])},
                         timeout=self.settings.webhook_worker_poll_seconds,
                         return_when=asyncio.FIRST_COMPLETED,
                     )
+                    waking.cancel()
                 inflight = {task for task in inflight if not task.done()}
                 await self._settle_quietly()
             if inflight:
@@ -74,9 +88,40 @@ class Worker:
             await self._settle_quietly()
         finally:
             stopping.cancel()
+            listener.cancel()
+            with suppress(asyncio.CancelledError):
+                await listener
             for task in inflight:
                 task.cancel()
             await self.close()
+
+    async def _listen(self) -> None:
+        """PostgreSQL: set `woken` whenever deliveries commit, for the life of `run_forever`."""
+        if self.settings.is_sqlite:
+            return
+
+        def heard(_connection: object, _pid: int, _channel: str, _payload: str) -> None:
+            self.woken.set()
+
+        while True:
+            try:
+                async with self.hub.engine.connect() as connection:
+                    raw = (await connection.get_raw_connection()).driver_connection
+                    await raw.add_listener(repo.DELIVERIES_CHANNEL, heard)  # type: ignore[union-attr]
+                    self.woken.set()  # deliveries may have committed while nobody listened
+                    self.listening.set()
+                    try:
+                        while not raw.is_closed():  # type: ignore[union-attr]
+                            await asyncio.sleep(1.0)
+                    finally:
+                        self.listening.clear()
+                        if not raw.is_closed():  # type: ignore[union-attr]
+                            await raw.remove_listener(repo.DELIVERIES_CHANNEL, heard)  # type: ignore[union-attr]
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database away: the poll goes on meanwhile; listen again shortly
+                log.warning("webhook worker %s cannot listen for deliveries; retrying", self.name, exc_info=True)
+                await asyncio.sleep(1.0)
 
     async def run_until_idle(self) -> int:
         """Deliver whatever is due now, until nothing is (tests, `hub worker --once`). Returns sends."""

@@ -4,8 +4,8 @@ Request body: `old <size>`, one base64 consistency-proof hash a line, an empty l
 checkpoint. The witness answers, in the order the spec gives: 400 for a malformed request or an
 old size above the checkpoint's; 404 for an origin it does not witness; 403 if no key it trusts
 for that origin signed the checkpoint; 409 (`text/x.tlog.size`, the size it holds) if the old
-size is not the size it last cosigned; 422 if the proof does not verify, or if a checkpoint of
-the size it holds has another root (a split view). Otherwise it records the checkpoint, then
+size is not the size it last cosigned; 409 in plain text if a checkpoint of the size it holds
+has another root (a split view); 422 if the proof does not verify. Otherwise it records the checkpoint, then
 answers 200 with its cosignature line (C2SP tlog-cosignature, cosignature/v1).
 """
 
@@ -112,6 +112,10 @@ class Witness:
             held_size = held.tree_size if held is not None else 0
             if request.old_size != held_size:
                 return Answer(409, f"{held_size}\n", SIZE_CONTENT_TYPE)
+            if held is not None and checkpoint.tree_size == held_size and checkpoint.root_hash != held.root_hash:
+                # A split view: another tree of the size this witness cosigned. Plain text, so a
+                # client does not mistake it for the size answer and retry.
+                return Answer(409, f"another root for size {held_size}, which this witness cosigned: a split view\n")
             try:
                 if held is None or held_size == 0:
                     if request.proof:

@@ -24,9 +24,10 @@ from hub.cases.deadlines import Deadline as HubDeadline
 from hub.documents import materials
 from hub.profiles import applicants as profiles
 from schema import typed
-from schema.context import Info
+from schema.context import Info, selects
 from schema.types.applicants import Applicant, PageInfo
 from schema.types.catalog import Department, MaterialType, ServiceItem, department_of, service_item_of
+from schema.types.halls import Centre, centre_of
 from storage import models
 from storage.models import cases as case_models
 
@@ -289,6 +290,13 @@ class DepartmentReview:
     opinions: list[ReviewOpinion]
     pauses: list[ReviewPause] = strawberry.field(description="Corrections awaited and excluded periods, oldest first.")
     paused: bool = strawberry.field(description="Its clock stands still now.")
+    centre: Centre | None = strawberry.field(
+        default=None,
+        description="Three-level halls: the centre whose department decides (a township's case at its county).",
+    )
+    routed_from: Department | None = strawberry.field(
+        default=None, description="The catalogue department whose part was routed to this local department."
+    )
 
 
 @strawberry.type(description="联合审查纪要: a joint review and the opinions recorded in it.")
@@ -404,6 +412,21 @@ class Case:
     def results_collected_at(self) -> datetime | None:
         return self._row.results_collected_at
 
+    @typed.field(description="Three-level halls: the service centre whose window received the case; null: none.")
+    async def centre(self, info: Info) -> Centre | None:
+        centre = (await self._details(info)).centre
+        return centre_of(centre) if centre else None
+
+    @typed.field(description="就近办: the centre where the applicant collects the results; null: the receiving window.")
+    async def collect_at(self, info: Info) -> Centre | None:
+        centre = (await self._details(info)).collect_centre
+        return centre_of(centre) if centre else None
+
+    @typed.field(description="The centre whose window handed the results over.")
+    async def results_collected_centre(self, info: Info) -> Centre | None:
+        centre = (await self._details(info)).results_collected_centre
+        return centre_of(centre) if centre else None
+
     @typed.field(description="When the case was withdrawn or abandoned.")
     def closed_at(self) -> datetime | None:
         return self._row.closed_at
@@ -414,6 +437,18 @@ class Case:
 
     @strawberry.field
     async def items(self, info: Info) -> list[CaseItem]:
+        if self.view is None and not selects(info, "acceptedAt", "promisedDeadline", "statutoryDeadline"):
+            # Neither acceptance nor deadline asked for (the clerk's screen): the items alone.
+            return [
+                CaseItem(
+                    item=service_item_of(item),
+                    departments=[department_of(d) for d in departments],
+                    accepted_at=None,
+                    promised_deadline=None,
+                    statutory_deadline=None,
+                )
+                for item, departments in await self._on_demand(info, submissions.untimed_case_items)
+            ]
         return [
             CaseItem(
                 item=service_item_of(i.item),
@@ -458,6 +493,8 @@ class Case:
                 opinions=[opinion_of(o) for o in r.opinions],
                 pauses=[pause_of(p) for p in r.pauses],
                 paused=r.paused,
+                centre=centre_of(r.centre) if r.centre else None,
+                routed_from=department_of(r.routed_from) if r.routed_from else None,
             )
             for r in (await self._details(info)).reviews
         ]
@@ -547,6 +584,9 @@ class OpenCaseInput:
     )
     counterparty_id_number: str | None = strawberry.field(
         default=None, description="The other party (a seller), whose certificates the case's results may cancel (注销)."
+    )
+    collect_at: str | None = strawberry.field(
+        default=None, description="就近办: the code of the centre where the applicant will collect the results."
     )
 
 
@@ -653,6 +693,7 @@ class CaseMutation:
             input.window,
             catalog_version=input.catalog_version,
             counterparty_id_number=input.counterparty_id_number,
+            collect_at=input.collect_at,
         )
         return Case(view=view)
 
@@ -727,6 +768,13 @@ class CaseMutation:
     @typed.mutation(description="The applicant collected the results of a completed case at its window.")
     async def collect_case_results(self, info: Info, receipt_number: str) -> Case:
         return Case(view=await closing.collect_results(info.context.hub, receipt_number))
+
+    @typed.mutation(
+        description="就近办: at the window that received the case, the applicant chooses the centre where they "
+        "collect the results (a centre code; null: that window)."
+    )
+    async def choose_collect_at(self, info: Info, receipt_number: str, centre: str | None = None) -> Case:
+        return Case(view=await closing.choose_collect_centre(info.context.hub, receipt_number, centre))
 
     @typed.mutation(
         description="撤回: the applicant withdraws the case, at the window that received it, with a reason."

@@ -7,6 +7,7 @@ import strawberry
 from hub.catalog import catalogue as catalog
 from schema import typed
 from schema.context import Info
+from schema.types.halls import CentreLevel
 from schema.types.plain import plain_of
 from storage import models
 
@@ -71,6 +72,14 @@ class ServiceItem:
     guide: str = strawberry.field(description="服务指南.")
     catalog_version: int
     row: strawberry.Private[models.ServiceItem]
+
+    @typed.field(description="Three-level halls: the centre levels where the item may be accepted.")
+    def accept_levels(self) -> list[CentreLevel]:
+        return [CentreLevel(level) for level in self.row.accept_levels.split(",") if level]
+
+    @typed.field(description="Three-level halls: the level whose department decides; null: the departments listed.")
+    def decide_level(self) -> CentreLevel | None:
+        return CentreLevel(self.row.decide_level) if self.row.decide_level else None
 
     @strawberry.field
     async def lead_department(self, info: Info) -> Department:

@@ -23,8 +23,8 @@ from storage.models.catalog import (
     ServiceItemDepartment,
     ServiceItemMaterial,
 )
-from storage.models.connectors import ConnectorRun, IssuedMaterial, PullWatermark
-from storage.models.halls import Visit
+from storage.models.connectors import ConnectorRun, ConnectorSchedule, IssuedMaterial, PullWatermark
+from storage.models.halls import Centre, CentreLevel, Visit
 from storage.models.materials import Blob, BlobState, Material, MaterialStatus, MaterialVersion
 from storage.models.people import Applicant, Department, Principal, ProfileFieldValue, RetiredToken
 from storage.models.supervision import (
@@ -38,6 +38,7 @@ from storage.models.supervision import (
     TimingWarning,
     Watermark,
 )
+from storage.models.trusted import TrustedDocument
 from storage.models.webhooks import DeliveryStatus, OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -58,8 +59,11 @@ __all__ = [
     "CaseMaterial",
     "CaseResult",
     "CatalogVersion",
+    "Centre",
+    "CentreLevel",
     "Complaint",
     "ConnectorRun",
+    "ConnectorSchedule",
     "ConsoleSession",
     "ConsoleUser",
     "DeliveryStatus",
@@ -88,6 +92,7 @@ __all__ = [
     "SupervisionRule",
     "TimingState",
     "TimingWarning",
+    "TrustedDocument",
     "Visit",
     "Watermark",
     "WebhookAttempt",

@@ -70,6 +70,10 @@ class Case(Base):
     window: Mapped[str] = mapped_column(String(64))
     received_by_principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
     window_department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    # The service centre whose window received the case (None: received outside any centre), and the
+    # centre where the applicant chose to collect the results (就近办; None: the receiving window).
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), nullable=True)
+    collect_centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default=CaseStatus.OPEN.value)
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -79,6 +83,8 @@ class Case(Base):
     completed_by_principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
     # When the applicant collected the results (统一出件 at the window); None while uncollected.
     results_collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The centre whose window handed them over.
+    results_collected_centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), nullable=True)
     # Withdrawn or abandoned: when, by whom (None: the hub's own scheduled job) and why.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closed_by_principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
@@ -88,6 +94,7 @@ class Case(Base):
         Index("ix_cases_applicant_opened", "applicant_id", "opened_at", "id"),
         # The abandonment job's scan: open cases by age, completed ones by completion.
         Index("ix_cases_status_opened", "status", "opened_at"),
+        Index("ix_cases_centre", "centre_id"),
     )
 
 
@@ -143,6 +150,10 @@ class ReviewTask(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Three-level halls: the centre whose department decides (a township's case at its county), and
+    # the catalogue department this task was routed from; None when the catalogue's own department reviews.
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), nullable=True)
+    routed_from_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True)
 
     __table_args__ = (
         UniqueConstraint("case_id", "department_id"),

@@ -53,6 +53,10 @@ class ServiceItem(Base):
     # Material types (codes, comma-separated) whose holder's right this item ends: a transfer's new
     # property certificate cancels (注销) the seller's, the case's counterparty's.
     cancels: Mapped[str] = mapped_column(String(500), default="")
+    # Three-level halls: the centre levels (comma-separated) where the item may be accepted, and the
+    # level whose department decides it (None: the catalogue's departments decide, wherever accepted).
+    accept_levels: Mapped[str] = mapped_column(String(64), default="city,county,township,village")
+    decide_level: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     __table_args__ = (UniqueConstraint("catalog_version_id", "code"),)
 

@@ -1,5 +1,5 @@
-"""What connectors remember between runs: how far a pull has read, the materials it issued, and a
-record of every run for the operator."""
+"""What connectors remember between runs: how far a pull has read, the materials it issued, a
+record of every run for the operator, and the pulls the workers run on a schedule."""
 
 from __future__ import annotations
 
@@ -54,3 +54,29 @@ class ConnectorRun(Base):
     refusals: Mapped[str] = mapped_column(Text)
     # The error that stopped the run before or while reading (its code and message), if any.
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ConnectorSchedule(Base):
+    """A pull the workers run every `interval_seconds` (`hub connector schedule add`), one run at a
+    time across processes: a worker takes the schedule's lease before running and renews it meanwhile."""
+
+    __tablename__ = "connector_schedules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The name its runs are recorded under (connector_runs.name).
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "pull-rest" | "pull-sql"
+    # pull-rest: the first page's URL; pull-sql: the environment variable holding the database URL
+    # (it may hold a password, so never stored here).
+    source: Mapped[str] = mapped_column(Text)
+    # JSON of the pull's options: the query and watermark column, or the watermark field, rate and
+    # retries; and the material type of the records' documents.
+    mapping: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(String(200))
+    # The file holding the principal's token, read at each run: the token itself is never stored.
+    token_file: Mapped[str] = mapped_column(Text)
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

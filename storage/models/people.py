@@ -18,6 +18,10 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(200))
     # The supervision office (电子监察) is the department auditors belong to.
     is_supervision: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Three-level halls: the centre the department sits at (a county's 自然资源局 at the county centre)
+    # and the catalogue department it is the local office of; None for a hub of one hall.
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), nullable=True)
+    branch_of_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -37,6 +41,9 @@ class Principal(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # For the applicant role only: the resident ID or credit code this principal speaks for.
     applicant_ref: Mapped[str | None] = mapped_column(String(18), nullable=True)
+    # A clerk's service centre (its window is there); None for other roles, and for a clerk of a hub
+    # with no centres loaded, whose cases carry no centre (docs/cases.md, "Three-level halls").
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), nullable=True)
 
 
 class RetiredToken(Base):

@@ -213,20 +213,25 @@ async def current_items_with_materials(
     return list(items.values()), required
 
 
-async def case_ids_with_department(session: AsyncSession, case_ids: Sequence[int], department_id: int) -> set[int]:
-    """Which of these cases the department takes part in (through any of their items)."""
+async def case_ids_with_department(
+    session: AsyncSession, case_ids: Sequence[int], department_id: int, *, through_review_tasks: bool = False
+) -> set[int]:
+    """Which of these cases the department takes part in: through any of their items, or a review task
+    routed to it (three-level halls); with `through_review_tasks`, through a review task only."""
     if not case_ids:
         return set()
+    tasks = select(ReviewTask.case_id).where(
+        ReviewTask.case_id.in_(case_ids), ReviewTask.department_id == department_id
+    )
+    if through_review_tasks:
+        return set((await session.execute(tasks)).scalars())
     rows = await session.execute(
         select(CaseItem.case_id)
         .join(ServiceItemDepartment, ServiceItemDepartment.service_item_id == CaseItem.service_item_id)
         .where(CaseItem.case_id.in_(case_ids), ServiceItemDepartment.department_id == department_id)
-        .distinct()
+        .union(tasks)
     )
     return set(rows.scalars())
-
-
-# Attachments.
 
 
 async def current_attachments(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[CaseMaterial]]:
@@ -339,12 +344,24 @@ async def materials_on_file(
 # Reviews.
 
 
-async def add_review_tasks(session: AsyncSession, case_id: int, department_ids: Sequence[int], when: datetime) -> None:
-    if not department_ids:
+async def add_review_tasks(
+    session: AsyncSession, case_id: int, routes: Sequence[tuple[int, int | None, int | None]], when: datetime
+) -> None:
+    """One task per (department, deciding centre, catalogue department it was routed from)."""
+    if not routes:
         return
     await session.execute(
         insert(ReviewTask),
-        [{"case_id": case_id, "department_id": d, "assigned_at": when} for d in department_ids],
+        [
+            {
+                "case_id": case_id,
+                "department_id": department_id,
+                "assigned_at": when,
+                "centre_id": centre_id,
+                "routed_from_department_id": routed_from,
+            }
+            for department_id, centre_id, routed_from in routes
+        ],
     )
 
 

@@ -27,6 +27,14 @@ async def material_types(session: AsyncSession) -> list[MaterialType]:
     return list((await session.execute(select(MaterialType).order_by(MaterialType.code))).scalars())
 
 
+_MATERIAL_TYPE_CODES = select(MaterialType.code)
+
+
+async def material_type_codes(session: AsyncSession) -> frozenset[str]:
+    """Every material type's code: what a purpose covering all materials covers (no entity loaded)."""
+    return frozenset((await session.execute(_MATERIAL_TYPE_CODES)).scalars())
+
+
 async def material_types_by_code(session: AsyncSession) -> dict[str, MaterialType]:
     return {material_type.code: material_type for material_type in await material_types(session)}
 

@@ -1,13 +1,15 @@
-"""Connector state: the watermark of each pull, the materials pulls issued, and the record of runs."""
+"""Connector state: the watermark of each pull, the materials pulls issued, the record of runs, and
+the schedules the workers run (taken under a lease: `take_schedule` is the one statement workers
+race on, a conditional update that at most one of them wins)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.connectors import ConnectorRun, IssuedMaterial, PullWatermark
+from storage.models.connectors import ConnectorRun, ConnectorSchedule, IssuedMaterial, PullWatermark
 
 
 async def watermark(session: AsyncSession, source_key: str) -> str | None:
@@ -52,3 +54,71 @@ async def recent_runs(session: AsyncSession, limit: int, name: str | None = None
     if name is not None:
         query = query.where(ConnectorRun.name == name)
     return list(await session.scalars(query))
+
+
+async def add_schedule(session: AsyncSession, schedule: ConnectorSchedule) -> ConnectorSchedule:
+    session.add(schedule)
+    await session.flush()
+    return schedule
+
+
+async def schedule_by_name(session: AsyncSession, name: str) -> ConnectorSchedule | None:
+    return await session.scalar(select(ConnectorSchedule).where(ConnectorSchedule.name == name))
+
+
+async def all_schedules(session: AsyncSession) -> list[ConnectorSchedule]:
+    return list(await session.scalars(select(ConnectorSchedule).order_by(ConnectorSchedule.name)))
+
+
+async def remove_schedule(session: AsyncSession, name: str) -> bool:
+    removed = await session.execute(
+        delete(ConnectorSchedule).where(ConnectorSchedule.name == name).returning(ConnectorSchedule.id)
+    )
+    return removed.first() is not None
+
+
+async def due_schedules(session: AsyncSession, now: datetime) -> list[ConnectorSchedule]:
+    """Schedules whose time has come and that nobody holds (or whose holder's lease ran out)."""
+    return list(
+        await session.scalars(
+            select(ConnectorSchedule)
+            .where(
+                ConnectorSchedule.next_run_at <= now,
+                or_(ConnectorSchedule.lease_until.is_(None), ConnectorSchedule.lease_until < now),
+            )
+            .order_by(ConnectorSchedule.next_run_at, ConnectorSchedule.id)
+        )
+    )
+
+
+async def take_schedule(session: AsyncSession, schedule_id: int, owner: str, now: datetime, until: datetime) -> bool:
+    """Lease a due schedule to `owner`: true for the one worker whose update matched, false for others."""
+    taken = await session.execute(
+        update(ConnectorSchedule)
+        .where(
+            ConnectorSchedule.id == schedule_id,
+            ConnectorSchedule.next_run_at <= now,
+            or_(ConnectorSchedule.lease_until.is_(None), ConnectorSchedule.lease_until < now),
+        )
+        .values(lease_owner=owner, lease_until=until)
+        .returning(ConnectorSchedule.id)
+    )
+    return taken.first() is not None
+
+
+async def renew_lease(session: AsyncSession, schedule_id: int, owner: str, until: datetime) -> bool:
+    renewed = await session.execute(
+        update(ConnectorSchedule)
+        .where(ConnectorSchedule.id == schedule_id, ConnectorSchedule.lease_owner == owner)
+        .values(lease_until=until)
+        .returning(ConnectorSchedule.id)
+    )
+    return renewed.first() is not None
+
+
+async def release_schedule(session: AsyncSession, schedule_id: int, owner: str, next_run_at: datetime) -> None:
+    await session.execute(
+        update(ConnectorSchedule)
+        .where(ConnectorSchedule.id == schedule_id, ConnectorSchedule.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None, next_run_at=next_run_at)
+    )

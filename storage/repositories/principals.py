@@ -106,6 +106,7 @@ async def add_principal(
     token_hash: str,
     token_prefix: str,
     applicant_ref: str | None = None,
+    centre_id: int | None = None,
 ) -> Principal:
     principal = Principal(
         name=name,
@@ -114,6 +115,7 @@ async def add_principal(
         token_hash=token_hash,
         token_prefix=token_prefix,
         applicant_ref=applicant_ref,
+        centre_id=centre_id,
     )
     session.add(principal)
     await session.flush()

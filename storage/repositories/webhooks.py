@@ -3,6 +3,10 @@
 `claim_due` is the one statement several workers race on: on PostgreSQL it takes due rows with
 `FOR UPDATE SKIP LOCKED`, so two workers never claim one delivery, and each claim sets a lease that
 another worker may take over only once it has expired.
+
+On PostgreSQL, adding deliveries also notifies `DELIVERIES_CHANNEL`: the notification is delivered
+when the transaction commits (never if it rolls back), and identical ones in one transaction are
+sent once, so workers listening wake as soon as an event's deliveries can be claimed.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from storage.models.webhooks import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+
+DELIVERIES_CHANNEL = "hub_webhook_deliveries"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +63,12 @@ async def endpoints_of_department(session: AsyncSession, department_id: int) -> 
 
 
 async def add_deliveries(session: AsyncSession, deliveries: Sequence[WebhookDelivery]) -> None:
+    if not deliveries:
+        return
     session.add_all(deliveries)
     await session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": DELIVERIES_CHANNEL})
 
 
 async def department_codes(session: AsyncSession, department_ids: Sequence[int]) -> dict[int, str]:

@@ -28,10 +28,12 @@ from tests.support.materials import pdf
 
 PERSON_ID = "11010519491231002X"
 
-# Root fields that expose no applicant data: who am I, the service catalogue, and webhooks (a
-# department's own endpoints and their deliveries: ids, event types and answers, never a payload).
+# Root fields that expose no applicant data: who am I, the service catalogue, the service centres,
+# and webhooks (a department's own endpoints and their deliveries: ids, event types and answers, never
+# a payload).
 PUBLIC_ROOTS = {
     "viewer",
+    "centres",
     "serviceItems",
     "materialTypes",
     "legalBases",
@@ -43,6 +45,7 @@ PUBLIC_ROOTS = {
 # Object types reachable from PUBLIC roots; none may carry applicant data.
 NO_APPLICANT_DATA = {
     "Viewer",
+    "Centre",
     "ServiceItem",
     "MaterialType",
     "LegalBasis",

@@ -54,6 +54,7 @@ async def test_a_deleted_entry_is_named(signed_log) -> None:
     await _sql(signed_log, "DELETE FROM access_entries WHERE seq = 123")
     failure = _first_bad(signed_log, await _export(signed_log))
     assert failure.seq == 123 and "entry 123 is missing" in failure.message
+    assert "renumbered" not in failure.message, failure.message  # the entries after it kept their numbers
 
 
 async def test_a_deleted_entry_with_the_rest_renumbered_is_named(signed_log) -> None:

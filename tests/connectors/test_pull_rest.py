@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from connectors.pull_rest import RestSource, pull_rest
 from hub.access.auth import Role
 from hub.catalog.catalogue import load_catalog
-from hub.errors import SourceUnavailable
+from hub.errors import SourceUnavailable, SourceUrlNotAllowed
 from hub.profiles.applicants import FeedResult
 from storage.models import AccessEntry, Applicant, ConnectorRun, Material, MaterialVersion
 from storage.repositories.principals import upsert_department
@@ -27,6 +27,8 @@ from tests.support.department_api import DepartmentApi, start_department_api
 from tests.support.materials import pdf
 
 PURPOSE = "feed:enterprise-register"
+# The department's API listens on loopback, which a pull may reach only if the operator allows it.
+LOOPBACK_ALLOWED = {"connector_allowed_hosts": ["127.0.0.1/32"]}
 DAZHOU = "91110000600037341L"
 ZHANG = "11010519491231002X"
 LI = "440304198506123412"
@@ -46,6 +48,7 @@ def api() -> Iterator[DepartmentApi]:
 
 @pytest.fixture
 async def regulator(hub) -> Actor:
+    hub.settings = hub.settings.model_copy(update=LOOPBACK_ALLOWED)
     async with hub.sessions() as session:
         await upsert_department(session, "scjg", "市场监督管理局")
         await load_catalog(session, CATALOG, "licences.yaml")
@@ -177,6 +180,7 @@ async def test_a_source_that_keeps_failing_stops_the_run_and_keeps_the_watermark
 async def test_the_command_records_its_run_for_the_operator(hub, regulator, api, hub_command, monkeypatch) -> None:
     register(api)
     monkeypatch.setenv("HUB_CONNECTOR_TOKEN", regulator.token)
+    monkeypatch.setenv("HUB_CONNECTOR_ALLOWED_HOSTS", '["127.0.0.1/32"]')
     args = ("connector", "pull-rest", f"{api.url}/records", "--purpose", PURPOSE, "--name", "scjg-licences")
     status, out, err = await hub_command(*args, "--material-type", "business_licence", "--rate", "50")
     assert status == 1, err  # one record refused
@@ -194,3 +198,28 @@ async def test_the_command_records_its_run_for_the_operator(hub, regulator, api,
     lines = out.splitlines()
     assert status == 0 and len(lines) == 2
     assert "stopped: SOURCE_UNAVAILABLE" in lines[0] and "4 records" in lines[1] and "1 refused" in lines[1]
+
+
+async def test_a_pull_fetches_only_where_the_operator_allows_as_webhooks_are_sent(hub, regulator, api) -> None:
+    register(api)
+    # A source pointing the hub at an address of its own network: the same name checks as webhooks.
+    port = api.url.rsplit(":", 1)[1]
+    api.records[0]["document"]["url"] = f"http://localhost:{port}/documents/dazhou.pdf"
+    reports: list[str] = []
+    summary = await pull(hub, regulator, api, reports)
+    assert dict(summary.refused) == {"INVALID_RESIDENT_ID": 1, "SOURCE_URL_NOT_ALLOWED": 1}
+    assert any("SOURCE_URL_NOT_ALLOWED" in line and "localhost" in line for line in reports)
+    assert summary.materials["issued"] == 1  # the inline licence; the refused URL was never fetched
+    assert not any(path.startswith("/documents/") for path, _, _ in api.requests)
+
+    # With the loopback network off the operator's allowlist, nothing at all is fetched.
+    hub.settings = hub.settings.model_copy(update={"connector_allowed_hosts": []})
+    api.requests.clear()
+    with pytest.raises(SourceUrlNotAllowed):
+        await pull(hub, regulator, api)
+    assert api.requests == []
+    # A host allowed by name that resolves to loopback is refused where the socket would be opened.
+    hub.settings = hub.settings.model_copy(update={"connector_allowed_hosts": ["localhost"]})
+    with pytest.raises(SourceUrlNotAllowed, match="may not reach"):
+        await pull_rest(hub, RestSource(url=f"http://localhost:{port}/records"), regulator.token, PURPOSE, report=print)
+    assert api.requests == []

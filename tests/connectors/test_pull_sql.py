@@ -8,67 +8,18 @@ duplicates nothing. MariaDB is required: the test fails, never skips, when it is
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import func, select
 
 from connectors.pull_sql import pull_sql
-from hub.access.auth import Role
 from hub.profiles.applicants import FeedResult
 from storage.models import AccessEntry, Applicant, ProfileFieldValue
-from storage.repositories.principals import upsert_department
-from tests.support import Actor, make_actor
+from tests.connectors.conftest import write
 
-MARIADB_URL = "mysql+aiomysql://root@127.0.0.1:3306/test"
 ZHANG = "11010519491231002X"
 LI = "440304198506123412"
 WANG = "110101199003071233"
 PURPOSE = "feed:population-register"
-
-
-@pytest.fixture(params=["mariadb", "sqlite"])
-async def source(request, tmp_path) -> AsyncIterator[tuple[str, str]]:
-    """(URL, table) of a department database holding a fresh register table."""
-    table = f"population_{uuid.uuid4().hex[:10]}"
-    url = MARIADB_URL if request.param == "mariadb" else f"sqlite+aiosqlite:///{tmp_path / 'gaj.db'}"
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(
-                text(
-                    f"CREATE TABLE {table} (id_number VARCHAR(18) PRIMARY KEY, name VARCHAR(64), "
-                    "phone VARCHAR(32), address VARCHAR(200), updated_at INTEGER NOT NULL)"
-                )
-            )
-    except Exception as error:  # noqa: BLE001
-        await engine.dispose()
-        pytest.fail(f"the department database ({request.param}) is unreachable: {error!r}", pytrace=False)
-    try:
-        yield url, table
-    finally:
-        async with engine.begin() as connection:
-            await connection.execute(text(f"DROP TABLE {table}"))
-        await engine.dispose()
-
-
-async def write(url: str, statement: str, rows: list[dict]) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(statement), rows)
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-async def police(hub) -> Actor:
-    async with hub.sessions() as session:
-        await upsert_department(session, "gaj", "公安局")
-        await session.commit()
-    return await make_actor(hub, Role.DEPARTMENT_SYSTEM, "gaj", "人口信息系统")
 
 
 async def pull(hub, police, url, table, reports=None):
@@ -208,3 +159,59 @@ async def test_a_row_with_a_document_issues_it_once_as_a_material_of_the_departm
             select(func.count()).select_from(AccessEntry).where(AccessEntry.action == "material.upload")
         )
     assert len(materials) == 1 and materials[0].title == "户籍证明" and uploads == 1
+
+
+async def test_a_document_url_on_loopback_is_fetched_only_if_the_operator_allows_it(hub, police, source) -> None:
+    from hub.catalog.catalogue import load_catalog
+    from storage.models import Material
+    from tests.support.department_api import start_department_api
+    from tests.support.materials import pdf
+
+    api, server, thread = start_department_api()
+    try:
+        api.documents["hj.pdf"] = pdf(1_000, seed=b"hj-url")
+        async with hub.sessions() as session:
+            await load_catalog(
+                session, "material_types:\n  - {code: hukou_extract, name: 户籍证明, issuing_department: gaj}\n", "x"
+            )
+            await session.commit()
+        url, table = source
+        for column in (
+            "document_id VARCHAR(32)",
+            "document_url VARCHAR(200)",
+            "document_file_name VARCHAR(64)",
+            "document_content_type VARCHAR(64)",
+        ):
+            await write(url, f"ALTER TABLE {table} ADD COLUMN {column}", [{}])
+        await write(
+            url,
+            f"INSERT INTO {table} (id_number, name, updated_at, document_id, document_url, document_file_name, "
+            "document_content_type) VALUES (:i, :n, :u, :d, :l, :f, 'application/pdf')",
+            [{"i": ZHANG, "n": "张三", "u": 1, "d": "HJ-2", "l": f"{api.url}/documents/hj.pdf", "f": "户籍证明.pdf"}],
+        )
+
+        async def run(reports):
+            return await pull_sql(
+                hub,
+                url,
+                f"SELECT * FROM {table}",
+                "updated_at",
+                police.token,
+                PURPOSE,
+                report=reports.append,
+                material_type="hukou_extract",
+            )
+
+        reports: list[str] = []
+        refused = await run(reports)  # the default allowlist is empty: no fetch from the hub's own network
+        assert dict(refused.refused) == {"SOURCE_URL_NOT_ALLOWED": 1} and api.requests == []
+        assert "HUB_CONNECTOR_ALLOWED_HOSTS" in reports[0]
+        hub.settings = hub.settings.model_copy(update={"connector_allowed_hosts": ["127.0.0.1/32"]})
+        allowed = await run([])
+        assert allowed.all_applied and allowed.materials["issued"] == 1
+        assert [path for path, _, _ in api.requests] == ["/documents/hj.pdf"]
+        async with hub.sessions() as session:
+            assert len(list(await session.scalars(select(Material)))) == 1
+    finally:
+        server.should_exit = server.force_exit = True
+        thread.join(timeout=5)

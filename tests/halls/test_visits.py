@@ -78,3 +78,27 @@ async def test_only_clerks_open_visits_and_a_malformed_id_opens_nothing(hub, cli
     assert error["extensions"]["code"] == "FORBIDDEN" and error["extensions"]["missing"] == "right"
     assert [e.outcome for e in await _entries(hub, "applicant.visit")] == ["denied"]
     assert await client.error_code(OPEN_VISIT, {"id": "110105194912310021"}, token=clerk.token) == "BAD_USER_INPUT"
+
+
+async def test_a_clerks_screen_without_a_visit_is_refused_field_by_field_not_with_a_server_error(
+    hub, client, clerk
+) -> None:
+    """The refused profile nulls the applicant, and graphql-core cancels the sibling fields still
+    reading (materials, cases) mid-statement. The answer is the typed refusal, and the refusal is
+    logged: the cancelled reads' connection is discarded, not reused to commit the log (on SQLite
+    this answered INTERNAL_SERVER_ERROR)."""
+    await _register(client, clerk, ZHANG, "张三", "13800138000")
+    screen = "query($id: String!) { applicant(idNumber: $id) { name profile { field value } materials { id } cases { receiptNumber } } }"
+
+    body = (await client.post(screen, {"id": ZHANG}, token=clerk.token)).json()
+
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"FORBIDDEN"}
+    assert ["applicant", "profile"] in [error["path"] for error in body["errors"]]
+    denied = {e.action for e in await _entries_of(hub, ZHANG) if e.outcome == "denied"}
+    assert "profile.read" in denied
+
+
+async def _entries_of(hub, id_number: str) -> list[AccessEntry]:
+    async with hub.sessions() as session:
+        rows = await session.execute(select(AccessEntry).where(AccessEntry.applicant_ref == id_number))
+        return list(rows.scalars())

@@ -2,11 +2,12 @@
 
 It pages its records two at a time (`{"items": [...], "next": URL}`), answers `?since=` with the
 records at least that recent, sends an ETag over its whole content and answers 304 to a matching
-If-None-Match, serves documents (e-licences) by URL, and can be told to answer 503 first.
+If-None-Match, serves documents (e-licences) by URL, and can be told to answer 503 first or slowly.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import socket
@@ -30,6 +31,7 @@ class DepartmentApi:
     records: list[dict[str, Any]] = field(default_factory=list)
     documents: dict[str, bytes] = field(default_factory=dict)
     fail_next: int = 0  # answer 503 to this many requests first
+    page_seconds: float = 0.0  # each page takes this long (a slow source, to widen a run)
     requests: list[tuple[str, str, int]] = field(default_factory=list)  # (path, query, status)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -42,6 +44,7 @@ class DepartmentApi:
         return response
 
     async def records_page(self, request: Request) -> Response:
+        await asyncio.sleep(self.page_seconds)
         with self.lock:
             failing = self.fail_next > 0
             self.fail_next -= failing

@@ -4,6 +4,7 @@ worker that dies mid-delivery leaves it to another once its lease runs out."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 
 from sqlalchemy import func, select
@@ -80,3 +81,31 @@ async def test_a_delivery_held_by_a_dead_worker_is_taken_over_once_its_lease_exp
         attempts = list(await session.scalars(select(WebhookAttempt.worker)))
     assert delivery.status == "delivered" and delivery.attempts == 2
     assert attempts == ["survivor"]
+
+
+async def test_a_committed_event_wakes_a_listening_worker_long_before_its_poll(fast, client, receiver, tax) -> None:
+    # PostgreSQL: the commit notifies the workers' channel and a worker claims at once. Its poll
+    # interval, a fallback, is set far beyond the test's patience. SQLite has no LISTEN: there the
+    # poll alone delivers, so the interval is short.
+    listens = not fast.settings.is_sqlite
+    poll = 60.0 if listens else 0.5
+    fast.settings = fast.settings.model_copy(update={"webhook_worker_poll_seconds": poll})
+    await register(client, tax, receiver.url + "/woken")
+    worker = Worker(fast, name="listener")
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run_forever(stop))
+    try:
+        if listens:
+            await wait_for(worker.listening.is_set, timeout=10)
+        await asyncio.sleep(0.3)  # the worker's first claim found nothing: it now waits its poll
+        for n in range(3):
+            committed = time.monotonic()
+            await emit(fast, tax, "sw", prefix=f"WAKE{n}")
+            await wait_for(lambda n=n: len(receiver.at("/woken")) == n + 1, timeout=poll + 10)
+            delay = time.monotonic() - committed
+            assert delay < (2.0 if listens else poll + 2.0), delay
+            await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        await running
+    assert worker.listening.is_set() is False
