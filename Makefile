@@ -29,7 +29,7 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
-## Benchmarks (print figures; they do not assert timings).
+## Benchmarks: a quick summary of the headline ratios (`python -m bench --all`: every benchmark in full; docs/performance.md).
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

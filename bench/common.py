@@ -6,7 +6,9 @@ The public surface is small:
   PostgreSQL one is a fresh database, dropped afterwards).
 - `running_hub(database_url, workers=1)`: runs `hub db upgrade` and `hub demo` (600 applicants,
   demo materials and cases), starts `hub serve` on a free loopback port and yields a `RunningHub`
-  (its URL, database URL and demo tokens).
+  (its URL, database URL and demo tokens); with `var`, blobs and secrets outlive the server.
+- `hub_environment`, `seed` and `serving`: the same in parts, for benchmarks that load data between
+  seeding and serving (bench/scale.py) or serve several processes at once (bench/soak.py).
 - `graphql_body(query, variables)`: the POST body of a GraphQL request.
 - `load(url, body, headers, connections=16, seconds=...)`: N concurrent keep-alive clients posting
   the same request for a fixed time; returns a `LoadResult` (requests/s, p50, p99, which client).
@@ -80,9 +82,9 @@ def sqlite_database(folder: Path | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def postgres_database() -> Iterator[str]:
+def postgres_database(prefix: str = "hub_bench_") -> Iterator[str]:
     """A fresh database on the local PostgreSQL, dropped on exit."""
-    name = f"hub_bench_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
     asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
     try:
         yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
@@ -127,43 +129,69 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def hub_environment(database_url: str, var: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a benchmark's hub processes: its database, and blobs and secrets under `var`
+    (processes given the same `var` share them, as processes behind a proxy share S3 and the keys)."""
+    return {
+        **os.environ,
+        # Benchmarks may switch the access log off (bench/audit.py); only this environment allows it.
+        "HUB_ENVIRONMENT": Environment.BENCHMARK.value,
+        "HUB_DATABASE_URL": database_url,
+        "HUB_BLOB_URL": f"file://{var}/blobs",
+        "HUB_SECRETS_DIR": f"{var}/secrets",
+        **(env or {}),
+    }
+
+
+def seed(environment: dict[str, str]) -> dict[tuple[str, str], str]:
+    """`hub db upgrade` and `hub demo --if-empty` in `environment`; fresh demo tokens."""
+    settings = Settings(
+        environment=Environment.BENCHMARK,
+        database_url=environment["HUB_DATABASE_URL"],
+        blob_url=environment["HUB_BLOB_URL"],
+        secrets_dir=Path(environment["HUB_SECRETS_DIR"]),
+    )
+    return _seed(settings, environment)
+
+
 @contextmanager
-def running_hub(database_url: str, *, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[RunningHub]:
-    """Seed the database with the demo and serve it with `hub serve` until the block ends."""
-    with tempfile.TemporaryDirectory(prefix="hub-bench-var-") as var:
-        environment = {
-            **os.environ,
-            # Benchmarks may switch the access log off (bench/audit.py); only this environment allows it.
-            "HUB_ENVIRONMENT": Environment.BENCHMARK.value,
-            "HUB_DATABASE_URL": database_url,
-            "HUB_BLOB_URL": f"file://{var}/blobs",
-            "HUB_SECRETS_DIR": f"{var}/secrets",
-            **(env or {}),
-        }
-        settings = Settings(
-            environment=Environment.BENCHMARK,
-            database_url=database_url,
-            blob_url=environment["HUB_BLOB_URL"],
-            secrets_dir=Path(environment["HUB_SECRETS_DIR"]),
-        )
-        tokens = _seed(settings, environment)
-        port = _free_port()
-        command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)]
-        # The server's log goes to a file: a pipe nobody reads fills up and stalls the server.
-        log = open(Path(var) / "serve.log", "w+b")  # noqa: SIM115  (closed with the block)
-        server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=log)
+def serving(environment: dict[str, str], *, workers: int = 1, log_path: Path) -> Iterator[tuple[str, int]]:
+    """`hub serve` on a free loopback port until the block ends; yields (base URL, pid)."""
+    port = _free_port()
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    # The server's log goes to a file: a pipe nobody reads fills up and stalls the server.
+    log = open(log_path, "w+b")  # noqa: SIM115  (closed with the block)
+    server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_ready(url, server, log)
+        yield url, server.pid
+    finally:
+        server.terminate()
         try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_until_ready(url, server, log)
-            yield RunningHub(f"{url}/graphql", database_url, workers, tokens, server.pid, Path(var) / "serve.log")
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-            log.close()
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+@contextmanager
+def running_hub(
+    database_url: str, *, workers: int = 1, env: dict[str, str] | None = None, var: Path | None = None
+) -> Iterator[RunningHub]:
+    """Seed the database with the demo and serve it with `hub serve` until the block ends.
+
+    Blobs and secrets live in `var` when given (so a second server on the same database keeps the
+    log's keys and head file), else in a temporary folder.
+    """
+    with tempfile.TemporaryDirectory(prefix="hub-bench-var-") as scratch:
+        folder = var or Path(scratch)
+        environment = hub_environment(database_url, folder, env)
+        tokens = seed(environment)
+        log_path = Path(scratch) / "serve.log"
+        with serving(environment, workers=workers, log_path=log_path) as (url, pid):
+            yield RunningHub(f"{url}/graphql", database_url, workers, tokens, pid, log_path)
 
 
 def _wait_until_ready(url: str, server: subprocess.Popen, log: BinaryIO) -> None:
