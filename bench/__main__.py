@@ -3,6 +3,8 @@
 By default a quick subset runs, each at a small size, and one table sums it up, every figure
 against a baseline measured in the same run (minutes, not hours):
 
+- bench.clerk_query: the hub (resolvers and compiled, 2 workers) against PostGraphile (aim ≥ 1.0);
+- bench.trivial: the hub's `{ viewer }` against a bare strawberry app (aim ≥ 0.7);
 - bench.scale at 50,000 applicants (250,000 materials, 500,000 log entries) against 5,000: the
   clerk's query and the notice, p50 and p99, large / small (aim ≤ 1.2); export and verify rates;
 - bench.audit's offline verification of a 200,000-entry export against plain SHA-256 of its lines;
@@ -25,6 +27,7 @@ import os
 import sys
 
 MODULES = (
+    "bench.trivial",
     "bench.graphql_read",
     "bench.clerk_query",
     "bench.documents",
@@ -63,10 +66,40 @@ def summary() -> list[list[object]]:
     for variable, value in QUICK.items():
         os.environ.setdefault(variable, value)
     # Imported after the sizes are set: the modules read them at import.
-    from bench import audit, scale, soak
+    from bench import audit, clerk_query, scale, soak, trivial
     from bench.common import print_table
 
     rows: list[list[object]] = [["benchmark", "measure", "figure", "against (same run)", "ratio", "aim"]]
+
+    print("\n== bench.clerk_query ==", flush=True)
+    served = clerk_query.main()
+    baseline = served.get("postgraphile")
+    for name, result in served.items():
+        if name != "postgraphile" and name.startswith("hub, 2 workers") and baseline is not None:
+            rows.append(
+                [
+                    "clerk_query",
+                    f"{name} req/s (p99 {result.p99_ms:.0f} ms)",
+                    f"{result.per_second:.0f}",
+                    f"PostGraphile {baseline.per_second:.0f} (p99 {baseline.p99_ms:.0f} ms)",
+                    f"{result.per_second / baseline.per_second:.2f}",
+                    "≥ 1.0",
+                ]
+            )
+
+    print("\n== bench.trivial ==", flush=True)
+    best = trivial.main()
+    bare = best["bare strawberry"]
+    rows.append(
+        [
+            "trivial",
+            "hub { viewer } req/s",
+            f"{best['hub'].per_second:.0f}",
+            f"bare strawberry {bare.per_second:.0f}",
+            f"{best['hub'].per_second / bare.per_second:.2f}",
+            "≥ 0.7",
+        ]
+    )
 
     print("\n== bench.scale ==", flush=True)
     figures = scale.main()

@@ -183,7 +183,8 @@ def _row(name: str, result: LoadResult) -> list[object]:
     ]
 
 
-def main() -> None:
+def main() -> dict[str, LoadResult]:
+    """Prints the table and the ratios; returns each row's load result (for `python -m bench`)."""
     seconds = float(os.environ.get("HUB_BENCH_SECONDS", "10"))
     rows: list[list[object]] = [["server", "client", "req/s", "p50 ms", "p99 ms", "failures"]]
     results: dict[str, LoadResult] = {}
@@ -225,13 +226,14 @@ def main() -> None:
     baseline = results.get("postgraphile")
     if baseline is None:
         print(f"PostGraphile not measured (node/npm missing). Reference: {REFERENCE}")
-        return
+        return results
     for name, result in results.items():
         if name != "postgraphile":
             print(
                 f"{name} / PostGraphile: throughput x{result.per_second / baseline.per_second:.2f}, "
                 f"p99 x{result.p99_ms / baseline.p99_ms:.2f} (lower p99 is better)"
             )
+    return results
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ def bare_strawberry(app: str) -> Iterator[str]:
         server.wait()
 
 
-def main() -> None:
+def main() -> dict[str, LoadResult]:
+    """Prints the table; returns the best round of each server (for `python -m bench`)."""
     backend = os.environ.get("HUB_BENCH_BACKEND", "sqlite")
     database = postgres_database() if backend == "postgresql" else sqlite_database()
     body = graphql_body(QUERY)
@@ -106,6 +107,7 @@ def main() -> None:
         )
     print(f"database: {backend}; {QUERY}; {CONCURRENCY} connections; best of {ROUNDS}")
     print_table(rows)
+    return best
 
 
 if __name__ == "__main__":
