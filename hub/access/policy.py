@@ -70,8 +70,9 @@ WRITE_VERBS = frozenset(
 DISCLOSING_WRITES = frozenset({"material.supersede", "material.revoke"})
 # What the hub's own scheduled jobs do, and nothing else.
 SYSTEM_ACTIONS = frozenset({"case.abandon"})
-# What a clerk reads only for the applicant at the window: profile values and materials.
-WINDOW_READS = frozenset({"profile.read", "profile.history", "material.read", "material.download"})
+# What a clerk reads only for the applicant at the window: profile values and materials, and the
+# one-time notice about an applicant, which names the materials on file (without one, it names none).
+WINDOW_READS = frozenset({"profile.read", "profile.history", "material.read", "material.download", "notice.read"})
 # The purposes that put an applicant at a clerk's window: a visit, or a case at the clerk's window.
 WINDOW_PURPOSE_KINDS = ("case", "visit")
 # A clerk opens a visit when the applicant presents their ID; no other role does.
