@@ -236,6 +236,12 @@ class QueryTooComplex(HubError):
     code = "QUERY_TOO_COMPLEX"
 
 
+class RateLimited(HubError):
+    """A principal's budget of query cost cannot pay for this request now (hub/access/budgets.py)."""
+
+    code = "RATE_LIMITED"
+
+
 # The access policy and log (docs/access-policy.md, docs/audit-log.md).
 
 

@@ -50,6 +50,8 @@ class Action(StrEnum):
     TOKEN_REFUSED = "auth.token_refused"
     # A declared purpose outside the grammar of hub/access/purposes.py: refused before any policy.
     PURPOSE_REFUSED = "auth.purpose_refused"
+    # A request its principal's budget of query cost could not pay for (hub/access/budgets.py).
+    RATE_LIMITED = "auth.rate_limited"
     # A person signing in to the console (docs/console.md), logged against their principal.
     LOGIN = "auth.login"
     LOGIN_FAILED = "auth.login_failed"
