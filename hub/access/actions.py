@@ -46,6 +46,10 @@ class Action(StrEnum):
     AUDIT_PROOF = "audit.proof"
     AUDIT_EXPORT = "audit.export"
     AUDIT_ACCESS_HISTORY = "audit.access_history"
+    # A department system's webhook endpoints (docs/webhooks.md): listed with their deliveries, or
+    # registered, rotated, paused, resumed. No applicant data; logged for who sends events where.
+    WEBHOOK_READ = "webhook.read"
+    WEBHOOK_WRITE = "webhook.write"
     # A revoked token presented again: refused before any policy, logged against its principal.
     TOKEN_REFUSED = "auth.token_refused"
     # A declared purpose outside the grammar of hub/access/purposes.py: refused before any policy.

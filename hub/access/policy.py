@@ -68,6 +68,8 @@ WRITE_VERBS = frozenset(
 # Writes whose answer shows what is already on file (a material's title, type and earlier versions):
 # a department system needs a purpose covering them, as for a read.
 DISCLOSING_WRITES = frozenset({"material.supersede", "material.revoke"})
+# A department system's own webhook endpoints (docs/webhooks.md): no applicant data, no purpose.
+WEBHOOK_ACTIONS = frozenset({"webhook.read", "webhook.write"})
 # What the hub's own scheduled jobs do, and nothing else.
 SYSTEM_ACTIONS = frozenset({"case.abandon"})
 # What a clerk reads only for the applicant at the window: profile values and materials, and the
@@ -220,6 +222,8 @@ async def _at_the_window(ctx: RequestContext, request: AccessRequest) -> Decisio
 
 
 async def _department_system(ctx: RequestContext, request: AccessRequest) -> Decision:
+    if request.action.value in WEBHOOK_ACTIONS:
+        return ALLOW  # its own department's endpoints: the use case looks up no other
     obj, verb = split_action(request.action.value)
     if obj not in APPLICANT_DATA or verb not in READ_VERBS | WRITE_VERBS:
         return _no_right(ctx, request)
