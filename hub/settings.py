@@ -54,10 +54,10 @@ class Settings(BaseSettings):
     )
     # Each principal's budget of query cost (hub/access/budgets.py, docs/security.md), per process.
     rate_limit_points_per_second: float = Field(
-        default=200.0, ge=0, description="points a principal's budget refills each second; 0 switches the limit off"
+        default=100.0, ge=0, description="points a principal's budget refills each second; 0 switches the limit off"
     )
     rate_limit_burst_points: int = Field(
-        default=2000, gt=0, description="points a principal's budget holds at most (and a new one starts with)"
+        default=1000, gt=0, description="points a principal's budget holds at most (and a new one starts with)"
     )
     graphiql: bool | None = Field(default=None, description="defaults to on in demo, off in production")
     introspection: bool | None = Field(default=None, description="defaults to on in demo, off in production")
