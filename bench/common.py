@@ -237,12 +237,21 @@ def graphql_once(url: str, body: bytes, headers: dict[str, str]) -> dict:
 
 
 def load(
-    url: str, body: bytes, headers: dict[str, str], *, connections: int = 16, seconds: float = SECONDS
+    url: str,
+    body: bytes,
+    headers: dict[str, str] | Sequence[dict[str, str]],
+    *,
+    connections: int = 16,
+    seconds: float = SECONDS,
 ) -> LoadResult:
-    """`connections` keep-alive clients posting `body` to `url` for `seconds`."""
-    if shutil.which("wrk"):
+    """`connections` keep-alive clients posting `body` to `url` for `seconds`.
+
+    With a list of headers, connection i sends the i-th (modulo the list): several callers, each
+    with its own token and purpose (the asyncio client then, as wrk sends one set of headers)."""
+    if isinstance(headers, dict) and shutil.which("wrk"):
         return _load_with_wrk(url, body, headers, connections, seconds)
-    return asyncio.run(_load_with_asyncio(url, body, headers, connections, seconds))
+    per_connection = [headers] if isinstance(headers, dict) else list(headers)
+    return asyncio.run(_load_with_asyncio(url, body, per_connection, connections, seconds))
 
 
 _WRK_SCRIPT = """
@@ -288,18 +297,23 @@ def _load_with_wrk(url: str, body: bytes, headers: dict[str, str], connections: 
 
 
 async def _load_with_asyncio(
-    url: str, body: bytes, headers: dict[str, str], connections: int, seconds: float
+    url: str, body: bytes, headers: Sequence[dict[str, str]], connections: int, seconds: float
 ) -> LoadResult:
     """The fallback client: one coroutine per keep-alive connection, raw HTTP/1.1, no parsing beyond framing."""
     host_port, path = url.removeprefix("http://").split("/", 1)
     host, port = host_port.split(":")
-    head = "".join(f"{k}: {v}\r\n" for k, v in {"Content-Type": "application/json", **headers}.items())
-    request = f"POST /{path} HTTP/1.1\r\nHost: {host_port}\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+    def http_request(headers: dict[str, str]) -> bytes:
+        head = "".join(f"{k}: {v}\r\n" for k, v in {"Content-Type": "application/json", **headers}.items())
+        start = f"POST /{path} HTTP/1.1\r\nHost: {host_port}\r\n{head}Content-Length: {len(body)}\r\n\r\n"
+        return start.encode() + body
+
+    requests = [http_request(one) for one in headers]
     latencies: list[float] = []
     failures = 0
     deadline = time.perf_counter() + seconds
 
-    async def client() -> None:
+    async def client(request: bytes) -> None:
         nonlocal failures
         reader, writer = await asyncio.open_connection(host, int(port))
         try:
@@ -318,7 +332,7 @@ async def _load_with_asyncio(
             writer.close()
 
     began = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(connections)))
+    await asyncio.gather(*(client(requests[n % len(requests)]) for n in range(connections)))
     elapsed = time.perf_counter() - began
     latencies.sort()
 

@@ -46,7 +46,7 @@ def console_mount(hub: Hub) -> Mount:
             view(clerk.notice, "/applicants/{id_number}/notice", purpose=clerk.visit_purpose),
             view(clerk.open_new_case, "/cases", ("POST",)),
             view(cases.case, "/cases/{receipt}", purpose=cases.case_purpose),
-            view(clerk.attach_on_file, "/cases/{receipt}/attach-on-file", ("POST",)),
+            view(clerk.attach_on_file, "/cases/{receipt}/attach-on-file", ("POST",), purpose=cases.case_purpose),
             view(clerk.upload, "/cases/{receipt}/upload", ("POST",)),
             view(clerk.accept, "/cases/{receipt}/accept", ("POST",)),
             view(clerk.promise, "/cases/{receipt}/promise", ("POST",)),

@@ -291,6 +291,12 @@ class DocumentNotRegistered(HubError):
     code = "DOCUMENT_NOT_REGISTERED"
 
 
+class RateLimited(HubError):
+    """A principal's budget of query cost cannot pay for this request now (hub/access/budgets.py)."""
+
+    code = "RATE_LIMITED"
+
+
 # The access policy and log (docs/access-policy.md, docs/audit-log.md).
 
 

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     query_cache_bytes: int = Field(
         default=32 * 1024**2, ge=0, description="memory the parsed and validated documents may keep, in bytes"
     )
+    # Each principal's budget of query cost (hub/access/budgets.py, docs/security.md), per process.
+    rate_limit_points_per_second: float = Field(
+        default=100.0, ge=0, description="points a principal's budget refills each second; 0 switches the limit off"
+    )
+    rate_limit_burst_points: int = Field(
+        default=1000, gt=0, description="points a principal's budget holds at most (and a new one starts with)"
+    )
     graphiql: bool | None = Field(default=None, description="defaults to on in demo, off in production")
     introspection: bool | None = Field(default=None, description="defaults to on in demo, off in production")
 

@@ -27,7 +27,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 
 from hub.access.context import Hub, RequestContext
-from hub.access.guard import declare_purpose, record_refused_token
+from hub.access.guard import charge, declare_purpose, record_refused_token
 from hub.access.principals import authenticate
 from hub.compiled import reads as compiled_reads
 from hub.compiled.registry import Registered, TrustedDocuments
@@ -40,6 +40,7 @@ from hub.errors import (
     MalformedRequest,
     PayloadTooLarge,
     QueryTooComplex,
+    RateLimited,
 )
 from hub.metrics import GRAPHQL_ERRORS
 from schema.context import GraphQLContext
@@ -58,6 +59,7 @@ CSRF_REJECTED = "CSRF_PREFLIGHT_REQUIRED"
 EDGE_STATUS: tuple[tuple[type[HubError], int], ...] = (
     (PayloadTooLarge, 413),
     (FileTooLarge, 413),
+    (RateLimited, 429),
     (QueryTooComplex, 400),
     (DocumentNotRegistered, 400),
     (InvalidInput, 400),
@@ -110,7 +112,10 @@ def _counted(receive: Receive, limit: int, refusal: HubError) -> Receive:
 
 def edge_refusal(error: HubError) -> JSONResponse:
     status = next((code for kind, code in EDGE_STATUS if isinstance(error, kind)), 400)
-    return error_response(error.message, error.code, status, **error.details)
+    response = error_response(error.message, error.code, status, **error.details)
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.details["retryAfter"])
+    return response
 
 
 def _request_id(header: str | None) -> str | None:
@@ -318,6 +323,33 @@ class GraphQLEndpoint(GraphQL):
             refuse_control_characters(item.variables)
             refuse_control_characters(item.operation_name)
         return data
+
+    async def execute_operation(  # type: ignore[override]  # strawberry's, with the hub's context
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: GraphQLContext,
+        root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        """The caller's budget pays for the documents first (hub/access/budgets.py): a request
+        refused for its shape or its strings, in parse_http_body, costs nothing of it."""
+        documents = self.schema.documents  # type: ignore[attr-defined]
+        points = sum(
+            documents.prepare(item.query).points
+            for item in (request_data if isinstance(request_data, list) else [request_data])
+            if item.query is not None
+        )
+        await charge(context.hub, points)
+        return await super().execute_operation(
+            request,
+            request_adapter,
+            request_data,
+            context,  # type: ignore[arg-type]  # the base view is typed for no context at all
+            root_value,
+            sub_response,
+        )
 
     async def process_result(self, request: Request, result: Any) -> GraphQLHTTPResponse:
         """Syntax errors end the operation before the masking extension runs: give them their code here.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
@@ -21,6 +22,8 @@ class GraphQLContext:
         self.request = request
         self.response = response
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+        # Fields still running (schema.root.UninterruptedFields): awaited before the request commits.
+        self.unfinished: set[asyncio.Future[Any]] = set()
 
     def loader(self, key: Hashable, batch: Callable[[list[K]], Awaitable[list[V]]]) -> DataLoader[K, V]:
         """The request's DataLoader for `key`, created on first use (no N+1 across list items).

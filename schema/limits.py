@@ -52,6 +52,15 @@ PAGING_ARGUMENTS = ("first", "last")
 # and validated document keeps about 20 KB plus 200 bytes per byte of source text; rounded up.
 MEMORY_PER_SOURCE_BYTE = 256
 ENTRY_OVERHEAD_BYTES = 24 * 1024
+# What a document costs its caller's budget (hub/access/budgets.py), in the manner of GitHub's
+# GraphQL points: one per 100 fields it may return (at least one), and one per KiB of the document,
+# since parsing and validating the largest documents costs more than running many queries' fields.
+FIELDS_PER_POINT = 100
+BYTES_PER_POINT = 1024
+
+
+def cost_points(fields: int, size_bytes: int) -> int:
+    return max(1, -(-fields // FIELDS_PER_POINT)) + size_bytes // BYTES_PER_POINT
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +298,8 @@ class Prepared:
     document: DocumentNode | None
     refusal: HubError | None
     cost_bytes: int
+    # What running it costs the caller's budget (cost_points).
+    points: int = 1
     validation_errors: list[GraphQLError] | None = field(default=None)
 
 
@@ -338,13 +349,14 @@ class PreparedDocuments:
             document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError:
             # Strawberry parses it again with the same token limit and answers the syntax error.
-            return Prepared(None, None, cost)
+            return Prepared(None, None, cost, cost_points(0, size))
         try:
             refuse_control_characters_in_literals(document)
-            check_shape(measure(document, self.limits), self.limits)
+            shape = measure(document, self.limits)
+            check_shape(shape, self.limits)
         except (QueryTooComplex, InvalidInput) as refusal:
             return Prepared(None, refusal, ENTRY_OVERHEAD_BYTES)
-        return Prepared(document, None, cost)
+        return Prepared(document, None, cost, cost_points(shape.fields, size))
 
     def _keep(self, query: str, entry: Prepared) -> None:
         charge = entry.cost_bytes + len(query)

@@ -59,10 +59,16 @@ class Action(StrEnum):
     ALERT_CLOSE = "alert.close"
     # The supervision office records how a 办不成事 complaint ended.
     COMPLAINT_RESOLVE = "complaint.resolve"
+    # A department system's webhook endpoints (docs/webhooks.md): listed with their deliveries, or
+    # registered, rotated, paused, resumed. No applicant data; logged for who sends events where.
+    WEBHOOK_READ = "webhook.read"
+    WEBHOOK_WRITE = "webhook.write"
     # A revoked token presented again: refused before any policy, logged against its principal.
     TOKEN_REFUSED = "auth.token_refused"
     # A declared purpose outside the grammar of hub/access/purposes.py: refused before any policy.
     PURPOSE_REFUSED = "auth.purpose_refused"
+    # A request its principal's budget of query cost could not pay for (hub/access/budgets.py).
+    RATE_LIMITED = "auth.rate_limited"
     # A person signing in to the console (docs/console.md), logged against their principal.
     LOGIN = "auth.login"
     LOGIN_FAILED = "auth.login_failed"

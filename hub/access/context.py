@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from hub.access._group_commit import GroupCommit
 from hub.access._recorder import AccessRecorder
 from hub.access.auth import Caller
+from hub.access.budgets import CostBudgets
 from hub.access.purposes import canonical_purpose
 from hub.errors import HubError
 from hub.settings import Settings
@@ -48,9 +49,14 @@ class Hub:
     read_log_turns: asyncio.Lock | None = None
     # Reads' access entries, written in batches (hub/access/_group_commit.py); one per process.
     access_group_commit: GroupCommit = field(init=False)
+    # Each principal's budget of query cost at the GraphQL edge; per process (hub/access/budgets.py).
+    cost_budgets: CostBudgets = field(init=False)
 
     def __post_init__(self) -> None:
         self.access_group_commit = GroupCommit(self.sessions)
+        self.cost_budgets = CostBudgets(
+            self.settings.rate_limit_points_per_second, self.settings.rate_limit_burst_points
+        )
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -15,7 +15,7 @@ from hub.access.actions import AccessRequest, Action, Outcome, PendingEntry
 from hub.access.auth import NOBODY, Caller, Role, hash_token
 from hub.access.context import Hub, RequestContext
 from hub.access.purposes import canonical_purpose, escaped_for_log, purpose_from_header
-from hub.errors import Forbidden, InvalidPurpose, Unauthenticated
+from hub.errors import Forbidden, InvalidPurpose, RateLimited, Unauthenticated
 from storage.models.base import utcnow
 from storage.repositories.principals import holder_of_token_hash
 
@@ -92,6 +92,33 @@ async def record_refused_token(hub: Hub, authorization: str | None, *, client_ad
             )
         )
         await ctx.commit()
+
+
+async def charge(ctx: RequestContext, cost: int) -> None:
+    """Spend `cost` points of the caller's budget (hub/access/budgets.py), or refuse the request.
+
+    The refusal is logged like any other (`auth.rate_limited`, outcome refused, object `cost:<points>`)
+    and raises `RateLimited` with the seconds after which the budget could pay."""
+    refusal = ctx.hub.cost_budgets.spend(ctx.caller.principal_id, cost)
+    if refusal is None:
+        return
+    error = RateLimited(
+        f"this request costs {cost} points and {refusal.remaining} are left of the caller's budget"
+        f" ({ctx.hub.cost_budgets.points_per_second:g} points a second); retry after"
+        f" {refusal.retry_after_seconds} s",
+        cost=cost,
+        remaining=refusal.remaining,
+        retryAfter=refusal.retry_after_seconds,
+    )
+    ctx.access.record(
+        PendingEntry(
+            utcnow(), Action.RATE_LIMITED, Outcome.REFUSED, "", f"cost:{cost}", (), (), f"{error.code}: {cost} points"
+        )
+    )
+    # The entry is all this request writes: it joins the reads' batch (hub/access/_group_commit.py).
+    ctx.read_only = True
+    await ctx.commit()
+    raise error
 
 
 async def declare_purpose(ctx: RequestContext, declared: bytes | str | None) -> None:

@@ -70,10 +70,13 @@ WRITE_VERBS = frozenset(
 # Writes whose answer shows what is already on file (a material's title, type and earlier versions):
 # a department system needs a purpose covering them, as for a read.
 DISCLOSING_WRITES = frozenset({"material.supersede", "material.revoke"})
+# A department system's own webhook endpoints (docs/webhooks.md): no applicant data, no purpose.
+WEBHOOK_ACTIONS = frozenset({"webhook.read", "webhook.write"})
 # What the hub's own scheduled jobs do, and nothing else.
 SYSTEM_ACTIONS = frozenset({"case.abandon"})
-# What a clerk reads only for the applicant at the window: profile values and materials.
-WINDOW_READS = frozenset({"profile.read", "profile.history", "material.read", "material.download"})
+# What a clerk reads only for the applicant at the window: profile values and materials, and the
+# one-time notice about an applicant, which names the materials on file (without one, it names none).
+WINDOW_READS = frozenset({"profile.read", "profile.history", "material.read", "material.download", "notice.read"})
 # The purposes that put an applicant at a clerk's window: a visit, or a case at the clerk's window.
 WINDOW_PURPOSE_KINDS = ("case", "visit")
 # A clerk opens a visit when the applicant presents their ID; no other role does.
@@ -276,6 +279,8 @@ async def _case_of_another_centre(ctx: RequestContext, receipt_number: str, verb
 async def _department_system(ctx: RequestContext, request: AccessRequest) -> Decision:
     if request.action.value in AUTHORISATION_GRANTS or request.action.value == AUTHORISATION_READ:
         return ALLOW
+    if request.action.value in WEBHOOK_ACTIONS:
+        return ALLOW  # its own department's endpoints: the use case looks up no other
     obj, verb = split_action(request.action.value)
     if request.action.value == ALERT_EXPLAIN:
         return ALLOW

@@ -112,6 +112,11 @@ def classify(
     return Holding.MISSING, None, None
 
 
+def notice_ref(item_codes: Iterable[str]) -> str:
+    """What the log names a notice about an applicant by: its items, in code order."""
+    return "notice:" + ",".join(sorted(item_codes))
+
+
 async def current_items(
     ctx: RequestContext, item_codes: Sequence[str], catalog_version: int | None = None
 ) -> tuple[int, list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]]:
@@ -147,7 +152,12 @@ async def one_time_notice(
     *,
     catalog_version: int | None = None,
 ) -> Notice:
-    """Everything the applicant must provide for these items, and what the hub already holds."""
+    """Everything the applicant must provide for these items, and what the hub already holds.
+
+    Without an applicant, the list alone: anyone may read what items require. With one, the notice
+    says which of their materials are on file, so it is read as materials are: a clerk within a
+    visit or a case of their window (docs/access-policy.md), a department under a purpose covering
+    those material types; anyone else is refused (FORBIDDEN), and the refusal is logged."""
     version_id, items, required_by_item = await current_items(ctx, item_codes, catalog_version)
     required = materials_required_for(items, required_by_item)
     today = local_date(ctx.hub.clock())
@@ -160,7 +170,7 @@ async def one_time_notice(
             Action.NOTICE_READ,
             [applicant.id_number],
             material_types=[r.material_type.code for r in required],
-            object_ref="notice:" + ",".join(item.code for item in items),
+            object_ref=notice_ref(item.code for item in items),
         )
         type_ids = [r.material_type.id for r in required]
         for on_file, on_file_version in await repo.materials_on_file(ctx.session, applicant.id, type_ids):

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from hub.access.context import RequestContext
 from hub.access.policy import PurposeScope, caller_centre_id, register_purpose_resolver
+from hub.cases.notice import notice_ref
 from hub.identifiers import ApplicantKind
 from hub.profiles.fields import allowed_fields
 from storage.models import Material, MaterialVersion
@@ -49,7 +50,11 @@ async def case_purpose_scope(ctx: RequestContext, receipt_number: str) -> Purpos
         material_types=frozenset(type_codes),
         # The counterparty too: a seller's certificate the case pins and cancels is read under it.
         applicant_refs=frozenset(party.id_number for party in parties.values()),
-        object_refs=frozenset({f"case:{case.receipt_number}", "materials"} | _material_refs(versions.values())),
+        # The case's one-time notice too: the window checks what is on file for the case's items.
+        object_refs=frozenset(
+            {f"case:{case.receipt_number}", "materials", notice_ref(item.code for item in items)}
+            | _material_refs(versions.values())
+        ),
     )
 
 

@@ -102,15 +102,19 @@ async def _department(ctx: RequestContext, code: str, field: str) -> Department:
     return department
 
 
+@all_or_nothing
 async def file_complaint(ctx: RequestContext, new: NewComplaint) -> ComplaintView:
-    """An applicant (for themselves) or a clerk (for the applicant at the window) files."""
-    if ctx.caller.role not in (Role.APPLICANT, Role.CLERK):
-        raise Forbidden("an applicant or a window files a complaint", missing="right", right="complaint.file")
+    """An applicant (for themselves) or a clerk (for the applicant at the window) files.
+
+    Anyone else is refused after the guard, so the refusal is in the log with the rest: denied by
+    the policy, or (a department system whose purpose allows the look-up) refused as FORBIDDEN."""
     applicant = detect_kind(new.applicant_id_number)[1]
     what = _text(new.what_happened, "whatHappened")
     department = await _department(ctx, new.department, "department")
     centre = await _department(ctx, new.centre, "centre")
     await guard(ctx, Action.APPLICANT_LOOKUP, [applicant], object_ref="complaint:new")
+    if ctx.caller.role not in (Role.APPLICANT, Role.CLERK):
+        raise Forbidden("an applicant or a window files a complaint", missing="right", right="complaint.file")
     now = ctx.hub.clock()
     complaint = Complaint(
         receipt_number=f"pending-{ctx.request_id}"[:32],

@@ -2,8 +2,9 @@
 their deliveries and attempts; and the operator's side of the same (the `hub webhooks` command).
 
 Endpoints and deliveries hold no applicant data (payloads carry receipt numbers and material ids
-only), so these use cases check the caller's role and department rather than pass the guard: a
-department reads a case it is told of through the API, under its purpose, and that read is logged.
+only): a department reads a case it is told of through the API, under its purpose, and that read is
+logged. The endpoints themselves pass the guard too (`webhook.read`, `webhook.write`, object
+`webhook-endpoint:<id>`), so where a department has events sent, and who was refused, is on record.
 A `whsec_` secret is returned once, when made; it is stored encrypted and never shown again.
 """
 
@@ -15,9 +16,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.access.auth import Role
-from hub.access.context import RequestContext
-from hub.errors import DeliveryNotDead, Forbidden, InvalidInput, NotFound, UnknownEventType
+from hub.access.actions import Action
+from hub.access.context import RequestContext, all_or_nothing
+from hub.access.guard import guard
+from hub.errors import DeliveryNotDead, InvalidInput, NotFound, UnknownEventType
 from hub.keys.keyring import Keyring
 from hub.outbox.events import EventType, subscribed
 from hub.settings import Settings
@@ -87,11 +89,6 @@ def endpoint_ref(endpoint_id: int) -> str:
     return f"webhook-endpoint:{endpoint_id}"
 
 
-def _department_system(ctx: RequestContext) -> None:
-    if ctx.caller.role is not Role.DEPARTMENT_SYSTEM:
-        raise Forbidden("webhook endpoints belong to department systems", missing="right")
-
-
 def _event_types(requested: Sequence[str]) -> list[str]:
     known = {t.value for t in EventType}
     unknown = sorted(set(requested) - known)
@@ -105,17 +102,19 @@ def _event_types(requested: Sequence[str]) -> list[str]:
 
 
 async def _own_endpoint(ctx: RequestContext, endpoint_id: int) -> WebhookEndpoint:
-    _department_system(ctx)
+    """The caller's department's endpoint, after the guard: department systems only (the policy)."""
+    await guard(ctx, Action.WEBHOOK_WRITE, object_ref=endpoint_ref(endpoint_id))
     endpoint = await repo.endpoint_by_id(ctx.session, endpoint_id, for_update=True)
     if endpoint is None or endpoint.department_id != ctx.caller.department_id:
         raise NotFound("no endpoint of your department with this id", field="id")
     return endpoint
 
 
+@all_or_nothing
 async def create_endpoint(
     ctx: RequestContext, url: str, event_types: Sequence[str], scheme: Scheme = Scheme.V1
 ) -> IssuedEndpoint:
-    _department_system(ctx)
+    await guard(ctx, Action.WEBHOOK_WRITE, object_ref="webhook-endpoint:new")
     checked_url = check_endpoint_url(url, ctx.hub.settings)
     endpoint = await repo.add_endpoint(
         ctx.session,
@@ -136,6 +135,7 @@ async def create_endpoint(
     return IssuedEndpoint((await _views(ctx.session, [(endpoint, ctx.caller.department_code)]))[0], secret)
 
 
+@all_or_nothing
 async def rotate_secret(ctx: RequestContext, endpoint_id: int) -> IssuedEndpoint:
     """A new secret signs from now on; the previous one also signs during the overlap period."""
     endpoint = await _own_endpoint(ctx, endpoint_id)
@@ -150,6 +150,7 @@ async def rotate_secret(ctx: RequestContext, endpoint_id: int) -> IssuedEndpoint
     return IssuedEndpoint((await _views(ctx.session, [(endpoint, ctx.caller.department_code)]))[0], secret)
 
 
+@all_or_nothing
 async def set_paused(ctx: RequestContext, endpoint_id: int, paused: bool) -> EndpointView:
     """A paused endpoint still gets its deliveries queued; they wait, and go out on resume."""
     endpoint = await _own_endpoint(ctx, endpoint_id)
@@ -158,8 +159,9 @@ async def set_paused(ctx: RequestContext, endpoint_id: int, paused: bool) -> End
     return (await _views(ctx.session, [(endpoint, ctx.caller.department_code)]))[0]
 
 
+@all_or_nothing
 async def endpoints_of_department(ctx: RequestContext) -> list[EndpointView]:
-    _department_system(ctx)
+    await guard(ctx, Action.WEBHOOK_READ, object_ref=f"webhook-endpoints:{ctx.caller.department_code}")
     rows = [
         (e, ctx.caller.department_code)
         for e in await repo.endpoints_of_department(ctx.session, ctx.caller.department_id)

@@ -107,6 +107,7 @@ async def test_a_2027_deadline_is_provisional_until_the_notice_is_loaded_then_fo
 
 
 async def test_the_notice_for_2027_moves_the_one_time_notice_too(hub, client, clerk, hub_command, tmp_path) -> None:
+    from tests.support import open_visit
     from tests.support.case_stories import NOTICE, by_code, on_file
 
     await load(hub, CATALOG, "qualification.yaml")
@@ -115,7 +116,10 @@ async def test_the_notice_for_2027_moves_the_one_time_notice_too(hub, client, cl
     await on_file(clerk, APPLICANT, "sqb", issued_on=date(2026, 12, 1), valid_until=date(2027, 2, 25))
 
     async def needed_until() -> tuple[str, str]:
-        notice = await client.execute(NOTICE, {"items": ["zjj-zzsp"], "id": APPLICANT}, token=clerk.token)
+        visit = await open_visit(client, clerk, APPLICANT)
+        notice = await client.execute(
+            NOTICE, {"items": ["zjj-zzsp"], "id": APPLICANT}, token=clerk.token, purpose=visit
+        )
         entry = by_code(notice["oneTimeNotice"]["entries"])["sqb"]
         return entry["neededUntil"], entry["holding"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from hub.access.auth import Role
-from tests.support import make_actor
+from tests.support import make_actor, open_visit
 from tests.support.case_stories import (
     ACCEPT,
     ATTACH,
@@ -67,7 +67,10 @@ service_items:
 
 async def run_stage(client, clerk, item: str, new: dict[str, str]) -> tuple[str, dict]:
     """Notice, open, reuse everything on file, hand in the rest, accept. Returns receipt and notice."""
-    notice = (await client.execute(NOTICE, {"items": [item], "id": BUILDER}, token=clerk.token))["oneTimeNotice"]
+    visit = await open_visit(client, clerk, BUILDER)
+    notice = (await client.execute(NOTICE, {"items": [item], "id": BUILDER}, token=clerk.token, purpose=visit))[
+        "oneTimeNotice"
+    ]
     receipt = (
         await client.execute(
             OPEN,

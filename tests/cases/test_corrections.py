@@ -83,7 +83,9 @@ async def test_a_corrected_material_supersedes_the_deficient_one(hub, client, cl
         "不动产权证书(模糊扫描件)": ("SUPERSEDED", pinned["materialId"]),
     }
     # The next notice offers the clear one only.
-    notice = (await client.execute(NOTICE, {"items": ["zrzy-zydj"], "id": SELLER}, token=clerk.token))["oneTimeNotice"]
+    notice = (await client.execute(NOTICE, {"items": ["zrzy-zydj"], "id": SELLER}, token=clerk.token, purpose=visit))[
+        "oneTimeNotice"
+    ]
     assert by_code(notice["entries"])["bdcqz"]["onFile"]["title"] == "不动产权证书(清晰)"
     contracts = (await client.execute(MATERIALS, {"id": SELLER, "types": ["gfht"]}, token=clerk.token, purpose=visit))[
         "applicant"

@@ -12,7 +12,7 @@ from datetime import date
 
 from hub.access.auth import Role
 from hub.documents import materials
-from tests.support import make_actor
+from tests.support import make_actor, open_visit
 from tests.support.case_stories import (
     ACCEPT,
     ATTACH,
@@ -57,7 +57,11 @@ async def test_real_estate_transfer_across_four_departments_over_national_day(hu
     )
 
     # 联合一次性告知: four items, five distinct materials; the ID card is asked for once, not four times.
-    notice = (await client.execute(NOTICE, {"items": ESTATE_ITEMS, "id": SELLER}, token=clerk.token))["oneTimeNotice"]
+    # He presents his ID at the window: the notice may say what is on file for him.
+    visit = await open_visit(client, clerk, SELLER)
+    notice = (await client.execute(NOTICE, {"items": ESTATE_ITEMS, "id": SELLER}, token=clerk.token, purpose=visit))[
+        "oneTimeNotice"
+    ]
     entries = by_code(notice["entries"])
     assert notice["catalogVersion"] == version
     assert sorted(entries) == ["bdcqz", "dkht", "gfht", "hyzm", "sfz"]

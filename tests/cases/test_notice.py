@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
+from sqlalchemy import select
+
 from hub.access.auth import Role
 from hub.cases import intake as cases
 from hub.documents import materials
-from tests.support import make_actor
+from storage.models import AccessEntry
+from tests.support import make_actor, open_visit
 from tests.support.case_stories import (
     ACCEPT,
     ATTACH,
@@ -64,7 +67,10 @@ async def test_revoked_expired_and_superseded_materials_are_not_reused(hub, clie
     )
     await ctx.close()
 
-    notice = (await client.execute(NOTICE, {"items": ESTATE_ITEMS, "id": BUYER}, token=clerk.token))["oneTimeNotice"]
+    visit = await open_visit(client, clerk, BUYER)
+    notice = (await client.execute(NOTICE, {"items": ESTATE_ITEMS, "id": BUYER}, token=clerk.token, purpose=visit))[
+        "oneTimeNotice"
+    ]
     entries = by_code(notice["entries"])
     assert entries["sfz"]["holding"] == "REVOKED_OR_EXPIRED" and entries["sfz"]["onFile"]["status"] == "revoked"
     assert entries["hyzm"]["holding"] == "REVOKED_OR_EXPIRED"
@@ -97,7 +103,10 @@ async def test_a_deadline_in_a_year_not_yet_announced_is_provisional_not_missing
     at(hub, date(2026, 12, 28))
     await register(client, clerk, BUYER, "孙七")
     await on_file(clerk, BUYER, "sfz", issued_on=date(2016, 1, 8), valid_until=date(2027, 1, 2))
-    notice = (await client.execute(NOTICE, {"items": ["zrzy-zydj"], "id": BUYER}, token=clerk.token))["oneTimeNotice"]
+    visit = await open_visit(client, clerk, BUYER)
+    notice = (await client.execute(NOTICE, {"items": ["zrzy-zydj"], "id": BUYER}, token=clerk.token, purpose=visit))[
+        "oneTimeNotice"
+    ]
     # Five working days from 28 December end in 2027, whose holidays are known by rule only: the ID
     # card, valid until 2 January, might not last, so the notice does not promise it will.
     assert by_code(notice["entries"])["sfz"]["holding"] == "EXPIRES_BEFORE_DEADLINE"
@@ -153,3 +162,54 @@ async def test_a_promise_must_be_for_a_future_date_and_a_required_type(hub, clie
     assert await client.error_code(PROMISE, other, token=clerk.token) == "MATERIAL_NOT_REQUIRED"
     missing = {"i": {"receiptNumber": "20250926-99999", "materialType": "hyzm", "promisedOn": "2025-10-09"}}
     assert await client.error_code(PROMISE, missing, token=clerk.token) == "NOT_FOUND"
+
+
+async def _notice_entries(hub) -> list[tuple[str, str, str, str]]:
+    async with hub.sessions() as session:
+        rows = await session.execute(
+            select(AccessEntry).where(AccessEntry.action == "notice.read").order_by(AccessEntry.id)
+        )
+        return [(row.outcome, row.applicant_ref, row.object_ref, row.purpose) for row in rows.scalars()]
+
+
+async def test_what_is_on_file_is_told_only_to_the_window_the_applicant_stands_at(hub, client, clerk) -> None:
+    await load(hub, ESTATE_CATALOG)
+    at(hub, date(2025, 9, 26))
+    await register(client, clerk, BUYER, "孙七")
+    await on_file(clerk, BUYER, "sfz", title="孙七身份证", issued_on=date(2019, 3, 3))
+    asking = {"items": ["zrzy-zydj"], "id": BUYER}
+
+    # Without the applicant at the window, the titles of their materials are not the clerk's to see.
+    assert await client.error_code(NOTICE, asking, token=clerk.token) == "FORBIDDEN"
+    # The list of what the items require stays readable to anyone, without naming an applicant.
+    listed = (await client.execute(NOTICE, {"items": ["zrzy-zydj"]}, token=clerk.token))["oneTimeNotice"]
+    unnamed = by_code(listed["entries"])["sfz"]
+    assert unnamed["holding"] == "MISSING" and unnamed["onFile"] is None
+
+    # Another clerk's visit does not count; the applicant presenting their ID at this window does.
+    colleague = await make_actor(hub, Role.CLERK, "xzfw", "李窗口")
+    theirs = await open_visit(client, colleague, BUYER)
+    assert await client.error_code(NOTICE, asking, token=clerk.token, purpose=theirs) == "FORBIDDEN"
+    visit = await open_visit(client, clerk, BUYER)
+    told = (await client.execute(NOTICE, asking, token=clerk.token, purpose=visit))["oneTimeNotice"]
+    assert by_code(told["entries"])["sfz"]["onFile"]["title"] == "孙七身份证"
+
+    # A case of the clerk's window counts too, for that case's items.
+    receipt = (
+        await client.execute(
+            OPEN, {"i": {"idNumber": BUYER, "items": ["zrzy-zydj"], "window": "综合窗口 1"}}, token=clerk.token
+        )
+    )["openCase"]["receiptNumber"]
+    in_case = (await client.execute(NOTICE, asking, token=clerk.token, purpose=f"case:{receipt}"))["oneTimeNotice"]
+    assert by_code(in_case["entries"])["sfz"]["holding"] == "ON_FILE_VALID"
+    other_items = {"items": ESTATE_ITEMS, "id": BUYER}
+    assert await client.error_code(NOTICE, other_items, token=clerk.token, purpose=f"case:{receipt}") == "FORBIDDEN"
+
+    # Every answer and every refusal is in the log, with the purpose it was asked under.
+    assert await _notice_entries(hub) == [
+        ("denied", BUYER, "notice:zrzy-zydj", ""),
+        ("denied", BUYER, "notice:zrzy-zydj", theirs),
+        ("allowed", BUYER, "notice:zrzy-zydj", visit),
+        ("allowed", BUYER, "notice:zrzy-zydj", f"case:{receipt}"),
+        ("denied", BUYER, "notice:" + ",".join(sorted(ESTATE_ITEMS)), f"case:{receipt}"),
+    ]

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
+
 from hub.access.auth import Role
 from hub.access.principals import create_principal
+from storage.models import AccessEntry
+from storage.models.supervision import Complaint
 from tests.support import Actor
 from tests.support.case_stories import at
+from tests.support.materials import load_material_types
 from tests.support.supervision import applicant
 
 FILE = """mutation($i: FileComplaintInput!) { fileComplaint(input: $i) {
@@ -136,3 +141,32 @@ async def test_what_could_not_be_done_is_tracked_to_a_resolution(hub, client, cl
             "policyGaps": 0,
         },
     ]
+
+
+async def test_a_caller_who_may_not_file_is_refused_and_the_refusal_is_logged(
+    hub, client, clerk, auditor, tax_system, admin
+) -> None:
+    person = await applicant(clerk, "11010119800101123", "张三")
+    await load_material_types(hub)
+    filing = {"i": {"idNumber": person, "department": "sw", "centre": "xzfw", "whatHappened": "x", "cause": "OTHER"}}
+    assert await client.error_code(FILE, filing, token=auditor.token) == "FORBIDDEN"
+    assert await client.error_code(FILE, filing, token=admin.token) == "FORBIDDEN"
+    # A department system whose purpose would let it look the applicant up still does not file.
+    assert await client.error_code(FILE, filing, token=tax_system.token, purpose="basis:identity-materials") == (
+        "FORBIDDEN"
+    )
+    async with hub.sessions() as session:
+        rows = await session.execute(
+            select(AccessEntry.role, AccessEntry.outcome, AccessEntry.applicant_ref, AccessEntry.reason)
+            .where(AccessEntry.object_ref == "complaint:new")
+            .order_by(AccessEntry.id)
+        )
+        logged = [(role, outcome, ref, reason.split(":")[0]) for role, outcome, ref, reason in rows]
+    assert [entry[:3] for entry in logged] == [
+        ("auditor", "denied", person),
+        ("admin", "denied", person),
+        ("department_system", "refused", person),
+    ]
+    assert logged[2][3] == "FORBIDDEN"
+    async with hub.sessions() as session:
+        assert not list(await session.scalars(select(Complaint)))
