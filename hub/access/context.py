@@ -120,9 +120,10 @@ class RequestContext:
         try:
             await self.session.rollback()
         except DBAPIError:
-            # When a field fails, graphql-core cancels its siblings, which may be mid-statement:
-            # aiosqlite then closes their connection. Nothing on it can be rolled back or committed,
-            # so it is discarded and the entries are committed through a fresh session.
+            # A connection closed under the request (a statement cancelled mid-way: graphql-core
+            # cancels a failed field's siblings, which schema.root.UninterruptedFields now lets
+            # finish) can neither roll back nor commit: it is discarded, and the entries are
+            # committed through a fresh session.
             await self.session.invalidate()
             await self.session.close()
             self._session = None
