@@ -25,8 +25,13 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
+# The Node webhook receiver's npm packages (tests/webhooks/node_receiver), installed from its lock file.
+NODE_RECEIVER := tests/webhooks/node_receiver
+$(NODE_RECEIVER)/node_modules/.package-lock.json: $(NODE_RECEIVER)/package-lock.json
+	npm ci --prefix $(NODE_RECEIVER) --no-audit --no-fund
+
 ## Everything CI runs: the checks above, then the whole test suite on SQLite and PostgreSQL.
-test: lint
+test: lint $(NODE_RECEIVER)/node_modules/.package-lock.json
 	$(BIN)/python -m pytest
 
 ## Benchmarks: a quick summary of the headline ratios (`python -m bench --all`: every benchmark in full; docs/performance.md).
