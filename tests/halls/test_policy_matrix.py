@@ -24,12 +24,15 @@ APPLICANT = "11010519491231002X"
 CLERK_WITHOUT_VISIT = {
     "applicant.register", "applicant.lookup", "applicant.search", "applicant.visit",
     "profile.write", "material.upload", "material.revoke", "material.supersede", "material.cancel",
-    "notice.read", "case.open", "case.read", "case.attach", "case.accept", "case.opinion", "case.minutes",
+    "case.open", "case.read", "case.attach", "case.accept", "case.opinion", "case.minutes",
     "case.pause", "case.complete", "case.collect", "case.withdraw", "case.search", "audit.access_history",
     "authorisation.read", "alert.explain",
 }  # fmt: skip
-# Within a visit: the applicant's profile values and materials as well.
-CLERK_IN_VISIT = CLERK_WITHOUT_VISIT | {"profile.read", "profile.history", "material.read", "material.download"}
+# Within a visit: the applicant's profile values and materials as well, and the notice that names
+# the materials on file.
+CLERK_IN_VISIT = CLERK_WITHOUT_VISIT | {
+    "profile.read", "profile.history", "material.read", "material.download", "notice.read",
+}  # fmt: skip
 # A department system's writes under any declared purpose (recorded); reads need a purpose of its own.
 DEPARTMENT_WRITES = {
     "applicant.register", "profile.write", "material.upload", "material.cancel", "case.open", "case.attach",
@@ -39,6 +42,8 @@ DEPARTMENT_WRITES = {
 # 首席代表: a department (its system) or an administrator grants and withdraws authorisations, with or
 # without a purpose (no applicant data); the use case holds each to its own department.
 AUTHORISATIONS = {"authorisation.grant", "authorisation.withdraw", "authorisation.read"}
+# A department system's own webhook endpoints, with or without a purpose (no applicant data).
+WEBHOOKS = {"webhook.read", "webhook.write"}
 AUDITOR = {
     "audit.search", "audit.statistics", "audit.checkpoint", "audit.proof", "audit.export", "audit.access_history",
     "authorisation.read",
@@ -52,8 +57,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("clerk", "visit"): CLERK_IN_VISIT,
     ("clerk", "basis:unknown"): CLERK_WITHOUT_VISIT,
     # The alert's department explains with no purpose (the use case checks the department).
-    ("department_system", ""): AUTHORISATIONS | {"alert.explain"},
-    ("department_system", "basis:unknown"): DEPARTMENT_WRITES | AUTHORISATIONS,
+    ("department_system", ""): AUTHORISATIONS | WEBHOOKS | {"alert.explain"},
+    ("department_system", "basis:unknown"): DEPARTMENT_WRITES | AUTHORISATIONS | WEBHOOKS,
     ("auditor", ""): AUDITOR,
     ("auditor", "basis:unknown"): AUDITOR,
     ("admin", ""): AUTHORISATIONS,
