@@ -262,6 +262,10 @@ class GraphQLEndpoint(GraphQL):
         if operation is not None and operation != found.compiled.operation_name:
             return None  # the resolvers say what is wrong with it
         refuse_control_characters(variables)
+        # The caller's budget pays for a compiled document as for one sent as text, once: if the
+        # resolvers end up serving it, execute_operation does not charge it again.
+        await charge(context, self.schema.documents.prepare(found.document).points)  # type: ignore[attr-defined]
+        request.state.budget_charged = True
         return await compiled_reads.answer(context, found.compiled, variables)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -341,7 +345,8 @@ class GraphQLEndpoint(GraphQL):
             for item in (request_data if isinstance(request_data, list) else [request_data])
             if item.query is not None
         )
-        await charge(context.hub, points)
+        if not getattr(request.state, "budget_charged", False):
+            await charge(context.hub, points)
         return await super().execute_operation(
             request,
             request_adapter,

@@ -11,8 +11,11 @@ import pytest
 from app.asgi import create_app
 from bench.clerk_query import HUB_QUERY
 from hub.access.auth import Role
+from hub.access.budgets import CostBudgets
 from hub.compiled.registry import document_hash
 from hub.services import build_hub
+from hub.settings import Settings
+from schema.root import build_schema
 from tests.support import GraphQLClient, make_actor, open_visit
 from tests.support.materials import data_of, load_material_types, pdf, upload
 from tests.support.materials import register as register_applicant
@@ -31,6 +34,11 @@ def documents(tmp_path) -> dict[str, Any]:
     files["fragment"].write_text(WITH_FRAGMENT, encoding="utf-8")
     (tmp_path / "wrong.graphql").write_text("{ applicant(idNumber: 1) { shoeSize } }", encoding="utf-8")
     return {"files": files, "wrong": tmp_path / "wrong.graphql"}
+
+
+def cost_points_of(document: str) -> int:
+    """What the edge charges for a document (schema/limits.py), measured as the hub measures it."""
+    return build_schema(Settings()).documents.prepare(document).points
 
 
 async def _body(response: httpx.Response) -> dict[str, Any]:
@@ -72,6 +80,18 @@ async def test_a_system_registers_its_documents_and_sends_them_by_id(hub, client
     assert by_text.status_code == by_id.status_code == by_apollo.status_code == 200
     assert by_id.content == by_text.content == by_apollo.content
     assert (await _body(by_id))["data"]["applicant"]["materials"][0]["typeCode"] == "id_card"
+
+    # A compiled document pays from the caller's budget as the same text would (RATE_LIMITED, 429).
+    hub.cost_budgets = CostBudgets(1, cost_points_of(CLERK_SCREEN), clock=lambda: 1000.0)
+    assert (
+        await client.http.post("/graphql", json={"documentId": screen_id, "variables": {"id": PERSON}}, headers=headers)
+    ).status_code == 200
+    limited = await client.http.post(
+        "/graphql", json={"documentId": screen_id, "variables": {"id": PERSON}}, headers=headers
+    )
+    assert limited.status_code == 429
+    assert (await _body(limited))["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    hub.cost_budgets = CostBudgets(0, 0)
 
     # A registered document outside the compiled subset is served by the resolvers.
     fragment_id = f"sha256:{document_hash(WITH_FRAGMENT)}"
