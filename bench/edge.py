@@ -148,7 +148,12 @@ def main() -> None:
     settings = Settings()
     backend = os.environ.get("HUB_BENCH_BACKEND", "sqlite")
     database = postgres_database() if backend == "postgresql" else sqlite_database()
-    with database as url, running_hub(url) as hub:
+    # The budget as configured (HUB_RATE_LIMIT_*), its default otherwise: benchmarks switch it off.
+    budget_env = {
+        "HUB_RATE_LIMIT_POINTS_PER_SECOND": str(settings.rate_limit_points_per_second),
+        "HUB_RATE_LIMIT_BURST_POINTS": str(settings.rate_limit_burst_points),
+    }
+    with database as url, running_hub(url, env=budget_env) as hub:
         clerk_tokens = [token for (role, _), token in sorted(hub.tokens.items()) if role == "clerk"]
         clerks, token = clerk_tokens[:CLERKS], clerk_tokens[CLERKS]  # the attacker: another clerk
         found = graphql_once(
