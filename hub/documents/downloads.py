@@ -42,7 +42,7 @@ from hub.errors import (
     Unauthenticated,
 )
 from hub.keys.keyring import Keyring
-from storage.repositories import materials as repo
+from storage.repositories import principals as principals_repo
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 # Larger than any file the hub stores; a position with more digits is beyond every file.
@@ -140,7 +140,7 @@ def _wanted_range(request: Request, version: VersionRecord, blob: BlobRef) -> tu
 
 
 async def _caller(session: AsyncSession, principal_id: int) -> Caller:
-    row = await repo.active_principal(session, principal_id)
+    row = await principals_repo.active_principal(session, principal_id)
     if row is None:
         raise Unauthenticated("the principal this link was issued to is no longer active")
     return Caller(row.id, row.name, Role(row.role), row.department_id, row.department_code)

@@ -18,7 +18,6 @@ from storage.models import (
     MaterialStatus,
     MaterialType,
     MaterialVersion,
-    Principal,
 )
 
 IssuingDepartment = aliased(Department)
@@ -170,19 +169,3 @@ async def supersede_versions(session: AsyncSession, material_id: int, when: date
         .where(MaterialVersion.material_id == material_id, MaterialVersion.superseded_at.is_(None))
         .values(superseded_at=when)
     )
-
-
-async def active_principal(session: AsyncSession, principal_id: int) -> Row[int, str, str, int, str] | None:
-    """The principal a download link was issued to, if still active, with its department code."""
-    statement = (
-        select(
-            Principal.id,
-            Principal.name,
-            Principal.role,
-            Principal.department_id,
-            Department.code.label("department_code"),
-        )
-        .join(Department, Department.id == Principal.department_id)
-        .where(Principal.id == principal_id, Principal.revoked_at.is_(None))
-    )
-    return (await session.execute(statement)).first()

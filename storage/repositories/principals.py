@@ -12,22 +12,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Department, Principal, RetiredToken
 from storage.models.base import utcnow
 
-# Who holds a token hash, with the department code a request's caller needs.
-_PRINCIPAL_BY_TOKEN_HASH = (
-    select(
-        Principal.id,
-        Principal.name,
-        Principal.role,
-        Principal.department_id,
-        Department.code.label("department_code"),
-        Principal.applicant_ref,
-    )
-    .join(Department, Department.id == Principal.department_id)
-    .where(Principal.token_hash == bindparam("token_hash"))
-)
+# A principal with the department code a request's caller needs.
+_PRINCIPAL = select(
+    Principal.id,
+    Principal.name,
+    Principal.role,
+    Principal.department_id,
+    Department.code.label("department_code"),
+    Principal.applicant_ref,
+).join(Department, Department.id == Principal.department_id)
 # Built once: the first runs on every request, and building a select costs as much client CPU as
 # running it.
-_ACTIVE_PRINCIPAL_BY_TOKEN_HASH = _PRINCIPAL_BY_TOKEN_HASH.where(Principal.revoked_at.is_(None))
+_ACTIVE_PRINCIPAL_BY_TOKEN_HASH = _PRINCIPAL.where(
+    Principal.token_hash == bindparam("token_hash"), Principal.revoked_at.is_(None)
+)
+# A download link names the principal it was issued to: served only while that one is active.
+_ACTIVE_PRINCIPAL_BY_ID = _PRINCIPAL.where(Principal.id == bindparam("principal_id"), Principal.revoked_at.is_(None))
 # Whoever holds or held a token hash (revoked, or rotated out since): the one look-up every refused
 # token costs, found or not.
 _HOLDER_OF_TOKEN_HASH = (
@@ -62,6 +62,10 @@ HolderRow: TypeAlias = Row[int, str, str, int, str, str | None, datetime | None,
 async def principal_by_token_hash(session: AsyncSession, token_hash: str) -> PrincipalRow | None:
     """The active principal holding this token hash, joined with its department code."""
     return (await session.execute(_ACTIVE_PRINCIPAL_BY_TOKEN_HASH, {"token_hash": token_hash})).first()
+
+
+async def active_principal(session: AsyncSession, principal_id: int) -> PrincipalRow | None:
+    return (await session.execute(_ACTIVE_PRINCIPAL_BY_ID, {"principal_id": principal_id})).first()
 
 
 async def holder_of_token_hash(session: AsyncSession, token_hash: str) -> HolderRow | None:
