@@ -71,15 +71,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         _print_demo_people(settings, rotate=args.rotate_demo_tokens)
     print(f"GraphiQL: http://{host}:{port}/graphql")
     print(f"Console:  http://{host}:{port}/console/")
-    uvicorn.run(
-        "app.asgi:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers or settings.workers,
-        log_level="warning",
-        access_log=False,
-    )
+    config: dict[str, Any] = {
+        "app": "app.asgi:create_app",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+    }
+    workers = args.workers or settings.workers
+    if workers > 1:
+        # Each worker on a listening socket of its own, or one worker takes most connections.
+        from app.serving import serve_workers
+
+        serve_workers(config, host, port, workers)
+    uvicorn.run(**config)
 
 
 def _port_in_use(host: str, port: int) -> str:

@@ -18,6 +18,7 @@ from hub.access._group_commit import GroupCommit
 from hub.access._recorder import AccessRecorder
 from hub.access.auth import Caller
 from hub.access.budgets import CostBudgets
+from hub.access.lookups import Lookups
 from hub.access.purposes import canonical_purpose
 from hub.errors import HubError
 from hub.settings import Settings
@@ -51,9 +52,12 @@ class Hub:
     access_group_commit: GroupCommit = field(init=False)
     # Each principal's budget of query cost at the GraphQL edge; per process (hub/access/budgets.py).
     cost_budgets: CostBudgets = field(init=False)
+    # Visits and the catalogue's material type codes, read on every clerk's read (hub/access/lookups.py).
+    lookups: Lookups = field(init=False)
 
     def __post_init__(self) -> None:
         self.access_group_commit = GroupCommit(self.sessions)
+        self.lookups = Lookups()
         self.cost_budgets = CostBudgets(
             self.settings.rate_limit_points_per_second, self.settings.rate_limit_burst_points
         )

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +36,26 @@ log = logging.getLogger("hub.audit")
 
 # Alarms already raised by this process, by database: each is logged once, counted every time.
 _raised: set[tuple[str, str]] = set()
+
+
+# Entries hashed, or leaves added to the tree, between two turns of the event loop. The sequencer runs
+# in a serving process: a batch of thousands hashed at once held up every request in flight for
+# tens of milliseconds (the clerk's query's p99, docs/performance.md).
+TURN = 256
+
+
+async def _leaves(rows: Sequence[Any], size: int) -> list[bytes]:
+    leaves: list[bytes] = []
+    for start in range(0, len(rows), TURN):
+        leaves += [leaf_hash(encode_row(row, size + n + 1)) for n, row in enumerate(rows[start : start + TURN], start)]
+        await asyncio.sleep(0)
+    return leaves
+
+
+async def _extend(tree: TileSet, size: int, leaves: list[bytes]) -> None:
+    for start in range(0, len(leaves), TURN):
+        tree.extend(size + start, leaves[start : start + TURN])
+        await asyncio.sleep(0)
 
 
 def _alarm_once(database: str, message: str, counter: Counter) -> None:
@@ -119,10 +141,10 @@ class Sequencer:
                 if damage is not None:
                     _alarm_once(self.settings.database_url, damage, AUDIT_SEQUENCER_HALTED)
                     return 0, size, None
-                leaves = [leaf_hash(encode_row(row, size + n + 1)) for n, row in enumerate(rows)]
+                leaves = await _leaves(rows, size)
                 try:
                     tree = TileSet(await repo.tiles(session, frontier_tiles(size)))
-                    tree.extend(size, leaves)
+                    await _extend(tree, size, leaves)
                 except (KeyError, ValueError) as error:
                     _alarm_once(
                         self.settings.database_url,

@@ -15,6 +15,7 @@ from hub.access.actions import Action
 from hub.access.auth import Role
 from hub.access.context import RequestContext, all_or_nothing
 from hub.access.guard import guard
+from hub.access.lookups import KnownVisit
 from hub.access.policy import PurposeScope, register_purpose_resolver
 from hub.identifiers import ApplicantKind, detect_kind
 from hub.profiles.fields import allowed_fields
@@ -60,17 +61,37 @@ async def visit_purpose_scope(ctx: RequestContext, ref: str) -> PurposeScope | N
     """The clerk who opened the visit, before it expires: that applicant's whole profile and materials."""
     if ctx.caller.role is not Role.CLERK or not ref.isdigit():
         return None
-    visit = await ctx.session.get(Visit, int(ref))
+    visit = await _known_visit(ctx, int(ref))
     if visit is None or visit.principal_id != ctx.caller.principal_id or ctx.hub.clock() >= visit.expires_at:
         return None
     kind, _ = detect_kind(visit.id_number)
-    codes = await catalog_repo.material_type_codes(ctx.session)
+    codes = await _material_type_codes(ctx)
     return PurposeScope(
         # "*" too: the applicant stands at the window, and the clerk may be shown all of it.
         profile_fields=allowed_fields(ApplicantKind(kind)) | {"*"},
         material_types=codes | {"*"},
         applicant_refs=frozenset({visit.id_number}),
     )
+
+
+async def _known_visit(ctx: RequestContext, visit_id: int) -> KnownVisit | None:
+    """The visit, from the process's memory once read: a visit never changes (hub/access/lookups.py)."""
+    known = ctx.hub.lookups.visit(visit_id)
+    if known is None:
+        row = await ctx.session.get(Visit, visit_id)
+        if row is None:
+            return None
+        known = KnownVisit(row.principal_id, row.id_number, row.expires_at)
+        ctx.hub.lookups.remember_visit(visit_id, known)
+    return known
+
+
+async def _material_type_codes(ctx: RequestContext) -> frozenset[str]:
+    codes = ctx.hub.lookups.material_type_codes()
+    if codes is None:
+        codes = await catalog_repo.material_type_codes(ctx.session)
+        ctx.hub.lookups.remember_material_type_codes(codes)
+    return codes
 
 
 register_purpose_resolver(KIND, visit_purpose_scope)

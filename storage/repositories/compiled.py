@@ -304,7 +304,10 @@ async def applicant_json(
         parameters["material_types"] = list(material_types)
     if department_id is not None:
         parameters["department_id"] = department_id
-    answer: str | None = (await session.execute(statement, parameters)).scalar_one_or_none()
+    # Core, not the ORM's execute: a text statement returns no entities, and the ORM's machinery
+    # around it was most of the statement's Python cost.
+    connection = await session.connection()
+    answer: str | None = (await connection.execute(statement, parameters)).scalar_one_or_none()
     return answer
 
 

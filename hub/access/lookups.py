@@ -1,0 +1,56 @@
+"""What every read looks up and almost never changes, kept per process (docs/performance.md).
+
+A clerk's read within a visit resolved its purpose with two statements before it read anything:
+the visit, and the catalogue's material type codes (what "all of the applicant's materials"
+covers). Both now come from memory after the first request:
+
+- **Visits** never change once opened (nothing updates or deletes one; its expiry is checked on
+  every request against the cached time), so a visit found is kept until it expires or the map is
+  full. A visit not found is never kept: it is looked up again, as before.
+- **Material type codes** change only when an operator loads a catalogue. They are kept for
+  `CATALOGUE_SECONDS`: a type added in another process is covered by visits within that time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import NamedTuple
+
+# Bounded, so that a stream of distinct visits cannot grow a process without limit.
+MAX_VISITS = 10_000
+CATALOGUE_SECONDS = 5.0
+
+
+class KnownVisit(NamedTuple):
+    principal_id: int
+    id_number: str
+    expires_at: datetime
+
+
+class Lookups:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._visits: dict[int, KnownVisit] = {}
+        self._material_type_codes: tuple[float, frozenset[str]] | None = None
+
+    def visit(self, visit_id: int) -> KnownVisit | None:
+        return self._visits.get(visit_id)
+
+    def remember_visit(self, visit_id: int, visit: KnownVisit) -> None:
+        if len(self._visits) >= MAX_VISITS:
+            del self._visits[next(iter(self._visits))]  # oldest first: dicts keep insertion order
+        self._visits[visit_id] = visit
+
+    def material_type_codes(self) -> frozenset[str] | None:
+        if self._material_type_codes is None:
+            return None
+        stored_at, codes = self._material_type_codes
+        return codes if self._clock() - stored_at <= CATALOGUE_SECONDS else None
+
+    def remember_material_type_codes(self, codes: frozenset[str]) -> None:
+        self._material_type_codes = (self._clock(), codes)
+
+    def forget_catalogue(self) -> None:
+        self._material_type_codes = None
