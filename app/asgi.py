@@ -10,7 +10,7 @@ import asyncio
 import gc
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -20,16 +20,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.background import start_background_jobs, stop
 from app.commands.webhooks import worker_jobs
 from hub.access.context import Hub
 from hub.access.principals import listen_for_revocations
-from hub.audit.sequencer import Sequencer
-from hub.cases.closing import close_abandoned_forever
-from hub.documents.gc import collect_blobs_forever
 from hub.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
 from hub.services import build_hub
 from hub.settings import Settings, get_settings
-from hub.supervision import evaluator as supervision
 from hub.webhooks.worker import Worker
 
 
@@ -111,14 +108,9 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
         # every request behind it waits out).
         gc.collect()
         gc.freeze()
-        # Every process sequences and signs the access log in the background (hub/audit).
-        sequencer = asyncio.create_task(Sequencer(hub).run_forever())
-        # And closes abandoned cases (hub/cases/closing.py); safe with several processes at once.
-        abandonment = asyncio.create_task(close_abandoned_forever(hub))
-        # And collects blobs that crashed writes left behind (hub/documents/gc.py).
-        collecting = asyncio.create_task(collect_blobs_forever(hub))
-        # And tries to evaluate supervision; one process at a time gets the lock (hub/supervision).
-        supervisor = asyncio.create_task(supervision.run_forever(hub))
+        # The log's sequencer, supervision, abandoned cases, blob collection: here, unless a process
+        # of their own runs them (`hub serve --workers N`, app/background.py).
+        jobs = start_background_jobs(hub) if settings.serve_background_jobs else []
         # PostgreSQL: a token revoked or rotated anywhere is forgotten here at once (hub/access/principals.py).
         revocations = asyncio.create_task(listen_for_revocations(hub))
         # SQLite (one process, one writer): the webhook worker runs here. On PostgreSQL, `hub worker`
@@ -130,10 +122,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
         scheduled = [asyncio.create_task(job(hub, worker.name, False)) for job in worker_jobs()] if worker else []
         yield
         stop_delivering.set()
-        for task in (*scheduled, revocations, supervisor, abandonment, collecting, sequencer):
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+        await stop([*scheduled, revocations, *jobs])
         if delivering is not None:
             await delivering
         await hub.close()

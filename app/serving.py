@@ -1,4 +1,5 @@
-"""`hub serve --workers N`: N uvicorn workers, each accepting on a listening socket of its own.
+"""`hub serve --workers N`: N uvicorn workers, each on a listening socket of its own, and one
+process for the background jobs.
 
 uvicorn's own supervisor hands one listening socket to all its workers, and a worker that wakes
 first accepts every connection waiting: under `wrk`, 16 keep-alive connections split 12 to 4 in two
@@ -10,6 +11,9 @@ The sockets are bound by this process before any worker starts, so a worker that
 replaced on the same socket and no connection waiting in its queue is refused meanwhile. A worker
 that could not start (uvicorn's start-up failure code: the app cannot load, its lifespan failed)
 stops the server, as uvicorn's supervisor does. SIGINT and SIGTERM stop every worker gracefully.
+
+The workers only serve; the log's sequencer, supervision and the other background jobs run in one
+more process (app/background.py), replaced like a worker if it dies.
 """
 
 from __future__ import annotations
@@ -43,22 +47,33 @@ def reuse_port_sockets(host: str, port: int, count: int) -> list[socket.socket]:
 
 
 def _worker(config: dict[str, Any], sock: socket.socket) -> None:
+    import os
+
     import uvicorn
 
+    os.environ["HUB_SERVE_BACKGROUND_JOBS"] = "false"  # the background process runs them
     server = uvicorn.Server(uvicorn.Config(**config))
     server.run(sockets=[sock])
 
 
+def _background() -> None:
+    from app.background import run_background_jobs
+
+    run_background_jobs()
+
+
 class Workers:
     def __init__(self, config: dict[str, Any], sockets: list[socket.socket]) -> None:
-        self._config = config
-        self._sockets = sockets
         self._context = multiprocessing.get_context("spawn")
+        # What each process runs: a worker per socket, then the background jobs.
+        self._targets: list[tuple[Any, tuple[Any, ...]]] = [(_worker, (config, sock)) for sock in sockets]
+        self._targets.append((_background, ()))
         self._processes: list[SpawnProcess] = []
         self._stopping = threading.Event()
 
     def _start(self, index: int) -> SpawnProcess:
-        process = self._context.Process(target=_worker, args=(self._config, self._sockets[index]), daemon=False)
+        target, args = self._targets[index]
+        process = self._context.Process(target=target, args=args, daemon=False)
         process.start()
         return process
 
@@ -67,7 +82,7 @@ class Workers:
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: self._stopping.set())
-        self._processes = [self._start(index) for index in range(len(self._sockets))]
+        self._processes = [self._start(index) for index in range(len(self._targets))]
         status = 0
         while not self._stopping.wait(0.5):
             for index, process in enumerate(self._processes):

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # Whether a serving process also runs the background jobs (the log's sequencer, supervision,
+    # abandoned cases, blob collection; app/background.py). `hub serve --workers N` sets it false
+    # for its workers and runs the jobs in a process of their own.
+    serve_background_jobs: bool = True
 
     # GraphQL limits: enforced on every request before execution.
     max_query_depth: int = 10
@@ -105,7 +109,7 @@ class Settings(BaseSettings):
     )
 
     # Database pool.
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     db_max_overflow: int = 10
 
     # Access log (docs/audit-log.md): sequencing and checkpoint cadence.

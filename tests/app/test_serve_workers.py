@@ -1,7 +1,9 @@
-"""`hub serve --workers 2`: two processes, each listening on a socket of its own (app/serving.py).
+"""`hub serve --workers 2`: two processes, each listening on a socket of its own, and one for the
+background jobs (app/serving.py).
 
-A real `hub serve` on SQLite in a temporary folder: both workers listen on the port and answer, a
-worker killed is replaced on its socket, and SIGTERM stops everything.
+A real `hub serve` on SQLite in a temporary folder: both workers listen on the port and answer,
+the log is sequenced (by the background process), a worker killed is replaced on its socket, and
+SIGTERM stops everything.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -73,6 +76,14 @@ def _ready(url: str) -> bool:
         return False
 
 
+_BOGUS = {"Authorization": "Bearer hub_not-a-token", "Apollo-Require-Preflight": "1"}
+
+
+def _sequenced(database: Path) -> int:
+    with sqlite3.connect(database) as connection:
+        return int(connection.execute("SELECT count(*) FROM access_entries WHERE seq IS NOT NULL").fetchone()[0])
+
+
 def test_sockets_share_one_port_and_port_zero_picks_one_for_all() -> None:
     sockets = reuse_port_sockets("127.0.0.1", 0, 3)
     try:
@@ -101,17 +112,23 @@ def test_two_workers_listen_answer_are_replaced_and_stop(tmp_path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait(lambda: _ready(url) and len(_children(server.pid)) == 2)
-        workers = _children(server.pid)
-        # Each worker listens on its own socket (and the parent keeps them for replacements).
-        _wait(lambda: all(_listening(worker, port) == 1 for worker in workers))
+        _wait(lambda: _ready(url) and len(_children(server.pid)) == 3)
+        processes = _children(server.pid)
+        # Each worker listens on its own socket (and the parent keeps them for replacements); the
+        # background process listens on none.
+        _wait(lambda: sorted(_listening(pid, port) for pid in processes) == [0, 1, 1])
         assert _listening(server.pid, port) == 2
+        workers = {pid for pid in processes if _listening(pid, port) == 1}
+
+        # A refused token is logged; the background process, not a worker, numbers its entry.
+        assert httpx.post(f"{url}/graphql", json={"query": "{ viewer { name } }"}, headers=_BOGUS).status_code == 401
+        _wait(lambda: _sequenced(tmp_path / "hub.db") > 0)
 
         killed = min(workers)
         os.kill(killed, signal.SIGKILL)
-        _wait(lambda: len(_children(server.pid)) == 2 and killed not in _children(server.pid))
+        _wait(lambda: len(_children(server.pid)) == 3 and killed not in _children(server.pid))
         _wait(lambda: _ready(url))
-        replacement = (_children(server.pid) - workers).pop()
+        replacement = (_children(server.pid) - processes).pop()
         _wait(lambda: _listening(replacement, port) == 1)
 
         server.send_signal(signal.SIGTERM)
