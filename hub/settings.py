@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     rate_limit_burst_points: int = Field(
         default=1000, gt=0, description="points a principal's budget holds at most (and a new one starts with)"
     )
+    rate_limit_pause_seconds: float = Field(
+        default=1.0, ge=0, description="a refusal for the budget is answered after the wait it names, at most this long"
+    )
     graphiql: bool | None = Field(default=None, description="defaults to on in demo, off in production")
     introspection: bool | None = Field(default=None, description="defaults to on in demo, off in production")
 

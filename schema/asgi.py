@@ -10,6 +10,7 @@ The edge trusts nothing it reads: the body is counted as it arrives and refused 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -235,6 +236,10 @@ class GraphQLEndpoint(GraphQL):
                 return await self.run(request)
             except HTTPException as error:
                 return error_response(error.reason, MALFORMED_REQUEST, error.status_code)
+            except RateLimited as error:
+                # Its entry is committed and its connection back in the pool: the wait holds nothing.
+                await asyncio.sleep(min(error.details["retryAfter"], self.hub.settings.rate_limit_pause_seconds))
+                return edge_refusal(error)
             except HubError as error:
                 return edge_refusal(error)
         finally:

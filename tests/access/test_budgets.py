@@ -3,6 +3,9 @@ to come back, and logged; everyone else is served as before."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from sqlalchemy import select
 
 from hub.access.budgets import MAX_BUCKETS, CostBudgets
@@ -94,3 +97,21 @@ async def test_a_document_refused_for_its_shape_costs_nothing(hub, client, tax_s
         assert answer.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     statuses = [(await client.post(VIEWER, token=tax_system.token)).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
+
+
+async def test_a_refusal_is_answered_after_the_pause_and_holds_no_connection(hub, client, tax_system) -> None:
+    """A caller ignoring Retry-After gets its refusals slowly, so they cost the hub little."""
+    hub.cost_budgets = CostBudgets(1, 1, clock=Clock())
+    hub.settings.rate_limit_pause_seconds = 0.4
+    assert (await client.post(VIEWER, token=tax_system.token)).status_code == 200
+    started = time.monotonic()
+    waiting = asyncio.create_task(client.post(VIEWER, token=tax_system.token))
+    await asyncio.sleep(0.25)
+    assert not waiting.done() and hub.engine.pool.checkedout() == 0  # nothing is held while it waits
+    refused = await waiting
+    assert refused.status_code == 429 and time.monotonic() - started >= 0.4
+
+    hub.settings.rate_limit_pause_seconds = 0
+    started = time.monotonic()
+    assert (await client.post(VIEWER, token=tax_system.token)).status_code == 429
+    assert time.monotonic() - started < 0.4
