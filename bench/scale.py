@@ -27,7 +27,7 @@ large / small of p50 and p99 is the figure (aim: within 1.2). Then `hub audit ex
     python -m bench.scale       # 1,000,000 applicants, 5,000,000 materials, 10,000,000 entries
     HUB_SCALE_APPLICANTS=100000 HUB_SCALE_MATERIALS=500000 HUB_SCALE_LOG_ENTRIES=1000000 python -m bench.scale
 
-The databases are named `scale_…` and dropped at the end.
+The databases are named `scale_…` (HUB_SCALE_DATABASE_PREFIX) and dropped at the end.
 """
 
 from __future__ import annotations
@@ -76,6 +76,8 @@ MATERIALS = int(os.environ.get("HUB_SCALE_MATERIALS", str(5 * APPLICANTS)))
 LOG_ENTRIES = int(os.environ.get("HUB_SCALE_LOG_ENTRIES", str(10 * APPLICANTS)))
 BASE_APPLICANTS = int(os.environ.get("HUB_SCALE_BASE_APPLICANTS", "10000"))
 ROUNDS = int(os.environ.get("HUB_SCALE_ROUNDS", "3"))
+# Several people may run it on one PostgreSQL: each may name its databases apart.
+DATABASE_PREFIX = os.environ.get("HUB_SCALE_DATABASE_PREFIX", "scale_")
 CONCURRENCY = 4  # few connections: latency, not a queue in front of one worker
 APPLICANT_CHUNK = 20_000
 LOG_CHUNK = TILE_WIDTH * 256  # 65,536 entries per transaction
@@ -627,7 +629,7 @@ def main() -> ScaleFigures:
         var = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hub-scale-")))
         urls, environments, targets = {}, {}, {}
         for label, (applicants, materials, log_entries) in sizes.items():
-            url = stack.enter_context(postgres_database(prefix="scale_"))
+            url = stack.enter_context(postgres_database(prefix=DATABASE_PREFIX))
             environment = hub_environment(url, var / label, {"HUB_SUPERVISION_INTERVAL": "0"})
             seed(environment)
             print(f"\nLoading the {label} database ({applicants:,} / {materials:,} / {log_entries:,}):", flush=True)
