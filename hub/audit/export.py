@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -56,9 +56,7 @@ def _text(document: dict[str, Any]) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def _tiles_text(
-    first: int, last: int, tree_size: int, tiles: dict[int, bytes], rows: list[repo.NumberedEntryRow]
-) -> str:
+def _tiles_text(first: int, last: int, tree_size: int, tiles: dict[int, bytes], rows: Sequence[Sequence[Any]]) -> str:
     """Tiles first..last of the export: each tile's line, then its entries' canonical lines.
 
     `rows` are the entries numbered in those tiles, in log order (repo.ENTRY_COLUMNS: id first,
@@ -113,9 +111,11 @@ async def export_log(hub: Hub, out: BinaryIO, progress: Progress | None = None) 
         tile_count = -(-tree_size // TILE_WIDTH)
         starts = range(0, tile_count, TILES_PER_QUERY)
 
-        async def read(first: int) -> tuple[dict[int, bytes], list[repo.NumberedEntryRow]]:
+        async def read(first: int) -> tuple[dict[int, bytes], Sequence[Sequence[Any]]]:
             last = min(first + TILES_PER_QUERY, tile_count) - 1
-            rows = await repo.entries_between(session, first * TILE_WIDTH + 1, min(tree_size, (last + 1) * TILE_WIDTH))
+            rows = await repo.entry_values_between(
+                session, first * TILE_WIDTH + 1, min(tree_size, (last + 1) * TILE_WIDTH)
+            )
             return await repo.leaf_tiles(session, first, last), rows
 
         # The next batch's query is sent before this batch is encoded, so the database works on it

@@ -292,6 +292,29 @@ async def entries_between(session: AsyncSession, first_seq: int, last_seq: int) 
     return list(result.all())
 
 
+# The same query in PostgreSQL's own SQL, for asyncpg directly (below).
+_ENTRIES_BETWEEN_SQL = (
+    f"SELECT {', '.join(column.key for column in ENTRY_COLUMNS)} FROM {AccessEntry.__tablename__}"
+    " WHERE seq BETWEEN $1 AND $2 ORDER BY seq, id"
+)
+
+
+async def entry_values_between(session: AsyncSession, first_seq: int, last_seq: int) -> Sequence[Sequence[Any]]:
+    """The rows of `entries_between`, positional only (ENTRY_COLUMNS order, no attribute names).
+
+    On PostgreSQL asyncpg's own records, in the session's transaction: it hands timestamps back
+    in UTC already, and skipping SQLAlchemy's rows takes a quarter off the CPU an export spends
+    (docs/performance.md). SQLite's rows go through SQLAlchemy, which turns its text into times.
+    """
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return await entries_between(session, first_seq, last_seq)
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    records: Sequence[Sequence[Any]] = await driver.fetch(_ENTRIES_BETWEEN_SQL, first_seq, last_seq)
+    return records
+
+
 async def statistics(
     session: AsyncSession, since: datetime | None, until: datetime | None
 ) -> list[Row[str, str, str, int]]:
