@@ -104,10 +104,9 @@ def _port_in_use(host: str, port: int) -> str:
 
 
 def _print_demo_people(settings: Settings, *, rotate: bool) -> None:
-    from hub.services import in_session
-
     """The console's demo people (docs/console.md), their passwords kept across restarts, for `make run`."""
     from hub.demo.console_people import people_file, reissue_demo_people, write_kept_passwords
+    from hub.services import in_session
     from storage.models.base import utcnow
 
     logins = asyncio.run(in_session(settings, lambda s: reissue_demo_people(s, settings, utcnow(), rotate=rotate)))
