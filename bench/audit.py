@@ -249,7 +249,7 @@ def write_export(path: Path, entries: int) -> tuple[list[bytes], str]:
     """
     from hub.audit.checkpoint import Checkpoint, VerifierKey, sign_note
     from hub.audit.encoding import CanonicalEntry, encode
-    from hub.audit.export import FORMAT
+    from hub.audit.export_format import FORMAT
     from hub.audit.merkle import CompactRange, leaf_hash
     from hub.audit.tiles import TILE_WIDTH
 

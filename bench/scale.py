@@ -12,9 +12,10 @@ COPY (asyncpg `copy_records_to_table`) with generated data:
   bytes share one blob (deduplication), and a million identical scans would be exactly that;
 - access log entries: valid entries the verifier accepts. Two ways are timed on the small
   database: numbered here with the hub's own canonical encoding, leaf hash and tiles
-  (`hub.audit.encoding`, `hub.audit.merkle`, `hub.audit.tiles`, one transaction per 65,536
-  entries under the sequencer's lock), or queued unnumbered for the hub's sequencer
-  (`Sequencer.integrate`). The large database is loaded the faster way.
+  (`hub.audit.encoding`, `hub.audit.merkle`, `hub.audit.tiles`; generated, encoded and hashed in
+  a process per core, stored by COPY one transaction per 65,536 entries under the sequencer's
+  lock), or queued unnumbered for the hub's sequencer (`Sequencer.integrate`). The large
+  database is loaded the faster way.
 
 The small database holds HUB_SCALE_BASE_APPLICANTS (10,000) and proportional materials and
 entries, the large one the full sizes. Both are served side by side (1 worker each, supervision
@@ -22,17 +23,20 @@ evaluation off so that neither server scans the log in the background) and loade
 rounds, best round kept: the clerk's query (bench.clerk_query's query, the busiest demo person)
 and the one-time notice (bench.notice's bundle, for an applicant holding 50 materials). The ratio
 large / small of p50 and p99 is the figure (aim: within 1.2). Then `hub audit export` and
-`hub audit verify` of the large log, as entries per second.
+`hub audit verify` of the large log, as entries per second and per CPU second (the export's CPU
+includes the interpreter's start and its own verification of the file).
 
     python -m bench.scale       # 1,000,000 applicants, 5,000,000 materials, 10,000,000 entries
     HUB_SCALE_APPLICANTS=100000 HUB_SCALE_MATERIALS=500000 HUB_SCALE_LOG_ENTRIES=1000000 python -m bench.scale
 
-The databases are named `scale_…` and dropped at the end.
+The databases are named `scale_…` (HUB_SCALE_DATABASE_PREFIX) and dropped at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
+import multiprocessing
 import os
 import resource
 import shutil
@@ -40,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -64,8 +68,8 @@ from bench.common import (
 )
 from bench.graphql_read import sample_applicant
 from bench.notice import NOTICE, bundle, demo_person, upload_materials
-from hub.audit.encoding import CanonicalEntry, encode
-from hub.audit.merkle import leaf_hash
+from hub.audit.encoding import canonical_text
+from hub.audit.merkle import HASH_SIZE, leaf_hash
 from hub.audit.tiles import TILE_WIDTH, TileSet, frontier_tiles
 from hub.settings import Environment, Settings
 
@@ -74,6 +78,8 @@ MATERIALS = int(os.environ.get("HUB_SCALE_MATERIALS", str(5 * APPLICANTS)))
 LOG_ENTRIES = int(os.environ.get("HUB_SCALE_LOG_ENTRIES", str(10 * APPLICANTS)))
 BASE_APPLICANTS = int(os.environ.get("HUB_SCALE_BASE_APPLICANTS", "10000"))
 ROUNDS = int(os.environ.get("HUB_SCALE_ROUNDS", "3"))
+# Several people may run it on one PostgreSQL: each may name its databases apart.
+DATABASE_PREFIX = os.environ.get("HUB_SCALE_DATABASE_PREFIX", "scale_")
 CONCURRENCY = 4  # few connections: latency, not a queue in front of one worker
 APPLICANT_CHUNK = 20_000
 LOG_CHUNK = TILE_WIDTH * 256  # 65,536 entries per transaction
@@ -298,92 +304,134 @@ ENTRY_COLUMNS = (
     "purpose",
     "reason",
 )
+LOG_START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def entries(ref: Reference, first: int, count: int, start: datetime) -> Iterator[CanonicalEntry]:
-    """`count` plausible entries numbered from `first`: reads of the generated applicants."""
-    people = ref.applicants
-    for n in range(first, first + count):
-        principal, _, role, department = ref.principals[n % len(ref.principals)]
-        kind = n % 4
-        yield CanonicalEntry(
-            seq=n,
-            time=start + timedelta(microseconds=n * 997),
-            request=f"{n // 4:032x}",
-            client="10.20.30.40",
-            principal=principal,
-            department=department,
-            role=role,
-            action=ACTIONS[kind],
-            outcome="allowed" if n % 23 else "denied",
-            applicant=people[(n * 7919) % len(people)],
-            object=f"material:{n % 50000}@v1" if kind == 2 else "",
-            fields=("name", "phone") if kind == 0 else (),
-            materials=("id_card",) if kind == 2 else (),
-            purpose=PURPOSES[kind],
-            reason="" if n % 23 else "purpose does not cover field phone",
-        )
+@dataclass(frozen=True)
+class EntrySource:
+    """What generated entries draw on: the demo's principals and the generated applicants."""
+
+    principals: list[tuple[int, int, str, str]]
+    applicants: list[str]
 
 
-def _row(entry: CanonicalEntry, seq: int | None) -> tuple:
+def entry_values(source: EntrySource, n: int) -> tuple:
+    """Entry number `n`, a plausible read of a generated applicant, as the values of ENTRY_COLUMNS
+    (which are `canonical_text`'s arguments, in its order)."""
+    principal, _, role, department = source.principals[n % len(source.principals)]
+    kind = n % 4
     return (
-        seq,
-        entry.time,
-        entry.request,
-        entry.client,
-        entry.principal,
-        entry.department,
-        entry.role,
-        entry.action,
-        entry.outcome,
-        entry.applicant,
-        entry.object,
-        ",".join(entry.fields),
-        ",".join(entry.materials),
-        entry.purpose,
-        entry.reason,
+        n,
+        LOG_START + timedelta(microseconds=n * 997),
+        f"{n // 4:032x}",
+        "10.20.30.40",
+        principal,
+        department,
+        role,
+        ACTIONS[kind],
+        "allowed" if n % 23 else "denied",
+        source.applicants[(n * 7919) % len(source.applicants)],
+        f"material:{n % 50000}@v1" if kind == 2 else "",
+        "name,phone" if kind == 0 else "",
+        "id_card" if kind == 2 else "",
+        PURPOSES[kind],
+        "" if n % 23 else "purpose does not cover field phone",
     )
+
+
+# Generation runs in worker processes (one per core): each gets the source once, at its start.
+_source: EntrySource | None = None
+
+
+def _start_worker(source: EntrySource) -> None:
+    global _source
+    # Values go into COPY's text format unescaped: none of them may hold its special characters.
+    texts = [text for p in source.principals for text in p[2:]] + source.applicants[:1000]
+    if any(c in text for text in texts for c in "\\\t\n\r"):
+        raise ValueError("a reference value holds a tab, newline or backslash")
+    _source = source
+
+
+def _copy_field(value: object) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def entry_chunk(first: int, count: int) -> tuple[bytes, bytes]:
+    """Entries first .. first + count - 1: their rows in COPY's text format, and their RFC 9162
+    leaf hashes (of `canonical_text`'s UTF-8 bytes, the hub's own encoding) concatenated."""
+    assert _source is not None, "run in a worker started by _start_worker"
+    lines, leaves = [], []
+    for n in range(first, first + count):
+        values = entry_values(_source, n)
+        leaves.append(leaf_hash(canonical_text(*values).encode("utf-8")))
+        lines.append("\t".join([_copy_field(value) for value in values]))
+    lines.append("")
+    return "\n".join(lines).encode("utf-8"), b"".join(leaves)
+
+
+def _chunks(first: int, count: int) -> list[tuple[int, int]]:
+    return [(start, min(LOG_CHUNK, first + count - start)) for start in range(first, first + count, LOG_CHUNK)]
 
 
 async def load_entries_numbered(connection: asyncpg.Connection, ref: Reference, count: int, timings: Timings) -> None:
     """Append `count` sequenced entries as the sequencer would: canonical bytes, leaf hashes, tiles,
-    state, under its lock, one transaction per LOG_CHUNK entries (nothing else may append meanwhile)."""
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    done = 0
-    while done < count:
-        chunk = min(LOG_CHUNK, count - done)
+    state, under its lock, one transaction per LOG_CHUNK entries (nothing else may append meanwhile).
+
+    Worker processes, one per core, generate, encode and hash the chunks ahead (bench.scale's
+    slowest part, in Python); this process stores each with one COPY and extends the tiles.
+    """
+    size = await connection.fetchval("SELECT tree_size FROM audit_log_state WHERE id = 1")
+    source = EntrySource(ref.principals, ref.applicants)
+    workers = max(1, os.cpu_count() or 1)
+    context = multiprocessing.get_context("fork")  # the workers inherit the source, unpickled
+    with context.Pool(workers, initializer=_start_worker, initargs=(source,)) as pool:
+        chunks = _chunks(size + 1, count)
         started = time.perf_counter()
-        async with connection.transaction():
-            await connection.execute("SELECT pg_advisory_xact_lock($1)", _sequencer_lock_key())
-            size = await connection.fetchval("SELECT tree_size FROM audit_log_state WHERE id = 1")
-            keys = set(frontier_tiles(size))
-            stored = await connection.fetch(
-                "SELECT level, idx, hashes FROM audit_tiles WHERE level = ANY($1::int[]) AND idx = ANY($2::bigint[])",
-                sorted({k[0] for k in keys}),
-                sorted({k[1] for k in keys}),
-            )
-            tree = TileSet({(r["level"], r["idx"]): r["hashes"] for r in stored if (r["level"], r["idx"]) in keys})
-            rows, leaves = [], []
-            for entry in entries(ref, size + 1, chunk, start):
-                rows.append(_row(entry, entry.seq))
-                leaves.append(leaf_hash(encode(entry)))
-            tree.extend(size, leaves)
-            new, updated = tree.changes()
-            await connection.copy_records_to_table("access_entries", records=rows, columns=list(ENTRY_COLUMNS))
-            await connection.copy_records_to_table(
-                "audit_tiles", records=[(k[0], k[1], v) for k, v in new.items()], columns=["level", "idx", "hashes"]
-            )
-            await connection.executemany(
-                "UPDATE audit_tiles SET hashes = $3 WHERE level = $1 AND idx = $2",
-                [(k[0], k[1], v) for k, v in updated.items()],
-            )
-            await connection.execute(
-                "UPDATE audit_log_state SET tree_size = $1, root_hash = $2, updated_at = now() WHERE id = 1",
-                size + chunk,
-                tree.root(size + chunk),
-            )
-        timings.add("access_entries (numbered here)", chunk, time.perf_counter() - started)
-        done += chunk
+        # imap keeps the chunks in order and the workers busy ahead of the COPY
+        for (first, chunk), (rows, leaves) in zip(chunks, pool.imap(_generate, chunks), strict=True):
+            await _store_chunk(connection, first - 1, chunk, rows, leaves)
+            stored = time.perf_counter()  # the time includes waiting for the workers
+            timings.add("access_entries (numbered here)", chunk, stored - started)
+            started = stored
+
+
+def _generate(chunk: tuple[int, int]) -> tuple[bytes, bytes]:
+    return entry_chunk(*chunk)
+
+
+async def _store_chunk(connection: asyncpg.Connection, size: int, count: int, rows: bytes, leaves: bytes) -> None:
+    """One transaction under the sequencer's lock: the rows, the tiles they extend, the new state."""
+    async with connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock($1)", _sequencer_lock_key())
+        stored_size = await connection.fetchval("SELECT tree_size FROM audit_log_state WHERE id = 1")
+        if stored_size != size:
+            raise RuntimeError(f"the log grew to {stored_size} under the load (expected {size})")
+        keys = set(frontier_tiles(size))
+        stored = await connection.fetch(
+            "SELECT level, idx, hashes FROM audit_tiles WHERE level = ANY($1::int[]) AND idx = ANY($2::bigint[])",
+            sorted({k[0] for k in keys}),
+            sorted({k[1] for k in keys}),
+        )
+        tree = TileSet({(r["level"], r["idx"]): r["hashes"] for r in stored if (r["level"], r["idx"]) in keys})
+        tree.extend(size, [leaves[i : i + HASH_SIZE] for i in range(0, len(leaves), HASH_SIZE)])
+        new, updated = tree.changes()
+        await connection.copy_to_table("access_entries", source=io.BytesIO(rows), columns=list(ENTRY_COLUMNS))
+        await connection.copy_records_to_table(
+            "audit_tiles", records=[(k[0], k[1], v) for k, v in new.items()], columns=["level", "idx", "hashes"]
+        )
+        await connection.executemany(
+            "UPDATE audit_tiles SET hashes = $3 WHERE level = $1 AND idx = $2",
+            [(k[0], k[1], v) for k, v in updated.items()],
+        )
+        await connection.execute(
+            "UPDATE audit_log_state SET tree_size = $1, root_hash = $2, updated_at = now() WHERE id = 1",
+            size + count,
+            tree.root(size + count),
+        )
 
 
 async def load_entries_queued(
@@ -393,10 +441,10 @@ async def load_entries_queued(
     from hub.audit.sequencer import Sequencer
     from hub.services import build_hub
 
-    start = datetime(2026, 1, 1, tzinfo=UTC)
+    source = EntrySource(ref.principals, ref.applicants)
     began = time.perf_counter()
-    for first in range(0, count, LOG_CHUNK):
-        rows = [_row(entry, None) for entry in entries(ref, first, min(LOG_CHUNK, count - first), start)]
+    for first, chunk in _chunks(0, count):
+        rows = [(None, *entry_values(source, n)[1:]) for n in range(first, first + chunk)]
         await connection.copy_records_to_table("access_entries", records=rows, columns=list(ENTRY_COLUMNS))
     queued = time.perf_counter()
     hub = build_hub(settings)
@@ -477,7 +525,7 @@ def export_and_verify(environment: dict[str, str], auditor_token: str, folder: P
     with open(keys, "wb") as out:
         subprocess.run([*hub, "audit", "public-keys"], env=environment, check=True, stdout=out)
     env = {**environment, "HUB_AUDITOR_TOKEN": auditor_token}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     subprocess.run(
         [*hub, "audit", "export", str(export)],
         env=env,
@@ -485,7 +533,7 @@ def export_and_verify(environment: dict[str, str], auditor_token: str, folder: P
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    exported = time.perf_counter() - started
+    exported, exporting_cpu = time.perf_counter() - started, _children_cpu() - cpu
     size = export.stat().st_size
     started, cpu = time.perf_counter(), _children_cpu()
     verified = subprocess.run(
@@ -507,7 +555,7 @@ def export_and_verify(environment: dict[str, str], auditor_token: str, folder: P
                 f"{entries:,}",
                 f"{exported:.1f}",
                 f"{entries / exported:,.0f}",
-                "",
+                f"{entries / exporting_cpu:,.0f}",
                 f"{size / 1e6:,.0f}",
             ],
             [
@@ -583,7 +631,7 @@ def main() -> ScaleFigures:
         var = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hub-scale-")))
         urls, environments, targets = {}, {}, {}
         for label, (applicants, materials, log_entries) in sizes.items():
-            url = stack.enter_context(postgres_database(prefix="scale_"))
+            url = stack.enter_context(postgres_database(prefix=DATABASE_PREFIX))
             environment = hub_environment(url, var / label, {"HUB_SUPERVISION_INTERVAL": "0"})
             seed(environment)
             print(f"\nLoading the {label} database ({applicants:,} / {materials:,} / {log_entries:,}):", flush=True)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hub.calendar.notices import load_notice_file, loaded_notices
-from hub.calendar.workdays import CALENDAR_SOURCE, LIBRARY_OFFICIAL_YEARS
+from hub.calendar.workdays import CALENDAR_SOURCE, library_official_years
 from hub.services import in_session
 from hub.settings import Settings
 
@@ -39,7 +39,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> None:
             f"{n.year} v{n.version:<3} {state:10} {n.loaded_at:%Y-%m-%d %H:%M} UTC  {n.loaded_by:16} "
             f"{n.reference}  ({n.source_name})"
         )
-    print(f"library: {CALENDAR_SOURCE}, announced schedules up to {max(LIBRARY_OFFICIAL_YEARS)}; later years by rule")
+    print(f"library: {CALENDAR_SOURCE}, announced schedules up to {max(library_official_years())}; later years by rule")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

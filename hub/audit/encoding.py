@@ -8,9 +8,10 @@ JCS form. The export writes these bytes as the entry's line, so a verifier hashe
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 # Members of the canonical object, in JCS (sorted) order.
@@ -59,68 +60,130 @@ class CanonicalEntry:
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds and a `Z`: the precision both databases keep."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return _TIME % (
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+    )
+
+
+_TIME = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
 
 
 def split_names(joined: str) -> tuple[str, ...]:
     return tuple(name for name in joined.split(",") if name)
 
 
-# Members are inserted in MEMBERS order, so the encoder need not sort them (a test checks it).
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# The canonical object with its members in MEMBERS (JCS) order, filled by `%`: several times
+# faster than building a dict for json.dumps, which matters when an export re-encodes millions of
+# rows. Strings go through the json module's own string encoder (the C one, where json.dumps with
+# ensure_ascii=False gets its escapes from), so the bytes are those of json.dumps; the tests compare
+# the two on arbitrary text.
+_OBJECT = (
+    '{"action":%s,"applicant":%s,"client":%s,"department":%s,"fields":%s,"materials":%s,"object":%s,'
+    '"outcome":%s,"principal":%s,"purpose":%s,"reason":%s,"request":%s,"role":%s,"seq":%d,"time":"%s"}'
+)
+_string = encode_basestring
 
 
-def _encode(document: dict[str, Any]) -> bytes:
-    return _dumps(document).encode("utf-8")
+def _names(names: Iterable[str]) -> str:
+    return "[" + ",".join([_string(name) for name in names]) + "]"
+
+
+def _joined_names(joined: str) -> str:
+    """A stored comma-separated list of names as a JSON array of strings (empty names dropped)."""
+    if not joined:
+        return "[]"
+    return "[" + ",".join([_string(name) for name in joined.split(",") if name]) + "]"
+
+
+def canonical_text(
+    seq: int,
+    time: datetime,
+    request: str,
+    client: str,
+    principal: int | None,
+    department: str,
+    role: str,
+    action: str,
+    outcome: str,
+    applicant: str,
+    object_ref: str,
+    fields: str,
+    materials: str,
+    purpose: str,
+    reason: str,
+) -> str:
+    """The canonical entry as text, from a stored row's values in CanonicalEntry's order (`fields` and
+    `materials` as stored: comma-separated names). Its UTF-8 bytes are what `encode` returns."""
+    return _OBJECT % (
+        _string(action),
+        _string(applicant),
+        _string(client),
+        _string(department),
+        _joined_names(fields),
+        _joined_names(materials),
+        _string(object_ref),
+        _string(outcome),
+        "null" if principal is None else int(principal),
+        _string(purpose),
+        _string(reason),
+        _string(request),
+        _string(role),
+        seq,
+        format_time(time),
+    )
 
 
 def encode(entry: CanonicalEntry) -> bytes:
     """The canonical bytes (RFC 8785 JCS) of one entry."""
-    return _encode(
-        {
-            "action": entry.action,
-            "applicant": entry.applicant,
-            "client": entry.client,
-            "department": entry.department,
-            "fields": list(entry.fields),
-            "materials": list(entry.materials),
-            "object": entry.object,
-            "outcome": entry.outcome,
-            "principal": entry.principal,
-            "purpose": entry.purpose,
-            "reason": entry.reason,
-            "request": entry.request,
-            "role": entry.role,
-            "seq": entry.seq,
-            "time": format_time(entry.time),
-        }
-    )
+    return (
+        _OBJECT
+        % (
+            _string(entry.action),
+            _string(entry.applicant),
+            _string(entry.client),
+            _string(entry.department),
+            _names(entry.fields),
+            _names(entry.materials),
+            _string(entry.object),
+            _string(entry.outcome),
+            "null" if entry.principal is None else int(entry.principal),
+            _string(entry.purpose),
+            _string(entry.reason),
+            _string(entry.request),
+            _string(entry.role),
+            entry.seq,
+            format_time(entry.time),
+        )
+    ).encode("utf-8")
 
 
 def encode_row(row: Any, seq: int | None = None) -> bytes:
-    """Canonical bytes of a stored access_entries row, at its own `seq` or the one given.
-
-    Builds the document directly (the sequencer's hot path); must agree with `encode`.
-    """
-    return _encode(
-        {
-            "action": row.action,
-            "applicant": row.applicant_ref,
-            "client": row.client_address,
-            "department": row.department_code,
-            "fields": [name for name in row.fields.split(",") if name],
-            "materials": [code for code in row.material_types.split(",") if code],
-            "object": row.object_ref,
-            "outcome": row.outcome,
-            "principal": row.principal_id,
-            "purpose": row.purpose,
-            "reason": row.reason,
-            "request": row.request_id,
-            "role": row.role,
-            "seq": row.seq if seq is None else seq,
-            "time": format_time(row.recorded_at),
-        }
-    )
+    """Canonical bytes of a stored access_entries row, at its own `seq` or the one given."""
+    return canonical_text(
+        row.seq if seq is None else seq,
+        row.recorded_at,
+        row.request_id,
+        row.client_address,
+        row.principal_id,
+        row.department_code,
+        row.role,
+        row.action,
+        row.outcome,
+        row.applicant_ref,
+        row.object_ref,
+        row.fields,
+        row.material_types,
+        row.purpose,
+        row.reason,
+    ).encode("utf-8")
 
 
 def seq_of(encoded: bytes) -> int | None:

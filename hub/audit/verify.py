@@ -29,7 +29,7 @@ from typing import Any
 from hub.audit.checkpoint import CheckpointError, VerifierKey, parse_body, parse_verifier_key, verified_signers
 from hub.audit.cosignature import WitnessKey, cosignatures
 from hub.audit.encoding import ENTRY_LINE_PREFIX, seq_of, with_seq
-from hub.audit.export import FORMAT
+from hub.audit.export_format import FORMAT
 from hub.audit.merkle import HASH_SIZE, CompactRange
 
 Progress = Callable[[int, int], None]

@@ -31,8 +31,6 @@ from importlib.metadata import version
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from holidays.countries.china import China, ChinaStaticHolidays
-
 from hub.errors import CalendarOutOfRange
 
 # Deadlines fall on dates in the service hall's time zone, not UTC.
@@ -42,8 +40,6 @@ CHINA = ZoneInfo("Asia/Shanghai")
 # being trustworthy after 2099. Outside these years the hub refuses rather than guesses.
 FIRST_KNOWN_YEAR = 2001
 LAST_KNOWN_YEAR = 2099
-# The years whose announced schedule (holidays and makeup days) ships with the library.
-LIBRARY_OFFICIAL_YEARS = frozenset(ChinaStaticHolidays.special_public_holidays)
 CALENDAR_SOURCE = f"holidays {version('holidays')}"
 
 # Upper bound on a time limit: the longest statutory limits are a few months of working days.
@@ -80,12 +76,27 @@ def _check_known(day: date) -> None:
         )
 
 
+# The library is imported at its first use, not with this module: importing it loads the calendars
+# of every country it knows (about 10 MiB of a hub process, docs/performance.md), which a process
+# that never counts a deadline does not need.
+
+
+@lru_cache(maxsize=1)
+def library_official_years() -> frozenset[int]:
+    """The years whose announced schedule (holidays and makeup days) ships with the library."""
+    from holidays.countries.china import ChinaStaticHolidays
+
+    return frozenset(ChinaStaticHolidays.special_public_holidays)
+
+
 @lru_cache(maxsize=256)
 def _library_exceptions(year: int) -> tuple[frozenset[date], frozenset[date]]:
     """The library's weekdays off and weekend days worked in `year`.
 
     The next year is loaded too: its notice may ask for a makeup working day in late December.
     """
+    from holidays.countries.china import China
+
     calendar = China(years={year, year + 1})  # type: ignore[no-untyped-call]  # its __init__ is untyped
     days_off = frozenset(day for day in calendar if day.year == year and day.weekday() < _SATURDAY)
     days_worked = frozenset(day for day in calendar.weekend_workdays if day.year == year)
@@ -104,7 +115,7 @@ class WorkingCalendar:
 
     def is_official(self, year: int) -> bool:
         """Whether `year` follows an announced schedule (loaded, or shipped by the library)."""
-        return year in self.notices or year in LIBRARY_OFFICIAL_YEARS
+        return year in self.notices or year in library_official_years()
 
     def provisional(self, start: date, end: date) -> bool:
         """Whether a count from `start` to `end` crosses a year known only by rule."""

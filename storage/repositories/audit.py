@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
-from sqlalchemy import ColumnElement, Row, and_, func, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,10 +43,21 @@ ENTRY_COLUMNS = (
 EntryRow: TypeAlias = Row[
     int, int | None, datetime, str, str, int | None, str, str, str, str, str, str, str, str, str, str
 ]
+# A row of ENTRY_COLUMNS of a numbered entry.
+NumberedEntryRow: TypeAlias = Row[
+    int, int, datetime, str, str, int | None, str, str, str, str, str, str, str, str, str, str
+]
 
 
 # The Table itself (the same object as `AccessEntry.__table__`, which is typed only as a FromClause).
-_QUEUE_INSERT = insert(AccessEntry.metadata.tables[AccessEntry.__tablename__])
+_ENTRY_TABLE = AccessEntry.metadata.tables[AccessEntry.__tablename__]
+_QUEUE_INSERT = insert(_ENTRY_TABLE)
+# ENTRY_COLUMNS as the table's own columns: a Core statement, read without the ORM (for export).
+_ENTRIES_BETWEEN = (
+    select(*(_ENTRY_TABLE.c[column.key] for column in ENTRY_COLUMNS))
+    .where(_ENTRY_TABLE.c.seq.between(bindparam("first_seq"), bindparam("last_seq")))
+    .order_by(_ENTRY_TABLE.c.seq, _ENTRY_TABLE.c.id)
+)
 
 
 async def append_entries(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -270,14 +281,38 @@ async def entry_by_seq(session: AsyncSession, seq: int) -> EntryRow | None:
     return (await session.execute(select(*ENTRY_COLUMNS).where(AccessEntry.seq == seq))).first()
 
 
-async def entries_between(session: AsyncSession, first_seq: int, last_seq: int) -> list[Row[*tuple[Any, ...]]]:
-    """Sequenced entries with first_seq <= seq <= last_seq, in log order (for export)."""
-    statement = (
-        select(*ENTRY_COLUMNS)
-        .where(AccessEntry.seq.between(first_seq, last_seq))
-        .order_by(AccessEntry.seq, AccessEntry.id)
-    )
-    return list((await session.execute(statement)).all())
+async def entries_between(session: AsyncSession, first_seq: int, last_seq: int) -> list[NumberedEntryRow]:
+    """Sequenced entries with first_seq <= seq <= last_seq, in log order, as rows of ENTRY_COLUMNS.
+
+    Core on the session's connection, not an ORM execution: an export reads every row of the log,
+    and the ORM's per-row result handling cost more than the query itself (docs/performance.md).
+    """
+    connection = await session.connection()
+    result = await connection.execute(_ENTRIES_BETWEEN, {"first_seq": first_seq, "last_seq": last_seq})
+    return list(result.all())
+
+
+# The same query in PostgreSQL's own SQL, for asyncpg directly (below).
+_ENTRIES_BETWEEN_SQL = (
+    f"SELECT {', '.join(column.key for column in ENTRY_COLUMNS)} FROM {AccessEntry.__tablename__}"
+    " WHERE seq BETWEEN $1 AND $2 ORDER BY seq, id"
+)
+
+
+async def entry_values_between(session: AsyncSession, first_seq: int, last_seq: int) -> Sequence[Sequence[Any]]:
+    """The rows of `entries_between`, positional only (ENTRY_COLUMNS order, no attribute names).
+
+    On PostgreSQL asyncpg's own records, in the session's transaction: it hands timestamps back
+    in UTC already, and skipping SQLAlchemy's rows takes a quarter off the CPU an export spends
+    (docs/performance.md). SQLite's rows go through SQLAlchemy, which turns its text into times.
+    """
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return await entries_between(session, first_seq, last_seq)
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    records: Sequence[Sequence[Any]] = await driver.fetch(_ENTRIES_BETWEEN_SQL, first_seq, last_seq)
+    return records
 
 
 async def statistics(

@@ -194,6 +194,40 @@ async def test_the_cli_exports_and_verifies_without_a_database(hub, client, cler
     assert "verifying [" in verified.stderr  # the progress bar
 
 
+# Run as `hub`, then name which parts of the hub the verification imported.
+_VERIFY_AND_NAME_IMPORTS = """
+import sys
+from app.cli import main
+try:
+    main(sys.argv[1:])
+finally:
+    print(sorted(m for m in ("sqlalchemy", "strawberry", "hub.services", "hub.access.guard") if m in sys.modules), file=sys.stderr)
+"""
+
+
+async def test_an_auditor_verifies_with_the_verifier_alone_and_no_hub_configuration(
+    hub, client, clerk, tmp_path: Path
+) -> None:
+    await _activity(client, clerk, reads=1)
+    export = tmp_path / "log.jsonl"
+    with open(export, "wb") as out:
+        await export_log(hub, out)
+    # The auditor's machine has no hub settings, and one the hub would refuse: verify reads none.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("HUB_")}
+    env["HUB_ENVIRONMENT"] = "no-such-environment"
+    command = ["audit", "verify", str(export), "--public-key", _public_key(hub).text()]
+    verified = subprocess.run(
+        [sys.executable, "-c", _VERIFY_AND_NAME_IMPORTS, *command],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.startswith("OK: 4 entries, 1 signed checkpoints verified")
+    # Neither the database layer, nor the GraphQL one, nor the hub's services were loaded to verify.
+    assert verified.stderr.rstrip().endswith("[]"), verified.stderr
+
+
 async def test_each_hub_process_sequences_and_signs_in_the_background(hub, clerk) -> None:
     hub.settings.audit_sequencer_interval = 0.05
     hub.settings.audit_checkpoint_seconds = 0.5
