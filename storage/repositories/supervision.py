@@ -7,8 +7,10 @@ cases table rather than by lists of ids, so 100,000 cases cost six queries.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -17,10 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     AccessEntry,
-    Applicant,
     AuditLogState,
     Department,
-    ProfileFieldValue,
     ServiceItem,
     ServiceItemDepartment,
 )
@@ -427,6 +427,16 @@ _MICROS = {
     # numeric since PostgreSQL 14: exact.
     "postgresql": "CAST(extract(epoch FROM recorded_at) * 1000000 AS BIGINT)",
 }
+# Hours since the epoch (UTC), an entry's hour bucket.
+_HOUR = {
+    "sqlite": "unixepoch(recorded_at) / 3600",
+    "postgresql": "CAST(floor(extract(epoch FROM recorded_at) / 3600) AS BIGINT)",
+}
+# Python's str.strip(): every character for which str.isspace() is true, so that the database
+# trims an address exactly as the rules always have.
+_WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_HOUR_MICROS = 3_600_000_000
+_TRIM = {"sqlite": "trim({}, ?)", "postgresql": "btrim({}, ?)"}
 
 
 async def _driver(session: AsyncSession) -> tuple[str, Any]:
@@ -435,33 +445,41 @@ async def _driver(session: AsyncSession) -> tuple[str, Any]:
     return connection.dialect.name, (await connection.get_raw_connection()).driver_connection
 
 
-async def _driver_rows(session: AsyncSession, where: str, params: tuple[Any, ...]) -> list[Any]:
-    """Rows of access entries straight from the driver (aiosqlite tuples, asyncpg records)."""
+async def _fetch(session: AsyncSession, sql: str, params: Sequence[Any]) -> list[Any]:
+    """Rows straight from the driver (aiosqlite tuples, asyncpg records) of a query written with `?`
+    marks (numbered `$n` for asyncpg) and `{micros}`, `{hour}` and `{trim}` for the dialect's own
+    expressions; a time among `params` is given as µs since the epoch (`_Moment`)."""
     dialect, raw = await _driver(session)
-    columns = _ENTRY_TUPLE_COLUMNS.format(micros=_MICROS[dialect])
+    sql = sql.format(micros=_MICROS[dialect], hour=_HOUR[dialect], trim=_TRIM[dialect].format("v.value"))
+    values = [_moment_value(dialect, p.micros) if isinstance(p, _Moment) else p for p in params]
     if dialect == "postgresql":
-        placeholders = iter(f"${n}" for n in range(1, len(params) + 1))
-        sql = f"SELECT {columns} FROM access_entries WHERE " + where.replace("?", "{}").format(*placeholders)
-        return list(await raw.fetch(sql + " ORDER BY seq", *params))
-    sql = f"SELECT {columns} FROM access_entries WHERE {where} ORDER BY seq"
-    return list(await raw.execute_fetchall(sql, params))
+        numbers = iter(range(1, len(values) + 1))
+        return list(await raw.fetch(re.sub(r"\?", lambda _: f"${next(numbers)}", sql), *values))
+    return list(await raw.execute_fetchall(sql, values))
+
+
+@dataclass(frozen=True, slots=True)
+class _Moment:
+    """A time as µs since the epoch, compared with `recorded_at` as the column stores it."""
+
+    micros: int
+
+
+def _moment_value(dialect: str, micros: int) -> Any:
+    moment = datetime.fromtimestamp(0, UTC) + timedelta(microseconds=micros)
+    # SQLite's text (which sorts as the times do), PostgreSQL's timestamptz.
+    return _sqlite_time(moment) if dialect == "sqlite" else moment
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
 
 
 async def entry_tuples_between(session: AsyncSession, after_seq: int, upto_seq: int) -> list[Any]:
     """(seq, recorded at in µs, principal, department, role, action, outcome, applicant, purpose)."""
-    return await _driver_rows(session, "seq > ? AND seq <= ?", (after_seq, upto_seq))
-
-
-async def entry_tuples_recorded_since(
-    session: AsyncSession, since_micros: int, from_seq: int, upto_seq: int
-) -> list[Any]:
-    """Already judged entries (seq in [from_seq, upto_seq]) recorded since a moment, as tuples."""
-    moment = datetime.fromtimestamp(0, UTC) + timedelta(microseconds=since_micros)
-    dialect = (await session.connection()).dialect.name
-    # Compared as the column stores it: SQLite's text, PostgreSQL's timestamptz.
-    bound: Any = _sqlite_time(moment) if dialect == "sqlite" else moment
-    return await _driver_rows(
-        session, "seq IS NOT NULL AND seq >= ? AND seq <= ? AND recorded_at >= ?", (from_seq, upto_seq, bound)
+    columns = _ENTRY_TUPLE_COLUMNS.format(micros="{micros}")
+    return await _fetch(
+        session, f"SELECT {columns} FROM access_entries WHERE seq > ? AND seq <= ? ORDER BY seq", (after_seq, upto_seq)
     )
 
 
@@ -477,33 +495,198 @@ async def first_seq_recorded_since(
     return None if found is None else int(found)
 
 
-# Values per IN list: few round trips for the tens of thousands of applicants of a batch, well under
-# the drivers' limits on parameters (SQLite 32,766, asyncpg 32,767).
-_IN_CHUNK = 5000
+# The anomaly rules' questions about one batch of the log (a range of seq numbers). Each is a set
+# operation the database does in C over the batch: only the entries or groups some rule could flag
+# come back, so an entry no rule can flag never becomes a Python object.
 
 
-async def case_relationships(session: AsyncSession, applicant_refs: Sequence[str]) -> set[tuple[str, str]]:
-    """(department code, applicant number) pairs with a case: received at or reviewed by the department."""
-    pairs: set[tuple[str, str]] = set()
-    refs = sorted(set(applicant_refs))
-    for start in range(0, len(refs), _IN_CHUNK):
-        chunk = refs[start : start + _IN_CHUNK]
-        window = (
-            select(Department.code, Applicant.id_number)
-            .join(Case, Case.window_department_id == Department.id)
-            .join(Applicant, Applicant.id == Case.applicant_id)
-            .where(Applicant.id_number.in_(chunk))
+async def span_between(session: AsyncSession, after_seq: int, upto_seq: int) -> tuple[int, int, int] | None:
+    """(first seq, earliest and latest recorded time in µs) of the entries in (after_seq, upto_seq]."""
+    rows = await _fetch(
+        session,
+        "SELECT min(seq), min({micros}), max({micros}) FROM access_entries WHERE seq > ? AND seq <= ?",
+        (after_seq, upto_seq),
+    )
+    first, earliest, latest = rows[0]
+    return None if first is None else (int(first), int(earliest), int(latest))
+
+
+async def latest_recorded_between(session: AsyncSession, from_seq: int, upto_seq: int) -> int | None:
+    """The latest recorded time (µs) of the entries with seq in [from_seq, upto_seq], if any."""
+    rows = await _fetch(
+        session, "SELECT max({micros}) FROM access_entries WHERE seq >= ? AND seq <= ?", (from_seq, upto_seq)
+    )
+    return None if rows[0][0] is None else int(rows[0][0])
+
+
+@dataclass(frozen=True, slots=True)
+class Reads:
+    """What makes an entry a read of applicant data: allowed, naming an applicant, one of `actions`."""
+
+    actions: Sequence[str]
+
+    def sql(self, alias: str = "") -> tuple[str, list[Any]]:
+        a = f"{alias}." if alias else ""
+        return (
+            f"{a}outcome = 'allowed' AND {a}applicant_ref <> '' AND {a}action IN ({_marks(self.actions)})",
+            list(self.actions),
         )
-        reviewing = (
-            select(Department.code, Applicant.id_number)
-            .join(ReviewTask, ReviewTask.department_id == Department.id)
-            .join(Case, Case.id == ReviewTask.case_id)
-            .join(Applicant, Applicant.id == Case.applicant_id)
-            .where(Applicant.id_number.in_(chunk))
-        )
-        for statement in (window, reviewing):
-            pairs.update((code, ref) for code, ref in await session.execute(statement.distinct()))
-    return pairs
+
+
+def _unrelated(reads: Reads, declared: Sequence[str]) -> tuple[str, list[Any]]:
+    """A read whose purpose declares none of the `declared` prefixes, of an applicant with no case
+    received at the reader's department or reviewed by it."""
+    read, params = reads.sql("e")
+    undeclared = " AND ".join(f"substr(e.purpose, 1, {len(prefix)}) <> ?" for prefix in declared) or "1 = 1"
+    sql = (
+        f"{read} AND {undeclared} AND NOT EXISTS (SELECT 1 FROM cases c JOIN applicants a ON a.id = c.applicant_id "
+        "JOIN departments d ON d.id = c.window_department_id "
+        "WHERE a.id_number = e.applicant_ref AND d.code = e.department_code) "
+        "AND NOT EXISTS (SELECT 1 FROM review_tasks t JOIN cases c ON c.id = t.case_id "
+        "JOIN applicants a ON a.id = c.applicant_id JOIN departments d ON d.id = t.department_id "
+        "WHERE a.id_number = e.applicant_ref AND d.code = e.department_code)"
+    )
+    return sql, params + list(declared)
+
+
+async def entries_to_judge(
+    session: AsyncSession,
+    after_seq: int,
+    upto_seq: int,
+    reads: Reads,
+    *,
+    refusals: bool,
+    periods: Sequence[tuple[int, int]],
+    applicants: Sequence[str],
+    unrelated_unless: Sequence[str] | None,
+) -> list[Any]:
+    """The entries of (after_seq, upto_seq] one rule or another looks at, in seq order: refusals by a
+    principal (if `refusals`), and reads recorded in one of `periods` ([start, end) in µs), or naming one
+    of `applicants`, or (unless `unrelated_unless` is None) of an applicant with no case at the
+    reader's department and a purpose declaring none of the prefixes `unrelated_unless`.
+
+    Entry tuples (`entry_tuples_between`) with a tenth column: 1 for such an unrelated read, else 0."""
+    read, read_params = reads.sql("e")
+    wanted: list[str] = []
+    params: list[Any] = []
+    for start, end in periods:
+        wanted.append("(e.recorded_at >= ? AND e.recorded_at < ?)")
+        params += [_Moment(start), _Moment(end)]
+    if applicants:
+        wanted.append(f"e.applicant_ref IN ({_marks(applicants)})")
+        params += list(applicants)
+    flag, flag_params = "0", list[Any]()
+    if unrelated_unless is not None:
+        unrelated, flag_params = _unrelated(reads, unrelated_unless)
+        flag = f"CASE WHEN {unrelated} THEN 1 ELSE 0 END"
+        wanted.append(f"({unrelated})")
+        params += flag_params
+    conditions = []
+    where_params: list[Any] = []
+    if refusals:
+        conditions.append("(e.outcome = 'denied' AND e.principal_id IS NOT NULL)")
+    if wanted:
+        conditions.append(f"({read} AND ({' OR '.join(wanted)}))")
+        where_params += read_params + params
+    if not conditions:
+        return []
+    columns = _ENTRY_TUPLE_COLUMNS.format(micros="{micros}")
+    sql = (
+        f"SELECT {columns}, {flag} FROM access_entries e WHERE e.seq > ? AND e.seq <= ? "
+        f"AND ({' OR '.join(conditions)}) ORDER BY e.seq"
+    )
+    return await _fetch(session, sql, [*flag_params, after_seq, upto_seq, *where_params])
+
+
+async def refusals_recorded_since(session: AsyncSession, since_micros: int, from_seq: int, upto_seq: int) -> list[Any]:
+    """Refusals by a principal with seq in [from_seq, upto_seq] recorded since a moment (µs), in seq
+    order, as entry tuples: the context of a window rule."""
+    columns = _ENTRY_TUPLE_COLUMNS.format(micros="{micros}")
+    return await _fetch(
+        session,
+        f"SELECT {columns} FROM access_entries WHERE seq >= ? AND seq <= ? AND recorded_at >= ? "
+        "AND outcome = 'denied' AND principal_id IS NOT NULL ORDER BY seq",
+        (from_seq, upto_seq, _Moment(since_micros)),
+    )
+
+
+async def applicants_per_hour(
+    session: AsyncSession, reads: Reads, since_micros: int, from_seq: int, after_seq: int, upto_seq: int
+) -> list[tuple[int, int, int]]:
+    """(principal, hour since the epoch, distinct applicants read) of every hour in which the entries
+    of (after_seq, upto_seq] have an entry of that principal, counting every read of the hour with seq
+    in [from_seq, upto_seq] recorded since a moment (µs) (earlier entries of the hour as context)."""
+    read, params = reads.sql()
+    rows = await _fetch(
+        session,
+        f"SELECT principal_id, {{hour}}, count(DISTINCT CASE WHEN {read} THEN applicant_ref END), max(seq) "
+        "FROM access_entries WHERE seq >= ? AND seq <= ? AND recorded_at >= ? AND principal_id IS NOT NULL "
+        "GROUP BY 1, 2 ORDER BY 2, 1",
+        [*params, from_seq, upto_seq, _Moment(since_micros)],
+    )
+    return [(int(p), int(hour), int(n)) for p, hour, n, last in rows if n and last > after_seq]
+
+
+async def first_reads_in_hour(
+    session: AsyncSession, reads: Reads, principal_id: int, hour: int, from_seq: int, upto_seq: int, limit: int
+) -> list[int]:
+    """The seq of each applicant's first read by a principal in an hour (since the epoch), smallest
+    first, at most `limit`: the evidence of a busy hour."""
+    read, params = reads.sql()
+    rows = await _fetch(
+        session,
+        f"SELECT min(seq) FROM access_entries WHERE principal_id = ? AND seq >= ? AND seq <= ? "
+        f"AND recorded_at >= ? AND recorded_at < ? AND {read} GROUP BY applicant_ref ORDER BY 1 LIMIT ?",
+        [
+            principal_id,
+            from_seq,
+            upto_seq,
+            _Moment(hour * _HOUR_MICROS),
+            _Moment((hour + 1) * _HOUR_MICROS),
+            *params,
+            limit,
+        ],
+    )
+    return [int(seq) for (seq,) in rows]
+
+
+async def last_roles_between(session: AsyncSession, after_seq: int, upto_seq: int) -> dict[int, tuple[str, str]]:
+    """Principal -> (role, department) of its last entry in (after_seq, upto_seq]."""
+    rows = await _fetch(
+        session,
+        "SELECT principal_id, role, department_code FROM access_entries WHERE seq IN ("
+        "SELECT max(seq) FROM access_entries WHERE seq > ? AND seq <= ? AND principal_id IS NOT NULL "
+        "GROUP BY principal_id)",
+        (after_seq, upto_seq),
+    )
+    return {int(p): (role, department) for p, role, department in rows}
+
+
+async def shared_households_read_between(
+    session: AsyncSession, reads: Reads, after_seq: int, upto_seq: int
+) -> list[tuple[int | None, str, str, str, int, str, str]]:
+    """Reads in (after_seq, upto_seq] of applicants who share, with another applicant the same principal
+    read there, a surname (the name's first character) and a current address (trimmed as str.strip):
+    (principal, surname, address, applicant, seq of its first read, role and department of that read),
+    in order of those first reads. Names and addresses stay inside the evaluation."""
+    read, params = reads.sql("e")
+    address = "{trim}"
+    rows = await _fetch(
+        session,
+        "WITH household_reads AS ("
+        f"SELECT e.principal_id AS principal_id, substr(a.name, 1, 1) AS surname, {address} AS address, "
+        "e.applicant_ref AS applicant, min(e.seq) AS first_seq FROM access_entries e "
+        "JOIN applicants a ON a.id_number = e.applicant_ref "
+        "JOIN profile_field_values v ON v.applicant_id = a.id AND v.field = 'address' AND v.is_current "
+        f"WHERE e.seq > ? AND e.seq <= ? AND {read} AND a.name <> '' "
+        "GROUP BY e.principal_id, substr(a.name, 1, 1), 3, e.applicant_ref), "
+        "households AS (SELECT *, count(*) OVER (PARTITION BY principal_id, surname, address) AS members "
+        "FROM household_reads WHERE address <> '') "
+        "SELECT h.principal_id, h.surname, h.address, h.applicant, h.first_seq, e.role, e.department_code "
+        "FROM households h JOIN access_entries e ON e.seq = h.first_seq WHERE h.members >= 2 ORDER BY h.first_seq",
+        [_WHITESPACE, after_seq, upto_seq, *params],
+    )
+    return [tuple(row) for row in rows]
 
 
 async def hourly_reads(
@@ -549,19 +732,6 @@ async def save_hourly_reads(session: AsyncSession, counts: dict[tuple[int, datet
 def _sqlite_time(moment: datetime) -> str:
     """A UTC time as SQLAlchemy stores it in SQLite (storage/models/base.py, UTCDateTime)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-async def households_read_between(session: AsyncSession, after_seq: int, upto_seq: int) -> dict[str, tuple[str, str]]:
-    """Applicant number -> (name, current address) of the applicants the entries in a range of the log
-    name, for the household rule; never disclosed. One query: the database picks them out."""
-    named = select(AccessEntry.applicant_ref).where(AccessEntry.seq > after_seq, AccessEntry.seq <= upto_seq)
-    statement = (
-        select(Applicant.id_number, Applicant.name, ProfileFieldValue.value)
-        .join(ProfileFieldValue, ProfileFieldValue.applicant_id == Applicant.id)
-        .where(Applicant.id_number.in_(named))
-        .where(ProfileFieldValue.field == "address", ProfileFieldValue.is_current)
-    )
-    return {ref: (name, address) for ref, name, address in await session.execute(statement)}
 
 
 # 办不成事.
