@@ -147,15 +147,17 @@ async def evaluate_anomalies(
     done = start
     while done < head:
         upto = min(done + BATCH, head)
-        span = await repo.span_between(session, done, upto)
-        if span is not None:
-            first_seq, earliest, latest = span
+        chunks = await repo.times_between(session, done, upto, CONTEXT_CHUNK)
+        if chunks:
+            first_seq = chunks[0][0]
+            earliest, latest = min(chunk[2] for chunk in chunks), max(chunk[3] for chunk in chunks)
             # The hours and probing windows of the batch's entries, its earliest one's included
             # (entries are sequenced in about the order they are recorded, not exactly).
             since = min(earliest - earliest % HOUR, earliest - evaluation.probing_window)
             await evaluation.judge(Batch(done, upto, first_seq, earliest, latest, since, context.first_seq(since)))
             batches.append((first_seq, latest))
-            context.judged_before(upto, latest)
+            for _, last, _, chunk_latest in chunks:
+                context.judged_before(last, chunk_latest)
         done = upto
         if progress is not None:
             progress(done - start, head - start)
@@ -175,6 +177,9 @@ async def evaluate_anomalies(
 CONTEXT_SEQ = "access_log.context_seq"
 CONTEXT_MICROS = "access_log.context_us"
 CONTEXT_TRAIL = 24 * HOUR
+# Within a run, where a batch's context can start is known to so many entries: the window rules
+# read about an hour of the log before each batch, not the whole batch before it.
+CONTEXT_CHUNK = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +326,7 @@ class _Evaluation:
             _merge(self.findings, finding)
 
     async def _volume(self, batch: Batch) -> list[Finding]:
-        hourly = await repo.applicants_per_hour(
+        hourly, roles = await repo.applicants_per_hour(
             self.session, _READS, batch.since, batch.context_seq, batch.after, batch.upto
         )
         if not hourly:
@@ -334,7 +339,6 @@ class _Evaluation:
         history = {p: {hour: n for hour, n in self.levels[p].items() if hour >= since} for p in principals}
         for (p, hour), n in counts.items():
             self.levels[p][hour] = self.counted[p][hour] = n
-        roles = await repo.last_roles_between(self.session, batch.after, batch.upto)
         found = volume(counts, history, roles, params)
         for (p, hour), finding in found.items():
             finding.seqs = await repo.first_reads_in_hour(

@@ -427,11 +427,20 @@ _MICROS = {
     # numeric since PostgreSQL 14: exact.
     "postgresql": "CAST(extract(epoch FROM recorded_at) * 1000000 AS BIGINT)",
 }
-# Hours since the epoch (UTC), an entry's hour bucket.
+# An entry's hour (UTC), as cheap as the dialect makes it: SQLite's text cut after the hour
+# ('YYYY-MM-DD HH'), PostgreSQL's time truncated to the hour; `_hour_of` makes it hours since the epoch.
 _HOUR = {
-    "sqlite": "unixepoch(recorded_at) / 3600",
-    "postgresql": "CAST(floor(extract(epoch FROM recorded_at) / 3600) AS BIGINT)",
+    "sqlite": "substr(recorded_at, 1, 13)",
+    "postgresql": "date_trunc('hour', recorded_at AT TIME ZONE 'UTC')",
 }
+
+
+def _hour_of(key: Any) -> int:
+    if isinstance(key, str):
+        key = datetime.strptime(key, "%Y-%m-%d %H")
+    return int((key.replace(tzinfo=UTC) - _EPOCH) // timedelta(hours=1))
+
+
 # Python's str.strip(): every character for which str.isspace() is true, so that the database
 # trims an address exactly as the rules always have.
 _WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -500,15 +509,32 @@ async def first_seq_recorded_since(
 # come back, so an entry no rule can flag never becomes a Python object.
 
 
-async def span_between(session: AsyncSession, after_seq: int, upto_seq: int) -> tuple[int, int, int] | None:
-    """(first seq, earliest and latest recorded time in µs) of the entries in (after_seq, upto_seq]."""
+async def times_between(
+    session: AsyncSession, after_seq: int, upto_seq: int, chunk: int
+) -> list[tuple[int, int, int, int]]:
+    """The entries of (after_seq, upto_seq] in chunks of `chunk` seq numbers: (first seq, last seq of the
+    chunk, earliest and latest recorded time in µs) of each chunk with entries, in seq order."""
     rows = await _fetch(
         session,
-        "SELECT min(seq), min({micros}), max({micros}) FROM access_entries WHERE seq > ? AND seq <= ?",
-        (after_seq, upto_seq),
+        "SELECT min(seq), min(recorded_at), max(recorded_at), (seq - ?) / ? FROM access_entries "
+        "WHERE seq > ? AND seq <= ? GROUP BY 4 ORDER BY 4",
+        (after_seq + 1, chunk, after_seq, upto_seq),
     )
-    first, earliest, latest = rows[0]
-    return None if first is None else (int(first), int(earliest), int(latest))
+    return [
+        (int(first), min(after_seq + (n + 1) * chunk, upto_seq), _micros_of(earliest), _micros_of(latest))
+        for first, earliest, latest, n in rows
+    ]
+
+
+def _micros_of(moment: Any) -> int:
+    """µs since the epoch of a time as the driver returns the column: SQLite's text, asyncpg's datetime."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment).replace(tzinfo=UTC)
+    return int((moment - _EPOCH) // _ONE_MICROSECOND)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 async def latest_recorded_between(session: AsyncSession, from_seq: int, upto_seq: int) -> int | None:
@@ -569,9 +595,19 @@ async def entries_to_judge(
     read, read_params = reads.sql("e")
     wanted: list[str] = []
     params: list[Any] = []
-    for start, end in periods:
-        wanted.append("(e.recorded_at >= ? AND e.recorded_at < ?)")
-        params += [_Moment(start), _Moment(end)]
+    if periods and (await session.connection()).dialect.name == "sqlite":
+        # One look-up of the entry's hour in the periods' hours, rather than comparing text with each.
+        keys = [
+            (_EPOCH + timedelta(hours=hour)).strftime("%Y-%m-%d %H")
+            for start, end in periods
+            for hour in range(start // _HOUR_MICROS, end // _HOUR_MICROS)
+        ]
+        wanted.append(f"substr(e.recorded_at, 1, 13) IN ({_marks(keys)})")
+        params += keys
+    else:
+        for start, end in periods:
+            wanted.append("(e.recorded_at >= ? AND e.recorded_at < ?)")
+            params += [_Moment(start), _Moment(end)]
     if applicants:
         wanted.append(f"e.applicant_ref IN ({_marks(applicants)})")
         params += list(applicants)
@@ -612,10 +648,11 @@ async def refusals_recorded_since(session: AsyncSession, since_micros: int, from
 
 async def applicants_per_hour(
     session: AsyncSession, reads: Reads, since_micros: int, from_seq: int, after_seq: int, upto_seq: int
-) -> list[tuple[int, int, int]]:
+) -> tuple[list[tuple[int, int, int]], dict[int, tuple[str, str]]]:
     """(principal, hour since the epoch, distinct applicants read) of every hour in which the entries
     of (after_seq, upto_seq] have an entry of that principal, counting every read of the hour with seq
-    in [from_seq, upto_seq] recorded since a moment (µs) (earlier entries of the hour as context)."""
+    in [from_seq, upto_seq] recorded since a moment (µs) (earlier entries of the hour as context);
+    and each of those principals' role and department in its last entry of (after_seq, upto_seq]."""
     read, params = reads.sql()
     rows = await _fetch(
         session,
@@ -624,7 +661,26 @@ async def applicants_per_hour(
         "GROUP BY 1, 2 ORDER BY 2, 1",
         [*params, from_seq, upto_seq, _Moment(since_micros)],
     )
-    return [(int(p), int(hour), int(n)) for p, hour, n, last in rows if n and last > after_seq]
+    hours: dict[Any, int] = {}
+    counts: list[tuple[int, int, int]] = []
+    last_seq: dict[int, int] = {}
+    for p, key, n, last in rows:
+        if last > after_seq:
+            last_seq[p] = max(last, last_seq.get(p, 0))
+            if n:
+                hour = hours.get(key)
+                if hour is None:
+                    hour = hours[key] = _hour_of(key)
+                counts.append((int(p), hour, int(n)))
+    if not counts:
+        return [], {}
+    seqs = sorted(last_seq.values())
+    roles = await _fetch(
+        session,
+        f"SELECT principal_id, role, department_code FROM access_entries WHERE seq IN ({_marks(seqs)})",
+        seqs,
+    )
+    return counts, {int(p): (role, department) for p, role, department in roles}
 
 
 async def first_reads_in_hour(
@@ -648,18 +704,6 @@ async def first_reads_in_hour(
         ],
     )
     return [int(seq) for (seq,) in rows]
-
-
-async def last_roles_between(session: AsyncSession, after_seq: int, upto_seq: int) -> dict[int, tuple[str, str]]:
-    """Principal -> (role, department) of its last entry in (after_seq, upto_seq]."""
-    rows = await _fetch(
-        session,
-        "SELECT principal_id, role, department_code FROM access_entries WHERE seq IN ("
-        "SELECT max(seq) FROM access_entries WHERE seq > ? AND seq <= ? AND principal_id IS NOT NULL "
-        "GROUP BY principal_id)",
-        (after_seq, upto_seq),
-    )
-    return {int(p): (role, department) for p, role, department in rows}
 
 
 async def shared_households_read_between(
