@@ -340,16 +340,12 @@ class _Evaluation:
         for (p, hour), n in counts.items():
             self.levels[p][hour] = self.counted[p][hour] = n
         found = volume(counts, history, roles, params)
-        for (p, hour), finding in found.items():
-            finding.seqs = await repo.first_reads_in_hour(
-                self.session,
-                _READS,
-                p,
-                int((hour - _EPOCH) // timedelta(hours=1)),
-                batch.context_seq,
-                batch.upto,
-                MAX_EVIDENCE,
-            )
+        subjects = {(p, int((hour - _EPOCH) // timedelta(hours=1))): finding for (p, hour), finding in found.items()}
+        evidence = await repo.first_reads_in_hours(
+            self.session, _READS, list(subjects), batch.since, batch.context_seq, batch.upto
+        )
+        for subject, finding in subjects.items():
+            finding.seqs = evidence.get(subject, [])[:MAX_EVIDENCE]
         return list(found.values())
 
     async def _load_levels(self, principals: set[int], since: datetime) -> None:

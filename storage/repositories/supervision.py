@@ -599,12 +599,14 @@ def _unrelated(reads: Reads, declared: Sequence[str]) -> tuple[str, list[Any]]:
     read, params = reads.sql("e")
     undeclared = " AND ".join(f"substr(e.purpose, 1, {len(prefix)}) <> ?" for prefix in declared) or "1 = 1"
     sql = (
-        f"{read} AND {undeclared} AND NOT EXISTS (SELECT 1 FROM cases c JOIN applicants a ON a.id = c.applicant_id "
-        "JOIN departments d ON d.id = c.window_department_id "
-        "WHERE a.id_number = e.applicant_ref AND d.code = e.department_code) "
-        "AND NOT EXISTS (SELECT 1 FROM review_tasks t JOIN cases c ON c.id = t.case_id "
-        "JOIN applicants a ON a.id = c.applicant_id JOIN departments d ON d.id = t.department_id "
-        "WHERE a.id_number = e.applicant_ref AND d.code = e.department_code)"
+        # CROSS JOIN keeps SQLite's order (the applicant, their cases, then the departments) however
+        # few statistics it has; PostgreSQL plans it as any join.
+        f"{read} AND {undeclared} AND NOT EXISTS (SELECT 1 FROM applicants a CROSS JOIN cases c "
+        "CROSS JOIN departments d WHERE a.id_number = e.applicant_ref AND c.applicant_id = a.id "
+        "AND d.id = c.window_department_id AND d.code = e.department_code) "
+        "AND NOT EXISTS (SELECT 1 FROM applicants a CROSS JOIN cases c CROSS JOIN review_tasks t "
+        "CROSS JOIN departments d WHERE a.id_number = e.applicant_ref AND c.applicant_id = a.id "
+        "AND t.case_id = c.id AND d.id = t.department_id AND d.code = e.department_code)"
     )
     return sql, params + list(declared)
 
@@ -717,27 +719,38 @@ async def applicants_per_hour(
     return counts, {int(p): (role, department) for p, role, department in roles}
 
 
-async def first_reads_in_hour(
-    session: AsyncSession, reads: Reads, principal_id: int, hour: int, from_seq: int, upto_seq: int, limit: int
-) -> list[int]:
-    """The seq of each applicant's first read by a principal in an hour (since the epoch), smallest
-    first, at most `limit`: the evidence of a busy hour."""
+async def first_reads_in_hours(
+    session: AsyncSession,
+    reads: Reads,
+    hours: Sequence[tuple[int, int]],
+    since_micros: int,
+    from_seq: int,
+    upto_seq: int,
+) -> dict[tuple[int, int], list[int]]:
+    """(principal, hour since the epoch) -> the seq of each applicant's first read by the principal in
+    the hour, in seq order, among the reads with seq in [from_seq, upto_seq] recorded since a moment
+    (µs): the evidence of busy hours, in one query."""
+    if not hours:
+        return {}
     read, params = reads.sql()
+    principals = sorted({p for p, _ in hours})
     rows = await _fetch(
         session,
-        f"SELECT min(seq) FROM access_entries WHERE principal_id = ? AND seq >= ? AND seq <= ? "
-        f"AND recorded_at >= ? AND recorded_at < ? AND {read} GROUP BY applicant_ref ORDER BY 1 LIMIT ?",
-        [
-            principal_id,
-            from_seq,
-            upto_seq,
-            _Moment(hour * _HOUR_MICROS),
-            _Moment((hour + 1) * _HOUR_MICROS),
-            *params,
-            limit,
-        ],
+        f"SELECT principal_id, {{hour}}, min(seq) FROM access_entries WHERE seq >= ? AND seq <= ? "
+        f"AND recorded_at >= ? AND principal_id IN ({_marks(principals)}) AND {read} "
+        "GROUP BY principal_id, 2, applicant_ref",
+        [from_seq, upto_seq, _Moment(since_micros), *principals, *params],
     )
-    return [int(seq) for (seq,) in rows]
+    wanted = set(hours)
+    found: dict[tuple[int, int], list[int]] = defaultdict(list)
+    keys: dict[Any, int] = {}
+    for p, key, seq in rows:
+        hour = keys.get(key)
+        if hour is None:
+            hour = keys[key] = _hour_of(key)
+        if (p, hour) in wanted:
+            found[p, hour].append(int(seq))
+    return {subject: sorted(seqs) for subject, seqs in found.items()}
 
 
 async def shared_households_read_between(
