@@ -147,17 +147,17 @@ async def evaluate_anomalies(
     done = start
     while done < head:
         upto = min(done + BATCH, head)
-        chunks = await repo.times_between(session, done, upto, CONTEXT_CHUNK)
-        if chunks:
-            first_seq = chunks[0][0]
-            earliest, latest = min(chunk[2] for chunk in chunks), max(chunk[3] for chunk in chunks)
+        span = await repo.span_between(session, done, upto)
+        if span is not None:
+            first_seq, earliest, latest = span
             # The hours and probing windows of the batch's entries, its earliest one's included
             # (entries are sequenced in about the order they are recorded, not exactly).
             since = min(earliest - earliest % HOUR, earliest - evaluation.probing_window)
-            await evaluation.judge(Batch(done, upto, first_seq, earliest, latest, since, context.first_seq(since)))
+            hours = await evaluation.judge(
+                Batch(done, upto, first_seq, earliest, latest, since, context.first_seq(since))
+            )
             batches.append((first_seq, latest))
-            for _, last, _, chunk_latest in chunks:
-                context.judged_before(last, chunk_latest)
+            context.judged_before(upto, latest, hours)
         done = upto
         if progress is not None:
             progress(done - start, head - start)
@@ -177,9 +177,6 @@ async def evaluate_anomalies(
 CONTEXT_SEQ = "access_log.context_seq"
 CONTEXT_MICROS = "access_log.context_us"
 CONTEXT_TRAIL = 24 * HOUR
-# Within a run, where a batch's context can start is known to so many entries: the window rules
-# read about an hour of the log before each batch, not the whole batch before it.
-CONTEXT_CHUNK = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,9 +198,19 @@ class ContextStarts:
         # (seq, latest time of any entry before it): both grow along the log.
         self.starts: list[tuple[int, int]] = [(bound.seq, bound.micros - 1)] if bound.seq else []
 
-    def judged_before(self, upto: int, latest: int | None) -> None:
-        """Every entry up to seq `upto` is known, the latest of those after the last start at `latest`."""
+    def judged_before(self, upto: int, latest: int | None, first_seqs: dict[int, int] | None = None) -> None:
+        """Every entry up to seq `upto` is known, the latest of those after the last start at `latest`;
+        `first_seqs` (hour -> the first seq of those entries recorded in it) adds a start per hour, so
+        that the next batch's context starts within its window's hour, not a batch back."""
         before = self.starts[-1][1] if self.starts else -1
+        # The first seq of the entries recorded in each hour or later: every entry before it was
+        # recorded before that hour.
+        later: list[tuple[int, int]] = []
+        seq = upto + 1
+        for hour, first in sorted((first_seqs or {}).items(), reverse=True):
+            seq = min(seq, first)
+            later.append((seq, max(before, hour * HOUR - 1)))
+        self.starts += reversed(later)
         self.starts.append((upto + 1, max(before, latest if latest is not None else -1)))
 
     def first_seq(self, since: int) -> int:
@@ -273,9 +280,10 @@ class _Evaluation:
                 periods.append((hour * HOUR, (hour + 1) * HOUR))
         return periods
 
-    async def judge(self, batch: Batch) -> None:
+    async def judge(self, batch: Batch) -> dict[int, int]:
         """Every enabled rule over one batch: the database picks out the entries and groups a rule
-        could flag, and only those are looked at here."""
+        could flag, and only those are looked at here. Returns the batch's first seq in each hour, if
+        the volume rule counted them."""
         off_hours = self.off_hours(batch)
         rows = await repo.entries_to_judge(
             self.session,
@@ -311,8 +319,13 @@ class _Evaluation:
                 _add(watch_list, R.WATCH_LIST, key, row, _watched)
 
         found: list[Finding] = [*unrelated.values()]
+        first_seqs: dict[int, int] = {}
         if self.enabled[R.VOLUME]:
-            found += await self._volume(batch)
+            busy = await repo.applicants_per_hour(
+                self.session, _READS, batch.since, batch.context_seq, batch.after, batch.upto
+            )
+            found += await self._volume(batch, busy)
+            first_seqs = busy.first_seqs
         found += off.values()
         if self.enabled[R.PROBING]:
             context = await repo.refusals_recorded_since(self.session, batch.since, batch.context_seq, batch.after)
@@ -324,14 +337,12 @@ class _Evaluation:
             )
         for finding in found:
             _merge(self.findings, finding)
+        return first_seqs
 
-    async def _volume(self, batch: Batch) -> list[Finding]:
-        hourly, roles = await repo.applicants_per_hour(
-            self.session, _READS, batch.since, batch.context_seq, batch.after, batch.upto
-        )
-        if not hourly:
+    async def _volume(self, batch: Batch, busy: repo.BusyHours) -> list[Finding]:
+        if not busy.counts:
             return []
-        counts = {(p, self.hours[hour].start): n for p, hour, n in hourly}
+        counts = {(p, self.hours[hour].start): n for p, hour, n in busy.counts}
         params = self.rules[R.VOLUME]
         since = min(hour for _, hour in counts) - timedelta(days=float(params["history_days"]))
         principals = {p for p, _ in counts}
@@ -339,7 +350,7 @@ class _Evaluation:
         history = {p: {hour: n for hour, n in self.levels[p].items() if hour >= since} for p in principals}
         for (p, hour), n in counts.items():
             self.levels[p][hour] = self.counted[p][hour] = n
-        found = volume(counts, history, roles, params)
+        found = volume(counts, history, busy.roles, params)
         subjects = {(p, int((hour - _EPOCH) // timedelta(hours=1))): finding for (p, hour), finding in found.items()}
         evidence = await repo.first_reads_in_hours(
             self.session, _READS, list(subjects), batch.since, batch.context_seq, batch.upto

@@ -543,21 +543,15 @@ async def first_seq_recorded_since(
 # come back, so an entry no rule can flag never becomes a Python object.
 
 
-async def times_between(
-    session: AsyncSession, after_seq: int, upto_seq: int, chunk: int
-) -> list[tuple[int, int, int, int]]:
-    """The entries of (after_seq, upto_seq] in chunks of `chunk` seq numbers: (first seq, last seq of the
-    chunk, earliest and latest recorded time in µs) of each chunk with entries, in seq order."""
+async def span_between(session: AsyncSession, after_seq: int, upto_seq: int) -> tuple[int, int, int] | None:
+    """(first seq, earliest and latest recorded time in µs) of the entries in (after_seq, upto_seq]."""
     rows = await _fetch(
         session,
-        "SELECT min(seq), min(recorded_at), max(recorded_at), (seq - ?) / ? FROM access_entries "
-        "WHERE seq > ? AND seq <= ? GROUP BY 4 ORDER BY 4",
-        (after_seq + 1, chunk, after_seq, upto_seq),
+        "SELECT min(seq), min(recorded_at), max(recorded_at) FROM access_entries WHERE seq > ? AND seq <= ?",
+        (after_seq, upto_seq),
     )
-    return [
-        (int(first), min(after_seq + (n + 1) * chunk, upto_seq), _micros_of(earliest), _micros_of(latest))
-        for first, earliest, latest, n in rows
-    ]
+    first, earliest, latest = rows[0]
+    return None if first is None else (int(first), _micros_of(earliest), _micros_of(latest))
 
 
 def _micros_of(moment: Any) -> int:
@@ -682,41 +676,57 @@ async def refusals_recorded_since(session: AsyncSession, since_micros: int, from
     )
 
 
+@dataclass(frozen=True, slots=True)
+class BusyHours:
+    """The hours of a batch of the log, as the volume rule counts them."""
+
+    # (principal, hour since the epoch, distinct applicants read)
+    counts: list[tuple[int, int, int]]
+    # principal -> (role, department) of its last entry in the batch
+    roles: dict[int, tuple[str, str]]
+    # hour since the epoch -> the first seq of the batch's entries (anyone's) recorded in it
+    first_seqs: dict[int, int]
+
+
 async def applicants_per_hour(
     session: AsyncSession, reads: Reads, since_micros: int, from_seq: int, after_seq: int, upto_seq: int
-) -> tuple[list[tuple[int, int, int]], dict[int, tuple[str, str]]]:
-    """(principal, hour since the epoch, distinct applicants read) of every hour in which the entries
-    of (after_seq, upto_seq] have an entry of that principal, counting every read of the hour with seq
-    in [from_seq, upto_seq] recorded since a moment (µs) (earlier entries of the hour as context);
-    and each of those principals' role and department in its last entry of (after_seq, upto_seq]."""
+) -> BusyHours:
+    """Every hour in which the entries of (after_seq, upto_seq] have an entry of a principal, with the
+    distinct applicants it read in the hour among the entries with seq in [from_seq, upto_seq]
+    recorded since a moment (µs) (earlier entries of the hour as context)."""
     read, params = reads.sql()
     rows = await _fetch(
         session,
-        f"SELECT principal_id, {{hour}}, count(DISTINCT CASE WHEN {read} THEN applicant_ref END), max(seq) "
-        "FROM access_entries WHERE seq >= ? AND seq <= ? AND recorded_at >= ? AND principal_id IS NOT NULL "
+        f"SELECT principal_id, {{hour}}, count(DISTINCT CASE WHEN {read} THEN applicant_ref END), max(seq), "
+        "min(CASE WHEN seq > ? THEN seq END) FROM access_entries WHERE seq >= ? AND seq <= ? AND recorded_at >= ? "
         "GROUP BY 1, 2 ORDER BY 2, 1",
-        [*params, from_seq, upto_seq, _Moment(since_micros)],
+        [*params, after_seq, from_seq, upto_seq, _Moment(since_micros)],
     )
     hours: dict[Any, int] = {}
     counts: list[tuple[int, int, int]] = []
     last_seq: dict[int, int] = {}
-    for p, key, n, last in rows:
-        if last > after_seq:
-            last_seq[p] = max(last, last_seq.get(p, 0))
-            if n:
-                hour = hours.get(key)
-                if hour is None:
-                    hour = hours[key] = _hour_of(key)
-                counts.append((int(p), hour, int(n)))
+    first_seqs: dict[int, int] = {}
+    for p, key, n, last, first in rows:
+        if first is None:  # context only
+            continue
+        hour = hours.get(key)
+        if hour is None:
+            hour = hours[key] = _hour_of(key)
+        first_seqs[hour] = min(first, first_seqs.get(hour, first))
+        if p is None:
+            continue
+        last_seq[p] = max(last, last_seq.get(p, 0))
+        if n:
+            counts.append((int(p), hour, int(n)))
     if not counts:
-        return [], {}
+        return BusyHours([], {}, first_seqs)
     seqs = sorted(last_seq.values())
     roles = await _fetch(
         session,
         f"SELECT principal_id, role, department_code FROM access_entries WHERE seq IN ({_marks(seqs)})",
         seqs,
     )
-    return counts, {int(p): (role, department) for p, role, department in roles}
+    return BusyHours(counts, {int(p): (role, department) for p, role, department in roles}, first_seqs)
 
 
 async def first_reads_in_hours(
