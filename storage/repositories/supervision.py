@@ -803,7 +803,7 @@ async def hourly_reads(
         statement = select(HourlyReads.principal_id, HourlyReads.hour, HourlyReads.applicants).where(
             HourlyReads.principal_id.in_(ids[start : start + 500]), HourlyReads.hour >= since
         )
-        for principal_id, hour, applicants in await session.execute(statement):
+        for principal_id, hour, applicants in await _core(session, statement):
             result[principal_id][hour] = applicants
     return result
 
@@ -827,9 +827,11 @@ async def save_hourly_reads(session: AsyncSession, counts: dict[tuple[int, datet
             list(applicants),
         )
         return
+    # A few hundred hours among tens of thousands of rows: each written out once.
+    stored_as = {hour: _sqlite_time(hour) for _, hour in counts}
     await raw.executemany(
         f"INSERT INTO supervision_hourly_reads (principal_id, hour, applicants) VALUES (?, ?, ?) {upsert}",
-        [(p, _sqlite_time(hour), n) for (p, hour), n in counts.items()],
+        [(p, stored_as[hour], n) for (p, hour), n in counts.items()],
     )
 
 
