@@ -7,11 +7,12 @@ already judged entries of that window, as context only. An alert is stored once 
 subject (its dedupe key), with the sequence numbers of the entries that raised it, so its
 evidence can be proven against a signed checkpoint (hub/supervision/alerts.py).
 
-Millions of entries are judged at the rate the database hands them over: each batch arrives as
-plain driver tuples (the time as microseconds since the epoch), every rule is judged in one pass
-over it, and what the rules look up is worked out once per evaluation (each hour's China date,
-hour and working day; each applicant's case departments and household). The window rules' context
-is carried from one batch to the next in memory, read from the database only when a run starts.
+Millions of entries are judged at about the rate the database reads them: for each batch of the
+log the database answers set questions in C (storage/repositories/supervision.py): which entries
+are refusals, reads in off-hours periods (the calendar worked out per hour here, once), reads of
+watch-listed applicants or reads with no case relationship (an anti-join); how many distinct
+applicants each principal read in each hour; which reads share a household. Only those entries and
+groups become Python objects; an entry no rule can flag never does.
 
 Rules and their parameters are data (hub/supervision/rules.py); docs/supervision.md explains each.
 """
@@ -189,10 +190,10 @@ class ContextBound:
 
 
 class ContextStarts:
-    """Seq numbers before which every entry was recorded before a known time: the stored bound, then
-    the end of what earlier runs judged and the end of each batch of this run. A batch's context is
-    read from the last of them that lies before its window, so the database reads the window's
-    entries, not the log from its start."""
+    """Seq numbers before which every entry was recorded before a known time: the stored bound, the
+    end of what earlier runs judged, and in each batch of this run the first entry of each hour and
+    the batch's end. A batch's context is read from the last of them that lies before its window, so
+    the database reads about the window's entries, not the log from its start nor a whole batch."""
 
     def __init__(self, bound: ContextBound) -> None:
         # (seq, latest time of any entry before it): both grow along the log.
@@ -263,16 +264,19 @@ class _Evaluation:
         self.counted: dict[int, dict[datetime, int]] = defaultdict(dict)
         self.findings: dict[str, Finding] = {}
 
+    def is_off(self, when: Hour) -> bool:
+        """A day off of the official calendar, or outside working hours on a working day."""
+        start, end = self.rules[R.OFF_HOURS]["start_hour"], self.rules[R.OFF_HOURS]["end_hour"]
+        return when.working is not None and not (when.working and start <= when.china_hour < end)
+
     def off_hours(self, batch: Batch) -> list[tuple[int, int]]:
         """The batch's hours outside working hours, as periods [start, end) in µs: the calendar is
         worked out per hour in Python, the database only compares times."""
         if not self.enabled[R.OFF_HOURS]:
             return []
-        start, end = self.rules[R.OFF_HOURS]["start_hour"], self.rules[R.OFF_HOURS]["end_hour"]
         periods: list[tuple[int, int]] = []
         for hour in range(batch.earliest // HOUR, batch.latest // HOUR + 1):
-            when = self.hours[hour]
-            if when.working is None or (when.working and start <= when.china_hour < end):
+            if not self.is_off(self.hours[hour]):
                 continue
             if periods and periods[-1][1] == hour * HOUR:
                 periods[-1] = (periods[-1][0], (hour + 1) * HOUR)
@@ -307,13 +311,8 @@ class _Evaluation:
             principal, applicant = row[PRINCIPAL], row[APPLICANT]
             if row[UNRELATED]:
                 _add(unrelated, R.NO_RELATIONSHIP, f"{R.NO_RELATIONSHIP}:{principal}:{applicant}", row, _unrelated)
-            if off_hours:
-                when = hours[row[MICROS] // HOUR]
-                if when.working is not None and not (
-                    when.working
-                    and self.rules[R.OFF_HOURS]["start_hour"] <= when.china_hour < self.rules[R.OFF_HOURS]["end_hour"]
-                ):
-                    _add(off, R.OFF_HOURS, f"{R.OFF_HOURS}:{principal}:{when.day.isoformat()}", row, _off_hours, when)
+            if off_hours and self.is_off(when := hours[row[MICROS] // HOUR]):
+                _add(off, R.OFF_HOURS, f"{R.OFF_HOURS}:{principal}:{when.day.isoformat()}", row, _off_hours, when)
             if applicant in watched:
                 key = f"{R.WATCH_LIST}:{principal}:{applicant}:{hours[row[MICROS] // HOUR].day.isoformat()}"
                 _add(watch_list, R.WATCH_LIST, key, row, _watched)
