@@ -215,7 +215,10 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-async def _insert_rows(session: AsyncSession, table: str, columns: dict[str, str], rows: list[dict[str, Any]]) -> None:
+async def _insert_rows(
+    session: AsyncSession, table: str, columns: dict[str, str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Rows as tuples in the order of `columns` (name -> PostgreSQL type)."""
     if not rows:
         return
     dialect, raw = await _driver(session)
@@ -223,30 +226,25 @@ async def _insert_rows(session: AsyncSession, table: str, columns: dict[str, str
     if dialect == "postgresql":
         arrays = ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(columns.values(), start=1))
         await raw.execute(
-            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})",
-            *([row[name] for row in rows] for name in columns),
+            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})", *map(list, zip(*rows, strict=True))
         )
         return
     marks = ", ".join("?" * len(columns))
+    times = [n for n, kind in enumerate(columns.values()) if kind in ("timestamptz", "date")]
     # The times of 100,000 rows are mostly one evaluation's `now`: each distinct one is written out once.
-    text: dict[Any, Any] = {}
+    text = {value: _sqlite_value(value) for value in {row[n] for n in times for row in rows} if value is not None}
 
-    def value(name: str, row: dict[str, Any]) -> Any:
-        given = row[name]
-        if columns[name] not in ("timestamptz", "date") or given is None:
-            return given
-        known = text.get(given)
-        if known is None:
-            known = text[given] = _sqlite_value(given)
-        return known
+    def stored(row: tuple[Any, ...]) -> list[Any]:
+        values = list(row)
+        for n in times:
+            values[n] = text.get(values[n])
+        return values
 
-    await raw.executemany(
-        f"INSERT INTO {table} ({names}) VALUES ({marks})", [tuple(value(name, row) for name in columns) for row in rows]
-    )
+    await raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", [stored(row) for row in rows])
 
 
-async def add_timing_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Rows of `case_id`, `department_id`, `state`, `since`."""
+async def add_timing_states(session: AsyncSession, rows: Sequence[tuple[int, int, str, datetime]]) -> None:
+    """Rows of (case id, department id, state, since)."""
     await _insert_rows(session, "supervision_timing_states", _STATE_COLUMNS, rows)
 
 
@@ -270,7 +268,8 @@ async def update_timing_states(session: AsyncSession, rows: list[dict[str, Any]]
     )
 
 
-async def add_warnings(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def add_warnings(session: AsyncSession, rows: Sequence[tuple[int, int, str, str, datetime, date, str]]) -> None:
+    """Rows of (case id, department id, state, previous state, raised at, raised on, addressed to)."""
     await _insert_rows(session, "supervision_warnings", _WARNING_COLUMNS, rows)
 
 
@@ -360,7 +359,9 @@ async def add_alerts(session: AsyncSession, alerts: Sequence[dict[str, Any]], no
     """
     if not alerts:
         return
-    await _insert_rows(session, "supervision_alerts", _ALERT_COLUMNS, list(alerts))
+    await _insert_rows(
+        session, "supervision_alerts", _ALERT_COLUMNS, [tuple(row[name] for name in _ALERT_COLUMNS) for row in alerts]
+    )
     keys = [row["dedupe_key"] for row in alerts]
     ids: dict[str, int] = {}
     for start in range(0, len(keys), 1000):
@@ -371,13 +372,7 @@ async def add_alerts(session: AsyncSession, alerts: Sequence[dict[str, Any]], no
         "supervision_alert_events",
         _ALERT_EVENT_COLUMNS,
         [
-            {
-                "alert_id": ids[row["dedupe_key"]],
-                "status": row["status"],
-                "principal_id": None,
-                "note": note.format(rule=row["rule"]),
-                "at": row["raised_at"],
-            }
+            (ids[row["dedupe_key"]], row["status"], None, note.format(rule=row["rule"]), row["raised_at"])
             for row in alerts
         ],
     )
