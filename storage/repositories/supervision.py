@@ -192,9 +192,9 @@ async def timing_states(session: AsyncSession, where: ColumnElement[bool]) -> di
     return {(row[0], row[1]): (row[2], row[3]) for row in await _core(session, statement)}
 
 
-# States and warnings of 100,000 cases are written through the driver, columns as arrays (PostgreSQL,
-# one statement) or one executemany (SQLite): an ORM bulk insert of 300,000 rows costs several times
-# the judging.
+# States and warnings of 100,000 cases are written through the driver, PostgreSQL's COPY or one
+# executemany (SQLite): an ORM bulk insert of 300,000 rows costs several times the judging. The
+# PostgreSQL types of the columns are what the SQLite path reads to find the times.
 _STATE_COLUMNS = {"case_id": "bigint", "department_id": "bigint", "state": "text", "since": "timestamptz"}
 _WARNING_COLUMNS = {
     "case_id": "bigint",
@@ -224,10 +224,8 @@ async def _insert_rows(
     dialect, raw = await _driver(session)
     names = ", ".join(columns)
     if dialect == "postgresql":
-        arrays = ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(columns.values(), start=1))
-        await raw.execute(
-            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})", *map(list, zip(*rows, strict=True))
-        )
+        # COPY, in the session's transaction: each value encoded once, no arrays to build and check.
+        await raw.copy_records_to_table(table, records=rows, columns=list(columns))
         return
     marks = ", ".join("?" * len(columns))
     times = [n for n, kind in enumerate(columns.values()) if kind in ("timestamptz", "date")]
