@@ -621,7 +621,8 @@ async def entries_to_judge(
     read, read_params = reads.sql("e")
     wanted: list[str] = []
     params: list[Any] = []
-    if periods and (await session.connection()).dialect.name == "sqlite":
+    hours = sum(end - start for start, end in periods) // _HOUR_MICROS
+    if periods and hours <= _IN_CHUNK and (await session.connection()).dialect.name == "sqlite":
         # One look-up of the entry's hour in the periods' hours, rather than comparing text with each.
         keys = [
             (_EPOCH + timedelta(hours=hour)).strftime("%Y-%m-%d %H")
@@ -717,12 +718,20 @@ async def applicants_per_hour(
     if not counts:
         return BusyHours([], {}, first_seqs)
     seqs = sorted(last_seq.values())
-    roles = await _fetch(
-        session,
-        f"SELECT principal_id, role, department_code FROM access_entries WHERE seq IN ({_marks(seqs)})",
-        seqs,
-    )
-    return BusyHours(counts, {int(p): (role, department) for p, role, department in roles}, first_seqs)
+    roles: dict[int, tuple[str, str]] = {}
+    for chunk in _chunks(seqs):
+        sql = f"SELECT principal_id, role, department_code FROM access_entries WHERE seq IN ({_marks(chunk)})"
+        roles.update((int(p), (role, department)) for p, role, department in await _fetch(session, sql, chunk))
+    return BusyHours(counts, roles, first_seqs)
+
+
+# Values per IN list: well under the drivers' limits on parameters (SQLite 32,766, asyncpg 32,767),
+# however many principals a batch names (applicants reading their own data are principals too).
+_IN_CHUNK = 5000
+
+
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    return [values[start : start + _IN_CHUNK] for start in range(0, len(values), _IN_CHUNK)]
 
 
 async def first_reads_in_hours(
@@ -739,14 +748,15 @@ async def first_reads_in_hours(
     if not hours:
         return {}
     read, params = reads.sql()
-    principals = sorted({p for p, _ in hours})
-    rows = await _fetch(
-        session,
-        f"SELECT principal_id, {{hour}}, min(seq) FROM access_entries WHERE seq >= ? AND seq <= ? "
-        f"AND recorded_at >= ? AND principal_id IN ({_marks(principals)}) AND {read} "
-        "GROUP BY principal_id, 2, applicant_ref",
-        [from_seq, upto_seq, _Moment(since_micros), *principals, *params],
-    )
+    rows = []
+    for principals in _chunks(sorted({p for p, _ in hours})):
+        rows += await _fetch(
+            session,
+            f"SELECT principal_id, {{hour}}, min(seq) FROM access_entries WHERE seq >= ? AND seq <= ? "
+            f"AND recorded_at >= ? AND principal_id IN ({_marks(principals)}) AND {read} "
+            "GROUP BY principal_id, 2, applicant_ref",
+            [from_seq, upto_seq, _Moment(since_micros), *principals, *params],
+        )
     wanted = set(hours)
     found: dict[tuple[int, int], list[int]] = defaultdict(list)
     keys: dict[Any, int] = {}
