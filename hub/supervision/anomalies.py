@@ -141,7 +141,9 @@ async def evaluate_anomalies(
     bound = ContextBound(await repo.watermark(session, CONTEXT_SEQ), await repo.watermark(session, CONTEXT_MICROS))
     evaluation = _Evaluation(session, rules)
     context = ContextStarts(bound)
-    if start and head > start:
+    if start and head - start > BATCH:
+        # Where earlier runs' entries end, for this run's later batches (a run of one batch, such as
+        # the served hub's every few seconds, has none: it reads its context from the stored bound).
         context.judged_before(start, await repo.latest_recorded_between(session, bound.seq, start))
     # (first seq, latest time) of each batch: where the next run's context can start.
     batches: list[tuple[int, int]] = []
