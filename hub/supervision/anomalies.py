@@ -7,11 +7,12 @@ already judged entries of that window, as context only. An alert is stored once 
 subject (its dedupe key), with the sequence numbers of the entries that raised it, so its
 evidence can be proven against a signed checkpoint (hub/supervision/alerts.py).
 
-Millions of entries are judged at the rate the database hands them over: each batch arrives as
-plain driver tuples (the time as microseconds since the epoch), every rule is judged in one pass
-over it, and what the rules look up is worked out once per evaluation (each hour's China date,
-hour and working day; each applicant's case departments and household). The window rules' context
-is carried from one batch to the next in memory, read from the database only when a run starts.
+Millions of entries are judged at about the rate the database reads them: for each batch of the
+log the database answers set questions in C (storage/repositories/supervision.py): which entries
+are refusals, reads in off-hours periods (the calendar worked out per hour here, once), reads of
+watch-listed applicants or reads with no case relationship (an anti-join); how many distinct
+applicants each principal read in each hour; which reads share a household. Only those entries and
+groups become Python objects; an entry no rule can flag never does.
 
 Rules and their parameters are data (hub/supervision/rules.py); docs/supervision.md explains each.
 """
@@ -44,15 +45,15 @@ BATCH = 50_000
 # Evidence kept per alert: enough to stand on its own, few enough to prove quickly.
 MAX_EVIDENCE = 20
 
-_DISCLOSING = frozenset(DISCLOSING_ACTIONS)
+_READS = repo.Reads(DISCLOSING_ACTIONS)
 # Purposes that justify a read by themselves: a legal basis, the supervision office's own work.
 _DECLARED_BASES = ("basis:", "supervision:")
 
-# An entry as the rules read it (storage/repositories/supervision.py, `entry_tuples_between`):
-# seq, recorded at (µs since the epoch, UTC), principal, department, role, action, outcome,
-# applicant, purpose.
+# An entry as the rules read it (storage/repositories/supervision.py, `entries_to_judge`): seq,
+# recorded at (µs since the epoch, UTC), principal, department, role, action, outcome, applicant,
+# purpose, and 1 for a read with no case relationship and no basis declared.
 Row = Sequence[Any]
-SEQ, MICROS, PRINCIPAL, DEPARTMENT, ROLE, ACTION, OUTCOME, APPLICANT, PURPOSE = range(9)
+SEQ, MICROS, PRINCIPAL, DEPARTMENT, ROLE, ACTION, OUTCOME, APPLICANT, PURPOSE, UNRELATED = range(10)
 HOUR = 3_600_000_000  # µs
 _RULES = (R.NO_RELATIONSHIP, R.VOLUME, R.OFF_HOURS, R.PROBING, R.WATCH_LIST, R.NEIGHBOUR)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -139,32 +140,27 @@ async def evaluate_anomalies(
     head = await repo.sequenced_size(session)
     bound = ContextBound(await repo.watermark(session, CONTEXT_SEQ), await repo.watermark(session, CONTEXT_MICROS))
     evaluation = _Evaluation(session, rules)
-    # Every judged entry recorded at or after `floor` (µs) is in `kept`, in seq order: the next
-    # batch's context, without reading it again.
-    kept: list[Row] = []
-    floor: int | None = None
+    context = ContextStarts(bound)
+    if start and head - start > BATCH:
+        # Where earlier runs' entries end, for this run's later batches (a run of one batch, such as
+        # the served hub's every few seconds, has none: it reads its context from the stored bound).
+        context.judged_before(start, await repo.latest_recorded_between(session, bound.seq, start))
     # (first seq, latest time) of each batch: where the next run's context can start.
     batches: list[tuple[int, int]] = []
     done = start
     while done < head:
         upto = min(done + BATCH, head)
-        new = await repo.entry_tuples_between(session, done, upto)
-        if new:
-            context: list[Row] = []
-            if done:
-                # The hours and probing windows of the batch's entries, its earliest one's included
-                # (entries are sequenced in about the order they are recorded, not exactly).
-                first = min(row[MICROS] for row in new)
-                since = min(first - first % HOUR, first - evaluation.probing_window)
-                if floor is not None and since >= floor:
-                    context = [row for row in kept if row[MICROS] >= since]
-                else:
-                    context = await repo.entry_tuples_recorded_since(session, since, bound.first_seq(since), done)
-                kept, floor = context + [row for row in new if row[MICROS] >= since], since
-            else:  # nothing before the log's first entries
-                kept, floor = list(new), min(row[MICROS] for row in new)
-            await evaluation.judge(new, context)
-            batches.append((new[0][SEQ], max(row[MICROS] for row in new)))
+        span = await repo.span_between(session, done, upto)
+        if span is not None:
+            first_seq, earliest, latest = span
+            # The hours and probing windows of the batch's entries, its earliest one's included
+            # (entries are sequenced in about the order they are recorded, not exactly).
+            since = min(earliest - earliest % HOUR, earliest - evaluation.probing_window)
+            hours = await evaluation.judge(
+                Batch(done, upto, first_seq, earliest, latest, since, context.first_seq(since))
+            )
+            batches.append((first_seq, latest))
+            context.judged_before(upto, latest, hours)
         done = upto
         if progress is not None:
             progress(done - start, head - start)
@@ -195,6 +191,50 @@ class ContextBound:
         return self.seq if since >= self.micros else 0
 
 
+class ContextStarts:
+    """Seq numbers before which every entry was recorded before a known time: the stored bound, the
+    end of what earlier runs judged, and in each batch of this run the first entry of each hour and
+    the batch's end. A batch's context is read from the last of them that lies before its window, so
+    the database reads about the window's entries, not the log from its start nor a whole batch."""
+
+    def __init__(self, bound: ContextBound) -> None:
+        # (seq, latest time of any entry before it): both grow along the log.
+        self.starts: list[tuple[int, int]] = [(bound.seq, bound.micros - 1)] if bound.seq else []
+
+    def judged_before(self, upto: int, latest: int | None, first_seqs: dict[int, int] | None = None) -> None:
+        """Every entry up to seq `upto` is known, the latest of those after the last start at `latest`;
+        `first_seqs` (hour -> the first seq of those entries recorded in it) adds a start per hour, so
+        that the next batch's context starts within its window's hour, not a batch back."""
+        before = self.starts[-1][1] if self.starts else -1
+        # The first seq of the entries recorded in each hour or later: every entry before it was
+        # recorded before that hour.
+        later: list[tuple[int, int]] = []
+        seq = upto + 1
+        for hour, first in sorted((first_seqs or {}).items(), reverse=True):
+            seq = min(seq, first)
+            later.append((seq, max(before, hour * HOUR - 1)))
+        self.starts += reversed(later)
+        self.starts.append((upto + 1, max(before, latest if latest is not None else -1)))
+
+    def first_seq(self, since: int) -> int:
+        """A seq before which every entry was recorded before `since` (µs)."""
+        return next((seq for seq, latest in reversed(self.starts) if latest < since), 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """The entries of seq (after, upto], recorded from `earliest` to `latest` (µs); their window rules
+    read the entries recorded since `since`, from seq `context_seq` on, as context."""
+
+    after: int
+    upto: int
+    first_seq: int
+    earliest: int
+    latest: int
+    since: int
+    context_seq: int
+
+
 async def _move_context_bound(
     session: AsyncSession, bound: ContextBound, batches: list[tuple[int, int]], start: int, head: int
 ) -> None:
@@ -217,10 +257,8 @@ class _Evaluation:
         self.rules = rules
         self.enabled = {rule: rules.enabled(rule) for rule in _RULES}
         self.probing_window = timedelta(minutes=float(rules[R.PROBING]["window_minutes"])) // timedelta(microseconds=1)
-        self.watched = frozenset(rules[R.WATCH_LIST]["applicants"])
+        self.watched = sorted(rules[R.WATCH_LIST]["applicants"]) if self.enabled[R.WATCH_LIST] else []
         self.hours = Hours()
-        # Applicant -> departments with a case of theirs (received at its window or reviewed by it).
-        self.related: dict[str, frozenset[str]] = {}
         # Principal -> hour -> distinct applicants read: earlier runs' (from `history_since`) and
         # this run's; `counted` holds this run's alone, stored at its end.
         self.levels: dict[int, dict[datetime, int]] = {}
@@ -228,105 +266,99 @@ class _Evaluation:
         self.counted: dict[int, dict[datetime, int]] = defaultdict(dict)
         self.findings: dict[str, Finding] = {}
 
-    async def judge(self, new: list[Row], context: list[Row]) -> None:
-        """Every enabled rule over one batch, in one pass over its entries."""
-        hours = self.hours
-        off_start, off_end = self.rules[R.OFF_HOURS]["start_hour"], self.rules[R.OFF_HOURS]["end_hour"]
-        judge_off_hours, watched = self.enabled[R.OFF_HOURS], self.watched if self.enabled[R.WATCH_LIST] else ()
-        # (principal, hour) -> applicant -> seq of its first read in that hour, context included.
-        hourly: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+    def is_off(self, when: Hour) -> bool:
+        """A day off of the official calendar, or outside working hours on a working day."""
+        start, end = self.rules[R.OFF_HOURS]["start_hour"], self.rules[R.OFF_HOURS]["end_hour"]
+        return when.working is not None and not (when.working and start <= when.china_hour < end)
+
+    def off_hours(self, batch: Batch) -> list[tuple[int, int]]:
+        """The batch's hours outside working hours, as periods [start, end) in µs: the calendar is
+        worked out per hour in Python, the database only compares times."""
+        if not self.enabled[R.OFF_HOURS]:
+            return []
+        periods: list[tuple[int, int]] = []
+        for hour in range(batch.earliest // HOUR, batch.latest // HOUR + 1):
+            if not self.is_off(self.hours[hour]):
+                continue
+            if periods and periods[-1][1] == hour * HOUR:
+                periods[-1] = (periods[-1][0], (hour + 1) * HOUR)
+            else:
+                periods.append((hour * HOUR, (hour + 1) * HOUR))
+        return periods
+
+    async def judge(self, batch: Batch) -> dict[int, int]:
+        """Every enabled rule over one batch: the database picks out the entries and groups a rule
+        could flag, and only those are looked at here. Returns the batch's first seq in each hour, if
+        the volume rule counted them."""
+        off_hours = self.off_hours(batch)
+        rows = await repo.entries_to_judge(
+            self.session,
+            batch.after,
+            batch.upto,
+            _READS,
+            refusals=self.enabled[R.PROBING],
+            periods=off_hours,
+            applicants=self.watched,
+            unrelated_unless=_DECLARED_BASES if self.enabled[R.NO_RELATIONSHIP] else None,
+        )
+        hours, watched = self.hours, frozenset(self.watched)
         denials: list[Row] = []
-        for row in context:
-            principal = row[PRINCIPAL]
-            if principal is None:
-                continue
-            if row[OUTCOME] == "allowed":
-                if row[APPLICANT] and row[ACTION] in _DISCLOSING:
-                    hourly[(principal, row[MICROS] // HOUR)].setdefault(row[APPLICANT], row[SEQ])
-            elif row[OUTCOME] == "denied":
-                denials.append(row)
-        touched: set[tuple[int, int]] = set()
-        last_entry_of: dict[int, Row] = {}
-        reads: list[Row] = []
-        unexplained: list[Row] = []
-        off_hours: dict[str, Finding] = {}
+        unrelated: dict[str, Finding] = {}
+        off: dict[str, Finding] = {}
         watch_list: dict[str, Finding] = {}
-        touch, read = touched.add, reads.append
-        for row in new:
-            seq, micros, principal, _, _, action, outcome, applicant, purpose = row
-            hour = micros // HOUR
-            if principal is not None:
-                touch((principal, hour))
-                last_entry_of[principal] = row
-            if outcome != "allowed":
-                if outcome == "denied" and principal is not None:
-                    denials.append(row)
+        for row in rows:
+            if row[OUTCOME] != "allowed":
+                denials.append(row)
                 continue
-            if not applicant or action not in _DISCLOSING:
-                continue
-            read(row)
-            if principal is not None:
-                hourly[(principal, hour)].setdefault(applicant, seq)
-            if not purpose.startswith(_DECLARED_BASES):
-                unexplained.append(row)
-            if judge_off_hours:
-                when = hours[hour]
-                if when.working is not None and not (when.working and off_start <= when.china_hour < off_end):
-                    key = f"{R.OFF_HOURS}:{principal}:{when.day.isoformat()}"
-                    _add(off_hours, R.OFF_HOURS, key, row, _off_hours, when)
+            principal, applicant = row[PRINCIPAL], row[APPLICANT]
+            if row[UNRELATED]:
+                _add(unrelated, R.NO_RELATIONSHIP, f"{R.NO_RELATIONSHIP}:{principal}:{applicant}", row, _unrelated)
+            if off_hours and self.is_off(when := hours[row[MICROS] // HOUR]):
+                _add(off, R.OFF_HOURS, f"{R.OFF_HOURS}:{principal}:{when.day.isoformat()}", row, _off_hours, when)
             if applicant in watched:
-                key = f"{R.WATCH_LIST}:{principal}:{applicant}:{hours[hour].day.isoformat()}"
+                key = f"{R.WATCH_LIST}:{principal}:{applicant}:{hours[row[MICROS] // HOUR].day.isoformat()}"
                 _add(watch_list, R.WATCH_LIST, key, row, _watched)
 
-        found: list[Finding] = []
-        if self.enabled[R.NO_RELATIONSHIP] and unexplained:
-            found += await self._no_relationship(unexplained)
+        found: list[Finding] = [*unrelated.values()]
+        first_seqs: dict[int, int] = {}
         if self.enabled[R.VOLUME]:
-            roles = {p: (row[ROLE], row[DEPARTMENT]) for p, row in last_entry_of.items()}
-            found += await self._volume(hourly, touched, roles)
-        found += off_hours.values()
+            busy = await repo.applicants_per_hour(
+                self.session, _READS, batch.since, batch.context_seq, batch.after, batch.upto
+            )
+            found += await self._volume(batch, busy)
+            first_seqs = busy.first_seqs
+        found += off.values()
         if self.enabled[R.PROBING]:
-            found += probing(denials, new[0][SEQ], self.probing_window, self.rules[R.PROBING], hours)
+            context = await repo.refusals_recorded_since(self.session, batch.since, batch.context_seq, batch.after)
+            found += probing(context + denials, batch.first_seq, self.probing_window, self.rules[R.PROBING], hours)
         found += watch_list.values()
-        if self.enabled[R.NEIGHBOUR] and reads:
-            found += await self._neighbours(reads)
+        if self.enabled[R.NEIGHBOUR]:
+            found += neighbours(
+                await repo.shared_households_read_between(self.session, _READS, batch.after, batch.upto)
+            )
         for finding in found:
             _merge(self.findings, finding)
+        return first_seqs
 
-    async def _no_relationship(self, unexplained: list[Row]) -> list[Finding]:
-        """A read of an applicant with no case at the reader's department and no legal basis declared."""
-        unknown = sorted({row[APPLICANT] for row in unexplained} - self.related.keys())
-        if unknown:
-            pairs = await repo.case_relationships(self.session, unknown)
-            departments: dict[str, set[str]] = {ref: set() for ref in unknown}
-            for department, ref in pairs:
-                departments[ref].add(department)
-            self.related.update((ref, frozenset(codes)) for ref, codes in departments.items())
-        found: dict[str, Finding] = {}
-        for row in unexplained:
-            applicant = row[APPLICANT]
-            if row[DEPARTMENT] in self.related[applicant]:
-                continue
-            _add(found, R.NO_RELATIONSHIP, f"{R.NO_RELATIONSHIP}:{row[PRINCIPAL]}:{applicant}", row, _unrelated)
-        return list(found.values())
-
-    async def _volume(
-        self,
-        hourly: dict[tuple[int, int], dict[str, int]],
-        touched: set[tuple[int, int]],
-        roles: dict[int, tuple[str, str]],
-    ) -> list[Finding]:
-        counts = {(p, self.hours[hour].start): reads for (p, hour), reads in hourly.items() if (p, hour) in touched}
-        if not counts:
+    async def _volume(self, batch: Batch, busy: repo.BusyHours) -> list[Finding]:
+        if not busy.counts:
             return []
+        counts = {(p, self.hours[hour].start): n for p, hour, n in busy.counts}
         params = self.rules[R.VOLUME]
         since = min(hour for _, hour in counts) - timedelta(days=float(params["history_days"]))
         principals = {p for p, _ in counts}
         await self._load_levels(principals, since)
         history = {p: {hour: n for hour, n in self.levels[p].items() if hour >= since} for p in principals}
-        for (p, hour), reads in counts.items():
-            self.levels[p][hour] = self.counted[p][hour] = len(reads)
-        return volume(counts, history, roles, params)
+        for (p, hour), n in counts.items():
+            self.levels[p][hour] = self.counted[p][hour] = n
+        found = volume(counts, history, busy.roles, params)
+        subjects = {(p, int((hour - _EPOCH) // timedelta(hours=1))): finding for (p, hour), finding in found.items()}
+        evidence = await repo.first_reads_in_hours(
+            self.session, _READS, list(subjects), batch.since, batch.context_seq, batch.upto
+        )
+        for subject, finding in subjects.items():
+            finding.seqs = evidence.get(subject, [])[:MAX_EVIDENCE]
+        return list(found.values())
 
     async def _load_levels(self, principals: set[int], since: datetime) -> None:
         """The principals' busy hours since `since`: those stored by earlier runs, read once per
@@ -345,10 +377,6 @@ class _Evaluation:
         await repo.save_hourly_reads(
             self.session, {(p, hour): n for p, hours in self.counted.items() for hour, n in hours.items()}
         )
-
-    async def _neighbours(self, reads: list[Row]) -> list[Finding]:
-        households = await repo.households_read_between(self.session, reads[0][SEQ] - 1, reads[-1][SEQ])
-        return neighbours(reads, households)
 
 
 def _merge(findings: dict[str, Finding], finding: Finding) -> None:
@@ -396,48 +424,46 @@ def robust_limit(history: Sequence[int], k: float) -> float:
 
 
 def volume(
-    counts: dict[tuple[int, datetime], dict[str, int]],
+    counts: dict[tuple[int, datetime], int],
     history: dict[int, dict[datetime, int]],
     roles: dict[int, tuple[str, str]],
     params: dict[str, Any],
-) -> list[Finding]:
-    """More distinct applicants in an hour than the role's limit, or than the principal's usual level."""
+) -> dict[tuple[int, datetime], Finding]:
+    """More distinct applicants in an hour than the role's limit, or than the principal's usual level;
+    each finding's evidence (the hour's first reads) is for the caller to add."""
     # A principal's busy hours: those stored by previous runs and those of this run; the usual level
     # is drawn once per principal from all of them (median and MAD shrug off the few unusual ones).
     seen: dict[int, dict[datetime, int]] = defaultdict(dict)
     for principal_id, hours in history.items():
         seen[principal_id].update(hours)
     for (principal_id, hour), reads in counts.items():
-        seen[principal_id][hour] = len(reads)
+        seen[principal_id][hour] = reads
     usual: dict[int, tuple[float, float, int]] = {}
     for principal_id, hours in seen.items():
         if len(hours) > params["min_hours"]:
             levels = list(hours.values())
             usual[principal_id] = (robust_limit(levels, params["mad_k"]), statistics.median(levels), len(levels))
-    findings = []
+    findings = {}
     for (principal_id, hour), reads in counts.items():
         role, department = roles.get(principal_id, ("", ""))
         limit = params["role_limits"].get(role)
         why = None
-        if limit is not None and len(reads) > limit:
+        if limit is not None and reads > limit:
             why = f"the {role} limit of {limit}"
         elif principal_id in usual:
             level, median, hours_seen = usual[principal_id]
-            if len(reads) > level and len(reads) >= median + params["min_excess"]:
+            if reads > level and reads >= median + params["min_excess"]:
                 why = f"its usual level ({level:.1f}: median + {params['mad_k']} MAD of {hours_seen} busy hours)"
         if why is None:
             continue
         key = f"{R.VOLUME}:{principal_id}:{hour.isoformat()}"
-        findings.append(
-            Finding(
-                R.VOLUME,
-                key,
-                principal_id,
-                department,
-                f"principal {principal_id} ({role}, {department}) read {len(reads)} applicants in the hour from "
-                f"{hour.astimezone(CHINA):%Y-%m-%d %H:00}, over {why}",
-                sorted(reads.values())[:MAX_EVIDENCE],
-            )
+        findings[principal_id, hour] = Finding(
+            R.VOLUME,
+            key,
+            principal_id,
+            department,
+            f"principal {principal_id} ({role}, {department}) read {reads} applicants in the hour from "
+            f"{hour.astimezone(CHINA):%Y-%m-%d %H:00}, over {why}",
         )
     return findings
 
@@ -464,24 +490,20 @@ def probing(denials: Sequence[Row], first_new: int, window: int, params: dict[st
     return list(found.values())
 
 
-_NO_HOUSEHOLD = ("", "")
+# A read of a shared household (storage/repositories/supervision.py, `shared_households_read_between`):
+# principal, surname, address, applicant, seq of its first read, role and department of that read.
+HouseholdRead = tuple[int | None, str, str, str, int, str, str]
 
 
-def neighbours(reads: Sequence[Row], households: dict[str, tuple[str, str]]) -> list[Finding]:
-    """One principal reading two or more applicants who share a surname and an address (a household)."""
-    if not households:
-        return []
-    groups: dict[tuple[int | None, str, str], dict[str, Row]] = defaultdict(dict)
-    for row in reads:
-        name, address = households.get(row[APPLICANT], _NO_HOUSEHOLD)
-        if name and address.strip():
-            # The surname is the first character of a Chinese name (compound surnames aside).
-            groups[(row[PRINCIPAL], name[0], address.strip())].setdefault(row[APPLICANT], row)
+def neighbours(reads: Sequence[HouseholdRead]) -> list[Finding]:
+    """One principal reading two or more applicants who share a surname and an address (a household):
+    `reads` holds the first read of each such applicant, in seq order."""
+    groups: dict[tuple[int | None, str, str], list[HouseholdRead]] = defaultdict(list)
+    for read in reads:
+        groups[read[:3]].append(read)
     findings = []
     for (principal_id, surname, address), members in groups.items():
-        if len(members) < 2:
-            continue
-        first = next(iter(members.values()))
+        _, _, _, _, _, role, department = members[0]
         # The key names the household by a hash, never by the address itself.
         household = hashlib.sha256(f"{surname}|{address}".encode()).hexdigest()[:16]
         key = f"{R.NEIGHBOUR}:{principal_id}:{household}"
@@ -490,10 +512,10 @@ def neighbours(reads: Sequence[Row], households: dict[str, tuple[str, str]]) -> 
                 R.NEIGHBOUR,
                 key,
                 principal_id,
-                first[DEPARTMENT],
-                f"{_who(first)} read {len(members)} applicants sharing a surname and an address: "
-                + ", ".join(sorted(members)),
-                sorted(row[SEQ] for row in members.values())[:MAX_EVIDENCE],
+                department,
+                f"principal {principal_id} ({role}, {department}) read {len(members)} applicants sharing a "
+                "surname and an address: " + ", ".join(sorted(member[3] for member in members)),
+                sorted(member[4] for member in members)[:MAX_EVIDENCE],
             )
         )
     return findings

@@ -357,9 +357,11 @@ async def evaluate_timing(session: AsyncSession, now: datetime, rules: Rules) ->
     stored = await repo.timing_states(session, accepted_and_open())
     office = ",".join(await repo.supervision_office_codes(session))
     codes = {d.id: d.code for d in (await repo.departments(session)).values()}
-    new_rows: list[dict[str, Any]] = []
+    # Rows as the repository writes them (tuples, not dicts: a first run writes 300,000 states).
+    new_rows: list[tuple[int, int, str, datetime]] = []
     changed_rows: list[dict[str, Any]] = []
-    warning_rows: list[dict[str, Any]] = []
+    warning_rows: list[tuple[int, int, str, str, datetime, date, str]] = []
+    addressed = {d: ",".join(c for c in (code, office) if c) for d, code in codes.items()}
     reviews = 0
     # Cases with the same items accepted on the same days, the same settled opinions and no clock
     # stop are in the same states: judged once (100,000 open cases share a few thousand patterns).
@@ -380,9 +382,7 @@ async def evaluate_timing(session: AsyncSession, now: datetime, rules: Rules) ->
         for department_id, state, addressee in subjects:
             previous = stored.get((case.case_id, department_id))
             if previous is None:
-                new_rows.append(
-                    {"case_id": case.case_id, "department_id": department_id, "state": state.value, "since": now}
-                )
+                new_rows.append((case.case_id, department_id, state.value, now))
                 before = TimingState.GREEN
             elif previous[1] != state.value:
                 changed_rows.append({"id": previous[0], "state": state.value, "since": now})
@@ -391,15 +391,15 @@ async def evaluate_timing(session: AsyncSession, now: datetime, rules: Rules) ->
                 continue
             if state is not TimingState.GREEN and state != before:
                 warning_rows.append(
-                    {
-                        "case_id": case.case_id,
-                        "department_id": department_id,
-                        "state": state.value,
-                        "previous_state": before.value,
-                        "raised_at": now,
-                        "raised_on": today,
-                        "addressed_to": ",".join(c for c in (codes.get(addressee, ""), office) if c),
-                    }
+                    (
+                        case.case_id,
+                        department_id,
+                        state.value,
+                        before.value,
+                        now,
+                        today,
+                        addressed.get(addressee, office),
+                    )
                 )
     await repo.add_timing_states(session, new_rows)
     await repo.update_timing_states(session, changed_rows)

@@ -35,7 +35,10 @@ class TimingState(Base):
     __tablename__ = "supervision_timing_states"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    # The case's id without a foreign key: written only by the evaluation, from the cases it has just
+    # read (cases are never deleted), and a first evaluation writes 300,000 rows that PostgreSQL would
+    # check one by one with a lock on each case (migration 0012).
+    case_id: Mapped[int] = mapped_column(BigId)
     # No foreign key: WHOLE_CASE (0) stands for the case itself.
     department_id: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(8))
@@ -50,7 +53,8 @@ class TimingWarning(Base):
     __tablename__ = "supervision_warnings"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    # No foreign key, as for TimingState.case_id.
+    case_id: Mapped[int] = mapped_column(BigId)
     department_id: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(8))
     previous_state: Mapped[str] = mapped_column(String(8))

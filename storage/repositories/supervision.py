@@ -7,20 +7,20 @@ cases table rather than by lists of ids, so 100,000 cases cost six queries.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, Executable, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     AccessEntry,
-    Applicant,
     AuditLogState,
     Department,
-    ProfileFieldValue,
     ServiceItem,
     ServiceItemDepartment,
 )
@@ -65,6 +65,12 @@ async def save_rule(session: AsyncSession, code: str, enabled: bool, params: str
 # Timing facts of a population of cases.
 
 
+async def _core(session: AsyncSession, statement: Executable) -> Sequence[Any]:
+    """A plain select on the session's connection: Core rows, without the ORM's result machinery, for
+    the 100,000 rows of a population."""
+    return (await (await session.connection()).execute(statement)).all()
+
+
 async def case_rows(session: AsyncSession, where: ColumnElement[bool]) -> Sequence[Any]:
     statement = select(
         Case.id,
@@ -75,7 +81,7 @@ async def case_rows(session: AsyncSession, where: ColumnElement[bool]) -> Sequen
         Case.accepted_at,
         Case.completed_at,
     ).where(where)
-    return (await session.execute(statement.order_by(Case.id))).all()
+    return await _core(session, statement.order_by(Case.id))
 
 
 async def case_item_rows(session: AsyncSession, where: ColumnElement[bool]) -> Sequence[Any]:
@@ -94,7 +100,7 @@ async def case_item_rows(session: AsyncSession, where: ColumnElement[bool]) -> S
         .where(where)
         .order_by(CaseItem.case_id, ServiceItem.code)
     )
-    return (await session.execute(statement)).all()
+    return await _core(session, statement)
 
 
 async def departments_of_items(session: AsyncSession) -> dict[int, list[int]]:
@@ -118,7 +124,7 @@ async def opinion_rows(session: AsyncSession, where: ColumnElement[bool]) -> Seq
         .where(where)
         .order_by(Opinion.case_id, Opinion.department_id, Opinion.revision)
     )
-    return (await session.execute(statement)).all()
+    return await _core(session, statement)
 
 
 async def pause_rows(session: AsyncSession, where: ColumnElement[bool]) -> Sequence[Any]:
@@ -135,7 +141,7 @@ async def pause_rows(session: AsyncSession, where: ColumnElement[bool]) -> Seque
         .where(where)
         .order_by(ReviewPause.case_id, ReviewPause.started_at, ReviewPause.id)
     )
-    return (await session.execute(statement)).all()
+    return await _core(session, statement)
 
 
 async def handed_in_rows(session: AsyncSession, where: ColumnElement[bool]) -> Sequence[Any]:
@@ -153,7 +159,7 @@ async def handed_in_rows(session: AsyncSession, where: ColumnElement[bool]) -> S
         .where(where, CaseMaterial.origin != AttachmentOrigin.PROMISED.value, asked)
         .order_by(CaseMaterial.case_id, CaseMaterial.attached_at)
     )
-    return (await session.execute(statement)).all()
+    return await _core(session, statement)
 
 
 async def departments(session: AsyncSession) -> dict[int, Department]:
@@ -183,15 +189,12 @@ async def timing_states(session: AsyncSession, where: ColumnElement[bool]) -> di
         .join(Case, Case.id == TimingState.case_id)
         .where(where)
     )
-    return {
-        (case_id, department_id): (row_id, state)
-        for case_id, department_id, row_id, state in await session.execute(statement)
-    }
+    return {(row[0], row[1]): (row[2], row[3]) for row in await _core(session, statement)}
 
 
-# States and warnings of 100,000 cases are written through the driver, columns as arrays (PostgreSQL,
-# one statement) or one executemany (SQLite): an ORM bulk insert of 300,000 rows costs several times
-# the judging.
+# States and warnings of 100,000 cases are written through the driver, PostgreSQL's COPY or one
+# executemany (SQLite): an ORM bulk insert of 300,000 rows costs several times the judging. The
+# PostgreSQL types of the columns are what the SQLite path reads to find the times.
 _STATE_COLUMNS = {"case_id": "bigint", "department_id": "bigint", "state": "text", "since": "timestamptz"}
 _WARNING_COLUMNS = {
     "case_id": "bigint",
@@ -212,27 +215,34 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-async def _insert_rows(session: AsyncSession, table: str, columns: dict[str, str], rows: list[dict[str, Any]]) -> None:
+async def _insert_rows(
+    session: AsyncSession, table: str, columns: dict[str, str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Rows as tuples in the order of `columns` (name -> PostgreSQL type)."""
     if not rows:
         return
     dialect, raw = await _driver(session)
     names = ", ".join(columns)
     if dialect == "postgresql":
-        arrays = ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(columns.values(), start=1))
-        await raw.execute(
-            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})",
-            *([row[name] for row in rows] for name in columns),
-        )
+        # COPY, in the session's transaction: each value encoded once, no arrays to build and check.
+        await raw.copy_records_to_table(table, records=rows, columns=list(columns))
         return
     marks = ", ".join("?" * len(columns))
-    await raw.executemany(
-        f"INSERT INTO {table} ({names}) VALUES ({marks})",
-        [tuple(_sqlite_value(row[name]) for name in columns) for row in rows],
-    )
+    times = [n for n, kind in enumerate(columns.values()) if kind in ("timestamptz", "date")]
+    # The times of 100,000 rows are mostly one evaluation's `now`: each distinct one is written out once.
+    text = {value: _sqlite_value(value) for value in {row[n] for n in times for row in rows} if value is not None}
+
+    def stored(row: tuple[Any, ...]) -> list[Any]:
+        values = list(row)
+        for n in times:
+            values[n] = text.get(values[n])
+        return values
+
+    await raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", [stored(row) for row in rows])
 
 
-async def add_timing_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Rows of `case_id`, `department_id`, `state`, `since`."""
+async def add_timing_states(session: AsyncSession, rows: Sequence[tuple[int, int, str, datetime]]) -> None:
+    """Rows of (case id, department id, state, since)."""
     await _insert_rows(session, "supervision_timing_states", _STATE_COLUMNS, rows)
 
 
@@ -256,7 +266,8 @@ async def update_timing_states(session: AsyncSession, rows: list[dict[str, Any]]
     )
 
 
-async def add_warnings(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def add_warnings(session: AsyncSession, rows: Sequence[tuple[int, int, str, str, datetime, date, str]]) -> None:
+    """Rows of (case id, department id, state, previous state, raised at, raised on, addressed to)."""
     await _insert_rows(session, "supervision_warnings", _WARNING_COLUMNS, rows)
 
 
@@ -342,29 +353,48 @@ async def alert_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
 async def add_alerts(session: AsyncSession, alerts: Sequence[dict[str, Any]], note: str) -> None:
     """New alerts (rows of Alert's columns), each with its first event: raised, no principal.
 
-    Two executemany inserts and a look-up of the new ids by dedupe key, not one round trip each.
+    Two inserts through the driver and a look-up of the new ids by dedupe key, not one round trip each.
     """
     if not alerts:
         return
-    await session.execute(insert(Alert), list(alerts))
+    await _insert_rows(
+        session, "supervision_alerts", _ALERT_COLUMNS, [tuple(row[name] for name in _ALERT_COLUMNS) for row in alerts]
+    )
     keys = [row["dedupe_key"] for row in alerts]
     ids: dict[str, int] = {}
     for start in range(0, len(keys), 1000):
         statement = select(Alert.dedupe_key, Alert.id).where(Alert.dedupe_key.in_(keys[start : start + 1000]))
         ids.update((str(key), int(alert_id)) for key, alert_id in await session.execute(statement))
-    await session.execute(
-        insert(AlertEvent),
+    await _insert_rows(
+        session,
+        "supervision_alert_events",
+        _ALERT_EVENT_COLUMNS,
         [
-            {
-                "alert_id": ids[row["dedupe_key"]],
-                "status": row["status"],
-                "principal_id": None,
-                "note": note.format(rule=row["rule"]),
-                "at": row["raised_at"],
-            }
+            (ids[row["dedupe_key"]], row["status"], None, note.format(rule=row["rule"]), row["raised_at"])
             for row in alerts
         ],
     )
+
+
+_ALERT_COLUMNS = {
+    "rule": "text",
+    "dedupe_key": "text",
+    "principal_id": "bigint",
+    "department_code": "text",
+    "summary": "text",
+    "seqs": "text",
+    "raised_at": "timestamptz",
+    "status": "text",
+    "respond_by": "date",
+    "escalated": "boolean",
+}
+_ALERT_EVENT_COLUMNS = {
+    "alert_id": "bigint",
+    "status": "text",
+    "principal_id": "bigint",
+    "note": "text",
+    "at": "timestamptz",
+}
 
 
 async def alerts(
@@ -427,6 +457,25 @@ _MICROS = {
     # numeric since PostgreSQL 14: exact.
     "postgresql": "CAST(extract(epoch FROM recorded_at) * 1000000 AS BIGINT)",
 }
+# An entry's hour (UTC), as cheap as the dialect makes it: SQLite's text cut after the hour
+# ('YYYY-MM-DD HH'), PostgreSQL's time truncated to the hour; `_hour_of` makes it hours since the epoch.
+_HOUR = {
+    "sqlite": "substr(recorded_at, 1, 13)",
+    "postgresql": "date_trunc('hour', recorded_at AT TIME ZONE 'UTC')",
+}
+
+
+def _hour_of(key: Any) -> int:
+    if isinstance(key, str):
+        key = datetime.strptime(key, "%Y-%m-%d %H")
+    return int((key.replace(tzinfo=UTC) - _EPOCH) // timedelta(hours=1))
+
+
+# Python's str.strip(): every character for which str.isspace() is true, so that the database
+# trims an address exactly as the rules always have.
+_WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_HOUR_MICROS = 3_600_000_000
+_TRIM = {"sqlite": "trim({}, ?)", "postgresql": "btrim({}, ?)"}
 
 
 async def _driver(session: AsyncSession) -> tuple[str, Any]:
@@ -435,33 +484,41 @@ async def _driver(session: AsyncSession) -> tuple[str, Any]:
     return connection.dialect.name, (await connection.get_raw_connection()).driver_connection
 
 
-async def _driver_rows(session: AsyncSession, where: str, params: tuple[Any, ...]) -> list[Any]:
-    """Rows of access entries straight from the driver (aiosqlite tuples, asyncpg records)."""
+async def _fetch(session: AsyncSession, sql: str, params: Sequence[Any]) -> list[Any]:
+    """Rows straight from the driver (aiosqlite tuples, asyncpg records) of a query written with `?`
+    marks (numbered `$n` for asyncpg) and `{micros}`, `{hour}` and `{trim}` for the dialect's own
+    expressions; a time among `params` is given as µs since the epoch (`_Moment`)."""
     dialect, raw = await _driver(session)
-    columns = _ENTRY_TUPLE_COLUMNS.format(micros=_MICROS[dialect])
+    sql = sql.format(micros=_MICROS[dialect], hour=_HOUR[dialect], trim=_TRIM[dialect].format("v.value"))
+    values = [_moment_value(dialect, p.micros) if isinstance(p, _Moment) else p for p in params]
     if dialect == "postgresql":
-        placeholders = iter(f"${n}" for n in range(1, len(params) + 1))
-        sql = f"SELECT {columns} FROM access_entries WHERE " + where.replace("?", "{}").format(*placeholders)
-        return list(await raw.fetch(sql + " ORDER BY seq", *params))
-    sql = f"SELECT {columns} FROM access_entries WHERE {where} ORDER BY seq"
-    return list(await raw.execute_fetchall(sql, params))
+        numbers = iter(range(1, len(values) + 1))
+        return list(await raw.fetch(re.sub(r"\?", lambda _: f"${next(numbers)}", sql), *values))
+    return list(await raw.execute_fetchall(sql, values))
+
+
+@dataclass(frozen=True, slots=True)
+class _Moment:
+    """A time as µs since the epoch, compared with `recorded_at` as the column stores it."""
+
+    micros: int
+
+
+def _moment_value(dialect: str, micros: int) -> Any:
+    moment = datetime.fromtimestamp(0, UTC) + timedelta(microseconds=micros)
+    # SQLite's text (which sorts as the times do), PostgreSQL's timestamptz.
+    return _sqlite_time(moment) if dialect == "sqlite" else moment
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
 
 
 async def entry_tuples_between(session: AsyncSession, after_seq: int, upto_seq: int) -> list[Any]:
     """(seq, recorded at in µs, principal, department, role, action, outcome, applicant, purpose)."""
-    return await _driver_rows(session, "seq > ? AND seq <= ?", (after_seq, upto_seq))
-
-
-async def entry_tuples_recorded_since(
-    session: AsyncSession, since_micros: int, from_seq: int, upto_seq: int
-) -> list[Any]:
-    """Already judged entries (seq in [from_seq, upto_seq]) recorded since a moment, as tuples."""
-    moment = datetime.fromtimestamp(0, UTC) + timedelta(microseconds=since_micros)
-    dialect = (await session.connection()).dialect.name
-    # Compared as the column stores it: SQLite's text, PostgreSQL's timestamptz.
-    bound: Any = _sqlite_time(moment) if dialect == "sqlite" else moment
-    return await _driver_rows(
-        session, "seq IS NOT NULL AND seq >= ? AND seq <= ? AND recorded_at >= ?", (from_seq, upto_seq, bound)
+    columns = _ENTRY_TUPLE_COLUMNS.format(micros="{micros}")
+    return await _fetch(
+        session, f"SELECT {columns} FROM access_entries WHERE seq > ? AND seq <= ? ORDER BY seq", (after_seq, upto_seq)
     )
 
 
@@ -477,33 +534,266 @@ async def first_seq_recorded_since(
     return None if found is None else int(found)
 
 
-# Values per IN list: few round trips for the tens of thousands of applicants of a batch, well under
-# the drivers' limits on parameters (SQLite 32,766, asyncpg 32,767).
+# The anomaly rules' questions about one batch of the log (a range of seq numbers). Each is a set
+# operation the database does in C over the batch: only the entries or groups some rule could flag
+# come back, so an entry no rule can flag never becomes a Python object.
+
+
+async def span_between(session: AsyncSession, after_seq: int, upto_seq: int) -> tuple[int, int, int] | None:
+    """(first seq, earliest and latest recorded time in µs) of the entries in (after_seq, upto_seq]."""
+    rows = await _fetch(
+        session,
+        "SELECT min(seq), min(recorded_at), max(recorded_at) FROM access_entries WHERE seq > ? AND seq <= ?",
+        (after_seq, upto_seq),
+    )
+    first, earliest, latest = rows[0]
+    return None if first is None else (int(first), _micros_of(earliest), _micros_of(latest))
+
+
+def _micros_of(moment: Any) -> int:
+    """µs since the epoch of a time as the driver returns the column: SQLite's text, asyncpg's datetime."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment).replace(tzinfo=UTC)
+    return int((moment - _EPOCH) // _ONE_MICROSECOND)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+async def latest_recorded_between(session: AsyncSession, from_seq: int, upto_seq: int) -> int | None:
+    """The latest recorded time (µs) of the entries with seq in [from_seq, upto_seq], if any."""
+    rows = await _fetch(
+        session, "SELECT max({micros}) FROM access_entries WHERE seq >= ? AND seq <= ?", (from_seq, upto_seq)
+    )
+    return None if rows[0][0] is None else int(rows[0][0])
+
+
+@dataclass(frozen=True, slots=True)
+class Reads:
+    """What makes an entry a read of applicant data: allowed, naming an applicant, one of `actions`."""
+
+    actions: Sequence[str]
+
+    def sql(self, alias: str = "") -> tuple[str, list[Any]]:
+        a = f"{alias}." if alias else ""
+        return (
+            f"{a}outcome = 'allowed' AND {a}applicant_ref <> '' AND {a}action IN ({_marks(self.actions)})",
+            list(self.actions),
+        )
+
+
+def _unrelated(reads: Reads, declared: Sequence[str]) -> tuple[str, list[Any]]:
+    """A read whose purpose declares none of the `declared` prefixes, of an applicant with no case
+    received at the reader's department or reviewed by it."""
+    read, params = reads.sql("e")
+    undeclared = " AND ".join(f"substr(e.purpose, 1, {len(prefix)}) <> ?" for prefix in declared) or "1 = 1"
+    sql = (
+        # CROSS JOIN keeps SQLite's order (the applicant, their cases, then the departments) however
+        # few statistics it has; PostgreSQL plans it as any join.
+        f"{read} AND {undeclared} AND NOT EXISTS (SELECT 1 FROM applicants a CROSS JOIN cases c "
+        "CROSS JOIN departments d WHERE a.id_number = e.applicant_ref AND c.applicant_id = a.id "
+        "AND d.id = c.window_department_id AND d.code = e.department_code) "
+        "AND NOT EXISTS (SELECT 1 FROM applicants a CROSS JOIN cases c CROSS JOIN review_tasks t "
+        "CROSS JOIN departments d WHERE a.id_number = e.applicant_ref AND c.applicant_id = a.id "
+        "AND t.case_id = c.id AND d.id = t.department_id AND d.code = e.department_code)"
+    )
+    return sql, params + list(declared)
+
+
+async def entries_to_judge(
+    session: AsyncSession,
+    after_seq: int,
+    upto_seq: int,
+    reads: Reads,
+    *,
+    refusals: bool,
+    periods: Sequence[tuple[int, int]],
+    applicants: Sequence[str],
+    unrelated_unless: Sequence[str] | None,
+) -> list[Any]:
+    """The entries of (after_seq, upto_seq] one rule or another looks at, in seq order: refusals by a
+    principal (if `refusals`), and reads recorded in one of `periods` ([start, end) in µs), or naming one
+    of `applicants`, or (unless `unrelated_unless` is None) of an applicant with no case at the
+    reader's department and a purpose declaring none of the prefixes `unrelated_unless`.
+
+    Entry tuples (`entry_tuples_between`) with a tenth column: 1 for such an unrelated read, else 0."""
+    read, read_params = reads.sql("e")
+    wanted: list[str] = []
+    params: list[Any] = []
+    hours = sum(end - start for start, end in periods) // _HOUR_MICROS
+    if periods and hours <= _IN_CHUNK and (await session.connection()).dialect.name == "sqlite":
+        # One look-up of the entry's hour in the periods' hours, rather than comparing text with each.
+        keys = [
+            (_EPOCH + timedelta(hours=hour)).strftime("%Y-%m-%d %H")
+            for start, end in periods
+            for hour in range(start // _HOUR_MICROS, end // _HOUR_MICROS)
+        ]
+        wanted.append(f"substr(e.recorded_at, 1, 13) IN ({_marks(keys)})")
+        params += keys
+    else:
+        for start, end in periods:
+            wanted.append("(e.recorded_at >= ? AND e.recorded_at < ?)")
+            params += [_Moment(start), _Moment(end)]
+    if applicants:
+        wanted.append(f"e.applicant_ref IN ({_marks(applicants)})")
+        params += list(applicants)
+    flag, flag_params = "0", list[Any]()
+    if unrelated_unless is not None:
+        unrelated, flag_params = _unrelated(reads, unrelated_unless)
+        flag = f"CASE WHEN {unrelated} THEN 1 ELSE 0 END"
+        wanted.append(f"({unrelated})")
+        params += flag_params
+    conditions = []
+    where_params: list[Any] = []
+    if refusals:
+        conditions.append("(e.outcome = 'denied' AND e.principal_id IS NOT NULL)")
+    if wanted:
+        conditions.append(f"({read} AND ({' OR '.join(wanted)}))")
+        where_params += read_params + params
+    if not conditions:
+        return []
+    columns = _ENTRY_TUPLE_COLUMNS.format(micros="{micros}")
+    sql = (
+        f"SELECT {columns}, {flag} FROM access_entries e WHERE e.seq > ? AND e.seq <= ? "
+        f"AND ({' OR '.join(conditions)}) ORDER BY e.seq"
+    )
+    return await _fetch(session, sql, [*flag_params, after_seq, upto_seq, *where_params])
+
+
+async def refusals_recorded_since(session: AsyncSession, since_micros: int, from_seq: int, upto_seq: int) -> list[Any]:
+    """Refusals by a principal with seq in [from_seq, upto_seq] recorded since a moment (µs), in seq
+    order, as entry tuples: the context of a window rule."""
+    columns = _ENTRY_TUPLE_COLUMNS.format(micros="{micros}")
+    return await _fetch(
+        session,
+        f"SELECT {columns} FROM access_entries WHERE seq >= ? AND seq <= ? AND recorded_at >= ? "
+        "AND outcome = 'denied' AND principal_id IS NOT NULL ORDER BY seq",
+        (from_seq, upto_seq, _Moment(since_micros)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BusyHours:
+    """The hours of a batch of the log, as the volume rule counts them."""
+
+    # (principal, hour since the epoch, distinct applicants read)
+    counts: list[tuple[int, int, int]]
+    # principal -> (role, department) of its last entry in the batch
+    roles: dict[int, tuple[str, str]]
+    # hour since the epoch -> the first seq of the batch's entries (anyone's) recorded in it
+    first_seqs: dict[int, int]
+
+
+async def applicants_per_hour(
+    session: AsyncSession, reads: Reads, since_micros: int, from_seq: int, after_seq: int, upto_seq: int
+) -> BusyHours:
+    """Every hour in which the entries of (after_seq, upto_seq] have an entry of a principal, with the
+    distinct applicants it read in the hour among the entries with seq in [from_seq, upto_seq]
+    recorded since a moment (µs) (earlier entries of the hour as context)."""
+    read, params = reads.sql()
+    rows = await _fetch(
+        session,
+        f"SELECT principal_id, {{hour}}, count(DISTINCT CASE WHEN {read} THEN applicant_ref END), max(seq), "
+        "min(CASE WHEN seq > ? THEN seq END) FROM access_entries WHERE seq >= ? AND seq <= ? AND recorded_at >= ? "
+        "GROUP BY 1, 2 ORDER BY 2, 1",
+        [*params, after_seq, from_seq, upto_seq, _Moment(since_micros)],
+    )
+    hours: dict[Any, int] = {}
+    counts: list[tuple[int, int, int]] = []
+    last_seq: dict[int, int] = {}
+    first_seqs: dict[int, int] = {}
+    for p, key, n, last, first in rows:
+        if first is None:  # context only
+            continue
+        hour = hours.get(key)
+        if hour is None:
+            hour = hours[key] = _hour_of(key)
+        first_seqs[hour] = min(first, first_seqs.get(hour, first))
+        if p is None:
+            continue
+        last_seq[p] = max(last, last_seq.get(p, 0))
+        if n:
+            counts.append((int(p), hour, int(n)))
+    if not counts:
+        return BusyHours([], {}, first_seqs)
+    seqs = sorted(last_seq.values())
+    roles: dict[int, tuple[str, str]] = {}
+    for chunk in _chunks(seqs):
+        sql = f"SELECT principal_id, role, department_code FROM access_entries WHERE seq IN ({_marks(chunk)})"
+        roles.update((int(p), (role, department)) for p, role, department in await _fetch(session, sql, chunk))
+    return BusyHours(counts, roles, first_seqs)
+
+
+# Values per IN list: well under the drivers' limits on parameters (SQLite 32,766, asyncpg 32,767),
+# however many principals a batch names (applicants reading their own data are principals too).
 _IN_CHUNK = 5000
 
 
-async def case_relationships(session: AsyncSession, applicant_refs: Sequence[str]) -> set[tuple[str, str]]:
-    """(department code, applicant number) pairs with a case: received at or reviewed by the department."""
-    pairs: set[tuple[str, str]] = set()
-    refs = sorted(set(applicant_refs))
-    for start in range(0, len(refs), _IN_CHUNK):
-        chunk = refs[start : start + _IN_CHUNK]
-        window = (
-            select(Department.code, Applicant.id_number)
-            .join(Case, Case.window_department_id == Department.id)
-            .join(Applicant, Applicant.id == Case.applicant_id)
-            .where(Applicant.id_number.in_(chunk))
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    return [values[start : start + _IN_CHUNK] for start in range(0, len(values), _IN_CHUNK)]
+
+
+async def first_reads_in_hours(
+    session: AsyncSession,
+    reads: Reads,
+    hours: Sequence[tuple[int, int]],
+    since_micros: int,
+    from_seq: int,
+    upto_seq: int,
+) -> dict[tuple[int, int], list[int]]:
+    """(principal, hour since the epoch) -> the seq of each applicant's first read by the principal in
+    the hour, in seq order, among the reads with seq in [from_seq, upto_seq] recorded since a moment
+    (µs): the evidence of busy hours, in one query."""
+    if not hours:
+        return {}
+    read, params = reads.sql()
+    rows = []
+    for principals in _chunks(sorted({p for p, _ in hours})):
+        rows += await _fetch(
+            session,
+            f"SELECT principal_id, {{hour}}, min(seq) FROM access_entries WHERE seq >= ? AND seq <= ? "
+            f"AND recorded_at >= ? AND principal_id IN ({_marks(principals)}) AND {read} "
+            "GROUP BY principal_id, 2, applicant_ref",
+            [from_seq, upto_seq, _Moment(since_micros), *principals, *params],
         )
-        reviewing = (
-            select(Department.code, Applicant.id_number)
-            .join(ReviewTask, ReviewTask.department_id == Department.id)
-            .join(Case, Case.id == ReviewTask.case_id)
-            .join(Applicant, Applicant.id == Case.applicant_id)
-            .where(Applicant.id_number.in_(chunk))
-        )
-        for statement in (window, reviewing):
-            pairs.update((code, ref) for code, ref in await session.execute(statement.distinct()))
-    return pairs
+    wanted = set(hours)
+    found: dict[tuple[int, int], list[int]] = defaultdict(list)
+    keys: dict[Any, int] = {}
+    for p, key, seq in rows:
+        hour = keys.get(key)
+        if hour is None:
+            hour = keys[key] = _hour_of(key)
+        if (p, hour) in wanted:
+            found[p, hour].append(int(seq))
+    return {subject: sorted(seqs) for subject, seqs in found.items()}
+
+
+async def shared_households_read_between(
+    session: AsyncSession, reads: Reads, after_seq: int, upto_seq: int
+) -> list[tuple[int | None, str, str, str, int, str, str]]:
+    """Reads in (after_seq, upto_seq] of applicants who share, with another applicant the same principal
+    read there, a surname (the name's first character) and a current address (trimmed as str.strip):
+    (principal, surname, address, applicant, seq of its first read, role and department of that read),
+    in order of those first reads. Names and addresses stay inside the evaluation."""
+    read, params = reads.sql("e")
+    address = "{trim}"
+    rows = await _fetch(
+        session,
+        "WITH household_reads AS ("
+        f"SELECT e.principal_id AS principal_id, substr(a.name, 1, 1) AS surname, {address} AS address, "
+        "e.applicant_ref AS applicant, min(e.seq) AS first_seq FROM access_entries e "
+        "JOIN applicants a ON a.id_number = e.applicant_ref "
+        "JOIN profile_field_values v ON v.applicant_id = a.id AND v.field = 'address' AND v.is_current "
+        f"WHERE e.seq > ? AND e.seq <= ? AND {read} AND a.name <> '' "
+        "GROUP BY e.principal_id, substr(a.name, 1, 1), 3, e.applicant_ref), "
+        "households AS (SELECT *, count(*) OVER (PARTITION BY principal_id, surname, address) AS members "
+        "FROM household_reads WHERE address <> '') "
+        "SELECT h.principal_id, h.surname, h.address, h.applicant, h.first_seq, e.role, e.department_code "
+        "FROM households h JOIN access_entries e ON e.seq = h.first_seq WHERE h.members >= 2 ORDER BY h.first_seq",
+        [_WHITESPACE, after_seq, upto_seq, *params],
+    )
+    return [tuple(row) for row in rows]
 
 
 async def hourly_reads(
@@ -516,7 +806,7 @@ async def hourly_reads(
         statement = select(HourlyReads.principal_id, HourlyReads.hour, HourlyReads.applicants).where(
             HourlyReads.principal_id.in_(ids[start : start + 500]), HourlyReads.hour >= since
         )
-        for principal_id, hour, applicants in await session.execute(statement):
+        for principal_id, hour, applicants in await _core(session, statement):
             result[principal_id][hour] = applicants
     return result
 
@@ -540,28 +830,17 @@ async def save_hourly_reads(session: AsyncSession, counts: dict[tuple[int, datet
             list(applicants),
         )
         return
+    # A few hundred hours among tens of thousands of rows: each written out once.
+    stored_as = {hour: _sqlite_time(hour) for _, hour in counts}
     await raw.executemany(
         f"INSERT INTO supervision_hourly_reads (principal_id, hour, applicants) VALUES (?, ?, ?) {upsert}",
-        [(p, _sqlite_time(hour), n) for (p, hour), n in counts.items()],
+        [(p, stored_as[hour], n) for (p, hour), n in counts.items()],
     )
 
 
 def _sqlite_time(moment: datetime) -> str:
     """A UTC time as SQLAlchemy stores it in SQLite (storage/models/base.py, UTCDateTime)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-async def households_read_between(session: AsyncSession, after_seq: int, upto_seq: int) -> dict[str, tuple[str, str]]:
-    """Applicant number -> (name, current address) of the applicants the entries in a range of the log
-    name, for the household rule; never disclosed. One query: the database picks them out."""
-    named = select(AccessEntry.applicant_ref).where(AccessEntry.seq > after_seq, AccessEntry.seq <= upto_seq)
-    statement = (
-        select(Applicant.id_number, Applicant.name, ProfileFieldValue.value)
-        .join(ProfileFieldValue, ProfileFieldValue.applicant_id == Applicant.id)
-        .where(Applicant.id_number.in_(named))
-        .where(ProfileFieldValue.field == "address", ProfileFieldValue.is_current)
-    )
-    return {ref: (name, address) for ref, name, address in await session.execute(statement)}
 
 
 # 办不成事.

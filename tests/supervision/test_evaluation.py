@@ -88,4 +88,6 @@ async def test_the_served_hub_raises_an_alert_by_itself_seconds_after_the_read(h
                 await asyncio.sleep(0.05)
     finally:
         gc.unfreeze()  # the app's start-up froze the heap for the process's lifetime
+    # The read is made on the real clock: from 18:00 China time it is also outside working hours.
+    alerts = [a for a in alerts if a["rule"] != "anomaly.off_hours"]
     assert [a["rule"] for a in alerts] == ["anomaly.no_relationship"] and person in alerts[0]["summary"]
