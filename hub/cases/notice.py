@@ -16,6 +16,7 @@ from enum import StrEnum
 from hub.access.actions import Action
 from hub.access.context import RequestContext
 from hub.access.guard import guard
+from hub.access.lookups import Bundle
 from hub.calendar.notices import official_calendar
 from hub.calendar.workdays import local_date
 from hub.cases.deadlines import needed_until
@@ -123,8 +124,7 @@ async def current_items(
         raise InvalidInput("name at least one service item", field="items")
     if len(codes) > MAX_ITEMS:
         raise InvalidInput(f"at most {MAX_ITEMS} service items at once", field="items")
-    items, required = await repo.current_items_with_materials(ctx.session, codes)
-    version_id = items[0].catalog_version_id if items else await catalog_repo.current_version_id(ctx.session)
+    version_id = await catalog_repo.current_version_id(ctx.session)
     if version_id is None:
         raise UnknownServiceItem("no catalogue has been loaded", field="items", codes=codes)
     if catalog_version is not None and catalog_version != version_id:
@@ -134,6 +134,13 @@ async def current_items(
             field="catalogVersion",
             currentVersion=version_id,
         )
+    bundle = ctx.hub.lookups.bundle(version_id, tuple(codes))
+    if bundle is None:
+        items, required = await repo.items_with_materials(ctx.session, version_id, codes)
+        bundle = Bundle(tuple(items), required)
+        if len(items) == len(codes):  # a refusal is not kept: unknown codes are looked up again
+            ctx.hub.lookups.remember_bundle(version_id, tuple(codes), bundle)
+    items, required = list(bundle.items), bundle.required
     unknown = sorted(set(codes) - {item.code for item in items})
     if unknown:
         raise UnknownServiceItem(

@@ -18,7 +18,6 @@ from sqlalchemy.orm import aliased
 
 from storage.models import (
     Applicant,
-    CatalogVersion,
     Department,
     Material,
     MaterialType,
@@ -192,18 +191,23 @@ async def accept_items(session: AsyncSession, case_id: int, service_item_ids: Se
     )
 
 
-async def current_items_with_materials(
-    session: AsyncSession, codes: Sequence[str]
-) -> tuple[list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]]:
-    """Items of the current catalogue version with these codes, and their required materials, in one query."""
-    current = select(func.max(CatalogVersion.id)).scalar_subquery()
-    rows = await session.execute(
-        select(ServiceItem, MaterialType, ServiceItemMaterial.is_key)
-        .outerjoin(ServiceItemMaterial, ServiceItemMaterial.service_item_id == ServiceItem.id)
-        .outerjoin(MaterialType, MaterialType.id == ServiceItemMaterial.material_type_id)
-        .where(ServiceItem.catalog_version_id == current, ServiceItem.code.in_(codes))
-        .order_by(ServiceItem.code, MaterialType.code)
+_ITEMS_WITH_MATERIALS = (
+    select(ServiceItem, MaterialType, ServiceItemMaterial.is_key)
+    .outerjoin(ServiceItemMaterial, ServiceItemMaterial.service_item_id == ServiceItem.id)
+    .outerjoin(MaterialType, MaterialType.id == ServiceItemMaterial.material_type_id)
+    .where(
+        ServiceItem.catalog_version_id == bindparam("version_id"),
+        ServiceItem.code.in_(bindparam("codes", expanding=True)),
     )
+    .order_by(ServiceItem.code, MaterialType.code)
+)
+
+
+async def items_with_materials(
+    session: AsyncSession, catalog_version_id: int, codes: Sequence[str]
+) -> tuple[list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]]:
+    """Items of this catalogue version with these codes, and their required materials, in one query."""
+    rows = await session.execute(_ITEMS_WITH_MATERIALS, {"version_id": catalog_version_id, "codes": list(codes)})
     items: dict[int, ServiceItem] = {}
     required: dict[int, list[tuple[MaterialType, bool]]] = defaultdict(list)
     for item, material_type, is_key in rows:
