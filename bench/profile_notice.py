@@ -99,6 +99,8 @@ async def _profile(database_url: str, folder: Path, token: str, requests: int) -
         print(f"  {package:<28} {calls / requests:8.0f} calls {tottime / requests * 1000:7.2f} ms")
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"/(hub|storage|schema)/", 40)
     pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    if os.environ.get("HUB_PROFILE_CALLERS"):  # who calls a function, e.g. HUB_PROFILE_CALLERS='enum.py:193'
+        pstats.Stats(profiler).print_callers(os.environ["HUB_PROFILE_CALLERS"])
     await hub.close()
 
 

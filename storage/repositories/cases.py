@@ -206,14 +206,22 @@ _ITEMS_WITH_MATERIALS = (
 async def items_with_materials(
     session: AsyncSession, catalog_version_id: int, codes: Sequence[str]
 ) -> tuple[list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]]:
-    """Items of this catalogue version with these codes, and their required materials, in one query."""
+    """Items of this catalogue version with these codes, and their required materials, in one query.
+
+    Detached from the session, their columns loaded: a catalogue version never changes, so the
+    caller may keep them beyond this session (a rollback would otherwise expire them)."""
     rows = await session.execute(_ITEMS_WITH_MATERIALS, {"version_id": catalog_version_id, "codes": list(codes)})
     items: dict[int, ServiceItem] = {}
-    required: dict[int, list[tuple[MaterialType, bool]]] = defaultdict(list)
+    required: dict[int, list[tuple[MaterialType, bool]]] = {}
+    material_types: dict[int, MaterialType] = {}
     for item, material_type, is_key in rows:
         items[item.id] = item
+        required.setdefault(item.id, [])
         if material_type is not None:
+            material_types[material_type.id] = material_type
             required[item.id].append((material_type, is_key))
+    for entity in [*items.values(), *material_types.values()]:
+        session.expunge(entity)
     return list(items.values()), required
 
 
