@@ -66,7 +66,7 @@ def demo_person() -> str:
     return next(a for a in generate_applicants(DEMO_APPLICANTS, DEMO_SEED) if a.kind is ApplicantKind.PERSON).id_number
 
 
-def upload_materials(url: str, token: str, id_number: str, needed: list[str], others: list[str]) -> None:
+def materials_plan(needed: list[str], others: list[str]) -> list[tuple[str, date | None]]:
     """50 materials: each needed type three times (one expired), the rest of other types."""
     today = date.today()
     plan: list[tuple[str, date | None]] = []
@@ -75,25 +75,37 @@ def upload_materials(url: str, token: str, id_number: str, needed: list[str], ot
     plan = plan[:MATERIALS]
     while len(plan) < MATERIALS:
         plan.append((others[len(plan) % len(others)], None))
+    return plan
+
+
+def upload_request(id_number: str, n: int, code: str, valid_until: date | None) -> dict[str, dict]:
+    """The multipart form (`data`, `files`) uploading material n of the plan."""
+    today = date.today()
+    variables = {
+        "i": {
+            "idNumber": id_number,
+            "typeCode": code,
+            "title": f"{code} #{n}",
+            "file": None,
+            "issuedOn": (today - timedelta(days=400)).isoformat(),
+            "validUntil": valid_until.isoformat() if valid_until else None,
+        }
+    }
+    return {
+        "data": {
+            "operations": json.dumps({"query": UPLOAD, "variables": variables}),
+            "map": json.dumps({"0": ["variables.i.file"]}),
+        },
+        "files": {"0": (f"{code}-{n}.pdf", b"%PDF-1.7\n" + f"{id_number} {n}".encode(), "application/pdf")},
+    }
+
+
+def upload_materials(url: str, token: str, id_number: str, needed: list[str], others: list[str]) -> None:
     with httpx.Client(timeout=30) as http:
-        for n, (code, valid_until) in enumerate(plan):
-            variables = {
-                "i": {
-                    "idNumber": id_number,
-                    "typeCode": code,
-                    "title": f"{code} #{n}",
-                    "file": None,
-                    "issuedOn": (today - timedelta(days=400)).isoformat(),
-                    "validUntil": valid_until.isoformat() if valid_until else None,
-                }
-            }
+        for n, (code, valid_until) in enumerate(materials_plan(needed, others)):
             response = http.post(
                 url,
-                data={
-                    "operations": json.dumps({"query": UPLOAD, "variables": variables}),
-                    "map": json.dumps({"0": ["variables.i.file"]}),
-                },
-                files={"0": (f"{code}-{n}.pdf", b"%PDF-1.7\n" + f"{id_number} {n}".encode(), "application/pdf")},
+                **upload_request(id_number, n, code, valid_until),
                 headers={"Authorization": f"Bearer {token}", "Apollo-Require-Preflight": "1"},
             )
             answer = response.json()

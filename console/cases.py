@@ -32,7 +32,7 @@ async def _on_file(page: Page, view: CaseView) -> dict[str, object]:
     return {
         entry.requirement.material_type.code: entry
         for entry in found.entries
-        if entry.holding is Holding.ON_FILE_VALID and entry.version is not None
+        if entry.holding is Holding.ON_FILE_VALID and entry.on_file is not None
     }
 
 

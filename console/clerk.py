@@ -87,8 +87,8 @@ async def attach_on_file(page: Page) -> Response:
     found = await one_time_notice(page.ctx, [item.item.code for item in view.items], view.applicant.id_number)
     for entry in found.entries:
         code = entry.requirement.material_type.code
-        if code in lacking and entry.holding is Holding.ON_FILE_VALID and entry.version is not None:
-            await attach_existing(page.ctx, receipt, entry.version.id)
+        if code in lacking and entry.holding is Holding.ON_FILE_VALID and entry.on_file is not None:
+            await attach_existing(page.ctx, receipt, entry.on_file.version_id)
     return page.redirect(f"/cases/{receipt}")
 
 

@@ -9,6 +9,11 @@ covers). Both now come from memory after the first request:
   full. A visit not found is never kept: it is looked up again, as before.
 - **Material type codes** change only when an operator loads a catalogue. They are kept for
   `CATALOGUE_SECONDS`: a type added in another process is covered by visits within that time.
+- **Service items with their required materials** (the one-time notice's and a case's bundle) are
+  kept by catalogue version and item codes. The current version is read on every request, and a
+  catalogue load makes a new one (items of a version never change; material types change only
+  with a new version), so a load is used from the next request on, in every process. At most
+  `MAX_BUNDLES`; the oldest goes first.
 """
 
 from __future__ import annotations
@@ -18,9 +23,22 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
+from storage.models import MaterialType, ServiceItem
+
 # Bounded, so that a stream of distinct visits cannot grow a process without limit.
 MAX_VISITS = 10_000
 CATALOGUE_SECONDS = 5.0
+MAX_BUNDLES = 1_000
+
+
+class Bundle(NamedTuple):
+    """Service items of one catalogue version, by code, and what each requires (by item id).
+
+    Entities loaded by an earlier request's session: read their columns only, never add them to
+    another session."""
+
+    items: tuple[ServiceItem, ...]
+    required: dict[int, list[tuple[MaterialType, bool]]]
 
 
 class KnownVisit(NamedTuple):
@@ -34,6 +52,7 @@ class Lookups:
         self._clock = clock
         self._visits: dict[int, KnownVisit] = {}
         self._material_type_codes: tuple[float, frozenset[str]] | None = None
+        self._bundles: dict[tuple[int, tuple[str, ...]], Bundle] = {}
 
     def visit(self, visit_id: int) -> KnownVisit | None:
         return self._visits.get(visit_id)
@@ -54,3 +73,12 @@ class Lookups:
 
     def forget_catalogue(self) -> None:
         self._material_type_codes = None
+        self._bundles.clear()
+
+    def bundle(self, catalog_version_id: int, codes: tuple[str, ...]) -> Bundle | None:
+        return self._bundles.get((catalog_version_id, codes))
+
+    def remember_bundle(self, catalog_version_id: int, codes: tuple[str, ...], bundle: Bundle) -> None:
+        if len(self._bundles) >= MAX_BUNDLES:
+            del self._bundles[next(iter(self._bundles))]
+        self._bundles[catalog_version_id, codes] = bundle

@@ -16,16 +16,18 @@ from enum import StrEnum
 from hub.access.actions import Action
 from hub.access.context import RequestContext
 from hub.access.guard import guard
+from hub.access.lookups import Bundle
 from hub.calendar.notices import official_calendar
 from hub.calendar.workdays import local_date
 from hub.cases.deadlines import needed_until
 from hub.errors import InvalidInput, ItemNotInCurrentCatalog, NotFound, UnknownServiceItem
 from hub.identifiers import detect_kind
 from hub.profiles.applicants import ApplicantRecord
-from storage.models import Material, MaterialStatus, MaterialType, MaterialVersion, ServiceItem
+from storage.models import MaterialStatus, MaterialType, ServiceItem
 from storage.repositories import applicants as applicants_repo
 from storage.repositories import cases as repo
 from storage.repositories import catalog as catalog_repo
+from storage.repositories.cases import HeldMaterial as HeldMaterial  # re-exported: what an entry holds
 
 MAX_ITEMS = 50
 
@@ -52,8 +54,7 @@ class NoticeEntry:
     requirement: Requirement
     needed_until: date
     holding: Holding
-    material: Material | None  # the one that would be reused (or the best one on file)
-    version: MaterialVersion | None
+    on_file: HeldMaterial | None  # the one that would be reused (or the best one on file), with its version
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,25 +92,22 @@ def materials_required_for(
     ]
 
 
-def classify(
-    holdings: Sequence[tuple[Material, MaterialVersion]], today: date, needed: date
-) -> tuple[Holding, Material | None, MaterialVersion | None]:
+def classify(holdings: Sequence[HeldMaterial], today: date, needed: date) -> tuple[Holding, HeldMaterial | None]:
     """The best the applicant has of one type: valid long enough, valid for now, or lapsed."""
 
-    def valid_until(material: Material) -> date:
-        return material.valid_until or date.max
+    def valid_until(held: HeldMaterial) -> date:
+        return held.valid_until or date.max
 
-    live = [h for h in holdings if h[0].status == MaterialStatus.VALID.value and valid_until(h[0]) >= today]
+    live = [h for h in holdings if h.status == MaterialStatus.VALID.value and valid_until(h) >= today]
     # Prefer the one valid longest, then the newest.
-    live.sort(key=lambda h: (valid_until(h[0]), h[0].id), reverse=True)
-    if live and valid_until(live[0][0]) >= needed:
-        return Holding.ON_FILE_VALID, *live[0]
+    live.sort(key=lambda h: (valid_until(h), h.material_id), reverse=True)
+    if live and valid_until(live[0]) >= needed:
+        return Holding.ON_FILE_VALID, live[0]
     if live:
-        return Holding.EXPIRES_BEFORE_DEADLINE, *live[0]
+        return Holding.EXPIRES_BEFORE_DEADLINE, live[0]
     if holdings:
-        newest = max(holdings, key=lambda h: h[0].id)
-        return Holding.REVOKED_OR_EXPIRED, *newest
-    return Holding.MISSING, None, None
+        return Holding.REVOKED_OR_EXPIRED, max(holdings, key=lambda h: h.material_id)
+    return Holding.MISSING, None
 
 
 def notice_ref(item_codes: Iterable[str]) -> str:
@@ -126,8 +124,7 @@ async def current_items(
         raise InvalidInput("name at least one service item", field="items")
     if len(codes) > MAX_ITEMS:
         raise InvalidInput(f"at most {MAX_ITEMS} service items at once", field="items")
-    items, required = await repo.current_items_with_materials(ctx.session, codes)
-    version_id = items[0].catalog_version_id if items else await catalog_repo.current_version_id(ctx.session)
+    version_id = await catalog_repo.current_version_id(ctx.session)
     if version_id is None:
         raise UnknownServiceItem("no catalogue has been loaded", field="items", codes=codes)
     if catalog_version is not None and catalog_version != version_id:
@@ -137,6 +134,13 @@ async def current_items(
             field="catalogVersion",
             currentVersion=version_id,
         )
+    bundle = ctx.hub.lookups.bundle(version_id, tuple(codes))
+    if bundle is None:
+        items, required = await repo.items_with_materials(ctx.session, version_id, codes)
+        bundle = Bundle(tuple(items), required)
+        if len(items) == len(codes):  # a refusal is not kept: unknown codes are looked up again
+            ctx.hub.lookups.remember_bundle(version_id, tuple(codes), bundle)
+    items, required = list(bundle.items), bundle.required
     unknown = sorted(set(codes) - {item.code for item in items})
     if unknown:
         raise UnknownServiceItem(
@@ -162,7 +166,7 @@ async def one_time_notice(
     required = materials_required_for(items, required_by_item)
     today = local_date(ctx.hub.clock())
     applicant = None
-    holdings: dict[int, list[tuple[Material, MaterialVersion]]] = {}
+    holdings: dict[int, list[HeldMaterial]] = {}
     if applicant_id_number is not None:
         applicant = await _applicant(ctx, applicant_id_number)
         await guard(
@@ -173,14 +177,14 @@ async def one_time_notice(
             object_ref=notice_ref(item.code for item in items),
         )
         type_ids = [r.material_type.id for r in required]
-        for on_file, on_file_version in await repo.materials_on_file(ctx.session, applicant.id, type_ids):
-            holdings.setdefault(on_file.material_type_id, []).append((on_file, on_file_version))
+        for held in await repo.materials_on_file(ctx.session, applicant.id, type_ids):
+            holdings.setdefault(held.material_type_id, []).append(held)
     calendar = await official_calendar(ctx.session)
     entries = []
     for requirement in required:
         needed = needed_until(calendar, today, requirement.promised_days)
-        holding, material, version = classify(holdings.get(requirement.material_type.id, []), today, needed)
-        entries.append(NoticeEntry(requirement, needed, holding, material, version))
+        holding, on_file = classify(holdings.get(requirement.material_type.id, []), today, needed)
+        entries.append(NoticeEntry(requirement, needed, holding, on_file))
     return Notice(applicant, version_id, today, tuple(items), tuple(entries))
 
 

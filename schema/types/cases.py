@@ -27,7 +27,7 @@ from schema import typed
 from schema.context import Info, selects
 from schema.types.applicants import Applicant, PageInfo
 from schema.types.authorisations import Authorisation, authorisation_of
-from schema.types.catalog import Department, MaterialType, ServiceItem, department_of, service_item_of
+from schema.types.catalog import Department, MaterialType, ServiceItem, department_of, material_type_of, service_item_of
 from schema.types.halls import Centre, centre_of
 from storage import models
 from storage.models import cases as case_models
@@ -161,41 +161,51 @@ class NoticeEntry:
 
 @strawberry.type(description="联合一次性告知: every material the items need, and what the hub already holds.")
 class OneTimeNotice:
-    view: strawberry.Private[notice.Notice]
+    # Plain fields, filled by `one_time_notice_of`: a notice lists dozens of entries.
+    catalog_version: int
+    issued_on: date
+    applicant: Applicant | None
+    items: list[ServiceItem]
+    entries: list[NoticeEntry]
+    to_hand_in: int = strawberry.field(
+        description="Materials the applicant must still hand in (not on file and valid)."
+    )
 
-    @strawberry.field
-    def catalog_version(self) -> int:
-        return self.view.catalog_version_id
 
-    @strawberry.field
-    def issued_on(self) -> date:
-        return self.view.issued_on
+def _notice_on_file(held: notice.HeldMaterial | None) -> MaterialOnFile | None:
+    if held is None:
+        return None
+    return MaterialOnFile(
+        material_id=held.material_id,
+        material_version_id=held.version_id,
+        version_no=held.version_no,
+        title=held.title,
+        file_name=held.file_name,
+        valid_until=held.valid_until,
+        status=held.status,
+        cancel_reason=held.cancel_reason,
+    )
 
-    @strawberry.field
-    def applicant(self) -> Applicant | None:
-        return Applicant(record=self.view.applicant) if self.view.applicant else None
 
-    @strawberry.field
-    def items(self) -> list[ServiceItem]:
-        return [service_item_of(item) for item in self.view.items]
-
-    @strawberry.field
-    def entries(self) -> list[NoticeEntry]:
-        return [
+def one_time_notice_of(view: notice.Notice) -> OneTimeNotice:
+    return OneTimeNotice(
+        catalog_version=view.catalog_version_id,
+        issued_on=view.issued_on,
+        applicant=Applicant(record=view.applicant) if view.applicant else None,
+        items=[service_item_of(item) for item in view.items],
+        entries=[
             NoticeEntry(
-                material_type=MaterialType(row=e.requirement.material_type),
+                material_type=material_type_of(e.requirement.material_type),
                 is_key=e.requirement.is_key,
                 required_by=list(e.requirement.required_by),
                 needed_until=e.needed_until,
                 holding=NoticeHolding(e.holding.value),
-                on_file=on_file(e.material, e.version),
+                on_file=_notice_on_file(e.on_file),
             )
-            for e in self.view.entries
-        ]
-
-    @typed.field(description="Materials the applicant must still hand in (not on file and valid).")
-    def to_hand_in(self) -> int:
-        return len(self.view.entries) - self.view.count(notice.Holding.ON_FILE_VALID)
+            for e in view.entries
+        ],
+        to_hand_in=len(view.entries) - view.count(notice.Holding.ON_FILE_VALID),
+    )
 
 
 @strawberry.type(description="A service item of a case, with its deadlines from acceptance.")
@@ -473,7 +483,7 @@ class Case:
     async def materials(self, info: Info) -> list[CaseMaterial]:
         return [
             CaseMaterial(
-                material_type=MaterialType(row=m.requirement.material_type),
+                material_type=material_type_of(m.requirement.material_type),
                 is_key=m.requirement.is_key,
                 required_by=list(m.requirement.required_by),
                 origin=AttachmentOrigin(m.origin.value) if m.origin else None,
@@ -522,7 +532,7 @@ class Case:
     async def results(self, info: Info) -> list[IssuedResult]:
         return [
             IssuedResult(
-                material_type=MaterialType(row=r.material_type),
+                material_type=material_type_of(r.material_type),
                 issuing_department=department_of(r.issuing_department) if r.issuing_department else None,
                 issued_on=r.material.issued_on,
                 material=on_file(r.material, r.version),
@@ -570,7 +580,7 @@ class CaseQuery:
         self, info: Info, items: list[str], id_number: str | None = None, catalog_version: int | None = None
     ) -> OneTimeNotice:
         view = await notice.one_time_notice(info.context.hub, items, id_number, catalog_version=catalog_version)
-        return OneTimeNotice(view=view)
+        return one_time_notice_of(view)
 
     @typed.field(description="One case by receipt number (the window, and departments taking part).")
     async def case(self, info: Info, receipt_number: str) -> Case:

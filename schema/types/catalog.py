@@ -33,25 +33,23 @@ async def _departments_by_ids(info: Info, ids: list[int]) -> list[Department | N
 
 @strawberry.type(description="A kind of material (材料), e.g. 居民身份证 or 营业执照.")
 class MaterialType:
+    # Plain fields, filled by `material_type_of`: a notice or a case lists dozens of them.
+    code: str
+    name: str
+    valid_days: int | None = strawberry.field(
+        description="Days a material of this type stays valid; null if it does not expire."
+    )
     row: strawberry.Private[models.MaterialType]
-
-    @strawberry.field
-    def code(self) -> str:
-        return self.row.code
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @typed.field(description="Days a material of this type stays valid; null if it does not expire.")
-    def valid_days(self) -> int | None:
-        return self.row.valid_days
 
     @strawberry.field
     async def issuing_department(self, info: Info) -> Department | None:
         if self.row.issuing_department_id is None:
             return None
         return (await _departments_by_ids(info, [self.row.issuing_department_id]))[0]
+
+
+def material_type_of(row: models.MaterialType) -> MaterialType:
+    return MaterialType(code=row.code, name=row.name, valid_days=row.valid_days, row=row)
 
 
 @strawberry.type(description="A required material of a service item; key (要件) ones cannot be waived.")
@@ -100,7 +98,7 @@ class ServiceItem:
         async def batch(item_ids: list[int]) -> list[list[RequiredMaterial]]:
             rows = await catalog.materials_of_items(info.context.hub.session, item_ids)
             return [
-                [RequiredMaterial(material_type=MaterialType(row=t), is_key=key) for t, key in rows.get(i, [])]
+                [RequiredMaterial(material_type=material_type_of(t), is_key=key) for t, key in rows.get(i, [])]
                 for i in item_ids
             ]
 
@@ -149,7 +147,7 @@ class CatalogQuery:
 
     @strawberry.field
     async def material_types(self, info: Info) -> list[MaterialType]:
-        return [MaterialType(row=row) for row in await catalog.material_types(info.context.hub.session)]
+        return [material_type_of(row) for row in await catalog.material_types(info.context.hub.session)]
 
     @strawberry.field
     async def legal_bases(self, info: Info) -> list[LegalBasis]:

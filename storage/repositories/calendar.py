@@ -41,8 +41,10 @@ _IN_FORCE = (
 
 
 async def notices_in_force(session: AsyncSession) -> list[NoticeInForce]:
-    """The version in force of every year with a loaded notice, by year, as plain columns."""
-    return [NoticeInForce(*row) for row in await session.execute(_IN_FORCE)]
+    """The version in force of every year with a loaded notice, by year, as plain columns (Core: no
+    entities, so the ORM's execution machinery around the statement is skipped)."""
+    connection = await session.connection()
+    return [NoticeInForce(*row) for row in await connection.execute(_IN_FORCE)]
 
 
 async def notices(session: AsyncSession, year: int | None = None) -> list[CalendarNotice]:

@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, load_only
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     Applicant,
-    CatalogVersion,
     Department,
     Material,
     MaterialType,
@@ -192,24 +191,37 @@ async def accept_items(session: AsyncSession, case_id: int, service_item_ids: Se
     )
 
 
-async def current_items_with_materials(
-    session: AsyncSession, codes: Sequence[str]
-) -> tuple[list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]]:
-    """Items of the current catalogue version with these codes, and their required materials, in one query."""
-    current = select(func.max(CatalogVersion.id)).scalar_subquery()
-    rows = await session.execute(
-        select(ServiceItem, MaterialType, ServiceItemMaterial.is_key)
-        .outerjoin(ServiceItemMaterial, ServiceItemMaterial.service_item_id == ServiceItem.id)
-        .outerjoin(MaterialType, MaterialType.id == ServiceItemMaterial.material_type_id)
-        .where(ServiceItem.catalog_version_id == current, ServiceItem.code.in_(codes))
-        .order_by(ServiceItem.code, MaterialType.code)
+_ITEMS_WITH_MATERIALS = (
+    select(ServiceItem, MaterialType, ServiceItemMaterial.is_key)
+    .outerjoin(ServiceItemMaterial, ServiceItemMaterial.service_item_id == ServiceItem.id)
+    .outerjoin(MaterialType, MaterialType.id == ServiceItemMaterial.material_type_id)
+    .where(
+        ServiceItem.catalog_version_id == bindparam("version_id"),
+        ServiceItem.code.in_(bindparam("codes", expanding=True)),
     )
+    .order_by(ServiceItem.code, MaterialType.code)
+)
+
+
+async def items_with_materials(
+    session: AsyncSession, catalog_version_id: int, codes: Sequence[str]
+) -> tuple[list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]]:
+    """Items of this catalogue version with these codes, and their required materials, in one query.
+
+    Detached from the session, their columns loaded: a catalogue version never changes, so the
+    caller may keep them beyond this session (a rollback would otherwise expire them)."""
+    rows = await session.execute(_ITEMS_WITH_MATERIALS, {"version_id": catalog_version_id, "codes": list(codes)})
     items: dict[int, ServiceItem] = {}
-    required: dict[int, list[tuple[MaterialType, bool]]] = defaultdict(list)
+    required: dict[int, list[tuple[MaterialType, bool]]] = {}
+    material_types: dict[int, MaterialType] = {}
     for item, material_type, is_key in rows:
         items[item.id] = item
+        required.setdefault(item.id, [])
         if material_type is not None:
+            material_types[material_type.id] = material_type
             required[item.id].append((material_type, is_key))
+    for entity in [*items.values(), *material_types.values()]:
+        session.expunge(entity)
     return list(items.values()), required
 
 
@@ -308,37 +320,55 @@ async def versions_with_materials(
     return {version.id: (version, material) for version, material in rows}
 
 
+class HeldMaterial(NamedTuple):
+    """What the notice needs of one material on file and its current version: values, no entity."""
+
+    material_id: int
+    material_type_id: int
+    title: str
+    valid_until: date | None
+    status: str
+    cancel_reason: str | None
+    version_id: int
+    version_no: int
+    file_name: str
+
+
+_MATERIALS = Material.metadata.tables[Material.__tablename__]
+_VERSIONS = MaterialVersion.metadata.tables[MaterialVersion.__tablename__]
+# Built once; Core on the tables, not the ORM's entities: the notice reads values only, and an
+# applicant may hold many materials.
+_HELD = (
+    select(
+        _MATERIALS.c.id,
+        _MATERIALS.c.material_type_id,
+        _MATERIALS.c.title,
+        _MATERIALS.c.valid_until,
+        _MATERIALS.c.status,
+        _MATERIALS.c.cancel_reason,
+        _VERSIONS.c.id,
+        _VERSIONS.c.version_no,
+        _VERSIONS.c.file_name,
+    )
+    .join(_VERSIONS, and_(_VERSIONS.c.material_id == _MATERIALS.c.id, _VERSIONS.c.superseded_at.is_(None)))
+    .where(
+        _MATERIALS.c.applicant_id == bindparam("applicant_id"),
+        _MATERIALS.c.material_type_id.in_(bindparam("type_ids", expanding=True)),
+        _MATERIALS.c.status != "superseded",
+    )
+    .order_by(_MATERIALS.c.id)
+)
+
+
 async def materials_on_file(
     session: AsyncSession, applicant_id: int, material_type_ids: Sequence[int]
-) -> list[tuple[Material, MaterialVersion]]:
+) -> list[HeldMaterial]:
     """The applicant's materials of these types with their current version (superseded ones left out)."""
     if not material_type_ids:
         return []
-    rows = await session.execute(
-        select(Material, MaterialVersion)
-        .join(
-            MaterialVersion,
-            and_(MaterialVersion.material_id == Material.id, MaterialVersion.superseded_at.is_(None)),
-        )
-        .where(
-            Material.applicant_id == applicant_id,
-            Material.material_type_id.in_(material_type_ids),
-            Material.status != "superseded",
-        )
-        .options(
-            # What the notice needs of each holding; an applicant may hold many materials.
-            load_only(
-                Material.material_type_id,
-                Material.title,
-                Material.status,
-                Material.valid_until,
-                Material.cancel_reason,
-            ),
-            load_only(MaterialVersion.version_no, MaterialVersion.file_name, MaterialVersion.superseded_at),
-        )
-        .order_by(Material.id)
-    )
-    return [(material, version) for material, version in rows]
+    connection = await session.connection()
+    rows = await connection.execute(_HELD, {"applicant_id": applicant_id, "type_ids": list(material_type_ids)})
+    return [HeldMaterial(*row) for row in rows]
 
 
 # Reviews.

@@ -18,9 +18,14 @@ from storage.models import (
     ServiceItemMaterial,
 )
 
+_CURRENT_VERSION_ID = select(func.max(CatalogVersion.id))
+
 
 async def current_version_id(session: AsyncSession) -> int | None:
-    return (await session.execute(select(func.max(CatalogVersion.id)))).scalar_one()
+    """Core, not the ORM's execute: one value, read on every notice and case opened."""
+    connection = await session.connection()
+    version_id: int | None = (await connection.execute(_CURRENT_VERSION_ID)).scalar_one()
+    return version_id
 
 
 async def material_types(session: AsyncSession) -> list[MaterialType]:

@@ -213,3 +213,19 @@ async def test_what_is_on_file_is_told_only_to_the_window_the_applicant_stands_a
         ("allowed", BUYER, "notice:zrzy-zydj", f"case:{receipt}"),
         ("denied", BUYER, "notice:" + ",".join(sorted(ESTATE_ITEMS)), f"case:{receipt}"),
     ]
+
+
+async def test_a_catalogue_loaded_is_told_by_the_next_notice(hub, client, clerk) -> None:
+    # The items and what they require are kept per process by catalogue version (hub/access/lookups.py).
+    first = await load(hub, ESTATE_CATALOG, "v1.yaml")
+    asking = {"items": ["zrzy-zydj"]}
+    notice = (await client.execute(NOTICE, asking, token=clerk.token))["oneTimeNotice"]
+    assert (notice["catalogVersion"], sorted(by_code(notice["entries"]))) == (first, ["bdcqz", "gfht", "sfz"])
+
+    fewer = ESTATE_CATALOG.replace(
+        "materials: [{type: sfz}, {type: bdcqz}, {type: gfht}]", "materials: [{type: sfz}, {type: gfht}]", 1
+    )
+    assert fewer != ESTATE_CATALOG
+    second = await load(hub, fewer, "v2.yaml")
+    notice = (await client.execute(NOTICE, asking, token=clerk.token))["oneTimeNotice"]
+    assert (notice["catalogVersion"], sorted(by_code(notice["entries"]))) == (second, ["gfht", "sfz"])
