@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import cProfile
 import os
-import pstats
 import tempfile
 import time
 from pathlib import Path
@@ -23,28 +22,20 @@ from pathlib import Path
 import httpx
 from sqlalchemy import event
 
+from bench._in_process import best_cpu_per_request, in_process_app, print_profile
 from bench.clerk_query import DOCUMENT_ID, HUB_QUERY, OPEN_VISIT, seed_with_cases
 from bench.common import postgres_database
 
 
 async def _profile(database_url: str, folder: Path, id_number: str, requests: int) -> None:
-    from app.asgi import create_app
     from hub.demo.tokens import demo_tokens
-    from hub.services import build_hub
-    from hub.settings import Environment, Settings
 
-    settings = Settings(
-        environment=Environment.BENCHMARK,
-        database_url=database_url,
-        blob_url=f"file://{folder}/blobs",
-        secrets_dir=folder / "secrets",
-    )
-    hub = build_hub(settings)
+    hub, app = in_process_app(database_url, folder)
+    settings = hub.settings
     async with hub.sessions() as session:
         issued = await demo_tokens(session, settings, rotate=True)
         await session.commit()
     token = next(i.token for i in issued if i.role.value == "clerk" and i.department_code == "xzfw")
-    app = create_app(settings, hub)
     statements: list[str] = []
     event.listen(hub.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     which = os.environ.get("HUB_PROFILE_QUERY", "")
@@ -68,15 +59,9 @@ async def _profile(database_url: str, folder: Path, id_number: str, requests: in
         print(f"SQL statements per request: {len(statements)}")
         for statement in statements:
             print("  ", " ".join(statement.split())[:150])
-        trivial = {"query": "{ viewer { name } }"}
-        rounds: dict[str, list[float]] = {"query": [], "trivial": []}
-        for _ in range(3):  # alternating, so a machine slowing down shows in both
-            for name, sent in (("query", body), ("trivial", trivial)):
-                cpu = time.process_time()
-                for _ in range(requests):
-                    await client.post("/graphql", json=sent, headers=headers)
-                rounds[name].append((time.process_time() - cpu) / requests)
-        best = {name: min(values) for name, values in rounds.items()}
+        best = await best_cpu_per_request(
+            client, {"query": body, "trivial": {"query": "{ viewer { name } }"}}, headers, requests
+        )
         print(
             f"CPU per request, best of 3 rounds (client included): {best['query'] * 1000:.2f} ms, "
             f"trivial query {best['trivial'] * 1000:.2f} ms, ratio {best['query'] / best['trivial']:.2f}"
@@ -92,26 +77,8 @@ async def _profile(database_url: str, folder: Path, id_number: str, requests: in
         profiler.disable()
         elapsed = time.perf_counter() - started
     print(f"{requests} requests in {elapsed:.2f} s: {elapsed / requests * 1000:.2f} ms each (profiled, one at a time)")
-    by_package: dict[str, list[float]] = {}
-    for (file, _, _), (_, calls, tottime, _, _) in pstats.Stats(profiler).stats.items():  # type: ignore[attr-defined]
-        package = _package_of(file)
-        totals = by_package.setdefault(package, [0, 0.0])
-        totals[0] += calls
-        totals[1] += tottime
-    print("own time by package (per request):")
-    for package, (calls, tottime) in sorted(by_package.items(), key=lambda kv: -kv[1][1])[:15]:
-        print(f"  {package:<28} {calls / requests:8.0f} calls {tottime / requests * 1000:7.2f} ms")
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"/work/main/(hub|storage|schema)/", 40)
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    print_profile(profiler, requests)
     await hub.close()
-
-
-def _package_of(file: str) -> str:
-    if "site-packages/" in file:
-        return file.split("site-packages/")[1].split("/")[0]
-    if "/work/" in file:
-        return file.split("/")[3] if file.count("/") > 3 else file
-    return "python" if file.startswith("/") else file
 
 
 def main() -> None:

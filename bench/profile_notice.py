@@ -18,30 +18,18 @@ import cProfile
 import os
 import pstats
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 from sqlalchemy import event
 
+from bench._in_process import best_cpu_per_request, in_process_app, print_profile
 from bench.common import hub_environment, postgres_database, seed, sqlite_database
 from bench.notice import NOTICE, OPEN_VISIT, TRIVIAL, bundle, demo_person, materials_plan, upload_request
-from bench.profile_clerk import _package_of
 
 
 async def _profile(database_url: str, folder: Path, token: str, requests: int) -> None:
-    from app.asgi import create_app
-    from hub.services import build_hub
-    from hub.settings import Environment, Settings
-
-    settings = Settings(
-        environment=Environment.BENCHMARK,
-        database_url=database_url,
-        blob_url=f"file://{folder}/blobs",
-        secrets_dir=folder / "secrets",
-    )
-    hub = build_hub(settings)
-    app = create_app(settings, hub)
+    hub, app = in_process_app(database_url, folder)
     items, needed, others = bundle()
     id_number = demo_person()
     headers = {"Authorization": f"Bearer {token}"}
@@ -68,15 +56,7 @@ async def _profile(database_url: str, folder: Path, token: str, requests: int) -
         print(f"SQL statements per request: {len(statements)}")
         for statement in statements:
             print("  ", " ".join(statement.split())[:150])
-        trivial = {"query": TRIVIAL}
-        rounds: dict[str, list[float]] = {"notice": [], "trivial": []}
-        for _ in range(3):  # alternating, so a machine slowing down shows in both
-            for name, sent in (("notice", body), ("trivial", trivial)):
-                cpu = time.process_time()
-                for _ in range(requests):
-                    await client.post("/graphql", json=sent, headers=headers)
-                rounds[name].append((time.process_time() - cpu) / requests)
-        best = {name: min(values) for name, values in rounds.items()}
+        best = await best_cpu_per_request(client, {"notice": body, "trivial": {"query": TRIVIAL}}, headers, requests)
         print(
             f"CPU per request, best of 3 rounds (client included): notice {best['notice'] * 1000:.2f} ms, "
             f"trivial query {best['trivial'] * 1000:.2f} ms, ratio {best['notice'] / best['trivial']:.2f}"
@@ -89,16 +69,7 @@ async def _profile(database_url: str, folder: Path, token: str, requests: int) -
         for _ in range(requests):
             await client.post("/graphql", json=body, headers=headers)
         profiler.disable()
-    by_package: dict[str, list[float]] = {}
-    for (file, _, _), (_, calls, tottime, _, _) in pstats.Stats(profiler).stats.items():  # type: ignore[attr-defined]
-        totals = by_package.setdefault(_package_of(file), [0, 0.0])
-        totals[0] += calls
-        totals[1] += tottime
-    print("own time by package (per request):")
-    for package, (calls, tottime) in sorted(by_package.items(), key=lambda kv: -kv[1][1])[:15]:
-        print(f"  {package:<28} {calls / requests:8.0f} calls {tottime / requests * 1000:7.2f} ms")
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"/(hub|storage|schema)/", 40)
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    print_profile(profiler, requests)
     if os.environ.get("HUB_PROFILE_CALLERS"):  # who calls a function, e.g. HUB_PROFILE_CALLERS='enum.py:193'
         pstats.Stats(profiler).print_callers(os.environ["HUB_PROFILE_CALLERS"])
     await hub.close()
