@@ -48,6 +48,25 @@ async def best_cpu_per_request(
     return {name: min(values) for name, values in rounds.items()}
 
 
+async def print_statements(hub: Hub, client: httpx.AsyncClient, body: Any, headers: dict[str, str]) -> None:
+    """Send `body` once, check it answers without errors, then print the SQL one more request runs."""
+    from sqlalchemy import event
+
+    answer = (await client.post("/graphql", json=body, headers=headers)).json()
+    assert "errors" not in answer, answer
+    statements: list[str] = []
+
+    def count(*arguments: Any) -> None:
+        statements.append(arguments[2])
+
+    event.listen(hub.engine.sync_engine, "before_cursor_execute", count)
+    await client.post("/graphql", json=body, headers=headers)
+    event.remove(hub.engine.sync_engine, "before_cursor_execute", count)
+    print(f"SQL statements per request: {len(statements)}")
+    for statement in statements:
+        print("  ", " ".join(statement.split())[:150])
+
+
 def package_of(file: str) -> str:
     if "site-packages/" in file:
         return file.split("site-packages/")[1].split("/")[0]

@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import event
 
-from bench._in_process import best_cpu_per_request, in_process_app, print_profile
+from bench._in_process import best_cpu_per_request, in_process_app, print_profile, print_statements
 from bench.clerk_query import DOCUMENT_ID, HUB_QUERY, OPEN_VISIT, seed_with_cases
 from bench.common import postgres_database
 
@@ -36,8 +35,6 @@ async def _profile(database_url: str, folder: Path, id_number: str, requests: in
         issued = await demo_tokens(session, settings, rotate=True)
         await session.commit()
     token = next(i.token for i in issued if i.role.value == "clerk" and i.department_code == "xzfw")
-    statements: list[str] = []
-    event.listen(hub.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     which = os.environ.get("HUB_PROFILE_QUERY", "")
     body: dict[str, object] = {"query": HUB_QUERY, "variables": {"id": id_number}}
     if which == "trivial":
@@ -52,13 +49,7 @@ async def _profile(database_url: str, folder: Path, id_number: str, requests: in
             "/graphql", json={"query": OPEN_VISIT, "variables": {"id": id_number}}, headers=headers
         )
         headers["X-Hub-Purpose"] = opened.json()["data"]["openVisit"]["purpose"]
-        answer = (await client.post("/graphql", json=body, headers=headers)).json()
-        assert "errors" not in answer, answer
-        statements.clear()
-        await client.post("/graphql", json=body, headers=headers)
-        print(f"SQL statements per request: {len(statements)}")
-        for statement in statements:
-            print("  ", " ".join(statement.split())[:150])
+        await print_statements(hub, client, body, headers)
         best = await best_cpu_per_request(
             client, {"query": body, "trivial": {"query": "{ viewer { name } }"}}, headers, requests
         )

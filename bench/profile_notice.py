@@ -21,9 +21,8 @@ import tempfile
 from pathlib import Path
 
 import httpx
-from sqlalchemy import event
 
-from bench._in_process import best_cpu_per_request, in_process_app, print_profile
+from bench._in_process import best_cpu_per_request, in_process_app, print_profile, print_statements
 from bench.common import hub_environment, postgres_database, seed, sqlite_database
 from bench.notice import NOTICE, OPEN_VISIT, TRIVIAL, bundle, demo_person, materials_plan, upload_request
 
@@ -33,8 +32,6 @@ async def _profile(database_url: str, folder: Path, token: str, requests: int) -
     items, needed, others = bundle()
     id_number = demo_person()
     headers = {"Authorization": f"Bearer {token}"}
-    statements: list[str] = []
-    event.listen(hub.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
         for n, (code, valid_until) in enumerate(materials_plan(needed, others)):
@@ -49,13 +46,7 @@ async def _profile(database_url: str, folder: Path, token: str, requests: int) -
         )
         headers["X-Hub-Purpose"] = opened.json()["data"]["openVisit"]["purpose"]
         body = {"query": NOTICE, "variables": {"items": items, "id": id_number}}
-        answer = (await client.post("/graphql", json=body, headers=headers)).json()
-        assert "errors" not in answer, answer
-        statements.clear()
-        await client.post("/graphql", json=body, headers=headers)
-        print(f"SQL statements per request: {len(statements)}")
-        for statement in statements:
-            print("  ", " ".join(statement.split())[:150])
+        await print_statements(hub, client, body, headers)
         best = await best_cpu_per_request(client, {"notice": body, "trivial": {"query": TRIVIAL}}, headers, requests)
         print(
             f"CPU per request, best of 3 rounds (client included): notice {best['notice'] * 1000:.2f} ms, "

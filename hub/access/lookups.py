@@ -4,9 +4,9 @@ A clerk's read within a visit resolved its purpose with two statements before it
 the visit, and the catalogue's material type codes (what "all of the applicant's materials"
 covers). Both now come from memory after the first request:
 
-- **Visits** never change once opened (nothing updates or deletes one; its expiry is checked on
-  every request against the cached time), so a visit found is kept until it expires or the map is
-  full. A visit not found is never kept: it is looked up again, as before.
+- **Visits** never change once opened (nothing updates or deletes one), so a visit found is kept,
+  up to `MAX_VISITS`, the oldest going first; its expiry is checked on every request against the
+  kept time. A visit not found is never kept: it is looked up again, as before.
 - **Material type codes** change only when an operator loads a catalogue. They are kept for
   `CATALOGUE_SECONDS`: a type added in another process is covered by visits within that time.
 - **Service items with their required materials** (the one-time notice's and a case's bundle) are
@@ -70,10 +70,6 @@ class Lookups:
 
     def remember_material_type_codes(self, codes: frozenset[str]) -> None:
         self._material_type_codes = (self._clock(), codes)
-
-    def forget_catalogue(self) -> None:
-        self._material_type_codes = None
-        self._bundles.clear()
 
     def bundle(self, catalog_version_id: int, codes: tuple[str, ...]) -> Bundle | None:
         return self._bundles.get((catalog_version_id, codes))

@@ -31,17 +31,10 @@ _ACTIVE_PRINCIPAL_BY_ID = _PRINCIPAL.where(Principal.id == bindparam("principal_
 # Whoever holds or held a token hash (revoked, or rotated out since): the one look-up every refused
 # token costs, found or not.
 _HOLDER_OF_TOKEN_HASH = (
-    select(
-        Principal.id,
-        Principal.name,
-        Principal.role,
-        Principal.department_id,
-        Department.code.label("department_code"),
-        Principal.applicant_ref,
+    _PRINCIPAL.add_columns(
         Principal.revoked_at,
         (Principal.token_hash != bindparam("token_hash")).label("rotated_out"),
     )
-    .join(Department, Department.id == Principal.department_id)
     .where(
         or_(
             Principal.token_hash == bindparam("token_hash"),

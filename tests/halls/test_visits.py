@@ -60,6 +60,9 @@ async def test_a_visit_covers_its_applicant_its_clerk_and_its_time_only(hub, cli
 
     other_applicant = await client.error(PROFILE, {"id": LI}, token=clerk.token, purpose=visit["purpose"])
     assert other_applicant["extensions"]["missing"] == "applicant"
+    # From here on the visit comes from the process's memory (hub/access/lookups.py): the refusals
+    # below must hold as they do when it is read from the database.
+    assert hub.lookups.visit(int(visit["id"])) is not None
 
     colleague = await make_actor(hub, Role.CLERK, "xzfw", "赵窗口")
     not_theirs = await client.error(PROFILE, {"id": ZHANG}, token=colleague.token, purpose=visit["purpose"])
