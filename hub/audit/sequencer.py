@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.access.context import Hub
 from hub.audit.checkpoint import Checkpoint, CheckpointError, sign_note
-from hub.audit.encoding import encode_row
+from hub.audit.encoding import canonical_text
 from hub.audit.head import HeadFileError, HeadStore, SignedHead
 from hub.audit.merkle import ProofError, leaf_hash, verify_consistency
 from hub.audit.proofs import consistency_hashes
@@ -44,10 +44,15 @@ _raised: set[tuple[str, str]] = set()
 TURN = 256
 
 
-async def _leaves(rows: Sequence[Any], size: int) -> list[bytes]:
+async def _leaves(rows: Sequence[Sequence[Any]], size: int) -> list[bytes]:
+    """The leaf hashes of queued rows (repo.ENTRY_COLUMNS: id, seq, then canonical_text's values)
+    numbered from size + 1."""
     leaves: list[bytes] = []
     for start in range(0, len(rows), TURN):
-        leaves += [leaf_hash(encode_row(row, size + n + 1)) for n, row in enumerate(rows[start : start + TURN], start)]
+        leaves += [
+            leaf_hash(canonical_text(size + n + 1, *row[2:]).encode("utf-8"))
+            for n, row in enumerate(rows[start : start + TURN], start)
+        ]
         await asyncio.sleep(0)
     return leaves
 
@@ -134,10 +139,10 @@ class Sequencer:
             if state is None:
                 raise RuntimeError("the access log's state row is missing: run `hub db upgrade`")
             size, root = state.tree_size, bytes(state.root_hash)
-            rows = await repo.pending_entries(session, self.settings.audit_sequencer_batch)
+            rows = await repo.pending_values(session, self.settings.audit_sequencer_batch)
             now = utcnow()
             if rows:
-                damage = await self._damage(session, size, rows[0].id)
+                damage = await self._damage(session, size, rows[0][0])
                 if damage is not None:
                     _alarm_once(self.settings.database_url, damage, AUDIT_SEQUENCER_HALTED)
                     return 0, size, None
@@ -152,7 +157,7 @@ class Sequencer:
                         AUDIT_SEQUENCER_HALTED,
                     )
                     return 0, size, None
-                await repo.assign_sequence(session, [row.id for row in rows], size + 1)
+                await repo.assign_sequence(session, [row[0] for row in rows], size + 1)
                 await repo.save_tiles(session, *tree.changes())
                 size += len(rows)
                 root = tree.root(size)

@@ -130,10 +130,32 @@ async def max_seq(session: AsyncSession) -> int:
     return int((await session.execute(statement)).scalar() or 0)
 
 
-async def pending_entries(session: AsyncSession, limit: int) -> list[EntryRow]:
-    """Queued entries not yet sequenced, in queue order."""
-    statement = select(*ENTRY_COLUMNS).where(AccessEntry.seq.is_(None)).order_by(AccessEntry.id).limit(limit)
-    return list((await session.execute(statement)).all())
+_PENDING = (
+    select(*(_ENTRY_TABLE.c[column.key] for column in ENTRY_COLUMNS))
+    .where(_ENTRY_TABLE.c.seq.is_(None))
+    .order_by(_ENTRY_TABLE.c.id)
+    .limit(bindparam("limit"))
+)
+_PENDING_SQL = (
+    f"SELECT {', '.join(column.key for column in ENTRY_COLUMNS)} FROM {AccessEntry.__tablename__}"
+    " WHERE seq IS NULL ORDER BY id LIMIT $1"
+)
+
+
+async def pending_values(session: AsyncSession, limit: int) -> Sequence[Sequence[Any]]:
+    """Queued entries not yet sequenced, in queue order, positional only (ENTRY_COLUMNS order).
+
+    On PostgreSQL asyncpg's own records, as for an export (`entry_values_between`): the sequencer
+    reads every entry once, and SQLAlchemy's rows cost twice what the encoding does (about 14
+    against 6 microseconds an entry, fetched and encoded; docs/performance.md).
+    """
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return list((await connection.execute(_PENDING, {"limit": limit})).all())
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    records: Sequence[Sequence[Any]] = await driver.fetch(_PENDING_SQL, limit)
+    return records
 
 
 async def assign_sequence(session: AsyncSession, ids: Sequence[int], first_seq: int) -> None:
