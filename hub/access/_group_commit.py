@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.repositories.audit import append_entries
+from storage.repositories.audit import append_entries_durably
 
 Rows = Sequence[Mapping[str, Any]]
 
@@ -67,8 +67,7 @@ class GroupCommit:
 
     async def _insert(self, rows: Rows) -> None:
         async with self._sessions() as session:
-            await append_entries(session, rows)
-            await session.commit()
+            await append_entries_durably(session, rows)
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:

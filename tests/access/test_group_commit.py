@@ -60,7 +60,8 @@ async def test_a_batch_with_an_unstorable_entry_fails_only_its_request(hub, clie
         )
     far_response, far_entries = answers[4]
     for response, entries in answers[:4] + answers[5:]:
-        assert "accessStatistics" in response.json()["data"] and entries
+        # Stored once: the failed batch left none of its rows behind before they were retried alone.
+        assert "accessStatistics" in response.json()["data"] and len(entries) == 1
     if hub.engine.dialect.name != "postgresql":
         # SQLite does not enforce column lengths: the far client's entry is stored too.
         assert "accessStatistics" in far_response.json()["data"] and far_entries
