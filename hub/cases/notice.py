@@ -68,6 +68,11 @@ class Notice:
     def count(self, holding: Holding) -> int:
         return sum(1 for entry in self.entries if entry.holding is holding)
 
+    @property
+    def to_hand_in(self) -> int:
+        """Materials the applicant must still hand in: all but those on file and valid long enough."""
+        return len(self.entries) - self.count(Holding.ON_FILE_VALID)
+
 
 def materials_required_for(
     items: Sequence[ServiceItem], required: Mapping[int, Iterable[tuple[MaterialType, bool]]]
