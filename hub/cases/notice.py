@@ -185,9 +185,11 @@ async def one_time_notice(
         for held in await repo.materials_on_file(ctx.session, applicant.id, type_ids):
             holdings.setdefault(held.material_type_id, []).append(held)
     calendar = await official_calendar(ctx.session)
+    # One deadline per promised limit: a bundle's dozens of types share a handful of limits.
+    deadlines = {days: needed_until(calendar, today, days) for days in {r.promised_days for r in required}}
     entries = []
     for requirement in required:
-        needed = needed_until(calendar, today, requirement.promised_days)
+        needed = deadlines[requirement.promised_days]
         holding, on_file = classify(holdings.get(requirement.material_type.id, []), today, needed)
         entries.append(NoticeEntry(requirement, needed, holding, on_file))
     return Notice(applicant, version_id, today, tuple(items), tuple(entries))
@@ -196,7 +198,7 @@ async def one_time_notice(
 async def _applicant(ctx: RequestContext, id_number: str) -> ApplicantRecord:
     """The applicant, looked up without an entry of its own: the notice's entry names them."""
     _, canonical = detect_kind(id_number)
-    row = await applicants_repo.applicant_by_id_number(ctx.session, canonical)
+    row = await applicants_repo.applicant_columns_by_id_number(ctx.session, canonical)
     if row is None:
         await guard(ctx, Action.APPLICANT_LOOKUP, [canonical])
         raise NotFound("no applicant with this identifier", field="idNumber")

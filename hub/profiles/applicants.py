@@ -42,7 +42,8 @@ class ApplicantRecord:
     created_at: datetime
 
     @classmethod
-    def of(cls, row: Applicant) -> ApplicantRecord:
+    def of(cls, row: Applicant | Row[*tuple[Any, ...]]) -> ApplicantRecord:
+        """From the entity, or from a row of its columns (`repo.APPLICANT_COLUMNS`)."""
         return cls(row.id, ApplicantKind(row.kind), row.id_number, row.name, row.created_at)
 
 
