@@ -17,7 +17,7 @@ from hub.access.actions import Action
 from hub.access.context import RequestContext
 from hub.access.guard import guard
 from hub.access.lookups import Bundle
-from hub.calendar.notices import official_calendar
+from hub.calendar.notices import calendar_of
 from hub.calendar.workdays import local_date
 from hub.cases.deadlines import needed_until
 from hub.errors import InvalidInput, ItemNotInCurrentCatalog, NotFound, UnknownServiceItem
@@ -120,16 +120,27 @@ def notice_ref(item_codes: Iterable[str]) -> str:
     return "notice:" + ",".join(sorted(item_codes))
 
 
-async def current_items(
-    ctx: RequestContext, item_codes: Sequence[str], catalog_version: int | None = None
-) -> tuple[int, list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]]:
+Items = tuple[int, list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]]
+
+
+async def current_items(ctx: RequestContext, item_codes: Sequence[str], catalog_version: int | None = None) -> Items:
     """The items of the current catalogue version with these codes and what each requires, or a refusal."""
+    codes = _item_codes(item_codes)
+    return await _items_of_version(ctx, codes, catalog_version, await catalog_repo.current_version_id(ctx.session))
+
+
+def _item_codes(item_codes: Sequence[str]) -> list[str]:
     codes = sorted({code.strip() for code in item_codes if code.strip()})
     if not codes:
         raise InvalidInput("name at least one service item", field="items")
     if len(codes) > MAX_ITEMS:
         raise InvalidInput(f"at most {MAX_ITEMS} service items at once", field="items")
-    version_id = await catalog_repo.current_version_id(ctx.session)
+    return codes
+
+
+async def _items_of_version(
+    ctx: RequestContext, codes: list[str], catalog_version: int | None, version_id: int | None
+) -> Items:
     if version_id is None:
         raise UnknownServiceItem("no catalogue has been loaded", field="items", codes=codes)
     if catalog_version is not None and catalog_version != version_id:
@@ -167,7 +178,9 @@ async def one_time_notice(
     says which of their materials are on file, so it is read as materials are: a clerk within a
     visit or a case of their window (docs/access-policy.md), a department under a purpose covering
     those material types; anyone else is refused (FORBIDDEN), and the refusal is logged."""
-    version_id, items, required_by_item = await current_items(ctx, item_codes, catalog_version)
+    codes = _item_codes(item_codes)
+    current_version, in_force = await repo.catalogue_and_calendar_in_force(ctx.session)
+    version_id, items, required_by_item = await _items_of_version(ctx, codes, catalog_version, current_version)
     required = materials_required_for(items, required_by_item)
     today = local_date(ctx.hub.clock())
     applicant = None
@@ -184,7 +197,7 @@ async def one_time_notice(
         type_ids = [r.material_type.id for r in required]
         for held in await repo.materials_on_file(ctx.session, applicant.id, type_ids):
             holdings.setdefault(held.material_type_id, []).append(held)
-    calendar = await official_calendar(ctx.session)
+    calendar = await calendar_of(ctx.session, in_force)
     # One deadline per promised limit: a bundle's dozens of types share a handful of limits.
     deadlines = {days: needed_until(calendar, today, days) for days in {r.promised_days for r in required}}
     entries = []

@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import NamedTuple, TypeVar
 
-from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, insert, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import (
     Applicant,
+    CatalogVersion,
     Department,
     Material,
     MaterialType,
@@ -39,6 +40,7 @@ from storage.models.cases import (
     ReviewPause,
     ReviewTask,
 )
+from storage.repositories import calendar as calendar_repo
 
 
 async def next_receipt_sequence(session: AsyncSession, day: date) -> int:
@@ -318,6 +320,34 @@ async def versions_with_materials(
         .where(MaterialVersion.id.in_(version_ids))
     )
     return {version.id: (version, material) for version, material in rows}
+
+
+# The current catalogue version and the calendar's notices in force, in one statement: the
+# one-time notice reads both on every request. One row per notice in force, or one of nulls
+# but the version when none is loaded.
+_NOTICES = calendar_repo.IN_FORCE.subquery()
+_ONE = select(literal(1).label("one")).subquery()
+_CATALOGUE_AND_CALENDAR = (
+    select(
+        select(func.max(CatalogVersion.id)).scalar_subquery(),
+        _NOTICES.c.id,
+        _NOTICES.c.year,
+        _NOTICES.c.version,
+        _NOTICES.c.reference,
+        _NOTICES.c.digest,
+    )
+    .select_from(_ONE.outerjoin(_NOTICES, true()))
+    .order_by(_NOTICES.c.year)
+)
+
+
+async def catalogue_and_calendar_in_force(
+    session: AsyncSession,
+) -> tuple[int | None, list[calendar_repo.NoticeInForce]]:
+    """`catalog.current_version_id` and `calendar.notices_in_force` read in one round trip."""
+    connection = await session.connection()
+    rows = list(await connection.execute(_CATALOGUE_AND_CALENDAR))
+    return rows[0][0], [calendar_repo.NoticeInForce(*row[1:]) for row in rows if row[1] is not None]
 
 
 class HeldMaterial(NamedTuple):
