@@ -24,9 +24,9 @@ from hub.errors import InvalidInput, ItemNotInCurrentCatalog, NotFound, UnknownS
 from hub.identifiers import detect_kind
 from hub.profiles.applicants import ApplicantRecord
 from storage.models import MaterialStatus, MaterialType, ServiceItem
-from storage.repositories import applicants as applicants_repo
 from storage.repositories import cases as repo
 from storage.repositories import catalog as catalog_repo
+from storage.repositories.applicants import ApplicantColumns
 from storage.repositories.cases import HeldMaterial as HeldMaterial  # re-exported: what an entry holds
 
 MAX_ITEMS = 50
@@ -179,14 +179,17 @@ async def one_time_notice(
     visit or a case of their window (docs/access-policy.md), a department under a purpose covering
     those material types; anyone else is refused (FORBIDDEN), and the refusal is logged."""
     codes = _item_codes(item_codes)
-    current_version, in_force = await repo.catalogue_and_calendar_in_force(ctx.session)
-    version_id, items, required_by_item = await _items_of_version(ctx, codes, catalog_version, current_version)
+    canonical, not_an_identifier = _canonical(applicant_id_number)
+    reads = await repo.notice_reads(ctx.session, canonical)
+    version_id, items, required_by_item = await _items_of_version(ctx, codes, catalog_version, reads.catalog_version_id)
     required = materials_required_for(items, required_by_item)
     today = local_date(ctx.hub.clock())
     applicant = None
     holdings: dict[int, list[HeldMaterial]] = {}
-    if applicant_id_number is not None:
-        applicant = await _applicant(ctx, applicant_id_number)
+    if not_an_identifier is not None:  # refused after the items, as it always was
+        raise not_an_identifier
+    if canonical is not None:
+        applicant = await _applicant(ctx, canonical, reads.applicant)
         await guard(
             ctx,
             Action.NOTICE_READ,
@@ -197,7 +200,7 @@ async def one_time_notice(
         type_ids = [r.material_type.id for r in required]
         for held in await repo.materials_on_file(ctx.session, applicant.id, type_ids):
             holdings.setdefault(held.material_type_id, []).append(held)
-    calendar = await calendar_of(ctx.session, in_force)
+    calendar = await calendar_of(ctx.session, reads.notices_in_force)
     # One deadline per promised limit: a bundle's dozens of types share a handful of limits.
     deadlines = {days: needed_until(calendar, today, days) for days in {r.promised_days for r in required}}
     entries = []
@@ -208,10 +211,19 @@ async def one_time_notice(
     return Notice(applicant, version_id, today, tuple(items), tuple(entries))
 
 
-async def _applicant(ctx: RequestContext, id_number: str) -> ApplicantRecord:
-    """The applicant, looked up without an entry of its own: the notice's entry names them."""
-    _, canonical = detect_kind(id_number)
-    row = await applicants_repo.applicant_columns_by_id_number(ctx.session, canonical)
+def _canonical(id_number: str | None) -> tuple[str | None, InvalidInput | None]:
+    """The identifier in its canonical form, or the refusal to raise once the items are checked."""
+    if id_number is None:
+        return None, None
+    try:
+        return detect_kind(id_number)[1], None
+    except InvalidInput as refusal:
+        return None, refusal
+
+
+async def _applicant(ctx: RequestContext, canonical: str, row: ApplicantColumns | None) -> ApplicantRecord:
+    """The applicant read with the notice's first statement; looked up without an entry of its
+    own, the notice's entry names them."""
     if row is None:
         await guard(ctx, Action.APPLICANT_LOOKUP, [canonical])
         raise NotFound("no applicant with this identifier", field="idNumber")

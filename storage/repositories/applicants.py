@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,14 +14,19 @@ from storage.models import Applicant, Department, ProfileFieldValue
 # Statements of the read path, built once (building a select costs as much client CPU as running it).
 _APPLICANT_BY_ID_NUMBER = select(Applicant).where(Applicant.id_number == bindparam("id_number"))
 _APPLICANTS = Applicant.metadata.tables[Applicant.__tablename__]
-APPLICANT_COLUMNS = (
-    _APPLICANTS.c.id,
-    _APPLICANTS.c.kind,
-    _APPLICANTS.c.id_number,
-    _APPLICANTS.c.name,
-    _APPLICANTS.c.created_at,
-)
-_APPLICANT_COLUMNS_BY_ID_NUMBER = select(*APPLICANT_COLUMNS).where(_APPLICANTS.c.id_number == bindparam("id_number"))
+
+
+class ApplicantColumns(NamedTuple):
+    """An applicant's own columns as values, read with Core (no entity) where values are all a read needs."""
+
+    id: int
+    kind: str
+    id_number: str
+    name: str
+    created_at: datetime
+
+
+APPLICANT_COLUMNS = tuple(_APPLICANTS.c[name] for name in ApplicantColumns._fields)
 
 
 async def applicant_by_id_number(
@@ -28,13 +34,6 @@ async def applicant_by_id_number(
 ) -> Applicant | None:
     statement = _APPLICANT_BY_ID_NUMBER.with_for_update() if for_update else _APPLICANT_BY_ID_NUMBER
     return (await session.execute(statement, {"id_number": id_number})).scalar_one_or_none()
-
-
-async def applicant_columns_by_id_number(session: AsyncSession, id_number: str) -> Row[*tuple[Any, ...]] | None:
-    """The applicant's own columns, `APPLICANT_COLUMNS`, with Core: no entity, for a read that needs
-    values only (the one-time notice, on every request)."""
-    connection = await session.connection()
-    return (await connection.execute(_APPLICANT_COLUMNS_BY_ID_NUMBER, {"id_number": id_number})).one_or_none()
 
 
 async def applicants_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Applicant]:

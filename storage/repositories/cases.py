@@ -40,6 +40,7 @@ from storage.models.cases import (
     ReviewPause,
     ReviewTask,
 )
+from storage.repositories import applicants as applicants_repo
 from storage.repositories import calendar as calendar_repo
 
 
@@ -322,32 +323,49 @@ async def versions_with_materials(
     return {version.id: (version, material) for version, material in rows}
 
 
-# The current catalogue version and the calendar's notices in force, in one statement: the
-# one-time notice reads both on every request. One row per notice in force, or one of nulls
-# but the version when none is loaded.
+class NoticeReads(NamedTuple):
+    """What the one-time notice reads before it decides: the current catalogue version, the
+    calendar's notices in force and the applicant named (None: none named, or no such applicant)."""
+
+    catalog_version_id: int | None
+    notices_in_force: list[calendar_repo.NoticeInForce]
+    applicant: applicants_repo.ApplicantColumns | None
+
+
+# NoticeReads in one statement, read on every notice: one row per notice in force (one with
+# nulls for the notice when none is loaded), each with the version and the applicant's columns.
 _NOTICES = calendar_repo.IN_FORCE.subquery()
 _ONE = select(literal(1).label("one")).subquery()
-_CATALOGUE_AND_CALENDAR = (
+_APPLICANTS = Applicant.metadata.tables[Applicant.__tablename__]
+_NOTICE_READS = (
     select(
         select(func.max(CatalogVersion.id)).scalar_subquery(),
+        *applicants_repo.APPLICANT_COLUMNS,
         _NOTICES.c.id,
         _NOTICES.c.year,
         _NOTICES.c.version,
         _NOTICES.c.reference,
         _NOTICES.c.digest,
     )
-    .select_from(_ONE.outerjoin(_NOTICES, true()))
+    .select_from(
+        _ONE.outerjoin(_APPLICANTS, _APPLICANTS.c.id_number == bindparam("id_number")).outerjoin(_NOTICES, true())
+    )
     .order_by(_NOTICES.c.year)
 )
+_APPLICANT_END = 1 + len(applicants_repo.APPLICANT_COLUMNS)
 
 
-async def catalogue_and_calendar_in_force(
-    session: AsyncSession,
-) -> tuple[int | None, list[calendar_repo.NoticeInForce]]:
-    """`catalog.current_version_id` and `calendar.notices_in_force` read in one round trip."""
+async def notice_reads(session: AsyncSession, applicant_id_number: str | None) -> NoticeReads:
+    """`catalog.current_version_id`, `calendar.notices_in_force` and the applicant's columns by
+    identifier (canonical), in one round trip."""
     connection = await session.connection()
-    rows = list(await connection.execute(_CATALOGUE_AND_CALENDAR))
-    return rows[0][0], [calendar_repo.NoticeInForce(*row[1:]) for row in rows if row[1] is not None]
+    rows = list(await connection.execute(_NOTICE_READS, {"id_number": applicant_id_number}))
+    first = rows[0]
+    return NoticeReads(
+        first[0],
+        [calendar_repo.NoticeInForce(*row[_APPLICANT_END:]) for row in rows if row[_APPLICANT_END] is not None],
+        None if first[1] is None else applicants_repo.ApplicantColumns(*first[1:_APPLICANT_END]),
+    )
 
 
 class HeldMaterial(NamedTuple):
