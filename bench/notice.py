@@ -5,15 +5,20 @@ the same run, on SQLite and PostgreSQL; and against a read that writes one acces
 notice does (`applicant { name }`), to tell the notice's own cost from the log's. The bundle is the 5 items of the demo catalogue that need
 the most material types; the applicant's 50 materials are uploaded through the GraphQL multipart
 API beforehand: several of each type the bundle needs (some expired, so the notice has to choose)
-and the rest of other types.
+and the rest of other types. The notice is measured twice: sent as text (the resolvers) and by
+its id as a registered document (the compiled notice, docs/trusted-documents.md).
 
     python -m bench.notice          # HUB_BENCH_SECONDS=10 by default
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
+import tempfile
 from datetime import date, timedelta
+from pathlib import Path
 
 import httpx
 
@@ -46,6 +51,7 @@ query($items: [String!]!, $id: String!) {
               onFile { materialId materialVersionId title validUntil } }
   }
 }"""
+NOTICE_ID = "sha256:" + hashlib.sha256(NOTICE.encode("utf-8")).hexdigest()
 UPLOAD = "mutation($i: UploadMaterialInput!) { uploadMaterial(input: $i) { id } }"
 BUNDLE_SIZE = 5
 MATERIALS = 50
@@ -113,27 +119,48 @@ def upload_materials(url: str, token: str, id_number: str, needed: list[str], ot
                 raise RuntimeError(f"upload failed: {answer['errors']}")
 
 
+def register_notice(database_url: str, folder: Path) -> None:
+    """The notice registered as a trusted document, so that it can be sent by its id."""
+    from hub.compiled import registry
+    from hub.services import in_session
+    from hub.settings import Environment, Settings
+
+    settings = Settings(
+        environment=Environment.BENCHMARK,
+        database_url=database_url,
+        blob_url=f"file://{folder}/blobs",
+        secrets_dir=folder / "secrets",
+    )
+    asyncio.run(in_session(settings, lambda session: registry.register(session, NOTICE, "bench")))
+
+
 def measure(database: str, url_factory) -> list[list[object]]:
     items, needed, others = bundle()
     id_number = demo_person()
     rows: list[list[object]] = []
-    with url_factory() as url, running_hub(url) as hub:
+    with url_factory() as url, running_hub(url) as hub, tempfile.TemporaryDirectory() as folder:
         token = hub.token("clerk", "xzfw")
         upload_materials(hub.url, token, id_number, needed, others)
+        register_notice(url, Path(folder))
         headers = {"Authorization": f"Bearer {token}"}
         # What is on file is told to the clerk the applicant stands before: within a visit.
         visit = graphql_once(hub.url, graphql_body(OPEN_VISIT, {"id": id_number}), headers)["openVisit"]["purpose"]
+        notice = f"notice ({len(items)} items, {len(needed)} types, {MATERIALS} materials)"
+        variables = {"items": items, "id": id_number}
+        window = {**headers, "X-Hub-Purpose": visit}
         bodies = {
             "trivial": (graphql_body(TRIVIAL), headers),
             "applicant name (1 log entry)": (graphql_body(LOGGED_READ, {"id": id_number}), headers),
-            f"notice ({len(items)} items, {len(needed)} types, {MATERIALS} materials)": (
-                graphql_body(NOTICE, {"items": items, "id": id_number}),
-                {**headers, "X-Hub-Purpose": visit},
+            f"{notice}, as text": (graphql_body(NOTICE, variables), window),
+            f"{notice}, by id (compiled)": (
+                json.dumps({"documentId": NOTICE_ID, "variables": variables}).encode(),
+                window,
             ),
         }
+        by_text = graphql_once(hub.url, bodies[f"{notice}, as text"][0], window)
+        assert graphql_once(hub.url, bodies[f"{notice}, by id (compiled)"][0], window) == by_text, "both paths alike"
         results: dict[str, LoadResult] = {}
         for name, (body, body_headers) in bodies.items():
-            graphql_once(hub.url, body, body_headers)
             load(hub.url, body, body_headers, connections=CONCURRENCY, seconds=2)  # warm-up
             results[name] = load(hub.url, body, body_headers, connections=CONCURRENCY)
         baseline = results["trivial"].per_second

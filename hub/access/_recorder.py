@@ -50,6 +50,16 @@ class AccessRecorder:
     def pending(self) -> tuple[PendingEntry, ...]:
         return tuple(self._pending)
 
+    def mark(self) -> int:
+        """Where the entries recorded from now on start, for `discard_since`."""
+        return len(self._pending)
+
+    def discard_since(self, mark: int) -> None:
+        """Forget the entries recorded since `mark`. Only for a compiled document's attempt
+        (hub/compiled/notice.py) that hands the request to the resolvers: they run the same use
+        case again and record the same entries, so each access is logged once, by them."""
+        del self._pending[mark:]
+
     @contextmanager
     def attempt(self) -> Iterator[list[PendingEntry] | None]:
         """Collect the entries a use case records; yields None inside an attempt already running,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from hub.calendar.workdays import FIRST_KNOWN_YEAR, LAST_KNOWN_YEAR, OfficialYea
 from hub.errors import InvalidCalendarNotice
 from storage.models.calendar import CalendarNotice, CalendarNoticeDay, NoticeDayKind
 from storage.repositories import calendar as repo
+from storage.repositories.calendar import NoticeInForce
 
 _SATURDAY = 5
 # Calendars built from the notices in force, by their (year, version, digest): a few at most.
@@ -178,7 +180,11 @@ async def loaded_notices(session: AsyncSession, year: int | None = None) -> list
 
 async def official_calendar(session: AsyncSession) -> WorkingCalendar:
     """The working calendar in force: the latest loaded notice of each year over the library."""
-    in_force = await repo.notices_in_force(session)
+    return await calendar_of(session, await repo.notices_in_force(session))
+
+
+async def calendar_of(session: AsyncSession, in_force: Sequence[NoticeInForce]) -> WorkingCalendar:
+    """The working calendar of these notices in force (`repo.notices_in_force`, read just now)."""
     key = tuple((n.year, n.version, n.digest) for n in in_force)
     calendar = _CACHE.get(key)
     if calendar is not None:

@@ -17,16 +17,16 @@ from hub.access.actions import Action
 from hub.access.context import RequestContext
 from hub.access.guard import guard
 from hub.access.lookups import Bundle
-from hub.calendar.notices import official_calendar
+from hub.calendar.notices import calendar_of
 from hub.calendar.workdays import local_date
 from hub.cases.deadlines import needed_until
 from hub.errors import InvalidInput, ItemNotInCurrentCatalog, NotFound, UnknownServiceItem
 from hub.identifiers import detect_kind
 from hub.profiles.applicants import ApplicantRecord
 from storage.models import MaterialStatus, MaterialType, ServiceItem
-from storage.repositories import applicants as applicants_repo
 from storage.repositories import cases as repo
 from storage.repositories import catalog as catalog_repo
+from storage.repositories.applicants import ApplicantColumns
 from storage.repositories.cases import HeldMaterial as HeldMaterial  # re-exported: what an entry holds
 
 MAX_ITEMS = 50
@@ -67,6 +67,11 @@ class Notice:
 
     def count(self, holding: Holding) -> int:
         return sum(1 for entry in self.entries if entry.holding is holding)
+
+    @property
+    def to_hand_in(self) -> int:
+        """Materials the applicant must still hand in: all but those on file and valid long enough."""
+        return len(self.entries) - self.count(Holding.ON_FILE_VALID)
 
 
 def materials_required_for(
@@ -115,16 +120,27 @@ def notice_ref(item_codes: Iterable[str]) -> str:
     return "notice:" + ",".join(sorted(item_codes))
 
 
-async def current_items(
-    ctx: RequestContext, item_codes: Sequence[str], catalog_version: int | None = None
-) -> tuple[int, list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]]:
+Items = tuple[int, list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]]
+
+
+async def current_items(ctx: RequestContext, item_codes: Sequence[str], catalog_version: int | None = None) -> Items:
     """The items of the current catalogue version with these codes and what each requires, or a refusal."""
+    codes = _item_codes(item_codes)
+    return await _items_of_version(ctx, codes, catalog_version, await catalog_repo.current_version_id(ctx.session))
+
+
+def _item_codes(item_codes: Sequence[str]) -> list[str]:
     codes = sorted({code.strip() for code in item_codes if code.strip()})
     if not codes:
         raise InvalidInput("name at least one service item", field="items")
     if len(codes) > MAX_ITEMS:
         raise InvalidInput(f"at most {MAX_ITEMS} service items at once", field="items")
-    version_id = await catalog_repo.current_version_id(ctx.session)
+    return codes
+
+
+async def _items_of_version(
+    ctx: RequestContext, codes: list[str], catalog_version: int | None, version_id: int | None
+) -> Items:
     if version_id is None:
         raise UnknownServiceItem("no catalogue has been loaded", field="items", codes=codes)
     if catalog_version is not None and catalog_version != version_id:
@@ -162,13 +178,18 @@ async def one_time_notice(
     says which of their materials are on file, so it is read as materials are: a clerk within a
     visit or a case of their window (docs/access-policy.md), a department under a purpose covering
     those material types; anyone else is refused (FORBIDDEN), and the refusal is logged."""
-    version_id, items, required_by_item = await current_items(ctx, item_codes, catalog_version)
+    codes = _item_codes(item_codes)
+    canonical, not_an_identifier = _canonical(applicant_id_number)
+    reads = await repo.notice_reads(ctx.session, canonical)
+    version_id, items, required_by_item = await _items_of_version(ctx, codes, catalog_version, reads.catalog_version_id)
     required = materials_required_for(items, required_by_item)
     today = local_date(ctx.hub.clock())
     applicant = None
     holdings: dict[int, list[HeldMaterial]] = {}
-    if applicant_id_number is not None:
-        applicant = await _applicant(ctx, applicant_id_number)
+    if not_an_identifier is not None:  # refused after the items, as it always was
+        raise not_an_identifier
+    if canonical is not None:
+        applicant = await _applicant(ctx, canonical, reads.applicant)
         await guard(
             ctx,
             Action.NOTICE_READ,
@@ -179,19 +200,30 @@ async def one_time_notice(
         type_ids = [r.material_type.id for r in required]
         for held in await repo.materials_on_file(ctx.session, applicant.id, type_ids):
             holdings.setdefault(held.material_type_id, []).append(held)
-    calendar = await official_calendar(ctx.session)
+    calendar = await calendar_of(ctx.session, reads.notices_in_force)
+    # One deadline per promised limit: a bundle's dozens of types share a handful of limits.
+    deadlines = {days: needed_until(calendar, today, days) for days in {r.promised_days for r in required}}
     entries = []
     for requirement in required:
-        needed = needed_until(calendar, today, requirement.promised_days)
+        needed = deadlines[requirement.promised_days]
         holding, on_file = classify(holdings.get(requirement.material_type.id, []), today, needed)
         entries.append(NoticeEntry(requirement, needed, holding, on_file))
     return Notice(applicant, version_id, today, tuple(items), tuple(entries))
 
 
-async def _applicant(ctx: RequestContext, id_number: str) -> ApplicantRecord:
-    """The applicant, looked up without an entry of its own: the notice's entry names them."""
-    _, canonical = detect_kind(id_number)
-    row = await applicants_repo.applicant_by_id_number(ctx.session, canonical)
+def _canonical(id_number: str | None) -> tuple[str | None, InvalidInput | None]:
+    """The identifier in its canonical form, or the refusal to raise once the items are checked."""
+    if id_number is None:
+        return None, None
+    try:
+        return detect_kind(id_number)[1], None
+    except InvalidInput as refusal:
+        return None, refusal
+
+
+async def _applicant(ctx: RequestContext, canonical: str, row: ApplicantColumns | None) -> ApplicantRecord:
+    """The applicant read with the notice's first statement; looked up without an entry of its
+    own, the notice's entry names them."""
     if row is None:
         await guard(ctx, Action.APPLICANT_LOOKUP, [canonical])
         raise NotFound("no applicant with this identifier", field="idNumber")

@@ -1,10 +1,13 @@
 """A registered document, compiled once: what it reads (its policy plan) and the shape of its answer.
 
-The compiled subset is one query with one root field, `applicant(idNumber:)`, selecting the
-applicant's scalars and, at most once each, `profile(fields:)` with `source`, `materials(typeCodes:)`
-with `versions`, and `cases(last:)` with `items { item }`: the clerk's screen. Arguments are
-literals or variables. Any other document (a fragment, a directive, `__typename`, another root
-field, an argument outside these) compiles to nothing and is served by the resolvers.
+The compiled subset is one query with one root field, of two shapes. `applicant(idNumber:)`,
+selecting the applicant's scalars and, at most once each, `profile(fields:)` with `source`,
+`materials(typeCodes:)` with `versions`, and `cases(last:)` with `items { item }`: the clerk's
+screen, compiled here. `oneTimeNotice(items:, idNumber:, catalogVersion:)` with the fields its
+use case's result holds, compiled in hub/compiled/notice.py (hub/compiled/registry.py
+sends each document to its compiler). Arguments are literals or variables.
+Any other document (a fragment, a directive, `__typename`, another root field, an argument outside
+these) compiles to nothing and is served by the resolvers.
 
 The policy plan is the list of guard calls the resolvers make for the same document, in terms of
 the request's variables: `applicant.lookup`, then `profile.read` with the fields asked (`*` for
@@ -26,6 +29,7 @@ from graphql import (
     GraphQLError,
     IntValueNode,
     ListValueNode,
+    NonNullTypeNode,
     NullValueNode,
     OperationDefinitionNode,
     OperationType,
@@ -66,11 +70,26 @@ class Argument:
     variable: str | None = None
     default: Any = None
     given: bool = False
+    required: bool = False  # a variable declared non-null: GraphQL refuses the request without a value
 
     def value(self, variables: Mapping[str, Any]) -> Any:
         if self.variable is None:
             return self.literal
         return variables.get(self.variable, self.default)
+
+    def missing(self, variables: Mapping[str, Any]) -> bool:
+        """A non-null variable without a value: the resolvers answer GraphQL's error."""
+        return self.required and self.value(variables) is None
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """The one query of a document: its root field, and its variables' defaults and non-null ones."""
+
+    field: FieldNode
+    defaults: Mapping[str, Any]
+    required: frozenset[str]
+    name: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +106,27 @@ class CompiledDocument:
     operation_name: str | None = None
 
 
-def compile_document(sha256: str, document: str) -> CompiledDocument:
-    """Compile `document`, or raise NotCompiled saying why it stays with the resolvers."""
+def compile_applicant(sha256: str, operation: Operation) -> CompiledDocument:
+    """Compile a query of `applicant(idNumber:)`, or raise NotCompiled saying why it stays with the resolvers."""
+    field = operation.field
+    arguments = arguments_of(field, frozenset({"idNumber"}), operation)
+    if "idNumber" not in arguments:
+        raise NotCompiled("applicant needs idNumber")
+    shape, selected = _shape("applicant", APPLICANT, field.selection_set, operation)
+    return CompiledDocument(
+        sha256=sha256,
+        response_key=key_of(field),
+        shape=shape,
+        id_number=arguments["idNumber"],
+        profile=selected.get("profile"),
+        materials=selected.get("materials"),
+        cases=selected.get("cases"),
+        operation_name=operation.name,
+    )
+
+
+def one_query(document: str) -> Operation:
+    """The document's one query and its one root field, or NotCompiled."""
     try:
         parsed = parse(document, no_location=True)
     except GraphQLError as error:
@@ -99,36 +137,28 @@ def compile_document(sha256: str, document: str) -> CompiledDocument:
     if operation.operation is not OperationType.QUERY or operation.directives:
         raise NotCompiled("a query without directives")
     defaults: dict[str, Any] = {}
+    required: set[str] = set()
     for definition in operation.variable_definitions or ():
         if definition.directives:
             raise NotCompiled("a variable with directives")
         name = definition.variable.name.value
         defaults[name] = _literal(definition.default_value) if definition.default_value is not None else None
-    root = _fields(operation.selection_set)
-    if len(root) != 1 or root[0].name.value != "applicant":
-        raise NotCompiled("one root field, applicant")
-    field = root[0]
-    arguments = _arguments(field, frozenset({"idNumber"}), defaults)
-    if "idNumber" not in arguments:
-        raise NotCompiled("applicant needs idNumber")
-    shape, selected = _shape("applicant", APPLICANT, field.selection_set, defaults)
-    return CompiledDocument(
-        sha256=sha256,
-        response_key=_key(field),
-        shape=shape,
-        id_number=arguments["idNumber"],
-        profile=selected.get("profile"),
-        materials=selected.get("materials"),
-        cases=selected.get("cases"),
-        operation_name=operation.name.value if operation.name is not None else None,
+        if isinstance(definition.type, NonNullTypeNode):
+            required.add(name)
+    root = fields_of(operation.selection_set)
+    if len(root) != 1:
+        raise NotCompiled("one root field")
+    return Operation(
+        root[0], defaults, frozenset(required), operation.name.value if operation.name is not None else None
     )
 
 
-def _key(field: FieldNode) -> str:
+def key_of(field: FieldNode) -> str:
+    """The field's response key: its alias, or its name."""
     return field.alias.value if field.alias is not None else field.name.value
 
 
-def _fields(selection_set: SelectionSetNode | None) -> list[FieldNode]:
+def fields_of(selection_set: SelectionSetNode | None) -> list[FieldNode]:
     if selection_set is None:
         raise NotCompiled("a selection")
     fields: list[FieldNode] = []
@@ -151,32 +181,35 @@ def _literal(value: ValueNode) -> Any:
     raise NotCompiled("arguments are strings, integers, lists of them, null or variables")
 
 
-def _arguments(field: FieldNode, allowed: frozenset[str], defaults: Mapping[str, Any]) -> dict[str, Argument]:
+def arguments_of(field: FieldNode, allowed: frozenset[str], operation: Operation) -> dict[str, Argument]:
+    """The field's arguments by name; NotCompiled if it takes one outside `allowed`."""
     found: dict[str, Argument] = {}
     for argument in field.arguments or ():
         name = argument.name.value
         if name not in allowed:
             raise NotCompiled(f"{field.name.value}({name}:) is outside the subset")
-        found[name] = _argument(argument, defaults)
+        found[name] = _argument(argument, operation)
     return found
 
 
-def _argument(argument: ArgumentNode, defaults: Mapping[str, Any]) -> Argument:
+def _argument(argument: ArgumentNode, operation: Operation) -> Argument:
     if isinstance(argument.value, VariableNode):
         name = argument.value.name.value
-        return Argument(variable=name, default=defaults.get(name), given=True)
+        return Argument(
+            variable=name, default=operation.defaults.get(name), given=True, required=name in operation.required
+        )
     return Argument(literal=_literal(argument.value), given=True)
 
 
 def _shape(
-    kind: str, columns: Mapping[str, Any], selection_set: SelectionSetNode | None, defaults: Mapping[str, Any]
+    kind: str, columns: Mapping[str, Any], selection_set: SelectionSetNode | None, operation: Operation
 ) -> tuple[Shape, dict[str, Argument]]:
     members: list[tuple[str, str, Shape | None]] = []
     keys: set[str] = set()
     nested_seen: set[str] = set()
     selected: dict[str, Argument] = {}
-    for field in _fields(selection_set):
-        name, key = field.name.value, _key(field)
+    for field in fields_of(selection_set):
+        name, key = field.name.value, key_of(field)
         if key in keys:
             raise NotCompiled(f"{key} asked twice")
         keys.add(key)
@@ -191,9 +224,9 @@ def _shape(
         if member in nested_seen:
             raise NotCompiled(f"{kind}.{name} asked twice")
         nested_seen.add(member)
-        arguments = _arguments(field, allowed, defaults)
+        arguments = arguments_of(field, allowed, operation)
         if allowed:
             selected[member] = next(iter(arguments.values()), Argument())
-        inner, _ = _shape(member, nested_columns, field.selection_set, defaults)
+        inner, _ = _shape(member, nested_columns, field.selection_set, operation)
         members.append((key, member, inner))
     return Shape(tuple(members)), selected

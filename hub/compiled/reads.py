@@ -1,5 +1,7 @@
 """Answer a compiled document: its plan decided by the policy, one statement, the database's JSON.
 
+(A compiled one-time notice is answered by hub/compiled/notice.py; `answer` sends it there.)
+
 The resolvers, for the same document, guard each part as they reach it; here the whole plan is
 decided first, with the same policy (`hub.access.guard.allows_all`). When every part is allowed
 and the applicant exists, one statement reads the answer as JSON text, the plan's entries are
@@ -20,6 +22,7 @@ from hub.access.actions import AccessRequest, Action
 from hub.access.auth import Role
 from hub.access.context import RequestContext
 from hub.access.guard import allows_all, record_allowed
+from hub.compiled import notice
 from hub.compiled.compiler import CompiledDocument
 from hub.documents.materials import today
 from hub.errors import HubError
@@ -39,9 +42,14 @@ def _strings(value: Any) -> tuple[str, ...] | None:
     raise ValueError
 
 
-async def answer(ctx: RequestContext, document: CompiledDocument, variables: Mapping[str, Any]) -> bytes | None:
+async def answer(
+    ctx: RequestContext, document: CompiledDocument | notice.CompiledNotice, variables: Mapping[str, Any]
+) -> bytes | None:
     """The response body (`{"data":{...}}`) for `document`, or None: let the resolvers serve it."""
-    body = await _answer(ctx, document, variables)
+    if isinstance(document, notice.CompiledNotice):
+        body = await notice.answer(ctx, document, variables)
+    else:
+        body = await _answer(ctx, document, variables)
     COMPILED_READS.labels(path="resolvers" if body is None else "compiled").inc()
     if body is None:
         # The resolvers start afresh, as if this had not run: their purpose look-ups and reads
@@ -53,6 +61,9 @@ async def answer(ctx: RequestContext, document: CompiledDocument, variables: Map
 
 
 async def _answer(ctx: RequestContext, document: CompiledDocument, variables: Mapping[str, Any]) -> bytes | None:
+    given = (document.id_number, document.profile, document.materials, document.cases)
+    if any(argument is not None and argument.missing(variables) for argument in given):
+        return None
     try:
         id_number = document.id_number.value(variables)
         if not isinstance(id_number, str):

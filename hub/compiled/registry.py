@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.compiled.compiler import CompiledDocument, NotCompiled, compile_document
+from hub.compiled.compiler import CompiledDocument, NotCompiled, compile_applicant, one_query
+from hub.compiled.notice import ROOT_FIELD as NOTICE_ROOT_FIELD
+from hub.compiled.notice import CompiledNotice, compile_notice
 from hub.errors import DocumentNotRegistered, InvalidInput
 from storage.models.base import utcnow
 from storage.repositories import compiled as repo
@@ -44,13 +46,27 @@ def parse_document_id(document_id: object) -> str:
     raise InvalidInput("documentId must be sha256: and 64 lower-case hex digits", field="documentId")
 
 
+Compiled = CompiledDocument | CompiledNotice
+
+
+def compile_document(sha256: str, document: str) -> Compiled:
+    """Compile `document` as its root field says, or raise NotCompiled saying why it stays with the resolvers."""
+    operation = one_query(document)
+    root = operation.field.name.value
+    if root == "applicant":
+        return compile_applicant(sha256, operation)
+    if root == NOTICE_ROOT_FIELD:
+        return compile_notice(sha256, operation)
+    raise NotCompiled(f"one root field, applicant or {NOTICE_ROOT_FIELD}")
+
+
 @dataclass(frozen=True, slots=True)
 class Registered:
     """A registered document: its text, and what it compiled to (None: served by the resolvers)."""
 
     sha256: str
     document: str
-    compiled: CompiledDocument | None
+    compiled: Compiled | None
     why_not_compiled: str = ""
 
 

@@ -42,7 +42,8 @@ class ApplicantRecord:
     created_at: datetime
 
     @classmethod
-    def of(cls, row: Applicant) -> ApplicantRecord:
+    def of(cls, row: Applicant | repo.ApplicantColumns) -> ApplicantRecord:
+        """From the entity, or from its columns read as values."""
         return cls(row.id, ApplicantKind(row.kind), row.id_number, row.name, row.created_at)
 
 

@@ -204,7 +204,7 @@ def one_time_notice_of(view: notice.Notice) -> OneTimeNotice:
             )
             for e in view.entries
         ],
-        to_hand_in=len(view.entries) - view.count(notice.Holding.ON_FILE_VALID),
+        to_hand_in=view.to_hand_in,
     )
 
 

@@ -26,18 +26,15 @@ _LATEST = (
     .group_by(CalendarNotice.year)
     .subquery()
 )
-# Built once: it runs on every request that computes a deadline.
-_IN_FORCE = (
-    select(
-        CalendarNotice.id,
-        CalendarNotice.year,
-        CalendarNotice.version,
-        CalendarNotice.reference,
-        CalendarNotice.digest,
-    )
-    .join(_LATEST, (CalendarNotice.year == _LATEST.c.year) & (CalendarNotice.version == _LATEST.c.version))
-    .order_by(CalendarNotice.year)
-)
+# Built once: it runs on every request that computes a deadline (unordered: as a subquery too).
+IN_FORCE = select(
+    CalendarNotice.id,
+    CalendarNotice.year,
+    CalendarNotice.version,
+    CalendarNotice.reference,
+    CalendarNotice.digest,
+).join(_LATEST, (CalendarNotice.year == _LATEST.c.year) & (CalendarNotice.version == _LATEST.c.version))
+_IN_FORCE = IN_FORCE.order_by(CalendarNotice.year)
 
 
 async def notices_in_force(session: AsyncSession) -> list[NoticeInForce]:

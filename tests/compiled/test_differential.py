@@ -63,6 +63,8 @@ query($id: String!, $fields: [String!], $types: [String!]) {
 ALIASES = """
 query($id: String!) { who: applicant(idNumber: $id) { n: name again: name list: cases { r: receiptNumber } } }"""
 NAMED = """query Screen($id: String!) { applicant(idNumber: $id) { name cases { status } } }"""
+# A variable declared non-null: without it GraphQL refuses the request, so the compiled path must not answer.
+REQUIRED = """query($id: String!, $fields: [String!]!) { applicant(idNumber: $id) { name profile(fields: $fields) { field } } }"""
 NOT_COMPILED = """
 query($id: String!) { applicant(idNumber: $id) { ...Seen } }
 fragment Seen on Applicant { name materials { title } }"""
@@ -248,6 +250,7 @@ async def test_compiled_and_resolver_paths_answer_byte_for_byte_alike(hub, clien
             "department": DEPARTMENT,
             "aliases": ALIASES,
             "named": NAMED,
+            "required": REQUIRED,
             "not compiled": NOT_COMPILED,
         }.items():
             documents[name] = (await registry.register(session, document, "test"))[0]
@@ -270,6 +273,8 @@ async def test_compiled_and_resolver_paths_answer_byte_for_byte_alike(hub, clien
         ("everything", "known, last out of range", {"id": world.applicant, "last": 0}),
         ("everything", "known, a wrong type", {"id": world.applicant, "fields": "name"}),
         ("clerk", "id missing", {}),
+        ("required", "known, fields missing", {"id": world.applicant}),
+        ("required", "known, fields null", {"id": world.applicant, "fields": None}),
     ]
     compiled_answers: set[tuple[str, str, str]] = set()
     for principal in world.principals:
@@ -313,4 +318,5 @@ async def test_compiled_and_resolver_paths_answer_byte_for_byte_alike(hub, clien
     )
     assert not any(name in ("auditor", "revoked token") for name, _, _ in compiled_answers)
     assert not any(which in ("unknown", "invalid", "id missing") for _, _, which in compiled_answers)
+    assert not any(which.endswith(("fields missing", "fields null")) for _, _, which in compiled_answers)
     assert not any(document == "not compiled" for _, document, _ in compiled_answers)
