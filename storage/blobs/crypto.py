@@ -143,58 +143,72 @@ class ChunkDecryptor:
         self._chunks = chunk_count(size, chunk_size)
         self._last_sealed = ciphertext_size(size, chunk_size) - (self._chunks - 1) * self._sealed
         self._index = first_index
-        self._buffer = bytearray()
+        self._held = b""
 
-    def _want(self) -> int:
-        return self._last_sealed if self._index == self._chunks - 1 else self._sealed
+    def _whole_chunks(self, available: int) -> list[int]:
+        """The sealed sizes of the whole chunks that `available` bytes hold, in order."""
+        sizes: list[int] = []
+        for index in range(self._index, self._chunks):
+            want = self._last_sealed if index == self._chunks - 1 else self._sealed
+            if available < want:
+                break
+            sizes.append(want)
+            available -= want
+        return sizes
 
-    def _open(self, sealed: bytes | memoryview) -> bytes:
+    def _open_into(self, sealed: memoryview, plaintext: memoryview) -> None:
         final = self._index == self._chunks - 1
         try:
-            plaintext = self._aead.decrypt(_nonce(self._index, final), sealed, self._aad)
+            self._aead.decrypt_into(_nonce(self._index, final), sealed, self._aad, plaintext)
         except InvalidTag:
             raise DecryptionFailed(f"chunk {self._index} failed authentication") from None
         self._index += 1
-        return plaintext
 
-    def feed(self, ciphertext: bytes) -> list[bytes]:
-        """Open every whole chunk available; pieces cut at chunk boundaries are never copied."""
-        if self._buffer:
-            self._buffer += ciphertext
-            return self._open_whole(self._buffer)
-        return self._open_whole(ciphertext)
+    def feed(self, ciphertext: bytes | bytearray | memoryview) -> bytearray:
+        """The plaintext of every whole chunk now available, decrypted into one new buffer.
 
-    def _open_whole(self, data: bytes | bytearray) -> list[bytes]:
-        opened: list[bytes] = []
-        start = 0
+        The stores read whole sealed chunks, so a piece is opened where it lies and its chunks land
+        side by side in one buffer: one allocation and one socket write per piece, not per chunk.
+        Only a chunk cut across pieces is gathered first. If a chunk fails, DecryptionFailed is
+        raised and the buffer, which then holds that chunk's unauthenticated plaintext, is dropped
+        without ever being returned.
+        """
+        data = self._held + ciphertext if self._held else ciphertext
         with memoryview(data) as view:
-            while self._index < self._chunks and len(view) - start >= self._want():
-                want = self._want()
-                opened.append(self._open(view[start : start + want]))
-                start += want
-            rest = bytes(view[start:])
-        self._buffer = bytearray(rest)
-        return opened
+            sizes = self._whole_chunks(len(view))
+            plaintext = bytearray(sum(sizes) - TAG_BYTES * len(sizes))
+            read = written = 0
+            with memoryview(plaintext) as out:
+                for sealed in sizes:
+                    opened = sealed - TAG_BYTES
+                    self._open_into(view[read : read + sealed], out[written : written + opened])
+                    read, written = read + sealed, written + opened
+            self._held = bytes(view[read:])
+        return plaintext
 
     def finish(self, expected_end_index: int) -> None:
         """Raise unless every chunk up to `expected_end_index` (exclusive) arrived whole."""
-        if self._buffer or self._index < expected_end_index:
+        if self._held or self._index < expected_end_index:
             raise DecryptionFailed("the ciphertext ended early or has trailing bytes")
 
 
 def decrypt_range(
     pieces: Iterable[bytes], data_key: bytes, size: int, chunk_size: int, start: int, end: int
-) -> Iterator[bytes]:
-    """Plaintext bytes [start, end] from ciphertext `pieces` covering exactly chunk_span(start, end)."""
+) -> Iterator[memoryview]:
+    """Plaintext bytes [start, end] from ciphertext `pieces` covering exactly chunk_span(start, end).
+
+    One buffer per piece (the plaintext of the whole chunks it completes), cut to the range without
+    copying.
+    """
     first, _, _ = chunk_span(start, end, size, chunk_size)
     last = end // chunk_size
     decryptor = ChunkDecryptor(data_key, size, chunk_size, first)
     position = first * chunk_size
     for piece in pieces:
-        for plaintext in decryptor.feed(piece):
-            lo = max(start - position, 0)
-            hi = min(end + 1 - position, len(plaintext))
-            position += len(plaintext)
-            if lo < hi:
-                yield plaintext[lo:hi] if (lo, hi) != (0, len(plaintext)) else plaintext
+        plaintext = decryptor.feed(piece)
+        lo = max(start - position, 0)
+        hi = min(end + 1 - position, len(plaintext))
+        position += len(plaintext)
+        if lo < hi:
+            yield memoryview(plaintext)[lo:hi]
     decryptor.finish(last + 1)

@@ -19,11 +19,13 @@ from storage.blobs import BlobNotFound, BlobStoreError, StoredObject
 from storage.blobs.crypto import DEFAULT_CHUNK_SIZE, sealed_chunk_size
 
 # Parts and read pieces are whole sealed chunks of the default chunk size, so neither encrypting
-# nor decrypting has to re-cut them. A part is 20 chunks (just over S3's 5 MiB minimum part).
+# nor decrypting has to re-cut them. A part is 20 chunks (just over S3's 5 MiB minimum part); a
+# read piece is 8 chunks, which the document store decrypts into one 2 MiB buffer and sends to the
+# client in one write (docs/documents.md, "Where download time goes").
 PART_SIZE = 20 * sealed_chunk_size(DEFAULT_CHUNK_SIZE)
 MAX_PARTS = 10_000
 PARALLEL_PARTS = 2
-READ_PIECE = 4 * sealed_chunk_size(DEFAULT_CHUNK_SIZE)
+READ_PIECE = 8 * sealed_chunk_size(DEFAULT_CHUNK_SIZE)
 # Fail fast when the store is down: a request waits at most this long for a connection.
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 60

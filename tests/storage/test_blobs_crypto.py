@@ -84,6 +84,34 @@ def test_reordered_dropped_or_appended_chunks_are_detected() -> None:
         decrypt_all(sealed + chunks[0], key, len(data))
 
 
+def test_a_piece_holding_an_altered_chunk_gives_none_of_its_plaintext() -> None:
+    """A piece's chunks are decrypted into one buffer: an altered chunk sinks the whole buffer,
+    authentic chunks before it in the same piece included, so unauthenticated bytes never leave."""
+    key, data = new_data_key(), os.urandom(6 * CHUNK)
+    sealed = bytearray(encrypt(data, key, CHUNK))
+    step = CHUNK + TAG_BYTES
+    sealed[4 * step + 3] ^= 0x01  # chunk 4, the second of the second piece
+    pieces = [bytes(sealed[: 3 * step]), bytes(sealed[3 * step :])]
+    received = []
+    with pytest.raises(DecryptionFailed):
+        for plaintext in decrypt_range(pieces, key, len(data), CHUNK, 0, len(data) - 1):
+            received.append(bytes(plaintext))
+    assert received == [data[: 3 * CHUNK]]
+
+
+def test_each_piece_comes_out_as_one_buffer_cut_to_the_range() -> None:
+    key, data = new_data_key(), os.urandom(7 * CHUNK + 5)
+    sealed = encrypt(data, key, CHUNK)
+    step = CHUNK + TAG_BYTES
+    start, end = CHUNK + 3, 6 * CHUNK + 1
+    _, offset, length = chunk_span(start, end, len(data), CHUNK)
+    covered = sealed[offset : offset + length]
+    pieces = [covered[: 3 * step], covered[3 * step :]]
+    out = list(decrypt_range(pieces, key, len(data), CHUNK, start, end))
+    assert [len(buffer) for buffer in out] == [3 * CHUNK - 3, 2 * CHUNK + 2]
+    assert b"".join(out) == data[start : end + 1]
+
+
 def test_a_chunk_from_another_blob_is_detected() -> None:
     key_a, key_b = new_data_key(), new_data_key()
     a, b = encrypt(os.urandom(CHUNK), key_a, CHUNK), encrypt(os.urandom(CHUNK), key_b, CHUNK)
