@@ -67,7 +67,8 @@ def _associated_data(chunk_size: int) -> bytes:
 
 
 class EncryptingReader:
-    """A file-like `read(n)` over the ciphertext of `size` plaintext bytes read from `source`.
+    """A file-like `read(n)` and `readinto(buffer)` over the ciphertext of `size` plaintext bytes
+    read from `source`.
 
     Object store clients pull from it part by part, so at most one part is ever held in memory.
     """
@@ -84,16 +85,24 @@ class EncryptingReader:
         self._leftover = b""
         self.length = ciphertext_size(size, chunk_size)
 
-    def _seal_next(self) -> bytes:
+    def _next_chunk(self) -> tuple[bytes, bytes]:
+        """The next chunk's nonce and plaintext, read from the source."""
         final = self._index == self._chunks - 1
         want = self._size - self._consumed if final else self._chunk_size
         plaintext = self._source.read(want)
         if len(plaintext) != want:
             raise ValueError("the source ended before its declared size")
         self._consumed += want
-        sealed = self._aead.encrypt(_nonce(self._index, final), plaintext, self._aad)
         self._index += 1
-        return sealed
+        return _nonce(self._index - 1, final), plaintext
+
+    def _next_sealed_size(self) -> int:
+        final = self._index == self._chunks - 1
+        return (self._size - self._consumed if final else self._chunk_size) + TAG_BYTES
+
+    def _seal_next(self) -> bytes:
+        nonce, plaintext = self._next_chunk()
+        return self._aead.encrypt(nonce, plaintext, self._aad)
 
     def read(self, n: int = -1) -> bytes:
         if n is None or n < 0:
@@ -106,6 +115,32 @@ class EncryptingReader:
         joined = b"".join(parts)
         self._leftover = joined[n:]
         return joined[:n] if gathered > n else joined
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        """Fill `buffer` with the next ciphertext (io's `readinto`); returns how much, 0 at the end.
+
+        Whole chunks are sealed straight into the buffer, so a store sending parts of whole chunks
+        holds each part once, not as its chunks plus their joined copy.
+        """
+        with memoryview(buffer) as view:
+            filled = 0
+            if self._leftover:
+                filled = min(len(self._leftover), len(view))
+                view[:filled] = self._leftover[:filled]
+                self._leftover = self._leftover[filled:]
+            while filled < len(view) and self._index < self._chunks:
+                sealed_size = self._next_sealed_size()
+                if len(view) - filled >= sealed_size:
+                    nonce, plaintext = self._next_chunk()
+                    self._aead.encrypt_into(nonce, plaintext, self._aad, view[filled : filled + sealed_size])
+                    filled += sealed_size
+                else:
+                    sealed = self._seal_next()
+                    taken = len(view) - filled
+                    view[filled:] = sealed[:taken]
+                    self._leftover = sealed[taken:]
+                    filled += taken
+            return filled
 
     def __iter__(self) -> Iterator[bytes]:
         if self._leftover:

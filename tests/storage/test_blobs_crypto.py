@@ -57,6 +57,18 @@ def test_the_reader_streams_the_same_ciphertext_in_any_read_sizes() -> None:
     assert b"".join(pieces) == whole
 
 
+def test_the_reader_fills_buffers_of_any_size_with_the_same_ciphertext() -> None:
+    key, data = new_data_key(), os.urandom(10 * CHUNK + 3)
+    whole = encrypt(data, key, CHUNK)
+    step = CHUNK + TAG_BYTES
+    for size in (7, step, 3 * step, 3 * step + 5, len(whole) + 10):
+        reader = EncryptingReader(io.BytesIO(data), key, len(data), CHUNK)
+        pieces = []
+        while filled := reader.readinto(buffer := bytearray(size)):
+            pieces.append(bytes(buffer[:filled]))
+        assert b"".join(pieces) == whole
+
+
 def test_a_flipped_bit_anywhere_is_detected() -> None:
     key, data = new_data_key(), os.urandom(2 * CHUNK + 3)
     sealed = encrypt(data, key, CHUNK)
