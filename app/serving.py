@@ -48,8 +48,8 @@ def return_large_buffers_when_freed() -> None:
     glibc raises the mmap threshold to the largest block freed so far (up to 32 MiB), so after the
     first upload its 5 MiB parts come from the threads' heaps, which keep them once freed:
     measured on a 1 GiB upload, a peak 11 MiB higher and 2 MiB more kept afterwards
-    (docs/documents.md, "Memory of a serving hub"). Fixing the threshold stops that. Where the C
-    library is not glibc, this does nothing.
+    (docs/documents.md, "Downloads and memory, second pass"). Fixing the threshold stops that.
+    Where the C library is not glibc, this does nothing.
     """
     try:
         mallopt = ctypes.CDLL(None).mallopt

@@ -94,8 +94,8 @@ def _china() -> ModuleType:
 
     Imported the usual way, it first runs `holidays.countries/__init__`, which imports all of the
     library's 200-odd countries: 7 MiB more in every serving process, whose first deadline loads
-    the calendar (docs/documents.md, "Memory of a serving hub"). The module needs only the
-    library's shared parts (`holidays.groups`, `holidays.calendars`), which `import holidays`
+    the calendar (docs/documents.md, "Downloads and memory, second pass"). The module needs only
+    the library's shared parts (`holidays.groups`, `holidays.calendars`), which `import holidays`
     loads without the countries. A release that moves the file gets the usual import.
     """
     import holidays
