@@ -18,6 +18,7 @@ more process (app/background.py), replaced like a worker if it dies.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import signal
@@ -28,6 +29,34 @@ from multiprocessing.context import SpawnProcess
 from typing import Any
 
 log = logging.getLogger("hub.serve")
+
+# mallopt(3)'s M_MMAP_THRESHOLD: blocks this size or larger get a mapping of their own, returned to
+# the system when freed. Above a download's 2 MiB buffers, below an upload's 5 MiB S3 parts.
+M_MMAP_THRESHOLD = -3
+OWN_MAPPING_BYTES = 4 * 1024 * 1024
+# mallopt(3)'s M_TRIM_THRESHOLD: free memory kept at the top of a heap before it is given back.
+# Fixing the mmap threshold would leave this at 128 KiB, and a download's 2 MiB buffers would be
+# given back and faulted in again each time (measured: 0.4 CPU-s more per GiB served); glibc's own
+# rule keeps twice the mmap threshold.
+M_TRIM_THRESHOLD = -1
+KEPT_FREE_BYTES = 2 * OWN_MAPPING_BYTES
+
+
+def return_large_buffers_when_freed() -> None:
+    """Keep a serving process's memory at what it holds, not at the most it ever held.
+
+    glibc raises the mmap threshold to the largest block freed so far (up to 32 MiB), so after the
+    first upload its 5 MiB parts come from the threads' heaps, which keep them once freed:
+    measured on a 1 GiB upload, a peak 11 MiB higher and 2 MiB more kept afterwards
+    (docs/documents.md, "Downloads and memory, second pass"). Fixing the threshold stops that.
+    Where the C library is not glibc, this does nothing.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(M_MMAP_THRESHOLD, OWN_MAPPING_BYTES)
+    mallopt(M_TRIM_THRESHOLD, KEPT_FREE_BYTES)
 
 
 def reuse_port_sockets(host: str, port: int, count: int) -> list[socket.socket]:
@@ -52,6 +81,7 @@ def _worker(config: dict[str, Any], sock: socket.socket) -> None:
     import uvicorn
 
     os.environ["HUB_SERVE_BACKGROUND_JOBS"] = "false"  # the background process runs them
+    return_large_buffers_when_freed()
     server = uvicorn.Server(uvicorn.Config(**config))
     server.run(sockets=[sock])
 

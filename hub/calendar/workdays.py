@@ -23,11 +23,15 @@ Conventions, shared by every deadline in the hub:
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from importlib.metadata import version
+from pathlib import Path
+from types import ModuleType
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -81,12 +85,34 @@ def _check_known(day: date) -> None:
 # that never counts a deadline does not need.
 
 
+CHINA_MODULE = "holidays.countries.china"
+
+
+@lru_cache(maxsize=1)
+def _china() -> ModuleType:
+    """The library's `holidays.countries.china`, loaded from its file alone.
+
+    Imported the usual way, it first runs `holidays.countries/__init__`, which imports all of the
+    library's 200-odd countries: 7 MiB more in every serving process, whose first deadline loads
+    the calendar (docs/documents.md, "Downloads and memory, second pass"). The module needs only
+    the library's shared parts (`holidays.groups`, `holidays.calendars`), which `import holidays`
+    loads without the countries. A release that moves the file gets the usual import.
+    """
+    import holidays
+
+    path = Path(holidays.__file__).parent / "countries" / "china.py"
+    spec = importlib.util.spec_from_file_location(CHINA_MODULE, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        return importlib.import_module(CHINA_MODULE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @lru_cache(maxsize=1)
 def library_official_years() -> frozenset[int]:
     """The years whose announced schedule (holidays and makeup days) ships with the library."""
-    from holidays.countries.china import ChinaStaticHolidays
-
-    return frozenset(ChinaStaticHolidays.special_public_holidays)
+    return frozenset(_china().ChinaStaticHolidays.special_public_holidays)
 
 
 @lru_cache(maxsize=256)
@@ -95,9 +121,7 @@ def _library_exceptions(year: int) -> tuple[frozenset[date], frozenset[date]]:
 
     The next year is loaded too: its notice may ask for a makeup working day in late December.
     """
-    from holidays.countries.china import China
-
-    calendar = China(years={year, year + 1})  # type: ignore[no-untyped-call]  # its __init__ is untyped
+    calendar = _china().China(years={year, year + 1})
     days_off = frozenset(day for day in calendar if day.year == year and day.weekday() < _SATURDAY)
     days_worked = frozenset(day for day in calendar.weekend_workdays if day.year == year)
     return days_off, days_worked

@@ -172,7 +172,7 @@ async def _respond(request: Request, ctx: RequestContext, version: VersionRecord
     return StreamingResponse(_chained(first, download.chunks), status, headers, media_type=version.content_type)
 
 
-async def _chained(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _chained(first: bytes | memoryview, rest: AsyncIterator[memoryview]) -> AsyncIterator[bytes | memoryview]:
     yield first
     async for chunk in rest:
         yield chunk

@@ -610,7 +610,7 @@ class Download:
     etag: str
     start: int
     end: int
-    chunks: AsyncIterator[bytes]
+    chunks: AsyncIterator[memoryview]
 
 
 def download_link(ctx: RequestContext, version: VersionRecord) -> DownloadLink:

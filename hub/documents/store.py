@@ -200,7 +200,7 @@ class DocumentStore:
 
     # reading ---------------------------------------------------------------------------------
 
-    async def open(self, blob: BlobRef, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    async def open(self, blob: BlobRef, start: int = 0, end: int | None = None) -> AsyncIterator[memoryview]:
         """Plaintext bytes [start, end] (inclusive), decrypted chunk by chunk as they stream in.
 
         The store is opened before this returns, so a missing object or an unreachable store raises
@@ -213,7 +213,7 @@ class DocumentStore:
         plaintext = decrypt_range(pieces, data_key, blob.size, blob.chunk_size, start, end)
         return self._stream(plaintext, pieces)
 
-    async def _stream(self, plaintext: Iterator[bytes], pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
+    async def _stream(self, plaintext: Iterator[memoryview], pieces: Iterator[bytes]) -> AsyncIterator[memoryview]:
         """Yield batches while the worker thread already fetches and decrypts the next one."""
         ahead = asyncio.ensure_future(self._run(_next_batch, plaintext))
         try:
@@ -314,9 +314,9 @@ class DocumentStore:
                 await session.commit()
 
 
-def _next_batch(plaintext: Iterator[bytes]) -> list[bytes]:
-    """Decrypted chunks worth about DOWNLOAD_BATCH bytes: one thread hop, several socket writes."""
-    parts: list[bytes] = []
+def _next_batch(plaintext: Iterator[memoryview]) -> list[memoryview]:
+    """Plaintext worth about DOWNLOAD_BATCH bytes: one thread hop, one socket write per store piece."""
+    parts: list[memoryview] = []
     gathered = 0
     for piece in plaintext:
         parts.append(piece)

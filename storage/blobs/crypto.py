@@ -67,7 +67,8 @@ def _associated_data(chunk_size: int) -> bytes:
 
 
 class EncryptingReader:
-    """A file-like `read(n)` over the ciphertext of `size` plaintext bytes read from `source`.
+    """A file-like `read(n)` and `readinto(buffer)` over the ciphertext of `size` plaintext bytes
+    read from `source`.
 
     Object store clients pull from it part by part, so at most one part is ever held in memory.
     """
@@ -84,16 +85,24 @@ class EncryptingReader:
         self._leftover = b""
         self.length = ciphertext_size(size, chunk_size)
 
-    def _seal_next(self) -> bytes:
+    def _next_chunk(self) -> tuple[bytes, bytes]:
+        """The next chunk's nonce and plaintext, read from the source."""
         final = self._index == self._chunks - 1
         want = self._size - self._consumed if final else self._chunk_size
         plaintext = self._source.read(want)
         if len(plaintext) != want:
             raise ValueError("the source ended before its declared size")
         self._consumed += want
-        sealed = self._aead.encrypt(_nonce(self._index, final), plaintext, self._aad)
         self._index += 1
-        return sealed
+        return _nonce(self._index - 1, final), plaintext
+
+    def _next_sealed_size(self) -> int:
+        final = self._index == self._chunks - 1
+        return (self._size - self._consumed if final else self._chunk_size) + TAG_BYTES
+
+    def _seal_next(self) -> bytes:
+        nonce, plaintext = self._next_chunk()
+        return self._aead.encrypt(nonce, plaintext, self._aad)
 
     def read(self, n: int = -1) -> bytes:
         if n is None or n < 0:
@@ -106,6 +115,32 @@ class EncryptingReader:
         joined = b"".join(parts)
         self._leftover = joined[n:]
         return joined[:n] if gathered > n else joined
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        """Fill `buffer` with the next ciphertext (io's `readinto`); returns how much, 0 at the end.
+
+        Whole chunks are sealed straight into the buffer, so a store sending parts of whole chunks
+        holds each part once, not as its chunks plus their joined copy.
+        """
+        with memoryview(buffer) as view:
+            filled = 0
+            if self._leftover:
+                filled = min(len(self._leftover), len(view))
+                view[:filled] = self._leftover[:filled]
+                self._leftover = self._leftover[filled:]
+            while filled < len(view) and self._index < self._chunks:
+                sealed_size = self._next_sealed_size()
+                if len(view) - filled >= sealed_size:
+                    nonce, plaintext = self._next_chunk()
+                    self._aead.encrypt_into(nonce, plaintext, self._aad, view[filled : filled + sealed_size])
+                    filled += sealed_size
+                else:
+                    sealed = self._seal_next()
+                    taken = len(view) - filled
+                    view[filled:] = sealed[:taken]
+                    self._leftover = sealed[taken:]
+                    filled += taken
+            return filled
 
     def __iter__(self) -> Iterator[bytes]:
         if self._leftover:
@@ -143,58 +178,72 @@ class ChunkDecryptor:
         self._chunks = chunk_count(size, chunk_size)
         self._last_sealed = ciphertext_size(size, chunk_size) - (self._chunks - 1) * self._sealed
         self._index = first_index
-        self._buffer = bytearray()
+        self._held = b""
 
-    def _want(self) -> int:
-        return self._last_sealed if self._index == self._chunks - 1 else self._sealed
+    def _whole_chunks(self, available: int) -> list[int]:
+        """The sealed sizes of the whole chunks that `available` bytes hold, in order."""
+        sizes: list[int] = []
+        for index in range(self._index, self._chunks):
+            want = self._last_sealed if index == self._chunks - 1 else self._sealed
+            if available < want:
+                break
+            sizes.append(want)
+            available -= want
+        return sizes
 
-    def _open(self, sealed: bytes | memoryview) -> bytes:
+    def _open_into(self, sealed: memoryview, plaintext: memoryview) -> None:
         final = self._index == self._chunks - 1
         try:
-            plaintext = self._aead.decrypt(_nonce(self._index, final), sealed, self._aad)
+            self._aead.decrypt_into(_nonce(self._index, final), sealed, self._aad, plaintext)
         except InvalidTag:
             raise DecryptionFailed(f"chunk {self._index} failed authentication") from None
         self._index += 1
-        return plaintext
 
-    def feed(self, ciphertext: bytes) -> list[bytes]:
-        """Open every whole chunk available; pieces cut at chunk boundaries are never copied."""
-        if self._buffer:
-            self._buffer += ciphertext
-            return self._open_whole(self._buffer)
-        return self._open_whole(ciphertext)
+    def feed(self, ciphertext: bytes | bytearray | memoryview) -> bytearray:
+        """The plaintext of every whole chunk now available, decrypted into one new buffer.
 
-    def _open_whole(self, data: bytes | bytearray) -> list[bytes]:
-        opened: list[bytes] = []
-        start = 0
+        The stores read whole sealed chunks, so a piece is opened where it lies and its chunks land
+        side by side in one buffer: one allocation and one socket write per piece, not per chunk.
+        Only a chunk cut across pieces is gathered first. If a chunk fails, DecryptionFailed is
+        raised and the buffer, which then holds that chunk's unauthenticated plaintext, is dropped
+        without ever being returned.
+        """
+        data = self._held + ciphertext if self._held else ciphertext
         with memoryview(data) as view:
-            while self._index < self._chunks and len(view) - start >= self._want():
-                want = self._want()
-                opened.append(self._open(view[start : start + want]))
-                start += want
-            rest = bytes(view[start:])
-        self._buffer = bytearray(rest)
-        return opened
+            sizes = self._whole_chunks(len(view))
+            plaintext = bytearray(sum(sizes) - TAG_BYTES * len(sizes))
+            read = written = 0
+            with memoryview(plaintext) as out:
+                for sealed in sizes:
+                    opened = sealed - TAG_BYTES
+                    self._open_into(view[read : read + sealed], out[written : written + opened])
+                    read, written = read + sealed, written + opened
+            self._held = bytes(view[read:])
+        return plaintext
 
     def finish(self, expected_end_index: int) -> None:
         """Raise unless every chunk up to `expected_end_index` (exclusive) arrived whole."""
-        if self._buffer or self._index < expected_end_index:
+        if self._held or self._index < expected_end_index:
             raise DecryptionFailed("the ciphertext ended early or has trailing bytes")
 
 
 def decrypt_range(
     pieces: Iterable[bytes], data_key: bytes, size: int, chunk_size: int, start: int, end: int
-) -> Iterator[bytes]:
-    """Plaintext bytes [start, end] from ciphertext `pieces` covering exactly chunk_span(start, end)."""
+) -> Iterator[memoryview]:
+    """Plaintext bytes [start, end] from ciphertext `pieces` covering exactly chunk_span(start, end).
+
+    One buffer per piece (the plaintext of the whole chunks it completes), cut to the range without
+    copying.
+    """
     first, _, _ = chunk_span(start, end, size, chunk_size)
     last = end // chunk_size
     decryptor = ChunkDecryptor(data_key, size, chunk_size, first)
     position = first * chunk_size
     for piece in pieces:
-        for plaintext in decryptor.feed(piece):
-            lo = max(start - position, 0)
-            hi = min(end + 1 - position, len(plaintext))
-            position += len(plaintext)
-            if lo < hi:
-                yield plaintext[lo:hi] if (lo, hi) != (0, len(plaintext)) else plaintext
+        plaintext = decryptor.feed(piece)
+        lo = max(start - position, 0)
+        hi = min(end + 1 - position, len(plaintext))
+        position += len(plaintext)
+        if lo < hi:
+            yield memoryview(plaintext)[lo:hi]
     decryptor.finish(last + 1)

@@ -1,33 +1,42 @@
 """A blob store in an S3-compatible bucket (MinIO, AWS S3, Ceph RGW) through the minio SDK.
 
-Large objects go up as multipart uploads of PART_SIZE parts, so memory stays at a few parts; an
-object becomes visible only when its upload completes, so a failed or killed writer leaves no
-partial object, only an incomplete upload that `remove_partial_writes` aborts.
+Large objects go up as multipart uploads of PART_SIZE parts, PARALLEL_PARTS at a time, each read
+into a buffer of its own only once an earlier part is sent, so memory stays at PARALLEL_PARTS
+parts; an object becomes visible only when its upload completes, so a failed or killed writer
+leaves no partial object, only an incomplete upload that `remove_partial_writes` aborts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, cast
 
 import urllib3
 from minio import Minio
+from minio.datatypes import Part
 from minio.error import MinioException, S3Error
 
 from storage.blobs import BlobNotFound, BlobStoreError, StoredObject
 from storage.blobs.crypto import DEFAULT_CHUNK_SIZE, sealed_chunk_size
 
 # Parts and read pieces are whole sealed chunks of the default chunk size, so neither encrypting
-# nor decrypting has to re-cut them. A part is 20 chunks (just over S3's 5 MiB minimum part).
+# nor decrypting has to re-cut them. A part is 20 chunks (just over S3's 5 MiB minimum part); a
+# read piece is 8 chunks, which the document store decrypts into one 2 MiB buffer and sends to the
+# client in one write (docs/documents.md, "Where download time goes").
 PART_SIZE = 20 * sealed_chunk_size(DEFAULT_CHUNK_SIZE)
 MAX_PARTS = 10_000
 PARALLEL_PARTS = 2
-READ_PIECE = 4 * sealed_chunk_size(DEFAULT_CHUNK_SIZE)
+READ_PIECE = 8 * sealed_chunk_size(DEFAULT_CHUNK_SIZE)
 # Fail fast when the store is down: a request waits at most this long for a connection.
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 60
 STORE_ERRORS = (MinioException, urllib3.exceptions.HTTPError, OSError, ValueError)
+
+
+class _ReadsInto(Protocol):
+    def readinto(self, buffer: bytearray) -> int: ...
 
 
 def _http_client() -> urllib3.PoolManager:
@@ -75,17 +84,55 @@ class S3BlobStore:
         return BlobStoreError(f"cannot {action} on {self.description}: {detail}")
 
     def put(self, name: str, data: BinaryIO, length: int) -> None:
+        part_size = part_size_for(length)
         try:
-            self.client.put_object(
-                self.bucket,
-                self._key(name),
-                data,
-                length,
-                part_size=part_size_for(length),
-                num_parallel_uploads=PARALLEL_PARTS,
-            )
+            if length <= part_size:
+                self.client.put_object(self.bucket, self._key(name), data, length, part_size=part_size)
+            else:
+                self._put_in_parts(self._key(name), data, length, part_size)
         except STORE_ERRORS as error:
             raise self._fail("write blob", error) from None
+
+    def _put_in_parts(self, key: str, data: BinaryIO, length: int, part_size: int) -> None:
+        """A multipart upload holding at most PARALLEL_PARTS parts in memory.
+
+        minio's `put_object` reads a third part (and joins its chunks into a copy) while two are
+        sent: measured, 10 MiB more at the peak of a 1 GiB upload. Its multipart calls are
+        internal to the SDK, like those `remove_partial_writes` uses.
+        """
+        upload_id = self.client._create_multipart_upload(  # noqa: SLF001
+            self.bucket, key, {"Content-Type": "application/octet-stream"}
+        )
+        try:
+            etags = self._upload_parts(key, upload_id, cast(_ReadsInto, data), length, part_size)
+            parts = [Part(number, etag) for number, etag in sorted(etags.items())]
+            self.client._complete_multipart_upload(self.bucket, key, upload_id, parts)  # noqa: SLF001
+        except BaseException:
+            try:
+                self.client._abort_multipart_upload(self.bucket, key, upload_id)  # noqa: SLF001
+            except STORE_ERRORS:
+                pass  # the upload's own error is the one to report; gc aborts what is left
+            raise
+
+    def _upload_parts(self, key: str, upload_id: str, data: _ReadsInto, length: int, part_size: int) -> dict[int, str]:
+        etags: dict[int, str] = {}
+        with ThreadPoolExecutor(PARALLEL_PARTS, thread_name_prefix="s3-part") as pool:
+            sending: dict[Future[str], int] = {}
+            for number, offset in enumerate(range(0, length, part_size), start=1):
+                if len(sending) == PARALLEL_PARTS:
+                    done, _ = wait(sending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        etags[sending.pop(future)] = future.result()
+                part = bytearray(min(part_size, length - offset))
+                if data.readinto(part) != len(part):
+                    raise ValueError("the source ended before its declared size")
+                # minio types the part `bytes`; it only measures, hashes and hands it to urllib3,
+                # which sends any bytes-like body.
+                upload = pool.submit(self.client._upload_part, self.bucket, key, part, None, upload_id, number)  # type: ignore[arg-type]  # noqa: SLF001
+                sending[upload] = number
+            for future, number in sending.items():
+                etags[number] = future.result()
+        return etags
 
     def read(self, name: str, offset: int, length: int) -> Iterator[bytes]:
         try:

@@ -94,3 +94,27 @@ def test_a_deadline_outside_the_years_the_hub_keeps_is_refused_not_guessed() -> 
 def test_dates_are_taken_in_china_not_utc() -> None:
     assert local_date(datetime(2025, 9, 30, 16, 30, tzinfo=UTC)) == date(2025, 10, 1)
     assert local_date(datetime(2025, 9, 30, 15, 59, tzinfo=UTC)) == date(2025, 9, 30)
+
+
+def test_the_china_calendar_loaded_alone_is_the_librarys_china_calendar() -> None:
+    """The hub loads the library's China module without the 200-odd other countries (memory);
+    the calendar it gives must be the very one the usual import gives."""
+    from holidays.countries.china import China
+
+    from hub.calendar.workdays import _china
+
+    for year in (2001, 2020, 2025, 2026, 2027, 2050, 2099):
+        alone, usual = _china().China(years=year), China(years=year)
+        assert dict(alone) == dict(usual)
+        assert alone.weekend_workdays == usual.weekend_workdays
+
+
+def test_a_deadline_loads_no_other_country() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from datetime import date; from hub.calendar.workdays import add_working_days;"
+        "add_working_days(date(2026, 9, 30), 5); print('holidays.countries' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "False\n"

@@ -57,6 +57,18 @@ def test_the_reader_streams_the_same_ciphertext_in_any_read_sizes() -> None:
     assert b"".join(pieces) == whole
 
 
+def test_the_reader_fills_buffers_of_any_size_with_the_same_ciphertext() -> None:
+    key, data = new_data_key(), os.urandom(10 * CHUNK + 3)
+    whole = encrypt(data, key, CHUNK)
+    step = CHUNK + TAG_BYTES
+    for size in (7, step, 3 * step, 3 * step + 5, len(whole) + 10):
+        reader = EncryptingReader(io.BytesIO(data), key, len(data), CHUNK)
+        pieces = []
+        while filled := reader.readinto(buffer := bytearray(size)):
+            pieces.append(bytes(buffer[:filled]))
+        assert b"".join(pieces) == whole
+
+
 def test_a_flipped_bit_anywhere_is_detected() -> None:
     key, data = new_data_key(), os.urandom(2 * CHUNK + 3)
     sealed = encrypt(data, key, CHUNK)
@@ -82,6 +94,34 @@ def test_reordered_dropped_or_appended_chunks_are_detected() -> None:
         decrypt_all(sealed[:-1], key, len(data))
     with pytest.raises(DecryptionFailed):
         decrypt_all(sealed + chunks[0], key, len(data))
+
+
+def test_a_piece_holding_an_altered_chunk_gives_none_of_its_plaintext() -> None:
+    """A piece's chunks are decrypted into one buffer: an altered chunk sinks the whole buffer,
+    authentic chunks before it in the same piece included, so unauthenticated bytes never leave."""
+    key, data = new_data_key(), os.urandom(6 * CHUNK)
+    sealed = bytearray(encrypt(data, key, CHUNK))
+    step = CHUNK + TAG_BYTES
+    sealed[4 * step + 3] ^= 0x01  # chunk 4, the second of the second piece
+    pieces = [bytes(sealed[: 3 * step]), bytes(sealed[3 * step :])]
+    received = []
+    with pytest.raises(DecryptionFailed):
+        for plaintext in decrypt_range(pieces, key, len(data), CHUNK, 0, len(data) - 1):
+            received.append(bytes(plaintext))
+    assert received == [data[: 3 * CHUNK]]
+
+
+def test_each_piece_comes_out_as_one_buffer_cut_to_the_range() -> None:
+    key, data = new_data_key(), os.urandom(7 * CHUNK + 5)
+    sealed = encrypt(data, key, CHUNK)
+    step = CHUNK + TAG_BYTES
+    start, end = CHUNK + 3, 6 * CHUNK + 1
+    _, offset, length = chunk_span(start, end, len(data), CHUNK)
+    covered = sealed[offset : offset + length]
+    pieces = [covered[: 3 * step], covered[3 * step :]]
+    out = list(decrypt_range(pieces, key, len(data), CHUNK, start, end))
+    assert [len(buffer) for buffer in out] == [3 * CHUNK - 3, 2 * CHUNK + 2]
+    assert b"".join(out) == data[start : end + 1]
 
 
 def test_a_chunk_from_another_blob_is_detected() -> None:
