@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.repositories.audit import append_entries_durably
 
@@ -26,8 +26,8 @@ Rows = Sequence[Mapping[str, Any]]
 
 
 class GroupCommit:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
         self._waiting: list[tuple[Rows, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         # Figures for tests and benchmarks: batches written, and requests they held.
@@ -66,8 +66,7 @@ class GroupCommit:
                     _settle(future, None)
 
     async def _insert(self, rows: Rows) -> None:
-        async with self._sessions() as session:
-            await append_entries_durably(session, rows)
+        await append_entries_durably(self._engine, rows)
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:

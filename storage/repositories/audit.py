@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 from sqlalchemy import ColumnElement, Row, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.models import AccessEntry, AuditCheckpoint, AuditLogState, AuditTile, Department
 from storage.models.base import utcnow
@@ -68,20 +68,40 @@ async def append_entries(session: AsyncSession, rows: Sequence[Mapping[str, Any]
     await connection.execute(_QUEUE_INSERT, list(rows))
 
 
-async def append_entries_durably(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Queue entries and commit them: on return they are durable, all of them or none.
+# The queue's insert in PostgreSQL's own SQL, for asyncpg directly: every column but `id` and `seq`.
+QUEUED_COLUMNS: tuple[str, ...] = tuple(c.key for c in _ENTRY_TABLE.columns if c.key not in ("id", "seq"))
+_QUEUE_INSERT_SQL = (
+    f"INSERT INTO {AccessEntry.__tablename__} ({', '.join(QUEUED_COLUMNS)})"
+    f" VALUES ({', '.join(f'${n}' for n in range(1, len(QUEUED_COLUMNS) + 1))})"
+)
 
-    On PostgreSQL one round trip instead of three (BEGIN, the insert, COMMIT): the connection is in
-    autocommit and asyncpg's executemany is atomic on its own (one implicit transaction, committed,
-    and so flushed to the WAL, before the server answers). SQLite's executemany in autocommit would
-    commit row by row, so there the rows are written in a transaction as before.
+
+async def append_entries_durably(engine: AsyncEngine, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Queue entries (each with every column of QUEUED_COLUMNS) and commit them: on return they are
+    durable, all of them or none.
+
+    On PostgreSQL one round trip: asyncpg's executemany outside a transaction is atomic on its own
+    (one implicit transaction, committed, and so flushed to the WAL, before the server answers),
+    and it runs on the driver directly, without a session or SQLAlchemy's statement handling around
+    it (docs/performance.md, "session 6"). SQLite's executemany outside a transaction would commit
+    row by row, so there the rows are written in a transaction.
     """
-    if _dialect(session) == "postgresql":
-        connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    async with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            values = [tuple(_utc(row[c]) if c == "recorded_at" else row[c] for c in QUEUED_COLUMNS) for row in rows]
+            await driver.executemany(_QUEUE_INSERT_SQL, values)
+            return
         await connection.execute(_QUEUE_INSERT, list(rows))
-        return
-    await append_entries(session, rows)
-    await session.commit()
+        await connection.commit()
+
+
+def _utc(moment: datetime) -> datetime:
+    """As the column's type (UTCDateTime) takes it: timezone-aware, in UTC."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given; the hub stores only timezone-aware times")
+    return moment.astimezone(UTC)
 
 
 # sequencing -----------------------------------------------------------------------------------
