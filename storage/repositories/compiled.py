@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import BindParameter, Date, String, TextClause, bindparam, select, text
+from sqlalchemy import ARRAY, BindParameter, Date, Dialect, String, TextClause, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import TrustedDocument
@@ -130,10 +130,10 @@ class _Nested:
     limit: str = ""
 
 
-def _nested(outer: str, member: str, options: Options, *, with_versions: bool = False) -> _Nested:
+def _nested(outer: str, member: str, options: Options, dialect: _Dialect, *, with_versions: bool = False) -> _Nested:
     """How the member `member` of a record of kind `outer` is reached."""
     if (outer, member) == ("applicant", "profile"):
-        where = " AND p.field IN :profile_fields" if options.profile_fields else ""
+        where = f" AND p.field {dialect.among('profile_fields')}" if options.profile_fields else ""
         return _Nested(
             PROFILE,
             True,
@@ -144,7 +144,7 @@ def _nested(outer: str, member: str, options: Options, *, with_versions: bool = 
     if (outer, member) == ("profile", "source"):
         return _Nested(SOURCE, False)
     if (outer, member) == ("applicant", "materials"):
-        where = " AND mt.code IN :material_types" if options.material_types else ""
+        where = f" AND mt.code {dialect.among('material_types')}" if options.material_types else ""
         if with_versions:
             # As the resolvers' read of materials with their versions, which joins the versions.
             where += " AND EXISTS (SELECT 1 FROM material_versions mv WHERE mv.material_id = m.id)"
@@ -185,6 +185,11 @@ _KIND_OF |= {"cases": "case", "items": "case_item", "item": "service_item"}
 class _Dialect:
     def __init__(self, name: str) -> None:
         self.postgresql = name == "postgresql"
+
+    def among(self, parameter: str) -> str:
+        """A condition on a list parameter: one array on PostgreSQL (the statement's text stays the
+        same whatever the list's length), an expanding IN on SQLite."""
+        return f"= ANY(:{parameter})" if self.postgresql else f"IN :{parameter}"
 
     def value(self, column: Column) -> str:
         sql = column.sql
@@ -245,7 +250,7 @@ def _object(dialect: _Dialect, kind: str, columns: dict[str, Column], shape: Sha
             value = dialect.value(columns[member])
         else:
             with_versions = any(inner == "versions" for _, inner, _ in nested_shape.members)
-            nested = _nested(kind, member, options, with_versions=with_versions)
+            nested = _nested(kind, member, options, dialect, with_versions=with_versions)
             element = _object(dialect, _KIND_OF[member], nested.columns, nested_shape, options)
             value = dialect.array(element, nested) if nested.many else element
         parts.append(f"'{prefix}' || {value}")
@@ -269,10 +274,10 @@ def applicant_statement(dialect_name: str, shape: Shape, options: Options) -> Te
         sql = f"SELECT {body} AS answer FROM applicants a WHERE a.id_number = :id_number"
         statement = text(sql)
         parameters: list[BindParameter[Any]] = [bindparam("today", type_=Date)] if ":today" in sql else []
-        if options.profile_fields:
-            parameters.append(bindparam("profile_fields", expanding=True, type_=String))
-        if options.material_types:
-            parameters.append(bindparam("material_types", expanding=True, type_=String))
+        for name, given in (("profile_fields", options.profile_fields), ("material_types", options.material_types)):
+            if given:
+                array = bindparam(name, type_=ARRAY(String))
+                parameters.append(array if dialect.postgresql else bindparam(name, expanding=True, type_=String))
         statement = statement.bindparams(*parameters)
         _STATEMENTS[key] = statement
     return statement
@@ -304,11 +309,30 @@ async def applicant_json(
         parameters["material_types"] = list(material_types)
     if department_id is not None:
         parameters["department_id"] = department_id
-    # Core, not the ORM's execute: a text statement returns no entities, and the ORM's machinery
-    # around it was most of the statement's Python cost.
     connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        # asyncpg's own fetch, as for the log's group commit: SQLAlchemy's execute around a text
+        # statement (its cache key, the parameters, the result) was most of its Python cost.
+        sql, names = _positional(shape, options, statement, connection.dialect)
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        found: str | None = await driver.fetchval(sql, *(parameters[name] for name in names))
+        return found
     answer: str | None = (await connection.execute(statement, parameters)).scalar_one_or_none()
     return answer
+
+
+_POSITIONAL: dict[tuple[Shape, Options], tuple[str, tuple[str, ...]]] = {}
+
+
+def _positional(shape: Shape, options: Options, statement: TextClause, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    """PostgreSQL's statement for `shape` as the driver takes it ($1, $2, ...) and the names of its
+    parameters in that order, compiled once per shape as the statement is built once."""
+    known = _POSITIONAL.get((shape, options))
+    if known is None:
+        compiled = statement.compile(dialect=dialect)
+        known = _POSITIONAL[(shape, options)] = (compiled.string, tuple(compiled.positiontup or ()))
+    return known
 
 
 # The registry of trusted documents.
