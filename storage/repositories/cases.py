@@ -42,6 +42,7 @@ from storage.models.cases import (
 )
 from storage.repositories import applicants as applicants_repo
 from storage.repositories import calendar as calendar_repo
+from storage.repositories import driver
 
 
 async def next_receipt_sequence(session: AsyncSession, day: date) -> int:
@@ -419,8 +420,11 @@ async def materials_on_file(
     if not material_type_ids:
         return []
     connection = await session.connection()
-    statement = _HELD[connection.dialect.name]
-    rows = await connection.execute(statement, {"applicant_id": applicant_id, "type_ids": list(material_type_ids)})
+    parameters = {"applicant_id": applicant_id, "type_ids": list(material_type_ids)}
+    if connection.dialect.name == "postgresql":
+        # asyncpg directly (storage/repositories/driver.py): ids, text and dates need no processing.
+        return [HeldMaterial(*row) for row in await driver.fetch(connection, _HELD["postgresql"], parameters)]
+    rows = await connection.execute(_HELD["sqlite"], parameters)
     return [HeldMaterial(*row) for row in rows]
 
 

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import ARRAY, BindParameter, Date, Dialect, String, TextClause, bindparam, select, text
+from sqlalchemy import ARRAY, BindParameter, Date, String, TextClause, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import TrustedDocument
+from storage.repositories import driver
 
 # How a column is written in JSON.
 Format = Literal["string", "int", "float", "bool", "date", "timestamp", "enum"]
@@ -311,28 +312,11 @@ async def applicant_json(
         parameters["department_id"] = department_id
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
-        # asyncpg's own fetch, as for the log's group commit: SQLAlchemy's execute around a text
-        # statement (its cache key, the parameters, the result) was most of its Python cost.
-        sql, names = _positional(shape, options, statement, connection.dialect)
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
-        found: str | None = await driver.fetchval(sql, *(parameters[name] for name in names))
+        # asyncpg directly: SQLAlchemy's execute around a text statement was most of its Python cost.
+        found: str | None = await driver.fetchval(connection, statement, parameters)
         return found
     answer: str | None = (await connection.execute(statement, parameters)).scalar_one_or_none()
     return answer
-
-
-_POSITIONAL: dict[tuple[Shape, Options], tuple[str, tuple[str, ...]]] = {}
-
-
-def _positional(shape: Shape, options: Options, statement: TextClause, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
-    """PostgreSQL's statement for `shape` as the driver takes it ($1, $2, ...) and the names of its
-    parameters in that order, compiled once per shape as the statement is built once."""
-    known = _POSITIONAL.get((shape, options))
-    if known is None:
-        compiled = statement.compile(dialect=dialect)
-        known = _POSITIONAL[(shape, options)] = (compiled.string, tuple(compiled.positiontup or ()))
-    return known
 
 
 # The registry of trusted documents.
