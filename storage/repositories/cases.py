@@ -360,7 +360,12 @@ async def notice_reads(session: AsyncSession, applicant_id_number: str | None) -
     """`catalog.current_version_id`, `calendar.notices_in_force` and the applicant's columns by
     identifier (canonical), in one round trip."""
     connection = await session.connection()
-    rows = list(await connection.execute(_NOTICE_READS, {"id_number": applicant_id_number}))
+    parameters = {"id_number": applicant_id_number}
+    if connection.dialect.name == "postgresql":
+        # asyncpg directly (storage/repositories/driver.py): numbers, text and a timestamp in UTC.
+        rows = await driver.fetch(connection, _NOTICE_READS, parameters)
+    else:
+        rows = list(await connection.execute(_NOTICE_READS, parameters))
     first = rows[0]
     return NoticeReads(
         first[0],
