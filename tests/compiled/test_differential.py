@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from bench.clerk_query import HUB_QUERY
 from hub.access.auth import Role
@@ -24,8 +24,8 @@ from hub.access.principals import authenticate, revoke_principal
 from hub.compiled import registry
 from hub.demo.cases import load_demo_cases
 from hub.demo.load import CITY_CENTRE, load_demo
-from hub.metrics import COMPILED_READS
-from storage.models import AccessEntry, Applicant, Case
+from storage.models import Applicant, Case
+from tests.compiled.differential import Principal, compiled_count, entries_since, log_position, send
 from tests.support import make_actor, open_visit
 
 CLERK = HUB_QUERY  # bench/clerk_query.py: the clerk's screen
@@ -71,13 +71,6 @@ fragment Seen on Applicant { name materials { title } }"""
 
 UNKNOWN_ID = "11010519491231002X"  # a valid resident ID nobody registered
 INVALID_ID = "123"
-
-
-@dataclass
-class Principal:
-    name: str
-    token: str
-    purpose: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,40 +162,6 @@ async def _world(hub: Any, client: Any) -> World:
     return World(applicant.id_number, other, principals, case_types)
 
 
-async def _log_position(hub: Any) -> int:
-    async with hub.sessions() as session:
-        return int((await session.execute(select(func.coalesce(func.max(AccessEntry.id), 0)))).scalar_one())
-
-
-async def _entries_since(hub: Any, position: int) -> list[tuple[Any, ...]]:
-    async with hub.sessions() as session:
-        rows = await session.execute(select(AccessEntry).where(AccessEntry.id > position))
-        return sorted(
-            (
-                e.principal_id,
-                e.department_code,
-                e.role,
-                e.action,
-                e.outcome,
-                e.applicant_ref,
-                e.object_ref,
-                e.fields,
-                e.material_types,
-                e.purpose,
-                e.reason,
-                e.client_address,
-            )
-            for e in rows.scalars()
-        )
-
-
-async def _send(client: Any, body: dict[str, Any], principal: Principal) -> Any:
-    headers = {"Authorization": f"Bearer {principal.token}"}
-    if principal.purpose is not None:
-        headers["X-Hub-Purpose"] = principal.purpose
-    return await client.http.post("/graphql", json=body, headers=headers)
-
-
 # The accesses of an applicant's fields, each guarded in its own resolver.
 FIELD_ACTIONS = {"profile": "profile.read", "materials": "material.read", "cases": "case.search"}
 
@@ -231,10 +190,6 @@ def _first_difference(compiled: bytes, resolved: bytes) -> str:
     at = next((i for i, (a, b) in enumerate(zip(compiled, resolved, strict=False)) if a != b), None)
     at = min(len(compiled), len(resolved)) if at is None else at
     return f"compiled …{compiled[at - 60 : at + 40]!r}… resolvers …{resolved[at - 60 : at + 40]!r}…"
-
-
-def _compiled_count() -> float:
-    return COMPILED_READS.labels(path="compiled")._value.get()
 
 
 @pytest.mark.usefixtures("settings")
@@ -280,19 +235,19 @@ async def test_compiled_and_resolver_paths_answer_byte_for_byte_alike(hub, clien
     for principal in world.principals:
         for document, which, values in variables:
             found = documents[document]
-            before = await _log_position(hub)
+            before = await log_position(hub)
             extra = (
                 {"operationName": operations[which if which in operations else document]} if document == "named" else {}
             )
-            by_text = await _send(client, {"query": found.document, "variables": values, **extra}, principal)
-            resolver_entries = await _entries_since(hub, before)
-            before = await _log_position(hub)
-            compiled_before = _compiled_count()
-            by_id = await _send(
+            by_text = await send(client, {"query": found.document, "variables": values, **extra}, principal)
+            resolver_entries = await entries_since(hub, before)
+            before = await log_position(hub)
+            compiled_before = compiled_count()
+            by_id = await send(
                 client, {"documentId": f"sha256:{found.sha256}", "variables": values, **extra}, principal
             )
-            compiled_entries = await _entries_since(hub, before)
-            answered_compiled = _compiled_count() > compiled_before
+            compiled_entries = await entries_since(hub, before)
+            answered_compiled = compiled_count() > compiled_before
             if answered_compiled:
                 compiled_answers.add((principal.name, document, which))
             story = f"{document} for {which} applicant as {principal.name}"

@@ -18,14 +18,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from hub.access.auth import Role
 from hub.access.principals import authenticate, revoke_principal
 from hub.compiled import registry
 from hub.compiled.notice import CompiledNotice
-from hub.metrics import COMPILED_READS
-from storage.models import AccessEntry
+from tests.compiled.differential import Principal, compiled_count, entries_since, log_position, send
 from tests.support import make_actor, open_visit
 from tests.support.case_stories import ESTATE_CATALOG, ESTATE_ITEMS, at, load, on_file, register, resident_id
 
@@ -90,13 +89,6 @@ TYPENAME = """query($items: [String!]!) { oneTimeNotice(items: $items) { __typen
 COMPILED = ("everything", "fewer", "aliases", "literals", "without applicant", "id required")
 
 
-@dataclass
-class Principal:
-    name: str
-    token: str
-    purpose: str | None = None
-
-
 @dataclass(frozen=True)
 class World:
     principals: list[Principal]
@@ -146,44 +138,6 @@ async def _world(hub: Any, client: Any) -> World:
         Principal("revoked token", revoked.token),
     ]
     return World(principals, current, stale)
-
-
-async def _log_position(hub: Any) -> int:
-    async with hub.sessions() as session:
-        return int((await session.execute(select(func.coalesce(func.max(AccessEntry.id), 0)))).scalar_one())
-
-
-async def _entries_since(hub: Any, position: int) -> list[tuple[Any, ...]]:
-    async with hub.sessions() as session:
-        rows = await session.execute(select(AccessEntry).where(AccessEntry.id > position))
-        return sorted(
-            (
-                e.principal_id,
-                e.department_code,
-                e.role,
-                e.action,
-                e.outcome,
-                e.applicant_ref,
-                e.object_ref,
-                e.fields,
-                e.material_types,
-                e.purpose,
-                e.reason,
-                e.client_address,
-            )
-            for e in rows.scalars()
-        )
-
-
-async def _send(client: Any, body: dict[str, Any], principal: Principal) -> Any:
-    headers = {"Authorization": f"Bearer {principal.token}"}
-    if principal.purpose is not None:
-        headers["X-Hub-Purpose"] = principal.purpose
-    return await client.http.post("/graphql", json=body, headers=headers)
-
-
-def _compiled_count() -> float:
-    return COMPILED_READS.labels(path="compiled")._value.get()
 
 
 def _requests(world: World) -> list[tuple[str, str, dict[str, Any]]]:
@@ -248,14 +202,14 @@ async def test_compiled_notice_and_resolvers_answer_byte_for_byte_alike(hub, cli
     for principal in world.principals:
         for document, which, values in _requests(world):
             found = documents[document]
-            before = await _log_position(hub)
-            by_text = await _send(client, {"query": found.document, "variables": values}, principal)
-            resolver_entries = await _entries_since(hub, before)
-            before = await _log_position(hub)
-            compiled_before = _compiled_count()
-            by_id = await _send(client, {"documentId": f"sha256:{found.sha256}", "variables": values}, principal)
-            compiled_entries = await _entries_since(hub, before)
-            if _compiled_count() > compiled_before:
+            before = await log_position(hub)
+            by_text = await send(client, {"query": found.document, "variables": values}, principal)
+            resolver_entries = await entries_since(hub, before)
+            before = await log_position(hub)
+            compiled_before = compiled_count()
+            by_id = await send(client, {"documentId": f"sha256:{found.sha256}", "variables": values}, principal)
+            compiled_entries = await entries_since(hub, before)
+            if compiled_count() > compiled_before:
                 compiled_answers.add((principal.name, document, which))
             story = f"{document} for {which} as {principal.name}"
             assert by_id.status_code == by_text.status_code, story
