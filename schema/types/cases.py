@@ -29,6 +29,7 @@ from schema.types.applicants import Applicant, PageInfo
 from schema.types.authorisations import Authorisation, authorisation_of
 from schema.types.catalog import Department, MaterialType, ServiceItem, department_of, material_type_of, service_item_of
 from schema.types.halls import Centre, centre_of
+from schema.types.plain import plain_of
 from storage import models
 from storage.models import cases as case_models
 
@@ -173,18 +174,7 @@ class OneTimeNotice:
 
 
 def _notice_on_file(held: notice.HeldMaterial | None) -> MaterialOnFile | None:
-    if held is None:
-        return None
-    return MaterialOnFile(
-        material_id=held.material_id,
-        material_version_id=held.version_id,
-        version_no=held.version_no,
-        title=held.title,
-        file_name=held.file_name,
-        valid_until=held.valid_until,
-        status=held.status,
-        cancel_reason=held.cancel_reason,
-    )
+    return None if held is None else plain_of(MaterialOnFile, held, material_version_id=held.version_id)
 
 
 def one_time_notice_of(view: notice.Notice) -> OneTimeNotice:

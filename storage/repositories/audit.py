@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.models import AccessEntry, AuditCheckpoint, AuditLogState, AuditTile, Department
 from storage.models.base import utcnow
+from storage.repositories import driver
 
 STATE_ROW = 1
 EMPTY_ROOT = hashlib.sha256(b"").digest()  # RFC 9162: the root of the empty tree
@@ -68,12 +69,9 @@ async def append_entries(session: AsyncSession, rows: Sequence[Mapping[str, Any]
     await connection.execute(_QUEUE_INSERT, list(rows))
 
 
-# The queue's insert in PostgreSQL's own SQL, for asyncpg directly: every column but `id` and `seq`.
+# The queue's insert naming every column but `id` and `seq`, for the driver directly.
 QUEUED_COLUMNS: tuple[str, ...] = tuple(c.key for c in _ENTRY_TABLE.columns if c.key not in ("id", "seq"))
-_QUEUE_INSERT_SQL = (
-    f"INSERT INTO {AccessEntry.__tablename__} ({', '.join(QUEUED_COLUMNS)})"
-    f" VALUES ({', '.join(f'${n}' for n in range(1, len(QUEUED_COLUMNS) + 1))})"
-)
+_QUEUE_INSERT_ALL = insert(_ENTRY_TABLE).values({name: bindparam(name) for name in QUEUED_COLUMNS})
 
 
 async def append_entries_durably(engine: AsyncEngine, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -88,10 +86,9 @@ async def append_entries_durably(engine: AsyncEngine, rows: Sequence[Mapping[str
     """
     async with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None
-            values = [tuple(_utc(row[c]) if c == "recorded_at" else row[c] for c in QUEUED_COLUMNS) for row in rows]
-            await driver.executemany(_QUEUE_INSERT_SQL, values)
+            await driver.executemany(
+                connection, _QUEUE_INSERT_ALL, [{**row, "recorded_at": _utc(row["recorded_at"])} for row in rows]
+            )
             return
         await connection.execute(_QUEUE_INSERT, list(rows))
         await connection.commit()
@@ -172,10 +169,6 @@ _PENDING = (
     .order_by(_ENTRY_TABLE.c.id)
     .limit(bindparam("limit"))
 )
-_PENDING_SQL = (
-    f"SELECT {', '.join(column.key for column in ENTRY_COLUMNS)} FROM {AccessEntry.__tablename__}"
-    " WHERE seq IS NULL ORDER BY id LIMIT $1"
-)
 
 
 async def pending_values(session: AsyncSession, limit: int) -> Sequence[Sequence[Any]]:
@@ -188,10 +181,7 @@ async def pending_values(session: AsyncSession, limit: int) -> Sequence[Sequence
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
         return list((await connection.execute(_PENDING, {"limit": limit})).all())
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    records: Sequence[Sequence[Any]] = await driver.fetch(_PENDING_SQL, limit)
-    return records
+    return await driver.fetch(connection, _PENDING, {"limit": limit})
 
 
 async def assign_sequence(session: AsyncSession, ids: Sequence[int], first_seq: int) -> None:
@@ -350,13 +340,6 @@ async def entries_between(session: AsyncSession, first_seq: int, last_seq: int) 
     return list(result.all())
 
 
-# The same query in PostgreSQL's own SQL, for asyncpg directly (below).
-_ENTRIES_BETWEEN_SQL = (
-    f"SELECT {', '.join(column.key for column in ENTRY_COLUMNS)} FROM {AccessEntry.__tablename__}"
-    " WHERE seq BETWEEN $1 AND $2 ORDER BY seq, id"
-)
-
-
 async def entry_values_between(session: AsyncSession, first_seq: int, last_seq: int) -> Sequence[Sequence[Any]]:
     """The rows of `entries_between`, positional only (ENTRY_COLUMNS order, no attribute names).
 
@@ -367,10 +350,7 @@ async def entry_values_between(session: AsyncSession, first_seq: int, last_seq: 
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
         return await entries_between(session, first_seq, last_seq)
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    records: Sequence[Sequence[Any]] = await driver.fetch(_ENTRIES_BETWEEN_SQL, first_seq, last_seq)
-    return records
+    return await driver.fetch(connection, _ENTRIES_BETWEEN, {"first_seq": first_seq, "last_seq": last_seq})
 
 
 async def statistics(

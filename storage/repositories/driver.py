@@ -53,3 +53,10 @@ async def fetchval(connection: AsyncConnection, statement: ClauseElement, parame
     """The first column of the statement's first row, or None without a row."""
     sql, names, bound = _compiled(statement, connection)
     return await (await _driver(connection)).fetchval(sql, *_arguments(names, bound, parameters))
+
+
+async def executemany(connection: AsyncConnection, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
+    """The statement once per row, in one round trip; outside a transaction, atomic and committed
+    on return (asyncpg's executemany runs as one implicit transaction)."""
+    sql, names, bound = _compiled(statement, connection)
+    await (await _driver(connection)).executemany(sql, [_arguments(names, bound, row) for row in rows])

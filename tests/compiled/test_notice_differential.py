@@ -239,3 +239,13 @@ async def test_compiled_notice_and_resolvers_answer_byte_for_byte_alike(hub, cli
     refused = {"unknown", "invalid", "stale version", "unknown item", "no items", "id missing", "items as one string"}
     assert not any(which in refused for _, _, which in compiled_answers)
     assert not any(document in ("a resolver field", "typename") for _, document, _ in compiled_answers)
+
+    # A caller without the right, by id: refused, and the refusal logged once, as the notice's read.
+    auditor = next(p for p in world.principals if p.name == "auditor")
+    known = next(values for document, which, values in _requests(world) if (document, which) == ("everything", "known"))
+    before = await log_position(hub)
+    refused = await send(
+        client, {"documentId": f"sha256:{documents['everything'].sha256}", "variables": known}, auditor
+    )
+    assert [error["extensions"]["code"] for error in refused.json()["errors"]] == ["FORBIDDEN"]
+    assert [(e[3], e[4], e[5]) for e in await entries_since(hub, before)] == [("notice.read", "denied", BUYER)]
