@@ -359,13 +359,8 @@ _APPLICANT_END = 1 + len(applicants_repo.APPLICANT_COLUMNS)
 async def notice_reads(session: AsyncSession, applicant_id_number: str | None) -> NoticeReads:
     """`catalog.current_version_id`, `calendar.notices_in_force` and the applicant's columns by
     identifier (canonical), in one round trip."""
-    connection = await session.connection()
-    parameters = {"id_number": applicant_id_number}
-    if connection.dialect.name == "postgresql":
-        # asyncpg directly (storage/repositories/driver.py): numbers, text and a timestamp in UTC.
-        rows = await driver.fetch(connection, _NOTICE_READS, parameters)
-    else:
-        rows = list(await connection.execute(_NOTICE_READS, parameters))
+    # On asyncpg directly on PostgreSQL (storage/repositories/driver.py): numbers, text, a UTC timestamp.
+    rows = await driver.fetch(await session.connection(), _NOTICE_READS, {"id_number": applicant_id_number})
     first = rows[0]
     return NoticeReads(
         first[0],
@@ -426,11 +421,8 @@ async def materials_on_file(
         return []
     connection = await session.connection()
     parameters = {"applicant_id": applicant_id, "type_ids": list(material_type_ids)}
-    if connection.dialect.name == "postgresql":
-        # asyncpg directly (storage/repositories/driver.py): ids, text and dates need no processing.
-        return [HeldMaterial(*row) for row in await driver.fetch(connection, _HELD["postgresql"], parameters)]
-    rows = await connection.execute(_HELD["sqlite"], parameters)
-    return [HeldMaterial(*row) for row in rows]
+    # On asyncpg directly on PostgreSQL (storage/repositories/driver.py): ids, text and dates.
+    return [HeldMaterial(*row) for row in await driver.fetch(connection, _HELD[connection.dialect.name], parameters)]
 
 
 # Reviews.

@@ -310,12 +310,8 @@ async def applicant_json(
         parameters["material_types"] = list(material_types)
     if department_id is not None:
         parameters["department_id"] = department_id
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        # asyncpg directly: SQLAlchemy's execute around a text statement was most of its Python cost.
-        found: str | None = await driver.fetchval(connection, statement, parameters)
-        return found
-    answer: str | None = (await connection.execute(statement, parameters)).scalar_one_or_none()
+    # On asyncpg directly on PostgreSQL: SQLAlchemy's execute around it was most of its Python cost.
+    answer: str | None = await driver.fetchval(await session.connection(), statement, parameters)
     return answer
 
 
