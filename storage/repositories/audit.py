@@ -344,10 +344,9 @@ async def entry_values_between(session: AsyncSession, first_seq: int, last_seq: 
     in UTC already, and skipping SQLAlchemy's rows takes a quarter off the CPU an export spends
     (docs/performance.md). SQLite's rows go through SQLAlchemy, which turns its text into times.
     """
-    connection = await session.connection()
-    if connection.dialect.name != "postgresql":
-        return await entries_between(session, first_seq, last_seq)
-    return await driver.fetch(connection, _ENTRIES_BETWEEN, {"first_seq": first_seq, "last_seq": last_seq})
+    return await driver.fetch(
+        await session.connection(), _ENTRIES_BETWEEN, {"first_seq": first_seq, "last_seq": last_seq}
+    )
 
 
 async def statistics(
