@@ -180,7 +180,9 @@ async def one_time_notice(
     those material types; anyone else is refused (FORBIDDEN), and the refusal is logged."""
     codes = _item_codes(item_codes)
     canonical, not_an_identifier = _canonical(applicant_id_number)
-    reads = await repo.notice_reads(ctx.session, canonical)
+    # One connection for the notice's reads, taken once: each `session.connection()` is a greenlet hop.
+    connection = await ctx.session.connection()
+    reads = await repo.notice_reads(connection, canonical)
     version_id, items, required_by_item = await _items_of_version(ctx, codes, catalog_version, reads.catalog_version_id)
     required = materials_required_for(items, required_by_item)
     today = local_date(ctx.hub.clock())
@@ -198,7 +200,7 @@ async def one_time_notice(
             object_ref=notice_ref(item.code for item in items),
         )
         type_ids = [r.material_type.id for r in required]
-        for held in await repo.materials_on_file(ctx.session, applicant.id, type_ids):
+        for held in await repo.materials_on_file(connection, applicant.id, type_ids):
             holdings.setdefault(held.material_type_id, []).append(held)
     calendar = await calendar_of(ctx.session, reads.notices_in_force)
     # One deadline per promised limit: a bundle's dozens of types share a handful of limits.
