@@ -85,6 +85,15 @@ def _arguments(names: Sequence[str], bound: Mapping[str, Any], parameters: Mappi
     return [parameters[name] if name in parameters else bound[name] for name in names]
 
 
+def _processed(compiled: _Compiled, arguments: list[Any]) -> list[Any]:
+    """The arguments as their types bind them (SQLite: times and dates as text, JSON as text)."""
+    for position, name in enumerate(compiled.names):
+        processor = compiled.binds.get(name)
+        if processor is not None:
+            arguments[position] = processor(arguments[position])
+    return arguments
+
+
 async def fetch(connection: AsyncConnection, statement: Executable, parameters: Mapping[str, Any]) -> list[Any]:
     """The statement's rows, positional (asyncpg's records on PostgreSQL, tuples on SQLite)."""
     compiled = _compiled(statement, connection.dialect)
@@ -93,11 +102,7 @@ async def fetch(connection: AsyncConnection, statement: Executable, parameters: 
         return list(await (await _driver(connection)).fetch(compiled.sql, *arguments))
     if connection.dialect.name != "sqlite" or compiled.expanding:
         return list((await connection.execute(statement, parameters)).all())
-    arguments = _arguments(compiled.names, compiled.bound, parameters)
-    for position, name in enumerate(compiled.names):
-        processor = compiled.binds.get(name)
-        if processor is not None:
-            arguments[position] = processor(arguments[position])
+    arguments = _processed(compiled, _arguments(compiled.names, compiled.bound, parameters))
     rows = await (await _driver(connection)).execute_fetchall(compiled.sql, arguments)
     if not compiled.columns:
         return list(rows)
@@ -119,8 +124,18 @@ async def fetchval(connection: AsyncConnection, statement: Executable, parameter
 
 
 async def executemany(connection: AsyncConnection, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
-    """PostgreSQL only: the statement once per row, in one round trip; outside a transaction,
-    atomic and committed on return (asyncpg's executemany runs as one implicit transaction)."""
+    """The statement once per row, committed on return, all rows or none; on a connection outside
+    any transaction.
+
+    On PostgreSQL one round trip: asyncpg's executemany runs as one implicit transaction. On SQLite
+    two calls to aiosqlite's thread, the rows and the commit (sqlite3 begins the transaction before
+    the first insert); if either fails, the pool rolls the connection back as it takes it back.
+    """
     compiled = _compiled(statement, connection.dialect)
     arguments = [_arguments(compiled.names, compiled.bound, row) for row in rows]
-    await (await _driver(connection)).executemany(compiled.sql, arguments)
+    driver = await _driver(connection)
+    if connection.dialect.name == "postgresql":
+        await driver.executemany(compiled.sql, arguments)
+        return
+    await driver.executemany(compiled.sql, [_processed(compiled, each) for each in arguments])
+    await driver.commit()
