@@ -21,9 +21,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from storage.models import MaterialType, ServiceItem
+
+if TYPE_CHECKING:
+    from hub.cases.notice import Requirement
 
 # Bounded, so that a stream of distinct visits cannot grow a process without limit.
 MAX_VISITS = 10_000
@@ -32,13 +35,16 @@ MAX_BUNDLES = 1_000
 
 
 class Bundle(NamedTuple):
-    """Service items of one catalogue version, by code, and what each requires (by item id).
+    """Service items of one catalogue version, by code, what each requires (by item id), and what
+    they require together (hub.cases.notice.materials_required_for), merged once for every request
+    naming the same items rather than on each.
 
     Entities loaded by an earlier request's session: read their columns only, never add them to
     another session."""
 
     items: tuple[ServiceItem, ...]
     required: dict[int, list[tuple[MaterialType, bool]]]
+    requirements: tuple[Requirement, ...]
 
 
 class KnownVisit(NamedTuple):

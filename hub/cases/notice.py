@@ -126,7 +126,9 @@ Items = tuple[int, list[ServiceItem], dict[int, list[tuple[MaterialType, bool]]]
 async def current_items(ctx: RequestContext, item_codes: Sequence[str], catalog_version: int | None = None) -> Items:
     """The items of the current catalogue version with these codes and what each requires, or a refusal."""
     codes = _item_codes(item_codes)
-    return await _items_of_version(ctx, codes, catalog_version, await catalog_repo.current_version_id(ctx.session))
+    version_id = await catalog_repo.current_version_id(ctx.session)
+    version_id, bundle = await _bundle_of_version(ctx, codes, catalog_version, version_id)
+    return version_id, list(bundle.items), bundle.required
 
 
 def _item_codes(item_codes: Sequence[str]) -> list[str]:
@@ -138,9 +140,9 @@ def _item_codes(item_codes: Sequence[str]) -> list[str]:
     return codes
 
 
-async def _items_of_version(
+async def _bundle_of_version(
     ctx: RequestContext, codes: list[str], catalog_version: int | None, version_id: int | None
-) -> Items:
+) -> tuple[int, Bundle]:
     if version_id is None:
         raise UnknownServiceItem("no catalogue has been loaded", field="items", codes=codes)
     if catalog_version is not None and catalog_version != version_id:
@@ -153,16 +155,15 @@ async def _items_of_version(
     bundle = ctx.hub.lookups.bundle(version_id, tuple(codes))
     if bundle is None:
         items, required = await repo.items_with_materials(ctx.session, version_id, codes)
-        bundle = Bundle(tuple(items), required)
+        bundle = Bundle(tuple(items), required, tuple(materials_required_for(items, required)))
         if len(items) == len(codes):  # a refusal is not kept: unknown codes are looked up again
             ctx.hub.lookups.remember_bundle(version_id, tuple(codes), bundle)
-    items, required = list(bundle.items), bundle.required
-    unknown = sorted(set(codes) - {item.code for item in items})
+    unknown = sorted(set(codes) - {item.code for item in bundle.items})
     if unknown:
         raise UnknownServiceItem(
             f"no service item {', '.join(unknown)} in the current catalogue", field="items", codes=unknown
         )
-    return version_id, items, required
+    return version_id, bundle
 
 
 async def one_time_notice(
@@ -180,9 +181,11 @@ async def one_time_notice(
     those material types; anyone else is refused (FORBIDDEN), and the refusal is logged."""
     codes = _item_codes(item_codes)
     canonical, not_an_identifier = _canonical(applicant_id_number)
-    reads = await repo.notice_reads(ctx.session, canonical)
-    version_id, items, required_by_item = await _items_of_version(ctx, codes, catalog_version, reads.catalog_version_id)
-    required = materials_required_for(items, required_by_item)
+    # One connection for the notice's reads, taken once: each `session.connection()` is a greenlet hop.
+    connection = await ctx.session.connection()
+    reads = await repo.notice_reads(connection, canonical)
+    version_id, bundle = await _bundle_of_version(ctx, codes, catalog_version, reads.catalog_version_id)
+    items, required = bundle.items, bundle.requirements
     today = local_date(ctx.hub.clock())
     applicant = None
     holdings: dict[int, list[HeldMaterial]] = {}
@@ -198,7 +201,7 @@ async def one_time_notice(
             object_ref=notice_ref(item.code for item in items),
         )
         type_ids = [r.material_type.id for r in required]
-        for held in await repo.materials_on_file(ctx.session, applicant.id, type_ids):
+        for held in await repo.materials_on_file(connection, applicant.id, type_ids):
             holdings.setdefault(held.material_type_id, []).append(held)
     calendar = await calendar_of(ctx.session, reads.notices_in_force)
     # One deadline per promised limit: a bundle's dozens of types share a handful of limits.
@@ -208,7 +211,7 @@ async def one_time_notice(
         needed = deadlines[requirement.promised_days]
         holding, on_file = classify(holdings.get(requirement.material_type.id, []), today, needed)
         entries.append(NoticeEntry(requirement, needed, holding, on_file))
-    return Notice(applicant, version_id, today, tuple(items), tuple(entries))
+    return Notice(applicant, version_id, today, items, tuple(entries))
 
 
 def _canonical(id_number: str | None) -> tuple[str | None, InvalidInput | None]:

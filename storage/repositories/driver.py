@@ -1,36 +1,78 @@
-"""Statements of the read path run on asyncpg directly, on PostgreSQL (through SQLAlchemy elsewhere).
+"""Statements of the read path run on the driver directly: asyncpg on PostgreSQL, aiosqlite on SQLite.
 
 SQLAlchemy's execute around a statement (its cache key, processing each parameter and each row)
 costs more Python than the rest of a compiled read's own work (docs/performance.md, "session 6").
-A statement built once is compiled here once to PostgreSQL's own form ($1, $2, ...), and runs on
-the session's connection, in its transaction if it has one. Rows come back as asyncpg decodes them,
-without the column types' result processing: only for statements whose columns need none (numbers,
-text, dates, booleans; asyncpg hands timestamps back timezone-aware already).
+A statement built once is compiled here once per dialect, and runs on the session's connection, in
+its transaction if it has one.
+
+On PostgreSQL, in its own form ($1, $2, ...): rows come back as asyncpg decodes them, without the
+column types' result processing, so only for statements whose columns need none (numbers, text,
+dates, booleans; asyncpg hands timestamps back timezone-aware already).
+
+On SQLite, in one call to aiosqlite's thread (`execute_fetchall`) instead of the four SQLAlchemy
+makes (cursor, execute, fetch, close): each is a hop between threads. SQLite keeps dates and times
+as text, so there the parameters and the columns go through their types' processors, as
+SQLAlchemy's own execute would. A list parameter (an expanding IN) is rendered per call by
+SQLAlchemy: such a statement goes through SQLAlchemy's execute.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import ClauseElement, Executable
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
-# id(statement) -> (the statement, its SQL, its parameters' names in order, values bound at build).
-_COMPILED: dict[int, tuple[Executable, str, tuple[str, ...], dict[str, Any]]] = {}
+Processor = Callable[[Any], Any]
 
 
-def _compiled(statement: Executable, connection: AsyncConnection) -> tuple[str, tuple[str, ...], dict[str, Any]]:
-    known = _COMPILED.get(id(statement))
-    if known is None or known[0] is not statement:
-        compiled = cast(SQLCompiler, cast(ClauseElement, statement).compile(dialect=connection.dialect))
-        positions = compiled.positiontup or ()  # asyncpg's dialect is positional: $1, $2, ...
-        # The values bound when the statement was built (its literals); the others must be given.
-        bound = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
-        known = (statement, compiled.string, tuple(positions), bound)
-        _COMPILED[id(statement)] = known
-    return known[1], known[2], known[3]
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A statement in one dialect's SQL: its parameters' names in order, the values bound when it
+    was built (its literals; the others must be given) and, where the driver needs them (SQLite),
+    the parameters' and the columns' processors."""
+
+    statement: Executable
+    sql: str
+    names: tuple[str, ...]
+    bound: dict[str, Any]
+    expanding: bool
+    binds: Mapping[str, Processor]
+    columns: tuple[Processor | None, ...]
+
+
+# (id(statement), dialect name) -> the statement compiled for that dialect.
+_COMPILED: dict[tuple[int, str], _Compiled] = {}
+
+
+def _compiled(statement: Executable, dialect: Dialect) -> _Compiled:
+    known = _COMPILED.get((id(statement), dialect.name))
+    if known is None or known.statement is not statement:
+        compiled = cast(SQLCompiler, cast(ClauseElement, statement).compile(dialect=dialect))
+        binds = {
+            name: processor
+            for name, bind in compiled.binds.items()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        columns = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in compiled._result_columns  # noqa: SLF001  (no public list of the columns' types in order)
+        )
+        known = _Compiled(
+            statement,
+            compiled.string,
+            tuple(compiled.positiontup or ()),  # both dialects are positional: $1, $2, ... and ?
+            {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required},
+            any(bind.expanding for bind in compiled.binds.values()),
+            binds,
+            columns if any(columns) else (),
+        )
+        _COMPILED[id(statement), dialect.name] = known
+    return known
 
 
 async def _driver(connection: AsyncConnection) -> Any:
@@ -43,24 +85,57 @@ def _arguments(names: Sequence[str], bound: Mapping[str, Any], parameters: Mappi
     return [parameters[name] if name in parameters else bound[name] for name in names]
 
 
+def _processed(compiled: _Compiled, arguments: list[Any]) -> list[Any]:
+    """The arguments as their types bind them (SQLite: times and dates as text, JSON as text)."""
+    for position, name in enumerate(compiled.names):
+        processor = compiled.binds.get(name)
+        if processor is not None:
+            arguments[position] = processor(arguments[position])
+    return arguments
+
+
 async def fetch(connection: AsyncConnection, statement: Executable, parameters: Mapping[str, Any]) -> list[Any]:
-    """The statement's rows, positional (asyncpg's records on PostgreSQL, SQLAlchemy's rows elsewhere)."""
-    if connection.dialect.name != "postgresql":
+    """The statement's rows, positional (asyncpg's records on PostgreSQL, tuples on SQLite)."""
+    compiled = _compiled(statement, connection.dialect)
+    if connection.dialect.name == "postgresql":
+        arguments = _arguments(compiled.names, compiled.bound, parameters)
+        return list(await (await _driver(connection)).fetch(compiled.sql, *arguments))
+    if connection.dialect.name != "sqlite" or compiled.expanding:
         return list((await connection.execute(statement, parameters)).all())
-    sql, names, bound = _compiled(statement, connection)
-    return list(await (await _driver(connection)).fetch(sql, *_arguments(names, bound, parameters)))
+    arguments = _processed(compiled, _arguments(compiled.names, compiled.bound, parameters))
+    rows = await (await _driver(connection)).execute_fetchall(compiled.sql, arguments)
+    if not compiled.columns:
+        return list(rows)
+    processors = compiled.columns
+    return [
+        tuple(value if process is None else process(value) for process, value in zip(processors, row, strict=True))
+        for row in rows
+    ]
 
 
 async def fetchval(connection: AsyncConnection, statement: Executable, parameters: Mapping[str, Any]) -> Any:
     """The first column of the statement's first row, or None without a row."""
-    if connection.dialect.name != "postgresql":
-        return (await connection.execute(statement, parameters)).scalar()
-    sql, names, bound = _compiled(statement, connection)
-    return await (await _driver(connection)).fetchval(sql, *_arguments(names, bound, parameters))
+    if connection.dialect.name == "postgresql":
+        compiled = _compiled(statement, connection.dialect)
+        arguments = _arguments(compiled.names, compiled.bound, parameters)
+        return await (await _driver(connection)).fetchval(compiled.sql, *arguments)
+    rows = await fetch(connection, statement, parameters)
+    return rows[0][0] if rows else None
 
 
 async def executemany(connection: AsyncConnection, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
-    """PostgreSQL only: the statement once per row, in one round trip; outside a transaction,
-    atomic and committed on return (asyncpg's executemany runs as one implicit transaction)."""
-    sql, names, bound = _compiled(statement, connection)
-    await (await _driver(connection)).executemany(sql, [_arguments(names, bound, row) for row in rows])
+    """The statement once per row, committed on return, all rows or none; on a connection outside
+    any transaction.
+
+    On PostgreSQL one round trip: asyncpg's executemany runs as one implicit transaction. On SQLite
+    two calls to aiosqlite's thread, the rows and the commit (sqlite3 begins the transaction before
+    the first insert); if either fails, the pool rolls the connection back as it takes it back.
+    """
+    compiled = _compiled(statement, connection.dialect)
+    arguments = [_arguments(compiled.names, compiled.bound, row) for row in rows]
+    driver = await _driver(connection)
+    if connection.dialect.name == "postgresql":
+        await driver.executemany(compiled.sql, arguments)
+        return
+    await driver.executemany(compiled.sql, [_processed(compiled, each) for each in arguments])
+    await driver.commit()

@@ -1,17 +1,22 @@
-"""Statements run on asyncpg directly (storage/repositories/driver.py) bind as SQLAlchemy would.
+"""Statements run on the driver directly (storage/repositories/driver.py) bind as SQLAlchemy would.
 
-The read path's hottest statements skip SQLAlchemy's execute on PostgreSQL: the literals a statement
-was built with must still be bound, lists still go as arrays, and a parameter nobody gave must fail
-loudly rather than be sent as NULL.
+The read path's hottest statements skip SQLAlchemy's execute: the literals a statement was built
+with must still be bound, lists still go as arrays (JSON arrays on SQLite), a parameter nobody gave
+must fail loudly rather than be sent as NULL, and on SQLite, which keeps dates and times as text,
+the values must come back as SQLAlchemy's types give them.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from typing import Any
+
 import pytest
-from sqlalchemy import BigInteger, Integer, bindparam, column, func, literal, select, values
+from sqlalchemy import JSON, BigInteger, Date, Integer, bindparam, column, event, func, literal, select, values
 from sqlalchemy.dialects import postgresql
 
 from storage.db import create_engine
+from storage.models.base import UTCDateTime
 from storage.repositories import driver
 
 NUMBERS = values(column("n", Integer), name="numbers").data([(1,), (2,), (3,), (4,)])
@@ -36,5 +41,49 @@ async def test_a_statement_on_the_driver_answers_as_through_sqlalchemy(database_
             assert await driver.fetchval(connection, STATEMENT, {"wanted": [9]}) is None
             with pytest.raises(KeyError):
                 await driver.fetch(connection, STATEMENT, {})
+    finally:
+        await engine.dispose()
+
+
+WANTED = func.json_each(bindparam("wanted", type_=JSON)).table_valued("value")
+SQLITE_STATEMENT = (
+    select(
+        WANTED.c.value.label("n"),
+        literal(date(2026, 11, 30), Date).label("day"),
+        bindparam("at", type_=UTCDateTime).label("at"),
+    )
+    .where(WANTED.c.value != literal(4))
+    .order_by(WANTED.c.value)
+)
+
+
+async def test_on_sqlite_a_statement_runs_in_one_call_and_answers_as_through_sqlalchemy(database_urls) -> None:
+    if "sqlite" not in database_urls:
+        pytest.skip("the one-call path is SQLite's")
+    engine = create_engine(database_urls["sqlite"])
+    sent: list[str] = []
+
+    def count(*arguments: Any) -> None:
+        sent.append(arguments[2])
+
+    at = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+    parameters = {"wanted": [2, 4, 3], "at": at}
+    try:
+        async with engine.connect() as connection:
+            through_sqlalchemy = [tuple(row) for row in await connection.execute(SQLITE_STATEMENT, parameters)]
+            event.listen(engine.sync_engine, "before_cursor_execute", count)
+            direct = await driver.fetch(connection, SQLITE_STATEMENT, parameters)
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+            assert direct == through_sqlalchemy == [(2, date(2026, 11, 30), at), (3, date(2026, 11, 30), at)]
+            assert sent == []  # not through SQLAlchemy's execute
+            assert await driver.fetchval(connection, SQLITE_STATEMENT, {"wanted": [4], "at": at}) is None
+            assert await driver.fetchval(connection, SQLITE_STATEMENT, {"wanted": [3], "at": at}) == 3
+            with pytest.raises(KeyError):
+                await driver.fetch(connection, SQLITE_STATEMENT, {"at": at})
+            # A list rendered per call (an expanding IN) goes through SQLAlchemy, which renders it.
+            expanding = select(WANTED.c.value).where(WANTED.c.value.in_(bindparam("some", expanding=True)))
+            assert [
+                tuple(row) for row in await driver.fetch(connection, expanding, {"wanted": [1, 2], "some": [2]})
+            ] == [(2,)]
     finally:
         await engine.dispose()
