@@ -16,9 +16,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from hub import outbound
 from hub.access.context import RequestContext, all_or_nothing
@@ -26,6 +24,9 @@ from hub.documents.materials import FileUpload, NewMaterial, add_material, super
 from hub.errors import InvalidInput, SourceUrlNotAllowed
 from hub.settings import Settings
 from storage.repositories import connectors as repo
+
+if TYPE_CHECKING:
+    import httpx
 
 DOCUMENT_LIMIT = 20 * 1024 * 1024  # an e-licence is a PDF or an image, never this large
 ALLOWLIST_SETTING = "HUB_CONNECTOR_ALLOWED_HOSTS"
@@ -113,6 +114,8 @@ async def document_bytes(document: Document, http: httpx.AsyncClient) -> bytes:
         except (binascii.Error, ValueError):
             raise InvalidInput("the document's content is not base64", field="document.content") from None
     else:
+        import httpx  # loaded with `http`, the client (hub.outbound.client)
+
         assert document.url is not None
         try:
             response = await http.get(document.url)
