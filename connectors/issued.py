@@ -34,7 +34,7 @@ ALLOWLIST_SETTING = "HUB_CONNECTOR_ALLOWED_HOSTS"
 
 def source_client(settings: Settings, timeout: float) -> httpx.AsyncClient:
     """The client every pull fetches with: only hosts and addresses `HUB_CONNECTOR_ALLOWED_HOSTS`
-    admits, as webhooks are sent (hub/outbound.py). A document URL comes from the source's data, not
+    admits, as webhooks are sent (hub/outbound/). A document URL comes from the source's data, not
     from the operator: without the checks a source could point the hub at its own network."""
     return outbound.client(
         outbound.Allowlist.of(settings.connector_allowed_hosts), connect_timeout=timeout, read_timeout=timeout

@@ -13,7 +13,7 @@ and the first page's `ETag` is sent back as `If-None-Match`, so an unchanged sou
 and the run reads nothing. Requests are spaced to a rate limit, and a 5xx answer, a timeout or a
 broken connection is retried with exponential backoff before the run gives up. Every URL fetched
 (the source, the `next` pages, the documents) passes the outbound checks of webhooks
-(hub/outbound.py) against `HUB_CONNECTOR_ALLOWED_HOSTS`.
+(hub/outbound/) against `HUB_CONNECTOR_ALLOWED_HOSTS`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How a delivery is sent: one POST over the shared outbound client (hub/outbound.py: the
+"""How a delivery is sent: one POST over the shared outbound client (hub/outbound/: the
 allowlist, address checks at connect time, no redirects, timeouts), reading at most a capped
 number of response bytes."""
 
