@@ -8,17 +8,22 @@ import sys
 
 import pytest
 
-PROBE = """
-import sys
+# Run as `python -c PREAMBLE + probe serving|default`: "serving" sets the process up as `hub serve` does.
+PREAMBLE = """
+import sys, time
 from pathlib import Path
+
+from app.serving import TRIM_EVERY_SECONDS, give_freed_memory_back
 
 def rss_mib():
     line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS:"))
     return int(line.split()[1]) / 1024
 
 if sys.argv[1] == "serving":
-    from app.serving import give_freed_memory_back
     give_freed_memory_back()
+"""
+
+PROBE = """
 earlier = bytearray(12 << 20)  # an earlier, larger buffer: glibc's default then serves 5 MiB from its heap
 del earlier
 before = rss_mib()
@@ -27,22 +32,9 @@ del part
 print(rss_mib() - before)
 """
 
-
 # A download's 2 MiB buffers come from the heap; once something allocated after them is still held,
 # glibc gives their pages back only when asked (malloc_trim).
 TRIM_PROBE = """
-import sys, time
-from pathlib import Path
-
-def rss_mib():
-    line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS:"))
-    return int(line.split()[1]) / 1024
-
-if sys.argv[1] == "serving":
-    from app.serving import TRIM_EVERY_SECONDS, give_freed_memory_back
-    give_freed_memory_back()
-else:
-    TRIM_EVERY_SECONDS = 2.0
 pieces = [bytearray(2 << 20) for _ in range(16)]
 later = bytearray(64 << 10)
 del pieces
@@ -53,7 +45,7 @@ print(before - rss_mib())
 
 
 def _probe(probe: str, mode: str) -> float:
-    run = subprocess.run([sys.executable, "-c", probe, mode], capture_output=True, text=True, check=True)
+    run = subprocess.run([sys.executable, "-c", PREAMBLE + probe, mode], capture_output=True, text=True, check=True)
     return float(run.stdout)
 
 
