@@ -99,8 +99,8 @@ def client(
     """An HTTP client that connects only where `allowlist` admits, follows no redirect, ignores proxies.
 
     httpx is imported here, with the first client: a serving process that sends nothing (a webhook
-    worker with no delivery due, no connector pull) never loads it (2.5 MiB, and 3 more where its
-    command-line client's libraries are installed).
+    worker with no delivery due, no connector pull) never loads it (3 MiB, and 3 more where rich
+    and pygments, which its command-line client imports, are installed).
     """
     from hub.outbound._http import checked_client
 
