@@ -214,18 +214,13 @@ class DocumentStore:
         return self._stream(plaintext, pieces)
 
     async def _stream(self, plaintext: Iterator[memoryview], pieces: Iterator[bytes]) -> AsyncIterator[memoryview]:
-        """Yield batches while the worker thread already fetches and decrypts the next one.
-
-        Pieces are popped as they are yielded, so none is kept here once handed on: a sent piece
-        is freed while the next is decrypted, not after.
-        """
+        """Yield batches while the worker thread already fetches and decrypts the next one."""
         ahead = asyncio.ensure_future(self._run(_next_batch, plaintext))
         try:
             while batch := await ahead:
                 ahead = asyncio.ensure_future(self._run(_next_batch, plaintext))
-                batch.reverse()
-                while batch:
-                    yield batch.pop()
+                for piece in batch:
+                    yield piece
         finally:
             # The iterator may still be running in its thread: let it finish before closing it.
             await asyncio.gather(ahead, return_exceptions=True)

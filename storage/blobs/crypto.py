@@ -240,14 +240,10 @@ def decrypt_range(
     decryptor = ChunkDecryptor(data_key, size, chunk_size, first)
     position = first * chunk_size
     for piece in pieces:
-        # Neither buffer outlives its turn (a suspended generator keeps its locals): the ciphertext
-        # is dropped once opened, the plaintext once handed on, not when the next one replaces it.
         plaintext = decryptor.feed(piece)
-        del piece
         lo = max(start - position, 0)
         hi = min(end + 1 - position, len(plaintext))
         position += len(plaintext)
         if lo < hi:
             yield memoryview(plaintext)[lo:hi]
-        del plaintext
     decryptor.finish(last + 1)

@@ -156,12 +156,8 @@ class S3BlobStore:
         return self._pieces(response)
 
     def _pieces(self, response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
-        """READ_PIECE bytes at a time, each let go of before the next is read: urllib3's `stream`
-        holds its last piece until the next one has arrived, two pieces where one is needed."""
         try:
-            while piece := response.read(READ_PIECE):
-                yield piece
-                del piece
+            yield from response.stream(READ_PIECE)
         except STORE_ERRORS as error:
             raise self._fail("read blob", error) from None
         finally:
