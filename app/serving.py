@@ -25,7 +25,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 from multiprocessing.context import SpawnProcess
 from typing import Any
 
@@ -47,11 +46,6 @@ KEPT_FREE_BYTES = 2 * OWN_MAPPING_BYTES
 # after transfers were each 3 MiB lower (docs/documents.md, "Memory, third pass").
 M_ARENA_MAX = -8
 ARENAS = 2
-# How often a serving process hands the free pages inside its heaps back to the system
-# (malloc_trim(3)). Buffers a transfer freed below the top of a heap, under what later requests
-# allocated, stay resident otherwise: measured, 10 MiB of a download's and an upload's buffers
-# still resident after them. A trim with nothing to give back takes microseconds.
-TRIM_EVERY_SECONDS = 2.0
 
 
 def give_freed_memory_back() -> None:
@@ -61,25 +55,17 @@ def give_freed_memory_back() -> None:
     first upload its 5 MiB parts come from the threads' heaps, which keep them once freed:
     measured on a 1 GiB upload, a peak 11 MiB higher and 2 MiB more kept afterwards
     (docs/documents.md, "Downloads and memory, second pass"). Fixing the threshold stops that.
-    Threads share ARENAS heaps instead of one each (arenas made before the call stay), and a
-    thread gives free pages back every TRIM_EVERY_SECONDS. Where the C library is not glibc, this
-    does nothing.
+    Threads share ARENAS heaps instead of one each (arenas made before the call stay). What a
+    large transfer freed under later allocations is given back after it (storage/blobs/memory.py).
+    Where the C library is not glibc, this does nothing.
     """
     try:
-        libc = ctypes.CDLL(None)
-        mallopt, malloc_trim = libc.mallopt, libc.malloc_trim
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return
     mallopt(M_MMAP_THRESHOLD, OWN_MAPPING_BYTES)
     mallopt(M_TRIM_THRESHOLD, KEPT_FREE_BYTES)
     mallopt(M_ARENA_MAX, ARENAS)
-    threading.Thread(target=_trim_forever, args=(malloc_trim,), name="malloc-trim", daemon=True).start()
-
-
-def _trim_forever(malloc_trim: Any) -> None:
-    while True:
-        time.sleep(TRIM_EVERY_SECONDS)
-        malloc_trim(0)
 
 
 def reuse_port_sockets(host: str, port: int, count: int) -> list[socket.socket]:
