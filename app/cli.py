@@ -91,9 +91,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         from app.serving import serve_workers
 
         serve_workers(config, host, port, workers)
-    from app.serving import return_large_buffers_when_freed
+    from app.serving import give_freed_memory_back
 
-    return_large_buffers_when_freed()
+    give_freed_memory_back()
     uvicorn.run(**config)
 
 

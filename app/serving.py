@@ -40,15 +40,23 @@ OWN_MAPPING_BYTES = 4 * 1024 * 1024
 # rule keeps twice the mmap threshold.
 M_TRIM_THRESHOLD = -1
 KEPT_FREE_BYTES = 2 * OWN_MAPPING_BYTES
+# mallopt(3)'s M_ARENA_MAX: how many heaps ("arenas") threads allocate from. glibc's default, 8 per
+# core, gives each worker thread (anyio's, the S3 part senders) a heap of its own sooner or later,
+# and each keeps up to KEPT_FREE_BYTES free; with two, a 1 GiB upload's peak and the idle footprint
+# after transfers were each 3 MiB lower (docs/documents.md, "Memory, third pass").
+M_ARENA_MAX = -8
+ARENAS = 2
 
 
-def return_large_buffers_when_freed() -> None:
+def give_freed_memory_back() -> None:
     """Keep a serving process's memory at what it holds, not at the most it ever held.
 
     glibc raises the mmap threshold to the largest block freed so far (up to 32 MiB), so after the
     first upload its 5 MiB parts come from the threads' heaps, which keep them once freed:
     measured on a 1 GiB upload, a peak 11 MiB higher and 2 MiB more kept afterwards
     (docs/documents.md, "Downloads and memory, second pass"). Fixing the threshold stops that.
+    Threads share ARENAS heaps instead of one each (arenas made before the call stay). What a
+    large transfer freed under later allocations is given back after it (storage/blobs/memory.py).
     Where the C library is not glibc, this does nothing.
     """
     try:
@@ -57,6 +65,7 @@ def return_large_buffers_when_freed() -> None:
         return
     mallopt(M_MMAP_THRESHOLD, OWN_MAPPING_BYTES)
     mallopt(M_TRIM_THRESHOLD, KEPT_FREE_BYTES)
+    mallopt(M_ARENA_MAX, ARENAS)
 
 
 def reuse_port_sockets(host: str, port: int, count: int) -> list[socket.socket]:
@@ -81,7 +90,7 @@ def _worker(config: dict[str, Any], sock: socket.socket) -> None:
     import uvicorn
 
     os.environ["HUB_SERVE_BACKGROUND_JOBS"] = "false"  # the background process runs them
-    return_large_buffers_when_freed()
+    give_freed_memory_back()
     server = uvicorn.Server(uvicorn.Config(**config))
     server.run(sockets=[sock])
 

@@ -16,9 +16,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from hub import outbound
 from hub.access.context import RequestContext, all_or_nothing
@@ -27,13 +25,16 @@ from hub.errors import InvalidInput, SourceUrlNotAllowed
 from hub.settings import Settings
 from storage.repositories import connectors as repo
 
+if TYPE_CHECKING:
+    import httpx
+
 DOCUMENT_LIMIT = 20 * 1024 * 1024  # an e-licence is a PDF or an image, never this large
 ALLOWLIST_SETTING = "HUB_CONNECTOR_ALLOWED_HOSTS"
 
 
 def source_client(settings: Settings, timeout: float) -> httpx.AsyncClient:
     """The client every pull fetches with: only hosts and addresses `HUB_CONNECTOR_ALLOWED_HOSTS`
-    admits, as webhooks are sent (hub/outbound.py). A document URL comes from the source's data, not
+    admits, as webhooks are sent (hub/outbound/). A document URL comes from the source's data, not
     from the operator: without the checks a source could point the hub at its own network."""
     return outbound.client(
         outbound.Allowlist.of(settings.connector_allowed_hosts), connect_timeout=timeout, read_timeout=timeout
@@ -113,6 +114,8 @@ async def document_bytes(document: Document, http: httpx.AsyncClient) -> bytes:
         except (binascii.Error, ValueError):
             raise InvalidInput("the document's content is not base64", field="document.content") from None
     else:
+        import httpx  # loaded with `http`, the client (hub.outbound.client)
+
         assert document.url is not None
         try:
             response = await http.get(document.url)

@@ -13,7 +13,7 @@ and the first page's `ETag` is sent back as `If-None-Match`, so an unchanged sou
 and the run reads nothing. Requests are spaced to a rate limit, and a 5xx answer, a timeout or a
 broken connection is retried with exponential backoff before the run gives up. Every URL fetched
 (the source, the `next` pages, the documents) passes the outbound checks of webhooks
-(hub/outbound.py) against `HUB_CONNECTOR_ALLOWED_HOSTS`.
+(hub/outbound/) against `HUB_CONNECTOR_ALLOWED_HOSTS`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from connectors.issued import (
     MaterialResult,
@@ -43,6 +41,9 @@ from hub.access.principals import principal_context
 from hub.errors import HubError, InvalidInput, SourceUnavailable
 from storage.models.base import utcnow
 from storage.repositories import connectors as repo
+
+if TYPE_CHECKING:
+    import httpx
 
 SINCE_PARAMETER = "since"
 
@@ -83,6 +84,8 @@ async def fetch(
     http: httpx.AsyncClient, pacer: Pacer, source: RestSource, url: str, params: dict[str, str], headers: dict[str, str]
 ) -> httpx.Response:
     """One GET, retried with backoff on 5xx, timeouts and broken connections."""
+    import httpx  # loaded with `http`, the client (hub.outbound.client)
+
     for attempt in range(source.retries + 1):
         await pacer.wait()
         try:

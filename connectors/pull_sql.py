@@ -22,9 +22,8 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -37,6 +36,9 @@ from hub.access.principals import principal_context
 from hub.errors import HubError, InvalidInput
 from storage.models.base import utcnow
 from storage.repositories import connectors as repo
+
+if TYPE_CHECKING:
+    import httpx
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = ("id_number", "name", "verified")

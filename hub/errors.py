@@ -120,7 +120,7 @@ class SourceUnavailable(HubError):
 
 class SourceUrlNotAllowed(InvalidInput):
     """A URL a connector would fetch (a page, a document) is off `HUB_CONNECTOR_ALLOWED_HOSTS`, or
-    its host resolves to an address outbound requests may not reach (hub/outbound.py)."""
+    its host resolves to an address outbound requests may not reach (hub/outbound/)."""
 
     code = "SOURCE_URL_NOT_ALLOWED"
 

@@ -15,12 +15,14 @@ import base64
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from hub.audit.checkpoint import CheckpointError
 from hub.audit.cosignature import WitnessKey, add_signature_lines, cosignatures, parse_witness_key
 from hub.metrics import AUDIT_WITNESS_FAILURES
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("hub.audit")
 
@@ -93,6 +95,7 @@ async def collect_cosignatures(
     witnesses: list[ConfiguredWitness], origin: str, size: int, note: str, proof_for: ProofFor, timeout: float
 ) -> str:
     """The note with the cosignature of every witness that gave one."""
+    import httpx  # here, not at start-up: only a hub with witnesses configured asks them
 
     async def one(client: httpx.AsyncClient, witness: ConfiguredWitness) -> str | None:
         try:

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.documents._derived_keys import blob_naming_key
 from hub.errors import BlobCorrupted, BlobStoreUnavailable, UploadInProgress
 from hub.keys.keyring import Keyring, KeyringError
-from storage.blobs import BlobNotFound, BlobStore, BlobStoreError
+from storage.blobs import BlobNotFound, BlobStore, BlobStoreError, memory
 from storage.blobs.crypto import (
     DEFAULT_CHUNK_SIZE,
     DecryptionFailed,
@@ -184,6 +184,8 @@ class DocumentStore:
         except BaseException:
             await self._forget_pending(blob_id, wrapped)
             raise
+        finally:
+            await to_thread.run_sync(memory.after_transfer, reader.length)
         async with self.sessions() as session:
             stored = await repo.mark_stored(session, blob_id, wrapped, utcnow())
             await session.commit()
@@ -211,9 +213,11 @@ class DocumentStore:
         _, offset, length = chunk_span(start, end, blob.size, blob.chunk_size)
         pieces = await self._run(self.store.read, blob.name, offset, length)
         plaintext = decrypt_range(pieces, data_key, blob.size, blob.chunk_size, start, end)
-        return self._stream(plaintext, pieces)
+        return self._stream(plaintext, pieces, length)
 
-    async def _stream(self, plaintext: Iterator[memoryview], pieces: Iterator[bytes]) -> AsyncIterator[memoryview]:
+    async def _stream(
+        self, plaintext: Iterator[memoryview], pieces: Iterator[bytes], length: int
+    ) -> AsyncIterator[memoryview]:
         """Yield batches while the worker thread already fetches and decrypts the next one."""
         ahead = asyncio.ensure_future(self._run(_next_batch, plaintext))
         try:
@@ -224,7 +228,7 @@ class DocumentStore:
         finally:
             # The iterator may still be running in its thread: let it finish before closing it.
             await asyncio.gather(ahead, return_exceptions=True)
-            await to_thread.run_sync(_close, pieces)
+            await to_thread.run_sync(_close, pieces, length)
 
     async def read_all(self, blob: BlobRef) -> bytes:
         """The whole plaintext, for small blobs."""
@@ -326,7 +330,8 @@ def _next_batch(plaintext: Iterator[memoryview]) -> list[memoryview]:
     return parts
 
 
-def _close(pieces: Iterator[bytes]) -> None:
+def _close(pieces: Iterator[bytes], length: int) -> None:
     close = getattr(pieces, "close", None)
     if close is not None:
         close()
+    memory.after_transfer(length)

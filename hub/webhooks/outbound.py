@@ -1,4 +1,4 @@
-"""How a delivery is sent: one POST over the shared outbound client (hub/outbound.py: the
+"""How a delivery is sent: one POST over the shared outbound client (hub/outbound/: the
 allowlist, address checks at connect time, no redirects, timeouts), reading at most a capped
 number of response bytes."""
 
@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from hub import outbound
 from hub.errors import WebhookUrlNotAllowed
 from hub.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 ALLOWLIST_SETTING = "HUB_WEBHOOK_ALLOWED_HOSTS"
 
@@ -49,6 +51,8 @@ async def send(
     http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], max_response_bytes: int
 ) -> Answer:
     """POST once. A 3xx is a failure (not followed); the response is read up to the cap, then dropped."""
+    import httpx  # loaded with `http`, the client (hub.outbound.client)
+
     started = time.perf_counter()
     try:
         async with http.stream("POST", url, content=body, headers=headers) as response:

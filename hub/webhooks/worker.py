@@ -21,8 +21,7 @@ import socket
 import uuid
 from contextlib import suppress
 from datetime import datetime, timedelta
-
-import httpx
+from typing import TYPE_CHECKING
 
 from hub.access.context import Hub
 from hub.keys.keyring import Keyring
@@ -33,6 +32,9 @@ from storage.models.base import utcnow
 from storage.models.webhooks import DeliveryStatus, WebhookAttempt
 from storage.repositories import webhooks as repo
 from storage.repositories.webhooks import ClaimedDelivery
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 MAX_ERROR = 500
@@ -46,9 +48,7 @@ class Worker:
         self.settings = hub.settings
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.keyring = Keyring(self.settings.secrets_dir)
-        self.http: httpx.AsyncClient = outbound.client(
-            self.settings, max_connections=self.settings.webhook_worker_batch
-        )
+        self._http: httpx.AsyncClient | None = None
         self._secrets: dict[tuple[int, str], str] = {}
         # Sent, not yet recorded: (claimed, started, finished, answer).
         self._outcomes: list[tuple[ClaimedDelivery, datetime, datetime, outbound.Answer]] = []
@@ -56,8 +56,17 @@ class Worker:
         self.woken = asyncio.Event()
         self.listening = asyncio.Event()
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """Made for the first delivery: a process with nothing to deliver (`hub serve` on SQLite runs
+        a worker) holds no client and no TLS context (2 MiB)."""
+        if self._http is None:
+            self._http = outbound.client(self.settings, max_connections=self.settings.webhook_worker_batch)
+        return self._http
+
     async def close(self) -> None:
-        await self.http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()

@@ -12,18 +12,18 @@ them. The client follows no redirect, times out, and ignores proxies from the en
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpcore
-import httpx
-
 from hub.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import httpx
+
+    from hub.outbound._http import RefusedAddress
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -93,62 +93,24 @@ def check_url(url: str, allowlist: Allowlist, refusal: type[InvalidInput], setti
     return url
 
 
-class RefusedAddress(httpcore.ConnectError):
-    """The host is off the allowlist, or resolved to an address outbound requests may not reach."""
-
-
-class CheckedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves the host itself, checks every address, and connects only to a checked one."""
-
-    def __init__(self, allowlist: Allowlist) -> None:
-        self.allowlist = allowlist
-        self.inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        if not self.allowlist.allows_host(host):
-            raise RefusedAddress(f"host {host} is not on the allowlist")
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-        refused = [a for a in addresses if not self.allowlist.allows_address(a)]
-        if not addresses or refused:
-            raise RefusedAddress(f"{host} resolves to an address outbound requests may not reach: {refused[:1]}")
-        return await self.inner.connect_tcp(str(addresses[0]), port, timeout, local_address, socket_options)
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
-
-
-class CheckedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport over a connection pool that uses `CheckedBackend` for every connection."""
-
-    def __init__(self, allowlist: Allowlist, max_connections: int) -> None:
-        super().__init__(trust_env=False, retries=0)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=max_connections,
-            network_backend=CheckedBackend(allowlist),
-        )
-
-
 def client(
     allowlist: Allowlist, *, connect_timeout: float, read_timeout: float, max_connections: int = 100
 ) -> httpx.AsyncClient:
-    """An HTTP client that connects only where `allowlist` admits, follows no redirect, ignores proxies."""
-    timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout)
-    return httpx.AsyncClient(
-        transport=CheckedTransport(allowlist, max_connections), timeout=timeout, follow_redirects=False, trust_env=False
-    )
+    """An HTTP client that connects only where `allowlist` admits, follows no redirect, ignores proxies.
+
+    httpx is imported here, with the first client: a serving process that sends nothing (a webhook
+    worker with no delivery due, no connector pull) never loads it (3 MiB, and 3 more where rich
+    and pygments, which its command-line client imports, are installed).
+    """
+    from hub.outbound._http import checked_client
+
+    return checked_client(allowlist, connect_timeout, read_timeout, max_connections)
 
 
 def refused_address(error: BaseException) -> RefusedAddress | None:
     """The address check behind an httpx error, if that is why a connection was not made."""
+    from hub.outbound._http import RefusedAddress  # an httpx error means httpx is already loaded
+
     cause: BaseException | None = error
     while cause is not None:
         if isinstance(cause, RefusedAddress):
