@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select
 
 from hub.access.actions import Action, Outcome
 from hub.access.auth import Role
 from hub.audit.checkpoint import VerifierKey, parse_body, verified_signers
 from hub.audit.merkle import leaf_hash, verify_inclusion
 from hub.keys.keyring import Keyring
-from hub.supervision.anomalies import CONTEXT_MICROS, CONTEXT_SEQ
+from hub.supervision.anomalies import CONTEXT_MICROS, CONTEXT_SEQ, HOUR
+from storage.models import AccessEntry
 from storage.repositories.supervision import watermark
 from tests.support import make_actor, open_visit
 from tests.support.case_stories import resident_id
@@ -211,13 +214,16 @@ async def test_a_window_spanning_evaluations_and_an_entry_sequenced_late(hub, cl
     (found,) = await alerts(client, auditor, "anomaly.probing")
     assert found["departmentCode"] == "sw" and len(found["seqs"]) == 5
 
-    # A day later the next runs' context starts a day back, not at the log's start...
+    # A day later the next runs' context starts two hours back (the probing window's ten minutes
+    # are under the volume rule's hour, and an hour more for late entries), not at the log's start...
     tuesday = date(2026, 11, 3)
     await record(clerk, [(china(tuesday, 12), refs[0])])
     await evaluate_on(hub, tuesday)
     async with hub.sessions() as session:
         assert await watermark(session, CONTEXT_SEQ) > 1
-        assert await watermark(session, CONTEXT_MICROS) > 0
+        latest = (await session.execute(select(func.max(AccessEntry.recorded_at)))).scalar_one()
+        latest_micros = (latest - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+        assert await watermark(session, CONTEXT_MICROS) == latest_micros - 2 * HOUR
     # ...but an entry recorded on Monday and sequenced only now still sees Monday's refusals.
     await record(housing, [(china(MONDAY, 10, 5), refs[4])], outcome=Outcome.DENIED)
     await evaluate_on(hub, tuesday)
