@@ -21,11 +21,17 @@ from sqlalchemy import select, text
 from bench.clerk_query import HUB_QUERY
 from hub.access.auth import Role
 from hub.access.principals import authenticate, revoke_principal
-from hub.compiled import registry
 from hub.demo.cases import load_demo_cases
 from hub.demo.load import CITY_CENTRE, load_demo
 from storage.models import Applicant, Case
-from tests.compiled.differential import Principal, compiled_count, entries_since, log_position, send
+from tests.compiled.differential import (
+    Principal,
+    compiled_count,
+    entries_since,
+    log_position,
+    register_documents,
+    send,
+)
 from tests.support import make_actor, open_visit
 
 CLERK = HUB_QUERY  # bench/clerk_query.py: the clerk's screen
@@ -195,9 +201,9 @@ def _first_difference(compiled: bytes, resolved: bytes) -> str:
 @pytest.mark.usefixtures("settings")
 async def test_compiled_and_resolver_paths_answer_byte_for_byte_alike(hub, client) -> None:
     world = await _world(hub, client)
-    documents = {}
-    async with hub.sessions() as session:
-        for name, document in {
+    documents = await register_documents(
+        hub,
+        {
             "clerk": CLERK,
             "fewer": FEWER,
             "literals": LITERALS,
@@ -207,9 +213,8 @@ async def test_compiled_and_resolver_paths_answer_byte_for_byte_alike(hub, clien
             "named": NAMED,
             "required": REQUIRED,
             "not compiled": NOT_COMPILED,
-        }.items():
-            documents[name] = (await registry.register(session, document, "test"))[0]
-        await session.commit()
+        },
+    )
     assert documents["not compiled"].compiled is None
     assert all(d.compiled is not None for name, d in documents.items() if name != "not compiled")
 

@@ -22,9 +22,15 @@ from sqlalchemy import text
 
 from hub.access.auth import Role
 from hub.access.principals import authenticate, revoke_principal
-from hub.compiled import registry
 from hub.compiled.notice import CompiledNotice
-from tests.compiled.differential import Principal, compiled_count, entries_since, log_position, send
+from tests.compiled.differential import (
+    Principal,
+    compiled_count,
+    entries_since,
+    log_position,
+    register_documents,
+    send,
+)
 from tests.support import make_actor, open_visit
 from tests.support.case_stories import ESTATE_CATALOG, ESTATE_ITEMS, at, load, on_file, register, resident_id
 
@@ -181,9 +187,9 @@ def _requests(world: World) -> list[tuple[str, str, dict[str, Any]]]:
 @pytest.mark.usefixtures("settings")
 async def test_compiled_notice_and_resolvers_answer_byte_for_byte_alike(hub, client) -> None:
     world = await _world(hub, client)
-    documents = {}
-    async with hub.sessions() as session:
-        for name, document in {
+    documents = await register_documents(
+        hub,
+        {
             "everything": EVERYTHING,
             "fewer": FEWER,
             "aliases": ALIASES,
@@ -192,9 +198,8 @@ async def test_compiled_notice_and_resolvers_answer_byte_for_byte_alike(hub, cli
             "id required": ID_REQUIRED,
             "a resolver field": A_RESOLVER_FIELD,
             "typename": TYPENAME,
-        }.items():
-            documents[name] = (await registry.register(session, document, "test"))[0]
-        await session.commit()
+        },
+    )
     for name, found in documents.items():
         assert isinstance(found.compiled, CompiledNotice) == (name in COMPILED), (name, found.why_not_compiled)
 
