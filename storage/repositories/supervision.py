@@ -583,22 +583,38 @@ class Reads:
         )
 
 
-def _unrelated(reads: Reads, declared: Sequence[str]) -> tuple[str, list[Any]]:
-    """A read whose purpose declares none of the `declared` prefixes, of an applicant with no case
-    received at the reader's department or reviewed by it."""
+def _related_pairs(reads: Reads) -> tuple[str, list[Any]]:
+    """A common table `related` of the batch's (applicant, department) pairs whose applicant has a
+    case received at that department or reviewed by it, for the batch (seq > ? AND seq <= ?).
+
+    Looked up once per distinct pair, not once per entry: a batch holds thousands of reads of a
+    few applicants at a few departments, and the look-up per entry was the largest part of the
+    supervision's time in PostgreSQL (docs/performance.md, "session 8")."""
     read, params = reads.sql("e")
-    undeclared = " AND ".join(f"substr(e.purpose, 1, {len(prefix)}) <> ?" for prefix in declared) or "1 = 1"
     sql = (
+        "WITH pairs AS (SELECT DISTINCT e.applicant_ref, e.department_code FROM access_entries e "
+        f"WHERE e.seq > ? AND e.seq <= ? AND {read}), "
+        # Materialised: computed once, whatever the planner's estimate of the batch's size (a
+        # nested loop over an inlined `related` recomputed it for every entry).
+        "related AS MATERIALIZED (SELECT p.applicant_ref, p.department_code FROM pairs p WHERE "
         # CROSS JOIN keeps SQLite's order (the applicant, their cases, then the departments) however
         # few statistics it has; PostgreSQL plans it as any join.
-        f"{read} AND {undeclared} AND NOT EXISTS (SELECT 1 FROM applicants a CROSS JOIN cases c "
-        "CROSS JOIN departments d WHERE a.id_number = e.applicant_ref AND c.applicant_id = a.id "
-        "AND d.id = c.window_department_id AND d.code = e.department_code) "
-        "AND NOT EXISTS (SELECT 1 FROM applicants a CROSS JOIN cases c CROSS JOIN review_tasks t "
-        "CROSS JOIN departments d WHERE a.id_number = e.applicant_ref AND c.applicant_id = a.id "
-        "AND t.case_id = c.id AND d.id = t.department_id AND d.code = e.department_code)"
+        "EXISTS (SELECT 1 FROM applicants a CROSS JOIN cases c CROSS JOIN departments d "
+        "WHERE a.id_number = p.applicant_ref AND c.applicant_id = a.id "
+        "AND d.id = c.window_department_id AND d.code = p.department_code) "
+        "OR EXISTS (SELECT 1 FROM applicants a CROSS JOIN cases c CROSS JOIN review_tasks t "
+        "CROSS JOIN departments d WHERE a.id_number = p.applicant_ref AND c.applicant_id = a.id "
+        "AND t.case_id = c.id AND d.id = t.department_id AND d.code = p.department_code)) "
     )
-    return sql, params + list(declared)
+    return sql, params
+
+
+def _unrelated(reads: Reads, declared: Sequence[str]) -> tuple[str, list[Any]]:
+    """A read whose purpose declares none of the `declared` prefixes, of an applicant with no case
+    received at the reader's department or reviewed by it (no row `r` of `related` joined)."""
+    read, params = reads.sql("e")
+    undeclared = " AND ".join(f"substr(e.purpose, 1, {len(prefix)}) <> ?" for prefix in declared) or "1 = 1"
+    return f"{read} AND {undeclared} AND r.applicant_ref IS NULL", params + list(declared)
 
 
 async def entries_to_judge(
@@ -639,11 +655,15 @@ async def entries_to_judge(
         wanted.append(f"e.applicant_ref IN ({_marks(applicants)})")
         params += list(applicants)
     flag, flag_params = "0", list[Any]()
+    related, related_params, join = "", list[Any](), ""
     if unrelated_unless is not None:
         unrelated, flag_params = _unrelated(reads, unrelated_unless)
         flag = f"CASE WHEN {unrelated} THEN 1 ELSE 0 END"
         wanted.append(f"({unrelated})")
         params += flag_params
+        related, related_params = _related_pairs(reads)
+        related_params = [after_seq, upto_seq, *related_params]
+        join = "LEFT JOIN related r ON r.applicant_ref = e.applicant_ref AND r.department_code = e.department_code "
     conditions = []
     where_params: list[Any] = []
     if refusals:
@@ -653,12 +673,13 @@ async def entries_to_judge(
         where_params += read_params + params
     if not conditions:
         return []
-    columns = _ENTRY_TUPLE_COLUMNS.format(micros="{micros}")
+    # Qualified: `related` has an applicant and a department column too.
+    columns = ", ".join(f"e.{c}" if c != "{micros}" else c for c in _ENTRY_TUPLE_COLUMNS.split(", "))
     sql = (
-        f"SELECT {columns}, {flag} FROM access_entries e WHERE e.seq > ? AND e.seq <= ? "
+        f"{related}SELECT {columns}, {flag} FROM access_entries e {join}WHERE e.seq > ? AND e.seq <= ? "
         f"AND ({' OR '.join(conditions)}) ORDER BY e.seq"
     )
-    return await _fetch(session, sql, [*flag_params, after_seq, upto_seq, *where_params])
+    return await _fetch(session, sql, [*related_params, *flag_params, after_seq, upto_seq, *where_params])
 
 
 async def refusals_recorded_since(session: AsyncSession, since_micros: int, from_seq: int, upto_seq: int) -> list[Any]:
@@ -780,18 +801,21 @@ async def shared_households_read_between(
     address = "{trim}"
     rows = await _fetch(
         session,
-        "WITH household_reads AS ("
-        f"SELECT e.principal_id AS principal_id, substr(a.name, 1, 1) AS surname, {address} AS address, "
-        "e.applicant_ref AS applicant, min(e.seq) AS first_seq FROM access_entries e "
-        "JOIN applicants a ON a.id_number = e.applicant_ref "
+        # Each principal's first read of each applicant first, then their names and addresses: a
+        # batch holds thousands of reads of a few applicants, and joining every read cost more.
+        "WITH first_reads AS (SELECT e.principal_id AS principal_id, e.applicant_ref AS applicant, "
+        f"min(e.seq) AS first_seq FROM access_entries e WHERE e.seq > ? AND e.seq <= ? AND {read} "
+        "GROUP BY e.principal_id, e.applicant_ref), "
+        "household_reads AS ("
+        f"SELECT f.principal_id, substr(a.name, 1, 1) AS surname, {address} AS address, f.applicant, f.first_seq "
+        "FROM first_reads f JOIN applicants a ON a.id_number = f.applicant "
         "JOIN profile_field_values v ON v.applicant_id = a.id AND v.field = 'address' AND v.is_current "
-        f"WHERE e.seq > ? AND e.seq <= ? AND {read} AND a.name <> '' "
-        "GROUP BY e.principal_id, substr(a.name, 1, 1), 3, e.applicant_ref), "
+        "WHERE a.name <> ''), "
         "households AS (SELECT *, count(*) OVER (PARTITION BY principal_id, surname, address) AS members "
         "FROM household_reads WHERE address <> '') "
         "SELECT h.principal_id, h.surname, h.address, h.applicant, h.first_seq, e.role, e.department_code "
         "FROM households h JOIN access_entries e ON e.seq = h.first_seq WHERE h.members >= 2 ORDER BY h.first_seq",
-        [_WHITESPACE, after_seq, upto_seq, *params],
+        [after_seq, upto_seq, *params, _WHITESPACE],
     )
     return [tuple(row) for row in rows]
 
