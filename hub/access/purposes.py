@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import unquote_to_bytes
 
 from hub.errors import InvalidPurpose
@@ -34,6 +35,9 @@ def _has_control(text: str) -> bool:
     return any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") for c in text)
 
 
+# Remembered: every request parses its purpose several times (declared, resolved, judged by the
+# policy), and a window's clerks send the same few all day. Refusals are not remembered.
+@lru_cache(maxsize=4096)
 def parse_purpose(text: str) -> tuple[str, str]:
     """(kind, ref) of a purpose in canonical form; `InvalidPurpose` for anything else."""
     if len(text) > MAX_PURPOSE_LENGTH:
