@@ -18,7 +18,8 @@ SQLAlchemy: such a statement goes through SQLAlchemy's execute.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -75,10 +76,19 @@ def _compiled(statement: Executable, dialect: Dialect) -> _Compiled:
     return known
 
 
-async def _driver(connection: AsyncConnection) -> Any:
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    return driver
+@asynccontextmanager
+async def raw(connection: AsyncConnection) -> AsyncIterator[Any]:
+    """The driver's own connection (asyncpg's, aiosqlite's), held under SQLAlchemy's lock for it.
+
+    A request's root fields run at once on its session's one connection. SQLAlchemy runs their
+    statements in turn under the adapted connection's lock; a statement sent past SQLAlchemy takes
+    the same lock, or asyncpg refuses it ("another operation is in progress": bench.fuzz, a notice
+    beside `departments`). The lock is SQLAlchemy's attribute, not public API; the notice's test of
+    sibling fields fails if it goes.
+    """
+    adapted = (await connection.get_raw_connection()).dbapi_connection
+    async with adapted._execute_mutex:  # type: ignore[union-attr]  # noqa: SLF001
+        yield adapted.driver_connection  # type: ignore[union-attr]
 
 
 def _arguments(names: Sequence[str], bound: Mapping[str, Any], parameters: Mapping[str, Any]) -> list[Any]:
@@ -99,11 +109,13 @@ async def fetch(connection: AsyncConnection, statement: Executable, parameters: 
     compiled = _compiled(statement, connection.dialect)
     if connection.dialect.name == "postgresql":
         arguments = _arguments(compiled.names, compiled.bound, parameters)
-        return list(await (await _driver(connection)).fetch(compiled.sql, *arguments))
+        async with raw(connection) as driver:
+            return list(await driver.fetch(compiled.sql, *arguments))
     if connection.dialect.name != "sqlite" or compiled.expanding:
         return list((await connection.execute(statement, parameters)).all())
     arguments = _processed(compiled, _arguments(compiled.names, compiled.bound, parameters))
-    rows = await (await _driver(connection)).execute_fetchall(compiled.sql, arguments)
+    async with raw(connection) as driver:
+        rows = await driver.execute_fetchall(compiled.sql, arguments)
     if not compiled.columns:
         return list(rows)
     processors = compiled.columns
@@ -118,7 +130,8 @@ async def fetchval(connection: AsyncConnection, statement: Executable, parameter
     if connection.dialect.name == "postgresql":
         compiled = _compiled(statement, connection.dialect)
         arguments = _arguments(compiled.names, compiled.bound, parameters)
-        return await (await _driver(connection)).fetchval(compiled.sql, *arguments)
+        async with raw(connection) as driver:
+            return await driver.fetchval(compiled.sql, *arguments)
     rows = await fetch(connection, statement, parameters)
     return rows[0][0] if rows else None
 
@@ -133,9 +146,9 @@ async def executemany(connection: AsyncConnection, statement: Executable, rows: 
     """
     compiled = _compiled(statement, connection.dialect)
     arguments = [_arguments(compiled.names, compiled.bound, row) for row in rows]
-    driver = await _driver(connection)
-    if connection.dialect.name == "postgresql":
-        await driver.executemany(compiled.sql, arguments)
-        return
-    await driver.executemany(compiled.sql, [_processed(compiled, each) for each in arguments])
-    await driver.commit()
+    async with raw(connection) as driver:
+        if connection.dialect.name == "postgresql":
+            await driver.executemany(compiled.sql, arguments)
+            return
+        await driver.executemany(compiled.sql, [_processed(compiled, each) for each in arguments])
+        await driver.commit()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -45,6 +46,7 @@ from storage.models.supervision import (
     TimingWarning,
     Watermark,
 )
+from storage.repositories import driver
 
 # Rules.
 
@@ -221,24 +223,24 @@ async def _insert_rows(
     """Rows as tuples in the order of `columns` (name -> PostgreSQL type)."""
     if not rows:
         return
-    dialect, raw = await _driver(session)
-    names = ", ".join(columns)
-    if dialect == "postgresql":
-        # COPY, in the session's transaction: each value encoded once, no arrays to build and check.
-        await raw.copy_records_to_table(table, records=rows, columns=list(columns))
-        return
-    marks = ", ".join("?" * len(columns))
-    times = [n for n, kind in enumerate(columns.values()) if kind in ("timestamptz", "date")]
-    # The times of 100,000 rows are mostly one evaluation's `now`: each distinct one is written out once.
-    text = {value: _sqlite_value(value) for value in {row[n] for n in times for row in rows} if value is not None}
+    async with _driver(session) as (dialect, raw):
+        names = ", ".join(columns)
+        if dialect == "postgresql":
+            # COPY, in the session's transaction: each value encoded once, no arrays to build and check.
+            await raw.copy_records_to_table(table, records=rows, columns=list(columns))
+            return
+        marks = ", ".join("?" * len(columns))
+        times = [n for n, kind in enumerate(columns.values()) if kind in ("timestamptz", "date")]
+        # The times of 100,000 rows are mostly one evaluation's `now`: each distinct one is written out once.
+        text = {value: _sqlite_value(value) for value in {row[n] for n in times for row in rows} if value is not None}
 
-    def stored(row: tuple[Any, ...]) -> list[Any]:
-        values = list(row)
-        for n in times:
-            values[n] = text.get(values[n])
-        return values
+        def stored(row: tuple[Any, ...]) -> list[Any]:
+            values = list(row)
+            for n in times:
+                values[n] = text.get(values[n])
+            return values
 
-    await raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", [stored(row) for row in rows])
+        await raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", [stored(row) for row in rows])
 
 
 async def add_timing_states(session: AsyncSession, rows: Sequence[tuple[int, int, str, datetime]]) -> None:
@@ -250,20 +252,20 @@ async def update_timing_states(session: AsyncSession, rows: list[dict[str, Any]]
     """Rows of `id`, `state`, `since`: one statement (PostgreSQL) or one executemany (SQLite)."""
     if not rows:
         return
-    dialect, raw = await _driver(session)
-    if dialect == "postgresql":
-        await raw.execute(
-            "UPDATE supervision_timing_states AS t SET state = u.state, since = u.since "
-            "FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(id, state, since) WHERE t.id = u.id",
-            [row["id"] for row in rows],
-            [row["state"] for row in rows],
-            [row["since"] for row in rows],
+    async with _driver(session) as (dialect, raw):
+        if dialect == "postgresql":
+            await raw.execute(
+                "UPDATE supervision_timing_states AS t SET state = u.state, since = u.since "
+                "FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(id, state, since) WHERE t.id = u.id",
+                [row["id"] for row in rows],
+                [row["state"] for row in rows],
+                [row["since"] for row in rows],
+            )
+            return
+        await raw.executemany(
+            "UPDATE supervision_timing_states SET state = ?, since = ? WHERE id = ?",
+            [(row["state"], _sqlite_time(row["since"]), row["id"]) for row in rows],
         )
-        return
-    await raw.executemany(
-        "UPDATE supervision_timing_states SET state = ?, since = ? WHERE id = ?",
-        [(row["state"], _sqlite_time(row["since"]), row["id"]) for row in rows],
-    )
 
 
 async def add_warnings(session: AsyncSession, rows: Sequence[tuple[int, int, str, str, datetime, date, str]]) -> None:
@@ -478,23 +480,26 @@ _HOUR_MICROS = 3_600_000_000
 _TRIM = {"sqlite": "trim({}, ?)", "postgresql": "btrim({}, ?)"}
 
 
-async def _driver(session: AsyncSession) -> tuple[str, Any]:
-    """The dialect's name and the driver's connection (aiosqlite or asyncpg) in the session's transaction."""
+@asynccontextmanager
+async def _driver(session: AsyncSession) -> AsyncIterator[tuple[str, Any]]:
+    """The dialect's name and the driver's connection (aiosqlite or asyncpg) in the session's
+    transaction, under SQLAlchemy's lock for it (driver.raw: a request's fields share the connection)."""
     connection = await session.connection()
-    return connection.dialect.name, (await connection.get_raw_connection()).driver_connection
+    async with driver.raw(connection) as raw:
+        yield connection.dialect.name, raw
 
 
 async def _fetch(session: AsyncSession, sql: str, params: Sequence[Any]) -> list[Any]:
     """Rows straight from the driver (aiosqlite tuples, asyncpg records) of a query written with `?`
     marks (numbered `$n` for asyncpg) and `{micros}`, `{hour}` and `{trim}` for the dialect's own
     expressions; a time among `params` is given as µs since the epoch (`_Moment`)."""
-    dialect, raw = await _driver(session)
-    sql = sql.format(micros=_MICROS[dialect], hour=_HOUR[dialect], trim=_TRIM[dialect].format("v.value"))
-    values = [_moment_value(dialect, p.micros) if isinstance(p, _Moment) else p for p in params]
-    if dialect == "postgresql":
-        numbers = iter(range(1, len(values) + 1))
-        return list(await raw.fetch(re.sub(r"\?", lambda _: f"${next(numbers)}", sql), *values))
-    return list(await raw.execute_fetchall(sql, values))
+    async with _driver(session) as (dialect, raw):
+        sql = sql.format(micros=_MICROS[dialect], hour=_HOUR[dialect], trim=_TRIM[dialect].format("v.value"))
+        values = [_moment_value(dialect, p.micros) if isinstance(p, _Moment) else p for p in params]
+        if dialect == "postgresql":
+            numbers = iter(range(1, len(values) + 1))
+            return list(await raw.fetch(re.sub(r"\?", lambda _: f"${next(numbers)}", sql), *values))
+        return list(await raw.execute_fetchall(sql, values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -842,24 +847,24 @@ async def save_hourly_reads(session: AsyncSession, counts: dict[tuple[int, datet
     long log's evaluation stores tens of thousands of hours, and an ORM insert costs more than it."""
     if not counts:
         return
-    dialect, raw = await _driver(session)
-    upsert = "ON CONFLICT (principal_id, hour) DO UPDATE SET applicants = excluded.applicants"
-    if dialect == "postgresql":
-        principals, hours, applicants = zip(*((p, hour, n) for (p, hour), n in counts.items()), strict=True)
-        await raw.execute(
-            "INSERT INTO supervision_hourly_reads (principal_id, hour, applicants) "
-            f"SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[]) {upsert}",
-            list(principals),
-            list(hours),
-            list(applicants),
+    async with _driver(session) as (dialect, raw):
+        upsert = "ON CONFLICT (principal_id, hour) DO UPDATE SET applicants = excluded.applicants"
+        if dialect == "postgresql":
+            principals, hours, applicants = zip(*((p, hour, n) for (p, hour), n in counts.items()), strict=True)
+            await raw.execute(
+                "INSERT INTO supervision_hourly_reads (principal_id, hour, applicants) "
+                f"SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[]) {upsert}",
+                list(principals),
+                list(hours),
+                list(applicants),
+            )
+            return
+        # A few hundred hours among tens of thousands of rows: each written out once.
+        stored_as = {hour: _sqlite_time(hour) for _, hour in counts}
+        await raw.executemany(
+            f"INSERT INTO supervision_hourly_reads (principal_id, hour, applicants) VALUES (?, ?, ?) {upsert}",
+            [(p, stored_as[hour], n) for (p, hour), n in counts.items()],
         )
-        return
-    # A few hundred hours among tens of thousands of rows: each written out once.
-    stored_as = {hour: _sqlite_time(hour) for _, hour in counts}
-    await raw.executemany(
-        f"INSERT INTO supervision_hourly_reads (principal_id, hour, applicants) VALUES (?, ?, ?) {upsert}",
-        [(p, stored_as[hour], n) for (p, hour), n in counts.items()],
-    )
 
 
 def _sqlite_time(moment: datetime) -> str:
