@@ -84,6 +84,24 @@ async def test_more_applicants_an_hour_than_the_role_allows(hub, client, clerk, 
     assert len(found[0]["seqs"]) == 6
 
 
+async def test_an_hour_judged_in_two_evaluations_counts_its_earlier_reads(
+    hub, client, clerk, auditor, hub_command, tmp_path
+) -> None:
+    """The volume rule's hour spans evaluations: the second batch's count includes the reads the
+    first batch judged (the context), the reader's own only."""
+    await load_rules(hub_command, tmp_path, "rules:\n  anomaly.volume:\n    role_limits: {clerk: 5}\n")
+    other = await make_actor(hub, Role.CLERK, "xzfw", "赵窗口")
+    await record(clerk, [(china(MONDAY, 10, m), ref) for m, ref in enumerate(people(4))])
+    await record(other, [(china(MONDAY, 10, m), ref) for m, ref in enumerate(people(5, start=20))])
+    await evaluate_on(hub, MONDAY)
+    assert await alerts(client, auditor, "anomaly.volume") == []
+    # Two more in the same hour: six for the clerk, though this batch alone holds two.
+    await record(clerk, [(china(MONDAY, 10, 30 + m), ref) for m, ref in enumerate(people(2, start=10))])
+    await evaluate_on(hub, MONDAY)
+    (found,) = await alerts(client, auditor, "anomaly.volume")
+    assert "read 6 applicants" in found["summary"] and "clerk limit of 5" in found["summary"]
+
+
 async def test_more_applicants_than_the_principals_usual_level(hub, client, clerk, auditor) -> None:
     # Six ordinary hours of two or three applicants, evaluated as they come.
     for hour in range(9, 15):
