@@ -309,6 +309,7 @@ class _Evaluation:
             periods=off_hours,
             applicants=self.watched,
             unrelated_unless=_DECLARED_BASES if self.enabled[R.NO_RELATIONSHIP] else None,
+            evidence=MAX_EVIDENCE,
         )
         hours, watched = self.hours, frozenset(self.watched)
         denials: list[Row] = []

@@ -638,11 +638,18 @@ async def entries_to_judge(
     periods: Sequence[tuple[int, int]],
     applicants: Sequence[str],
     unrelated_unless: Sequence[str] | None,
+    evidence: int,
 ) -> list[Any]:
     """The entries of (after_seq, upto_seq] one rule or another looks at, in seq order: refusals by a
     principal (if `refusals`), and reads recorded in one of `periods` ([start, end) in µs), or naming one
     of `applicants`, or (unless `unrelated_unless` is None) of an applicant with no case at the
     reader's department and a purpose declaring none of the prefixes `unrelated_unless`.
+
+    Of the reads, only the first `evidence` of each principal, applicant, hour and unrelated flag: a
+    finding keeps that many as its evidence, and each read rule's finding gathers reads of one such
+    group or of several (a principal's day, an applicant's day), so the first of a finding's reads
+    are among the first of their groups. A clerk reading one applicant all night no longer sends
+    thousands of reads to Python for one alert. Refusals come back all: the probing rule counts them.
 
     Entry tuples (`entry_tuples_between`) with a tenth column: 1 for such an unrelated read, else 0."""
     read, read_params = reads.sql("e")
@@ -684,13 +691,20 @@ async def entries_to_judge(
         where_params += read_params + params
     if not conditions:
         return []
+    names = _ENTRY_TUPLE_COLUMNS.replace("{micros}", "micros")
     # Qualified: `related` has an applicant and a department column too.
-    columns = ", ".join(f"e.{c}" if c != "{micros}" else c for c in _ENTRY_TUPLE_COLUMNS.split(", "))
-    sql = (
-        f"{related}SELECT {columns}, {flag} FROM access_entries e {join}WHERE e.seq > ? AND e.seq <= ? "
-        f"AND ({' OR '.join(conditions)}) ORDER BY e.seq"
+    columns = ", ".join(f"e.{c}" if c != "{micros}" else f"{c} AS micros" for c in _ENTRY_TUPLE_COLUMNS.split(", "))
+    candidates = (
+        f"SELECT {columns}, {flag} AS unrelated, {{hour}} AS hour FROM access_entries e {join}"
+        f"WHERE e.seq > ? AND e.seq <= ? AND ({' OR '.join(conditions)})"
     )
-    return await _fetch(session, sql, [*related_params, *flag_params, after_seq, upto_seq, *where_params])
+    sql = (
+        f"{related}SELECT {names}, unrelated FROM (SELECT c.*, row_number() OVER "
+        f"(PARTITION BY principal_id, applicant_ref, hour, unrelated ORDER BY seq) AS n FROM ({candidates}) c) t "
+        "WHERE outcome <> 'allowed' OR n <= ? ORDER BY seq"
+    )
+    arguments = [*related_params, *flag_params, after_seq, upto_seq, *where_params, evidence]
+    return await _fetch(session, sql, arguments)
 
 
 async def refusals_recorded_since(session: AsyncSession, since_micros: int, from_seq: int, upto_seq: int) -> list[Any]:

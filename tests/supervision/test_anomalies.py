@@ -131,6 +131,21 @@ async def test_reads_outside_working_hours_and_on_days_off(hub, client, clerk, a
     ]
 
 
+async def test_a_night_of_reads_keeps_each_rules_first_reads_as_evidence(hub, client, clerk, auditor) -> None:
+    """Only the first reads of each principal, applicant and hour reach the rules (a finding keeps 20),
+    yet each rule's own first reads are among them: 25 reads at night under a legal basis, then 3
+    in the same hour without one."""
+    person = people(1)[0]
+    night = [china(MONDAY, 22, m) for m in range(25)]
+    await record(clerk, [(moment, person) for moment in night], purpose="basis:social-insurance-identity")
+    await record(clerk, [(china(MONDAY, 22, 30 + m), person) for m in range(3)])
+    await evaluate_on(hub, MONDAY)
+    (off,) = await alerts(client, auditor, "anomaly.off_hours")
+    assert off["seqs"] == list(range(1, 21))  # the night's first 20
+    (unrelated,) = await alerts(client, auditor, "anomaly.no_relationship")
+    assert unrelated["seqs"] == [26, 27, 28]  # the three without a basis, after 25 with one
+
+
 async def test_repeated_denials_from_one_principal(hub, client, clerk, auditor) -> None:
     tax = await make_actor(hub, Role.DEPARTMENT_SYSTEM, "sw")
     housing = await make_actor(hub, Role.DEPARTMENT_SYSTEM, "zjj")
