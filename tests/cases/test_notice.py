@@ -231,17 +231,22 @@ async def test_a_catalogue_loaded_is_told_by_the_next_notice(hub, client, clerk)
     assert (notice["catalogVersion"], sorted(by_code(notice["entries"]))) == (second, ["gfht", "sfz"])
 
 
-async def test_the_notice_beside_other_root_fields_shares_the_connection_in_turn(hub, client, clerk) -> None:
+async def test_the_notice_beside_other_root_fields_shares_the_connection_in_turn(hub, client, clerk, auditor) -> None:
     """Root fields run concurrently on the request's one connection; the notice's reads on the
     driver take SQLAlchemy's lock for it as the others' statements do (bench.fuzz found
-    INTERNAL_SERVER_ERROR: "another operation is in progress")."""
+    INTERNAL_SERVER_ERROR: "another operation is in progress"). A refusal there is still a
+    refusal, logged once."""
     await load(hub, ESTATE_CATALOG)
     at(hub, date(2025, 9, 26))
     query = (
-        "query($items: [String!]!) { oneTimeNotice(items: $items) { toHandIn catalogVersion } "
+        "query($items: [String!]!, $id: String) { oneTimeNotice(items: $items, idNumber: $id) { toHandIn } "
         "departments { code } centres { code } serviceItems { code } viewer { role } }"
     )
     for _ in range(5):
         answer = await client.execute(query, {"items": ESTATE_ITEMS}, token=clerk.token)
         assert answer["oneTimeNotice"]["toHandIn"] == 5
         assert answer["departments"] and answer["serviceItems"]
+    await register(client, clerk, BUYER, "孙七")
+    refused = await client.error(query, {"items": ESTATE_ITEMS, "id": BUYER}, token=auditor.token)
+    assert refused["extensions"]["code"] == "FORBIDDEN" and refused["path"] == ["oneTimeNotice"]
+    assert [(outcome, ref) for outcome, ref, _, _ in await _notice_entries(hub)] == [("denied", BUYER)]
