@@ -185,7 +185,8 @@ class DocumentStore:
             await self._forget_pending(blob_id, wrapped)
             raise
         finally:
-            await to_thread.run_sync(memory.after_transfer, reader.length)
+            if memory.worth_trimming(reader.length):
+                await to_thread.run_sync(memory.after_transfer, reader.length)
         async with self.sessions() as session:
             stored = await repo.mark_stored(session, blob_id, wrapped, utcnow())
             await session.commit()

@@ -27,8 +27,14 @@ def _malloc_trim() -> Callable[[int], int] | None:
 _MALLOC_TRIM = _malloc_trim()
 
 
+def worth_trimming(size: int) -> bool:
+    """Whether a transfer of `size` bytes is large enough for a trim after it (checked before a hop
+    to a worker thread: most documents are far smaller)."""
+    return size >= TRIM_AFTER_BYTES and _MALLOC_TRIM is not None
+
+
 def after_transfer(size: int) -> None:
     """Give back what a transfer of `size` bytes freed, if it was large. Blocking (it walks the
     heaps and returns their free pages): call it from a worker thread."""
-    if size >= TRIM_AFTER_BYTES and _MALLOC_TRIM is not None:
+    if worth_trimming(size) and _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)

@@ -327,7 +327,7 @@ async def lock_evaluation(session: AsyncSession) -> bool:
     if session.get_bind().dialect.name == "postgresql":
         locked = func.pg_try_advisory_xact_lock(EVALUATION_LOCK_KEY)
         custom_plans = func.set_config("plan_cache_mode", "force_custom_plan", True)
-        return bool((await session.execute(select(locked, custom_plans))).first()[0])  # type: ignore[index]
+        return bool((await session.execute(select(locked, custom_plans))).one()[0])
     await session.execute(update(Watermark).where(Watermark.name == "").values(last_seq=0))
     return True
 
