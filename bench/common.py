@@ -105,9 +105,10 @@ async def _postgres_admin(statement: str) -> None:
 
 
 def wait_for_the_log(database_url: str, timeout: float = 60.0) -> int:
-    """Wait until the hub's sequencer has numbered every queued access entry; returns how many it
-    had left. A measurement that starts while the previous one's entries are still being numbered
-    pays for them: the server before it gets its own work done on the next one's time."""
+    """Wait until the hub's sequencer has numbered every queued access entry and added every
+    numbered one to the tree; returns how many it had left. A measurement that starts while the
+    previous one's entries are still being sequenced pays for them: the server before it gets its
+    own work done on the next one's time."""
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -117,7 +118,12 @@ def wait_for_the_log(database_url: str, timeout: float = 60.0) -> int:
             async with engine.connect() as connection:
                 return int(
                     (
-                        await connection.execute(text("SELECT count(*) FROM access_entries WHERE seq IS NULL"))
+                        await connection.execute(
+                            text(
+                                "SELECT count(*) FROM access_entries WHERE seq IS NULL "
+                                "OR seq > (SELECT tree_size FROM audit_log_state WHERE id = 1)"
+                            )
+                        )
                     ).scalar_one()
                 )
         finally:

@@ -432,6 +432,12 @@ async def _store_chunk(connection: asyncpg.Connection, size: int, count: int, ro
             size + count,
             tree.root(size + count),
         )
+        # The counter the hub numbers from goes on from the same size (storage/models/audit.py).
+        numbered = await connection.execute(
+            "UPDATE audit_counter SET last_seq = $1 WHERE id = 1 AND last_seq = $2", size + count, size
+        )
+        if numbered != "UPDATE 1":
+            raise RuntimeError(f"the hub numbered entries past {size} under the load")
 
 
 async def load_entries_queued(

@@ -185,11 +185,12 @@ async def soak(urls: list[str], pids: list[int], token: str, taken: set[str]) ->
 
 
 async def log_state(database_url: str) -> tuple[int, int, int, int]:
-    """(entries, unsequenced, lowest seq, highest seq)."""
+    """(entries, unsequenced: not yet in the tree, lowest seq, highest seq)."""
     connection = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
     try:
         row = await connection.fetchrow(
-            "SELECT count(*), count(*) - count(seq), min(seq), max(seq) FROM access_entries"
+            "SELECT count(*), count(*) FILTER (WHERE seq IS NULL OR seq > (SELECT tree_size FROM audit_log_state)), "
+            "min(seq), max(seq) FROM access_entries"
         )
         return row[0], row[1], row[2] or 0, row[3] or 0
     finally:

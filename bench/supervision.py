@@ -32,7 +32,7 @@ from hub.supervision.anomalies import BATCH, evaluate_anomalies
 from hub.supervision.rules import default_rules
 from hub.supervision.timing import accepted_and_open, evaluate_timing, load_facts
 from storage.migrate import upgrade
-from storage.models import Applicant, AuditLogState, Principal
+from storage.models import Applicant, AuditCounter, AuditLogState, Principal
 from storage.models.cases import Case, CaseItem
 from storage.repositories import supervision as repo
 
@@ -139,6 +139,7 @@ async def _set_size(hub: Hub, size: int) -> None:
             session.add(AuditLogState(id=1, tree_size=size, root_hash=b"\0" * 32, updated_at=datetime.now(UTC)))
         else:
             state.tree_size = size
+        await session.merge(AuditCounter(id=1, last_seq=size))  # numbering goes on after them
         await session.commit()
 
 

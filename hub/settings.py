@@ -123,7 +123,12 @@ class Settings(BaseSettings):
     access_group_commit: bool = Field(
         default=True, description="reads' access entries written in batches, one insert and commit per batch"
     )
-    audit_sequencer_batch: int = Field(default=5000, ge=1, description="entries sequenced per transaction")
+    audit_numbered_at_insert: bool = Field(
+        default=True,
+        description="PostgreSQL: the reads' group commit numbers its entries as it inserts them; "
+        "off, it queues them for the sequencer to number (kept to measure one against the other)",
+    )
+    audit_sequencer_batch: int = Field(default=5000, ge=1, description="entries numbered or hashed per transaction")
     # Witnesses (docs/audit-log.md): `URL KEY` pairs, comma-separated; each new checkpoint is sent
     # to each of them and their cosignatures are stored with it.
     witnesses: str = ""

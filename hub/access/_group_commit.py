@@ -10,6 +10,11 @@ write takes long.
 A request's wait ends only when the batch holding its rows has committed, so no read answers before
 its entries are durable; if the batch fails, each of its requests' rows is tried alone, so one
 unstorable entry fails its own request (closed, hub/access/_recorder.py) and nobody else's.
+
+A batch is numbered as it is inserted (on PostgreSQL; storage/repositories/audit.py), so the
+sequencer only hashes it. The rows tried alone after a failure are queued instead, for the sequencer
+to number: if the numbering itself is what failed (a row numbered in SQL where the counter goes
+next, the counter's row deleted), reads still answer, and the sequencer raises the alarm.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ Rows = Sequence[Mapping[str, Any]]
 
 
 class GroupCommit:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, numbered: bool = True) -> None:
         self._engine = engine
+        self._numbered = numbered
         self._waiting: list[tuple[Rows, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         # Figures for tests and benchmarks: batches written, and requests they held.
@@ -48,7 +54,9 @@ class GroupCommit:
             self.batches += 1
             self.requests += len(batch)
             try:
-                await self._insert([row for rows, _ in batch for row in rows])
+                await append_entries_durably(
+                    self._engine, [row for rows, _ in batch for row in rows], numbered=self._numbered
+                )
             except asyncio.CancelledError as cancelled:  # the process stopping: nobody may wait forever
                 for _, future in batch:
                     _settle(future, cancelled)
@@ -56,7 +64,7 @@ class GroupCommit:
             except Exception:  # noqa: BLE001  (each request alone: only one that cannot be stored fails)
                 for rows, future in batch:
                     try:
-                        await self._insert(rows)
+                        await append_entries_durably(self._engine, rows)
                     except Exception as error:  # noqa: BLE001  (handed to its request, which fails closed)
                         _settle(future, error)
                     else:
@@ -64,9 +72,6 @@ class GroupCommit:
             else:
                 for _, future in batch:
                     _settle(future, None)
-
-    async def _insert(self, rows: Rows) -> None:
-        await append_entries_durably(self._engine, rows)
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:

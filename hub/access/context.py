@@ -56,7 +56,7 @@ class Hub:
     lookups: Lookups = field(init=False)
 
     def __post_init__(self) -> None:
-        self.access_group_commit = GroupCommit(self.engine)
+        self.access_group_commit = GroupCommit(self.engine, numbered=self.settings.audit_numbered_at_insert)
         self.lookups = Lookups()
         self.cost_budgets = CostBudgets(
             self.settings.rate_limit_points_per_second, self.settings.rate_limit_burst_points

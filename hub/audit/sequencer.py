@@ -1,9 +1,15 @@
-"""The sequencer: numbers queued entries gaplessly, extends the stored tree, signs checkpoints.
+"""The sequencer: numbers queued entries, adds numbered entries to the stored tree, signs checkpoints.
+
+Entries are numbered from one counter (storage/models/audit.py, AuditCounter), whose row lock makes
+them commit in number order: the numbered entries are always 1..N without a gap. The reads' group
+commit numbers its batches as it inserts them (PostgreSQL); entries written inside a transaction,
+and all of SQLite's, are queued with seq NULL, and the sequencer numbers them first, in a short
+transaction of its own, so no write transaction and no hashing ever holds the counter.
 
 Any hub process may run it; one batch at a time holds the log's lock (a PostgreSQL advisory lock,
-or SQLite's write lock), only for the batch itself. Requests never wait for it: they queue their
-entries with seq NULL, and the sequencer turns a batch of them into consecutive leaves in one
-transaction, so an entry is sequenced exactly once and the numbers have no gaps.
+or SQLite's write lock), only for the batch itself. Requests never wait for the hashing: it reads
+the entries numbered after the tree's size, checks they follow on without a gap, and turns them
+into consecutive leaves in one transaction.
 """
 
 from __future__ import annotations
@@ -70,6 +76,15 @@ def _alarm_once(database: str, message: str, counter: Counter) -> None:
         log.error("ACCESS LOG ALARM: %s", message)
 
 
+def _first_missing(rows: Sequence[Sequence[Any]], size: int, last: int) -> int | None:
+    """The first of the numbers size + 1..last that `rows` (in seq order) lack: an entry deleted
+    in SQL after it was numbered, before it was hashed."""
+    for expected, row in enumerate(rows, start=size + 1):
+        if row[1] != expected:
+            return expected
+    return None if len(rows) == last - size else size + len(rows) + 1
+
+
 @dataclass(frozen=True)
 class SequencerRun:
     sequenced: int
@@ -91,13 +106,16 @@ class Sequencer:
         """
         run: SequencerRun | None = None
         while True:
+            numbered = await self._number_queued(wait=wait)
+            if numbered is None:
+                break
             batch = await self._batch(wait=wait, force_checkpoint=force_checkpoint)
             if batch is None:
                 break
             count, size, signed = batch
             previous = run or SequencerRun(0, 0, None)
             run = SequencerRun(previous.sequenced + count, size, signed or previous.checkpoint)
-            if count < self.settings.audit_sequencer_batch:
+            if count < self.settings.audit_sequencer_batch and numbered < self.settings.audit_sequencer_batch:
                 break
         if run is not None and run.checkpoint is not None and self.settings.witnesses:
             await self._witness(run.checkpoint)
@@ -131,6 +149,49 @@ class Sequencer:
                 await session.commit()
             checkpoint.note = note
 
+    async def _number_queued(self, *, wait: bool) -> int | None:
+        """Number a batch of queued entries (seq NULL) after the counter, in a transaction of its
+        own, short, so the group commits waiting for the counter's row wait only for this.
+
+        Returns how many, 0 if the log is damaged, None only when `wait` is False and another
+        process holds the lock.
+        """
+        limit = self.settings.audit_sequencer_batch
+        async with self.hub.sessions() as session:
+            if not await repo.queued_ids(session, 1):
+                return 0  # the usual case on PostgreSQL: no lock taken
+            if not await repo.lock_log(session, wait=wait):
+                return None
+            if await repo.last_numbered(session) is None:
+                state = await repo.log_state(session)
+                await repo.restore_counter(session, state.tree_size if state is not None else 0)
+            ids = await repo.queued_ids(session, limit)
+            if not ids:
+                return 0
+            base = await repo.take_numbers(session, len(ids))
+            damage = await self._numbered_outside(session, base, ids[0])
+            if damage is not None:
+                await session.rollback()
+                _alarm_once(self.settings.database_url, damage, AUDIT_SEQUENCER_HALTED)
+                return 0
+            await repo.assign_sequence(session, ids, base + 1)
+            await session.commit()
+            return len(ids)
+
+    async def _numbered_outside(self, session: AsyncSession, base: int, first_queued: int) -> str | None:
+        """Why queued entries cannot be numbered from base + 1: a row already holds a number above
+        the counter, written by someone other than the hub (an insert or a renumbering in SQL);
+        numbering on would collide with it. Read holding the counter's lock, so every entry the hub
+        numbered is committed and at most `base`."""
+        highest = await repo.max_seq(session)
+        if highest > base:
+            return (
+                f"the sequencer cannot number queued entry id {first_queued} as entry {base + 1}: "
+                f"access_entries already holds sequence numbers up to {highest} although the counter gave {base}; "
+                "rows were numbered outside the hub (run `hub audit export` and `hub audit verify`)"
+            )
+        return None
+
     async def _batch(self, *, wait: bool, force_checkpoint: bool) -> tuple[int, int, AuditCheckpoint | None] | None:
         async with self.hub.sessions() as session:
             if not await repo.lock_log(session, wait=wait):
@@ -139,13 +200,22 @@ class Sequencer:
             if state is None:
                 raise RuntimeError("the access log's state row is missing: run `hub db upgrade`")
             size, root = state.tree_size, bytes(state.root_hash)
-            rows = await repo.pending_values(session, self.settings.audit_sequencer_batch)
+            # The counter first, then the entries: the entries' read, a later snapshot, holds all of
+            # them up to the counter read.
+            last = min(await repo.last_numbered(session) or 0, size + self.settings.audit_sequencer_batch)
+            rows = await repo.entry_values_between(session, size + 1, last) if last > size else []
             now = utcnow()
+            missing = _first_missing(rows, size, last) if last > size else None
+            if missing is not None:
+                rows = rows[: missing - size - 1]  # those before the gap go on into the tree
+                _alarm_once(
+                    self.settings.database_url,
+                    f"the sequencer stopped before adding entry {missing} to the tree: entry {missing} is missing "
+                    "from access_entries although the counter numbered entries after it; a numbered entry was "
+                    "deleted (run `hub audit export` and `hub audit verify`)",
+                    AUDIT_SEQUENCER_HALTED,
+                )
             if rows:
-                damage = await self._damage(session, size, rows[0][0])
-                if damage is not None:
-                    _alarm_once(self.settings.database_url, damage, AUDIT_SEQUENCER_HALTED)
-                    return 0, size, None
                 leaves = await _leaves(rows, size)
                 try:
                     tree = TileSet(await repo.tiles(session, frontier_tiles(size)))
@@ -153,11 +223,11 @@ class Sequencer:
                 except (KeyError, ValueError) as error:
                     _alarm_once(
                         self.settings.database_url,
-                        f"the sequencer stopped before numbering entry {size + 1}: the stored tree is damaged ({error})",
+                        f"the sequencer stopped before adding entry {size + 1} to the tree: "
+                        f"the stored tree is damaged ({error})",
                         AUDIT_SEQUENCER_HALTED,
                     )
                     return 0, size, None
-                await repo.assign_sequence(session, [row[0] for row in rows], size + 1)
                 await repo.save_tiles(session, *tree.changes())
                 size += len(rows)
                 root = tree.root(size)
@@ -169,7 +239,7 @@ class Sequencer:
             async with self.heads.locked_async():
                 refusal = await self._refusal(session, size, root)
                 if refusal is not None:
-                    await session.commit()  # the entries are numbered; only the signature is refused
+                    await session.commit()  # the entries are in the tree; only the signature is refused
                     _alarm_once(self.settings.database_url, refusal, AUDIT_SIGNING_REFUSED)
                     return len(rows), size, None
                 signed = await self._sign(session, size, root, now, await repo.latest_checkpoint(session))
@@ -177,21 +247,6 @@ class Sequencer:
                 await session.commit()
                 self.heads.write(SignedHead(self.settings.audit_origin, size, root, note))
             return len(rows), size, signed
-
-    async def _damage(self, session: AsyncSession, size: int, first_queued: int) -> str | None:
-        """Why the next queued entry cannot be numbered, if the stored log is damaged.
-
-        A row numbered above the tree's size was written by someone other than the sequencer
-        (an insert or a renumbering in SQL); numbering on would collide with it.
-        """
-        highest = await repo.max_seq(session)
-        if highest > size:
-            return (
-                f"the sequencer cannot number queued entry id {first_queued} as entry {size + 1}: "
-                f"access_entries already holds sequence numbers up to {highest} although the tree holds {size}; "
-                "rows were numbered outside the sequencer (run `hub audit export` and `hub audit verify`)"
-            )
-        return None
 
     async def _checkpoint_is_due(self, session: AsyncSession, size: int, now: datetime, *, force: bool) -> bool:
         latest = await repo.latest_checkpoint(session)

@@ -1,7 +1,7 @@
 """All models, imported here so Alembic and the tests see the whole metadata."""
 
 from storage.models.accounts import ConsoleSession, ConsoleUser
-from storage.models.audit import AccessEntry, AuditCheckpoint, AuditLogState, AuditTile
+from storage.models.audit import AccessEntry, AuditCheckpoint, AuditCounter, AuditLogState, AuditTile
 from storage.models.authorisations import Authorisation
 from storage.models.base import Base
 from storage.models.calendar import CalendarNotice, CalendarNoticeDay
@@ -48,6 +48,7 @@ __all__ = [
     "AlertEvent",
     "Applicant",
     "AuditCheckpoint",
+    "AuditCounter",
     "AuditLogState",
     "AuditTile",
     "Authorisation",

@@ -1,8 +1,11 @@
 """The access log: entries, the stored Merkle tree (hash tiles), its state and signed checkpoints.
 
-Requests append entries with `seq` NULL (a cheap multi-row insert, no global lock). The sequencer
-(hub/audit/sequencer.py) gives them consecutive sequence numbers, extends the tree and signs
-checkpoints. Rows are never updated after sequencing; hub/audit/verify.py detects it if they are.
+Entries get consecutive sequence numbers from one counter row (`audit_counter`): the reads' group
+commit numbers its batch as it inserts it, on PostgreSQL; entries written inside a transaction (a
+write and its entries) are inserted with `seq` NULL and numbered by the sequencer
+(hub/audit/sequencer.py) in a short transaction of its own. The sequencer then adds the numbered
+entries to the tree, in order, and signs checkpoints. Rows are never updated after numbering;
+hub/audit/verify.py detects it if they are.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ class AccessEntry(Base):
 
     # Queue order: assigned at insert, may have gaps (rolled-back transactions).
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    # Log order: 1, 2, 3... without gaps, assigned by the sequencer; leaf index is seq - 1.
+    # Log order: 1, 2, 3... without gaps, from audit_counter; leaf index is seq - 1. NULL: queued.
     seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     request_id: Mapped[str] = mapped_column(String(64))
@@ -40,8 +43,8 @@ class AccessEntry(Base):
     purpose: Mapped[str] = mapped_column(String(200), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
 
-    # A request's insert touches only the primary key and the queue index: the search indexes
-    # cover sequenced entries only, and entries enter them when the sequencer numbers them.
+    # A queued entry's insert touches only the primary key and the queue index: the search indexes
+    # cover numbered entries only, and a queued entry enters them when the sequencer numbers it.
     __table_args__ = (
         Index(
             "ix_access_entries_pending", "id", postgresql_where=text("seq IS NULL"), sqlite_where=text("seq IS NULL")
@@ -86,6 +89,22 @@ class AuditLogState(Base):
     tree_size: Mapped[int] = mapped_column(BigInteger, default=0)
     root_hash: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditCounter(Base):
+    """One row: the last sequence number given to an entry.
+
+    Whoever numbers entries (the group commit's insert, the sequencer's numbering) adds to it in the
+    same transaction, so its row lock, held to the commit, makes the numbered entries commit in
+    number order: every snapshot sees entries 1..N without a gap, and a rolled-back transaction
+    takes its numbers back. Kept apart from `audit_log_state`, which the sequencer holds for a
+    whole batch: nobody numbering waits for the hashing.
+    """
+
+    __tablename__ = "audit_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class AuditCheckpoint(Base):

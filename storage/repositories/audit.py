@@ -9,15 +9,17 @@ from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 from sqlalchemy import ColumnElement, Row, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from storage.models import AccessEntry, AuditCheckpoint, AuditLogState, AuditTile, Department
+from storage.models import AccessEntry, AuditCheckpoint, AuditCounter, AuditLogState, AuditTile, Department
 from storage.models.base import utcnow
 from storage.repositories import driver
 
 STATE_ROW = 1
+COUNTER_ROW = 1
 EMPTY_ROOT = hashlib.sha256(b"").digest()  # RFC 9162: the root of the empty tree
 # pg_advisory_xact_lock key: "hub access log sequencer". Held only while one batch is sequenced.
 SEQUENCER_LOCK_KEY = 0x6875622D6C6F67
@@ -74,20 +76,62 @@ QUEUED_COLUMNS: tuple[str, ...] = tuple(c.key for c in _ENTRY_TABLE.columns if c
 _QUEUE_INSERT_ALL = insert(_ENTRY_TABLE).values({name: bindparam(name) for name in QUEUED_COLUMNS})
 
 
-async def append_entries_durably(engine: AsyncEngine, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Queue entries (each with every column of QUEUED_COLUMNS) and commit them: on return they are
-    durable, all of them or none.
+def _numbered_insert_sql() -> str:
+    """PostgreSQL: a batch of entries numbered from the counter and inserted, in one statement.
+
+    $1 is the batch's size, then one array per column of QUEUED_COLUMNS. The counter's update
+    takes its row lock, held to the commit: batches commit in number order (AuditCounter).
+    """
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    # Arrays of the columns' types without their lengths: an explicit cast to varchar(64) would cut
+    # a longer value; the insert's own cast refuses it, as a queued entry's insert does.
+    arrays = ", ".join(
+        f"CAST(${n} AS {_ENTRY_TABLE.c[name].type.compile(dialect=dialect).split('(')[0]}[])"
+        for n, name in enumerate(QUEUED_COLUMNS, start=2)
+    )
+    names = ", ".join(QUEUED_COLUMNS)
+    return (
+        f"WITH counter AS (UPDATE audit_counter SET last_seq = last_seq + $1 WHERE id = {COUNTER_ROW} "
+        "RETURNING last_seq - $1 AS base) "
+        f"INSERT INTO access_entries (seq, {names}) "
+        f"SELECT counter.base + v.position, {', '.join('v.' + name for name in QUEUED_COLUMNS)} "
+        f"FROM counter, unnest({arrays}) WITH ORDINALITY AS v({names}, position) ORDER BY v.position"
+    )
+
+
+_NUMBERED_INSERT = _numbered_insert_sql()
+
+
+class CounterMissing(RuntimeError):
+    """The counter row is gone (deleted in SQL): nothing was numbered; the sequencer restores it."""
+
+
+async def append_entries_durably(
+    engine: AsyncEngine, rows: Sequence[Mapping[str, Any]], *, numbered: bool = False
+) -> None:
+    """Insert entries (each with every column of QUEUED_COLUMNS) and commit them: on return they
+    are durable, all of them or none.
+
+    `numbered` (PostgreSQL only; ignored on SQLite, whose entries are queued): numbered from the
+    counter as they are inserted, one statement, so the sequencer has only to hash them.
+    Otherwise queued, seq NULL, for the sequencer to number.
 
     On the driver directly, without a session or SQLAlchemy's statement handling around it
-    (docs/performance.md, "session 6"): on PostgreSQL one round trip (asyncpg's executemany
-    outside a transaction is atomic on its own: one implicit transaction, committed, and so flushed
-    to the WAL, before the server answers); on SQLite the rows and the commit, two calls to
-    aiosqlite's thread instead of SQLAlchemy's four (cursor, executemany, close, commit).
+    (docs/performance.md, "session 6"): on PostgreSQL one round trip, outside a transaction (a
+    statement, or asyncpg's executemany, runs as one implicit transaction, committed, and so
+    flushed to the WAL, before the server answers); on SQLite the rows and the commit, two calls
+    to aiosqlite's thread instead of SQLAlchemy's four (cursor, executemany, close, commit).
     """
+    values = [{**row, "recorded_at": _utc(row["recorded_at"])} for row in rows]
     async with engine.connect() as connection:
-        await driver.executemany(
-            connection, _QUEUE_INSERT_ALL, [{**row, "recorded_at": _utc(row["recorded_at"])} for row in rows]
-        )
+        if numbered and connection.dialect.name == "postgresql":
+            columns = [[row[name] for row in values] for name in QUEUED_COLUMNS]
+            async with driver.raw(connection) as pg:
+                status = await pg.execute(_NUMBERED_INSERT, len(values), *columns)
+            if status != f"INSERT 0 {len(values)}":
+                raise CounterMissing(f"no access entry was numbered ({status}): the audit_counter row is missing")
+            return
+        await driver.executemany(connection, _QUEUE_INSERT_ALL, values)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -137,44 +181,68 @@ async def save_state(session: AsyncSession, tree_size: int, root_hash: bytes, wh
 
 
 async def idle_state(session: AsyncSession) -> tuple[bool, int, int, datetime | None]:
-    """(anything queued, tree size, last checkpoint's size and time), in one read-only query."""
-    pending = select(AccessEntry.id).where(AccessEntry.seq.is_(None)).limit(1).exists()
+    """(anything queued or numbered outside the tree, tree size, last checkpoint's size and time),
+    in one read-only query."""
+    queued = select(AccessEntry.id).where(AccessEntry.seq.is_(None)).limit(1).exists()
+    numbered = select(AuditCounter.last_seq).where(AuditCounter.id == COUNTER_ROW).scalar_subquery()
     tree_size = select(AuditLogState.tree_size).where(AuditLogState.id == STATE_ROW).scalar_subquery()
     latest = select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size.desc()).limit(1).subquery()
     signed_size = select(latest.c.tree_size).scalar_subquery()
     signed_at = select(latest.c.signed_at).scalar_subquery()
-    queued, size, last_size, last_at = (await session.execute(select(pending, tree_size, signed_size, signed_at))).one()
+    statement = select(queued, numbered, tree_size, signed_size, signed_at)
+    waiting, last_seq, size, last_size, last_at = (await session.execute(statement)).one()
     if isinstance(last_at, str):  # SQLite hands a scalar subquery's timestamp back as text
         last_at = datetime.fromisoformat(last_at)
     if last_at is not None and last_at.tzinfo is None:
         last_at = last_at.replace(tzinfo=UTC)
-    return bool(queued), size or 0, last_size or 0, last_at
+    return bool(waiting) or (last_seq or 0) > (size or 0), size or 0, last_size or 0, last_at
+
+
+async def last_numbered(session: AsyncSession) -> int | None:
+    """The counter: the last sequence number given (None if its row is missing)."""
+    statement = select(AuditCounter.last_seq).where(AuditCounter.id == COUNTER_ROW)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def restore_counter(session: AsyncSession, last_seq: int) -> None:
+    """Put back a missing counter row (deleted in SQL), at the tree's size: an entry numbered above
+    it then shows as numbered outside the counter (`number_queued`)."""
+    make_insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+    await session.execute(
+        make_insert(AuditCounter)
+        .values(id=COUNTER_ROW, last_seq=last_seq)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
 
 
 async def max_seq(session: AsyncSession) -> int:
-    """The highest sequence number in access_entries (0 if none): above the tree's size, some
-    row was numbered outside the sequencer."""
+    """The highest sequence number in access_entries (0 if none): above the counter, some row was
+    numbered outside it."""
     # The condition lets both databases answer from the partial unique index on seq.
     statement = select(func.max(AccessEntry.seq)).where(AccessEntry.seq.is_not(None))
     return int((await session.execute(statement)).scalar() or 0)
 
 
-_PENDING = (
-    select(*(_ENTRY_TABLE.c[column.key] for column in ENTRY_COLUMNS))
-    .where(_ENTRY_TABLE.c.seq.is_(None))
-    .order_by(_ENTRY_TABLE.c.id)
-    .limit(bindparam("limit"))
+_QUEUED_IDS = (
+    select(_ENTRY_TABLE.c.id).where(_ENTRY_TABLE.c.seq.is_(None)).order_by(_ENTRY_TABLE.c.id).limit(bindparam("limit"))
 )
 
 
-async def pending_values(session: AsyncSession, limit: int) -> Sequence[Sequence[Any]]:
-    """Queued entries not yet sequenced, in queue order, positional only (ENTRY_COLUMNS order).
+async def queued_ids(session: AsyncSession, limit: int) -> list[int]:
+    """Entries inserted with seq NULL (written inside a transaction, or on SQLite), in queue order."""
+    return [row[0] for row in await driver.fetch(await session.connection(), _QUEUED_IDS, {"limit": limit})]
 
-    On PostgreSQL asyncpg's own records, as for an export (`entry_values_between`): the sequencer
-    reads every entry once, and SQLAlchemy's rows cost twice what the encoding does (about 14
-    against 6 microseconds an entry, fetched and encoded; docs/performance.md).
-    """
-    return await driver.fetch(await session.connection(), _PENDING, {"limit": limit})
+
+async def take_numbers(session: AsyncSession, count: int) -> int:
+    """Add `count` to the counter and return the number before: the caller's entries are that + 1
+    onwards. Holds the counter's row lock to the end of the session's transaction (PostgreSQL)."""
+    statement = (
+        update(AuditCounter)
+        .where(AuditCounter.id == COUNTER_ROW)
+        .values(last_seq=AuditCounter.last_seq + count)
+        .returning(AuditCounter.last_seq)
+    )
+    return int((await session.execute(statement)).scalar_one()) - count
 
 
 async def assign_sequence(session: AsyncSession, ids: Sequence[int], first_seq: int) -> None:
@@ -284,8 +352,9 @@ class EntryFilter:
 async def search_entries(
     session: AsyncSession, where: EntryFilter, *, before_seq: int | None, limit: int
 ) -> list[Row[*tuple[Any, ...]]]:
-    """Sequenced entries matching the filter, newest first (keyset pagination on seq)."""
-    conditions: list[ColumnElement[bool]] = [AccessEntry.seq.is_not(None)]
+    """Entries in the tree matching the filter, newest first (keyset pagination on seq)."""
+    in_tree = select(AuditLogState.tree_size).where(AuditLogState.id == STATE_ROW).scalar_subquery()
+    conditions: list[ColumnElement[bool]] = [AccessEntry.seq.is_not(None), AccessEntry.seq <= in_tree]
     if where.applicant_ref is not None:
         conditions.append(AccessEntry.applicant_ref == where.applicant_ref)
     if where.department_code is not None:

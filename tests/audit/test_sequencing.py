@@ -38,6 +38,9 @@ async def main(url, secrets, worker, requests, per_request):
     caller = Caller(worker, f"worker {worker}", Role.CLERK, 1, "xzfw")
     for number in range(requests):
         ctx = RequestContext(hub, caller, request_id=f"w{worker}-r{number}")
+        # Half as reads, through the group commit (numbered at insert on PostgreSQL), half inside a
+        # transaction (queued, numbered by a sequencer).
+        ctx.read_only = number % 2 == 0
         for _ in range(per_request):
             await guard(ctx, Action.APPLICANT_LOOKUP, ["11010519491231002X"], fields=["name"])
         await ctx.commit()

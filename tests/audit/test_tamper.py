@@ -165,8 +165,13 @@ async def _insert_forged_after(hub, n: int) -> None:
 
 
 async def _pending(hub) -> int:
+    """Entries kept but not in the tree: queued (seq NULL), or numbered after the tree's size."""
     async with hub.engine.connect() as connection:
-        return (await connection.execute(text("SELECT count(*) FROM access_entries WHERE seq IS NULL"))).scalar()
+        statement = (
+            "SELECT count(*) FROM access_entries "
+            "WHERE seq IS NULL OR seq > (SELECT tree_size FROM audit_log_state WHERE id = 1)"
+        )
+        return (await connection.execute(text(statement))).scalar()
 
 
 def _metric(name: str) -> float:
@@ -261,5 +266,5 @@ async def test_a_damaged_tile_stops_numbering_with_an_alarm(signed_log, clerk, c
     await _log_of(signed_log, clerk, [3])
     assert _metric("hub_audit_sequencer_halted_total") > halts
     alarm = next(r.getMessage() for r in caplog.records if "ACCESS LOG ALARM" in r.getMessage())
-    assert "stopped before numbering entry 701: the stored tree is damaged" in alarm
+    assert "stopped before adding entry 701 to the tree: the stored tree is damaged" in alarm
     assert await _pending(signed_log) == 3  # the reads are kept, queued

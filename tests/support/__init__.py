@@ -61,6 +61,8 @@ async def empty_all_tables(hub: Hub) -> None:
         else:
             for table in tables:
                 await connection.execute(text(f"DELETE FROM {table}"))
+        # As a freshly migrated database holds it (storage/migrations, 0013_audit_counter).
+        await connection.execute(text("INSERT INTO audit_counter (id, last_seq) VALUES (1, 0)"))
 
 
 async def seed_departments(hub: Hub) -> None:
