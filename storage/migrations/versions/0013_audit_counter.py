@@ -36,4 +36,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Stop the hub and let the sequencer catch up first (`hub audit checkpoint`): the earlier code
+    # takes an entry numbered above the tree's size for one numbered in SQL, and stops on it.
     op.drop_table("audit_counter")
