@@ -15,7 +15,9 @@ Then it checks:
 - the access log: after the client stops and the sequencers settle, no entry unsequenced and the
   sequence numbers 1..N without holes; `hub audit export` and `hub audit verify` pass;
 - memory: each process's RSS, sampled every 10 s; from minute 2 to the end the largest sample
-  must stay within 10% of the sample at minute 2 (aim: flat).
+  must stay within 10% of the sample at minute 2 (aim: flat). A soak shorter than 4 minutes
+  judges its second half instead: the first minutes are the warm-up (caches filling: 118 to 131
+  MiB a process in the first two minutes, then flat, in a 120 s soak on 2026-11-30), not growth.
 
     python -m bench.soak                       # HUB_SOAK_SECONDS=600, 4 processes, 8 clients
     HUB_SOAK_SECONDS=60 python -m bench.soak   # a quick look
@@ -49,7 +51,7 @@ SECONDS = float(os.environ.get("HUB_SOAK_SECONDS", "600"))
 PROCESSES = int(os.environ.get("HUB_SOAK_PROCESSES", "4"))
 CLIENTS = int(os.environ.get("HUB_SOAK_CLIENTS", "8"))
 SAMPLE_SECONDS = 10.0
-FLAT_FROM_SECONDS = 120.0
+FLAT_FROM_SECONDS = min(120.0, SECONDS / 2)
 FLAT_WITHIN = 0.10
 READS_PER_STORY = 3
 FIRST_NUMBER = 3_000_000  # resident_id(n) from here: births from 1989, apart from bench.scale's
@@ -235,7 +237,7 @@ def _percentile(values: list[float], p: float) -> float:
 
 def memory_rows(samples: list[tuple[float, list[int]]], pids: list[int]) -> list[list[object]]:
     rows: list[list[object]] = [
-        ["process", "RSS at start MiB", "at minute 2", "max after", "at end", "max / minute 2", "flat"]
+        ["process", "RSS at start MiB", f"at {FLAT_FROM_SECONDS:.0f} s", "max after", "at end", "max / that", "flat"]
     ]
     window = [s for s in samples if s[0] >= FLAT_FROM_SECONDS] or samples
     for n, _ in enumerate(pids):
@@ -262,7 +264,7 @@ class SoakFigures:
     errors: int
     gapless: bool
     verified: bool
-    peak_rss_ratio: float  # the largest of the processes' peak RSS from minute 2 over RSS at minute 2
+    peak_rss_ratio: float  # the largest of the processes' peak RSS from FLAT_FROM_SECONDS over RSS then
 
     @property
     def passed(self) -> bool:
@@ -314,7 +316,10 @@ def main() -> SoakFigures:
         verification = export_and_verify(environment, tokens["auditor", "jcj"], var)
         print("hub audit verify:", verification, flush=True)
         memory = memory_rows(samples, pids)
-        print(f"\nMemory, {len(samples)} samples every {SAMPLE_SECONDS:.0f} s; flat: peak from minute 2 within 10%:")
+        print(
+            f"\nMemory, {len(samples)} samples every {SAMPLE_SECONDS:.0f} s; "
+            f"flat: peak from {FLAT_FROM_SECONDS:.0f} s within 10%:"
+        )
         print_table(memory)
         peak = max(float(row[5]) for row in memory[1:])
         figures = SoakFigures(requests, errors, gapless, verification.startswith("OK"), peak)
