@@ -54,8 +54,10 @@ def configured_witnesses(setting: str) -> list[ConfiguredWitness]:
     return witnesses
 
 
-# The size each witness holds for an origin, as learnt from its answers (409s included).
-_known_sizes: dict[tuple[str, str], int] = {}
+# The size each witness holds for an origin, as learnt from its answers (409s included). Keyed by
+# the witness's key as well as its URL: a new witness at an old address (a port reused, a witness
+# replaced) starts from nothing, not from the size its predecessor held.
+_known_sizes: dict[tuple[ConfiguredWitness, str], int] = {}
 
 
 def add_checkpoint_body(old_size: int, proof: list[bytes], note: str) -> bytes:
@@ -69,7 +71,7 @@ async def request_cosignature(
     client: httpx.AsyncClient, witness: ConfiguredWitness, origin: str, size: int, note: str, proof_for: ProofFor
 ) -> str:
     """The witness's cosignature line for `note`; raises WitnessRefused or an httpx error."""
-    known = (witness.url, origin)
+    known = (witness, origin)
     old = _known_sizes.get(known, 0)
     for _ in range(2):
         if old > size:

@@ -17,11 +17,11 @@ import pytest
 import uvicorn
 
 from hub.audit.checkpoint import Checkpoint, open_note, parse_body, sign_note
-from hub.audit.cosignature import WitnessKey, cosignatures, parse_witness_key
+from hub.audit.cosignature import WitnessKey, add_signature_lines, cosignatures, parse_witness_key
 from hub.audit.head import HeadStore
 from hub.audit.merkle import node_hash
 from hub.audit.verify import EntryTampered, Unwitnessed, verify_lines
-from hub.audit.witnesses import add_checkpoint_body
+from hub.audit.witnesses import ConfiguredWitness, add_checkpoint_body, request_cosignature
 from hub.keys.keyring import Keyring
 from hub.metrics import REGISTRY
 from hub.settings import Settings
@@ -39,9 +39,9 @@ class RunningWitness:
 
 
 @asynccontextmanager
-async def serving(app) -> AsyncIterator[str]:
-    """Serve an ASGI app over real HTTP on a free loopback port for the length of the block."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+async def serving(app, port: int = 0) -> AsyncIterator[str]:
+    """Serve an ASGI app over real HTTP on loopback (a free port unless given) for the length of the block."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
@@ -178,6 +178,31 @@ async def test_the_witness_answers_as_tlog_witness_says(hub, clerk, witnesses) -
         body = parse_body(open_note(note)[0]).body()
         self_signed = sign_note(body, parse_body(body).origin, [stranger])
         assert (await http.post(url, content=add_checkpoint_body(10, [], self_signed))).status_code == 403
+
+
+async def test_a_new_witness_at_an_old_address_is_asked_afresh(hub, clerk, tmp_path) -> None:
+    """What the hub learnt of one witness's size is not carried over to another at the same URL
+    (the suite's witnesses reuse freed ports; an operator may replace a witness behind its address)."""
+    logs = {hub.settings.audit_origin: [hub_key(hub)]}
+    await log_of(hub, clerk, [10, 20])
+    async with hub.sessions() as session:
+        first, second = [c.note for c in await repo.checkpoints(session)]
+
+    async def no_proof(old: int) -> list[bytes]:
+        assert old == 0
+        return []
+
+    async def cosigned_by(name: str, size: int, note: str, port: int = 0) -> tuple[str, str]:
+        state = WitnessState(tmp_path / name)
+        identity = state.identity(f"witness.test/{name}")
+        async with serving(witness_app(Witness(state, identity, logs)), port) as url, httpx.AsyncClient() as client:
+            witness = ConfiguredWitness(url, identity.public)
+            line = await request_cosignature(client, witness, hub.settings.audit_origin, size, note, no_proof)
+        assert cosignatures(add_signature_lines(note, [line]), [identity.public])
+        return url, line
+
+    url, _ = await cosigned_by("old", 20, second)
+    await cosigned_by("new", 10, first, port=int(url.rsplit(":", 1)[1]))
 
 
 async def test_hub_witness_serve_runs_a_witness_from_its_folder(hub, clerk, hub_command, tmp_path) -> None:
