@@ -36,8 +36,10 @@ class AccessRecorder:
     sequencer (hub/audit/sequencer.py) numbers, hashes and signs them afterwards.
     """
 
-    def __init__(self, ctx: RequestContext) -> None:
-        self._ctx = ctx
+    def __init__(self) -> None:
+        # No reference back to the request's context (it is passed to `flush`): a cycle between
+        # them would leave every request's context, session and look-ups to the cyclic garbage
+        # collector, whose full collections stalled a serving process (docs/performance.md).
         self._pending: list[PendingEntry] = []
 
     def record(self, entry: PendingEntry) -> None:
@@ -82,7 +84,7 @@ class AccessRecorder:
             for entry in self._pending
         ]
 
-    async def flush(self, session: AsyncSession | None) -> None:
+    async def flush(self, ctx: RequestContext, session: AsyncSession | None) -> None:
         """Queue the pending entries; if they cannot be stored, raise `AccessLogUnavailable`.
 
         With a session, in its transaction (a write and its entries land together). Without one (a
@@ -94,7 +96,6 @@ class AccessRecorder:
         """
         if not self._pending:
             return
-        ctx = self._ctx
         if ctx.hub.settings.audit_recording_disabled_for_benchmark:
             self._pending.clear()
             return

@@ -89,7 +89,7 @@ class RequestContext:
         self.purpose = canonical_purpose(purpose)
         self.request_id = request_id or uuid.uuid4().hex
         self.client_address = client_address
-        self.access: AccessRecorder = AccessRecorder(self)
+        self.access: AccessRecorder = AccessRecorder()
         self._session: AsyncSession | None = session
         # Per-request memo for loaders and policy look-ups; never shared between requests.
         self.cache: dict[Any, Any] = {}
@@ -110,13 +110,13 @@ class RequestContext:
             # goes back to the pool first: requests holding every connection of the pool while they
             # wait for a batch that needs one would wait forever (measured: 0 req/s under wrk).
             await self.session.commit()
-            await self.access.flush(None)
+            await self.access.flush(self, None)
             return
         # A read's turn (SQLite) cannot deadlock: a read holds no database lock before its insert,
         # so whoever holds SQLite's write lock (a mutation, the sequencer) never waits for it.
         turns = self.hub.read_log_turns if self.read_only else None
         async with turns or nullcontext():
-            await self.access.flush(self.session)
+            await self.access.flush(self, self.session)
             await self.session.commit()
 
     async def rollback_keeping_log(self) -> None:

@@ -8,13 +8,18 @@ so an unstorable entry fails its own request, closed, and no other.
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
 import httpx
 from sqlalchemy import select
 
 from app.asgi import create_app
+from hub.access.actions import Action
+from hub.access.guard import guard
 from storage.models import AccessEntry
 from tests.support import GraphQLClient
+from tests.support.audit_log import APPLICANTS
 
 STATISTICS = "{ accessStatistics { departmentCode action outcome count } }"
 CONCURRENT = 12
@@ -76,3 +81,31 @@ async def test_switched_off_a_read_writes_its_own_entries(hub, client, auditor) 
     response, entries = await _read(client, hub, auditor.token, "alone")
     assert "accessStatistics" in response.json()["data"] and entries
     assert hub.access_group_commit.requests == 0
+
+
+async def test_a_read_leaves_no_cycle_for_the_garbage_collector(hub, clerk) -> None:
+    """A request's context, its recorder and its session are freed as its last reference goes. In
+    a cycle they waited for a full collection, which then stalled the whole process for every
+    request in it (docs/performance.md, session 10)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        ctx = await clerk.context()
+        ctx.read_only = True  # as for a GraphQL query: its entries go through the group commit
+        await guard(ctx, Action.APPLICANT_LOOKUP, [APPLICANTS[0]], fields=["name"])
+        session = ctx.session
+        await ctx.commit()
+        await ctx.close()
+        freed = [weakref.ref(thing) for thing in (ctx, ctx.access, session)]
+        del ctx, session
+        assert [ref() for ref in freed] == [None, None, None]
+    finally:
+        if enabled:
+            gc.enable()
+    assert await _entries_of_lookups(hub) == 1
+
+
+async def _entries_of_lookups(hub) -> int:
+    async with hub.sessions() as session:
+        rows = await session.execute(select(AccessEntry.id).where(AccessEntry.action == Action.APPLICANT_LOOKUP.value))
+        return len(rows.all())
