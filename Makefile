@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench schema clean
+.PHONY: run test lint bench schema messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ bench: $(STAMP)
 ## Re-export schema/schema.graphql after changing the GraphQL types.
 schema: $(STAMP)
 	$(BIN)/hub schema export
+
+## Compile the console's catalogues (.po, which you edit) into the .mo files it loads.
+messages: $(STAMP)
+	$(BIN)/pybabel compile --statistics -d console/locale -D console
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
