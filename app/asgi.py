@@ -24,6 +24,7 @@ from app.background import start_background_jobs, stop
 from app.commands.webhooks import worker_jobs
 from hub.access.context import Hub
 from hub.access.principals import listen_for_revocations
+from hub.identifiers import load_region_table
 from hub.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
 from hub.services import build_hub
 from hub.settings import Settings, get_settings
@@ -105,7 +106,9 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # The schema, models and statements built at start-up live as long as the process: moved
         # out of the collector's sight, they no longer lengthen every full collection (a pause
-        # every request behind it waits out).
+        # every request behind it waits out). So do the tables loaded on first use that every
+        # process soon loads anyway.
+        load_region_table()
         gc.collect()
         gc.freeze()
         # The log's sequencer, supervision, abandoned cases, blob collection: here, unless a process

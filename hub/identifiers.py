@@ -9,6 +9,7 @@ import re
 from enum import StrEnum
 from functools import lru_cache
 
+from stdnum import numdb
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import InvalidComponent, ValidationError
 
@@ -82,6 +83,17 @@ def _classify(compact: str) -> tuple[ApplicantKind, str] | None:
     if uscc.is_valid(compact):
         return ApplicantKind.ENTERPRISE, uscc.compact(compact)
     return None
+
+
+def load_region_table() -> None:
+    """Load python-stdnum's table of region codes now instead of at the first resident ID checked.
+
+    A serving process calls this before it moves its start-up objects out of the garbage
+    collector's sight (app/asgi.py): loaded later, the table's 15,000-odd objects stayed in view and
+    every full collection traversed them (under the clerk's load, one every 2-4 s: 3-5 ms of CPU
+    each with the table, 2-3 ms without; docs/performance.md, session 10).
+    """
+    numdb.get("cn/loc")
 
 
 def _validated_resident_id(value: str) -> str:
