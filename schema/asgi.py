@@ -14,6 +14,8 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import orjson
@@ -95,8 +97,9 @@ def _too_large(kind: type[HubError], limit: int, hub: Hub) -> HubError:
     return PayloadTooLarge(f"the request body is larger than the limit of {limit} bytes", limit=limit)
 
 
-def _counted(receive: Receive, limit: int, refusal: HubError) -> Receive:
-    """The body as it arrives, refused once it passes `limit` (a missing or lying Content-Length too)."""
+def _counted(receive: Receive, limit: int, refusal: Callable[[], HubError]) -> Receive:
+    """The body as it arrives, refused once it passes `limit` (a missing or lying Content-Length too).
+    The refusal is made when needed: nearly every request stays under the limit."""
     received = 0
 
     async def receive_counted() -> Message:
@@ -105,7 +108,7 @@ def _counted(receive: Receive, limit: int, refusal: HubError) -> Receive:
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > limit:
-                raise refusal
+                raise refusal()
         return message
 
     return receive_counted
@@ -169,7 +172,7 @@ class GraphQLEndpoint(GraphQL):
             await Response(status_code=404)(scope, receive, send)
             return
         limit, kind = _body_limit(Headers(scope=scope), self.hub)
-        request = Request(scope, receive=_counted(receive, limit, _too_large(kind, limit, self.hub)))
+        request = Request(scope, receive=_counted(receive, limit, partial(_too_large, kind, limit, self.hub)))
         try:
             response = await self._serve(request)
         except Exception:
