@@ -24,6 +24,11 @@ ACCESS_LOG_FAILURES = Counter(
     "Requests failed closed because their access entries could not be written",
     registry=REGISTRY,
 )
+ACCESS_GROUP_COMMIT_FALLBACKS = Counter(
+    "hub_access_group_commit_fallbacks_total",
+    "Batches of reads' access entries that could not be written together, each read's then written alone",
+    registry=REGISTRY,
+)
 AUDIT_SIGNING_REFUSED = Counter(
     "hub_audit_signing_refused_total",
     "Checkpoints the signer refused because the tree is not consistent with the head it signed last",

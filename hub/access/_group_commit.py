@@ -20,12 +20,16 @@ next, the counter's row deleted), reads still answer, and the sequencer raises t
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.metrics import ACCESS_GROUP_COMMIT_FALLBACKS
 from storage.repositories.audit import append_entries_durably
+
+log = logging.getLogger("hub.access")
 
 Rows = Sequence[Mapping[str, Any]]
 
@@ -61,7 +65,15 @@ class GroupCommit:
                 for _, future in batch:
                     _settle(future, cancelled)
                 raise
-            except Exception:  # noqa: BLE001  (each request alone: only one that cannot be stored fails)
+            except Exception as error:  # noqa: BLE001  (each request alone: only one that cannot be stored fails)
+                # Seen, not silent: a counter that keeps rising means every batch fails (the
+                # counter's row deleted, say) and the log is back to one insert per read.
+                ACCESS_GROUP_COMMIT_FALLBACKS.inc()
+                log.warning(
+                    "a batch of %d reads' access entries could not be written together (%s); writing each alone",
+                    len(batch),
+                    type(error).__name__,
+                )
                 for rows, future in batch:
                     try:
                         await append_entries_durably(self._engine, rows)
