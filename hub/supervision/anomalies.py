@@ -140,6 +140,7 @@ async def evaluate_anomalies(
     head = await repo.sequenced_size(session)
     bound = ContextBound(await repo.watermark(session, CONTEXT_SEQ), await repo.watermark(session, CONTEXT_MICROS))
     evaluation = _Evaluation(session, rules)
+    evaluation.volume_sets_trusted = bool(start) and await repo.watermark(session, VOLUME_JUDGED) == start
     context = ContextStarts(bound)
     if start and head - start > BATCH:
         # Where earlier runs' entries end, for this run's later batches (a run of one batch, such as
@@ -156,8 +157,19 @@ async def evaluate_anomalies(
             # The hours and probing windows of the batch's entries, its earliest one's included
             # (entries are sequenced in about the order they are recorded, not exactly).
             since = min(earliest - earliest % HOUR, earliest - evaluation.probing_window)
+            fill_since = min(since - since % HOUR, (latest // HOUR - (KEPT_HOURS - 1)) * HOUR)
             hours = await evaluation.judge(
-                Batch(done, upto, first_seq, earliest, latest, since, context.first_seq(since))
+                Batch(
+                    done,
+                    upto,
+                    first_seq,
+                    earliest,
+                    latest,
+                    since,
+                    context.first_seq(since),
+                    fill_since,
+                    context.first_seq(fill_since),
+                )
             )
             batches.append((first_seq, latest))
             context.judged_before(upto, latest, hours)
@@ -165,6 +177,8 @@ async def evaluate_anomalies(
         if progress is not None:
             progress(done - start, head - start)
     await evaluation.save()
+    if evaluation.enabled[R.VOLUME]:
+        await repo.save_watermark(session, VOLUME_JUDGED, head)
     stored = await _store(session, list(evaluation.findings.values()), hub.clock())
     if batches:
         await _move_context_bound(session, bound, batches, start, head, context_trail(rules))
@@ -181,6 +195,12 @@ async def evaluate_anomalies(
 # made every pass of the served hub scan the log's last day (measured: 1,000,000 entries a day, a
 # scan of the whole table, 281 ms, against 77 ms with two hours; docs/supervision.md).
 CONTEXT_SEQ = "access_log.context_seq"
+# The end of what the volume rule last judged: an evaluation starting anywhere else (the rule was
+# off for a while, the log is judged again from its start) cannot trust the distinct applicants kept
+# per principal and hour, and fills them from the log for its first batch. The sets are kept for
+# the last KEPT_HOURS hours judged; a batch reaching an earlier hour (a late entry) reads the log.
+VOLUME_JUDGED = "access_log.volume_judged"
+KEPT_HOURS = 3
 CONTEXT_MICROS = "access_log.context_us"
 LATE_ENTRIES = HOUR
 
@@ -242,6 +262,11 @@ class Batch:
     latest: int
     since: int
     context_seq: int
+    # Where the volume rule fills its sets from when it cannot trust them: the whole hours from the
+    # batch's earliest, and the KEPT_HOURS before its latest (µs), and a seq before which every
+    # entry was recorded earlier.
+    fill_since: int = 0
+    fill_seq: int = 0
 
 
 async def _move_context_bound(
@@ -274,6 +299,10 @@ class _Evaluation:
         self.history_since: datetime | None = None
         self.counted: dict[int, dict[datetime, int]] = defaultdict(dict)
         self.findings: dict[str, Finding] = {}
+        # Whether `supervision_hour_applicants` holds every read judged so far (evaluate_anomalies),
+        # and the latest hour this run judged (µs), below which old sets are dropped at its end.
+        self.volume_sets_trusted = False
+        self.latest_micros: int | None = None
 
     def is_off(self, when: Hour) -> bool:
         """A day off of the official calendar, or outside working hours on a working day."""
@@ -332,9 +361,16 @@ class _Evaluation:
         found: list[Finding] = [*unrelated.values()]
         first_seqs: dict[int, int] = {}
         if self.enabled[R.VOLUME]:
-            busy = await repo.applicants_per_hour(
-                self.session, _READS, batch.since, batch.context_seq, batch.after, batch.upto
-            )
+            refill = None
+            if not self.volume_sets_trusted:
+                # Every principal's reads of the hours a later batch may add to without the log.
+                refill = repo.Refill(batch.fill_since, batch.fill_seq, everyone=True)
+            elif batch.earliest // HOUR < batch.latest // HOUR - (KEPT_HOURS - 1):
+                # A late entry, of an hour whose sets may be gone: its principals' reads of it.
+                refill = repo.Refill(batch.since, batch.context_seq, everyone=False)
+            busy = await repo.applicants_per_hour(self.session, _READS, batch.since, batch.after, batch.upto, refill)
+            self.volume_sets_trusted = True  # whole now, and the next batch follows on
+            self.latest_micros = max(batch.latest, self.latest_micros or batch.latest)
             found += await self._volume(batch, busy)
             first_seqs = busy.first_seqs
         found += off.values()
@@ -387,6 +423,9 @@ class _Evaluation:
         await repo.save_hourly_reads(
             self.session, {(p, hour): n for p, hours in self.counted.items() for hour, n in hours.items()}
         )
+        if self.latest_micros is not None:
+            # One hour more than a batch may reach back incrementally: slack for clocks that differ.
+            await repo.forget_hour_applicants(self.session, self.latest_micros // HOUR - KEPT_HOURS - 1)
 
 
 def _merge(findings: dict[str, Finding], finding: Finding) -> None:

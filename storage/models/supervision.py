@@ -123,6 +123,19 @@ class HourlyReads(Base):
     applicants: Mapped[int] = mapped_column(BigInteger)
 
 
+class HourApplicant(Base):
+    """One applicant one principal read in one hour (hours since the epoch, UTC): the volume rule's
+    distinct applicants kept as a set, so each evaluation adds its batch's reads instead of reading
+    the principal's whole hour from the log again. Kept for the last few hours only (the rule's
+    late entries read the log, as before)."""
+
+    __tablename__ = "supervision_hour_applicants"
+
+    principal_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    applicant_ref: Mapped[str] = mapped_column(String(18), primary_key=True)
+
+
 class Complaint(Base):
     """办不成事: something an applicant could not get done, filed by them or by a window for them."""
 

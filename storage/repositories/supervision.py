@@ -473,6 +473,13 @@ _HOUR = {
 }
 
 
+# An entry's hour as hours since the epoch (UTC), as `supervision_hour_applicants` keeps it.
+_HOUR_NUMBER = {
+    "sqlite": "CAST(strftime('%s', substr(recorded_at, 1, 13) || ':00:00') AS INTEGER) / 3600",
+    "postgresql": "CAST(floor(extract(epoch FROM recorded_at) / 3600) AS BIGINT)",
+}
+
+
 def _hour_of(key: Any) -> int:
     if isinstance(key, str):
         key = datetime.strptime(key, "%Y-%m-%d %H")
@@ -500,12 +507,34 @@ async def _fetch(session: AsyncSession, sql: str, params: Sequence[Any]) -> list
     marks (numbered `$n` for asyncpg) and `{micros}`, `{hour}` and `{trim}` for the dialect's own
     expressions; a time among `params` is given as µs since the epoch (`_Moment`)."""
     async with _driver(session) as (dialect, raw):
-        sql = sql.format(micros=_MICROS[dialect], hour=_HOUR[dialect], trim=_TRIM[dialect].format("v.value"))
-        values = [_moment_value(dialect, p.micros) if isinstance(p, _Moment) else p for p in params]
+        sql, values = _dialect_sql(dialect, sql, params)
         if dialect == "postgresql":
-            numbers = iter(range(1, len(values) + 1))
-            return list(await raw.fetch(re.sub(r"\?", lambda _: f"${next(numbers)}", sql), *values))
+            return list(await raw.fetch(sql, *values))
         return list(await raw.execute_fetchall(sql, values))
+
+
+async def _execute(session: AsyncSession, sql: str, params: Sequence[Any]) -> None:
+    """A statement written as for `_fetch`, returning nothing."""
+    async with _driver(session) as (dialect, raw):
+        sql, values = _dialect_sql(dialect, sql, params)
+        if dialect == "postgresql":
+            await raw.execute(sql, *values)
+        else:
+            await (await raw.execute(sql, values)).close()
+
+
+def _dialect_sql(dialect: str, sql: str, params: Sequence[Any]) -> tuple[str, list[Any]]:
+    sql = sql.format(
+        micros=_MICROS[dialect],
+        hour=_HOUR[dialect],
+        hour_number=_HOUR_NUMBER[dialect],
+        trim=_TRIM[dialect].format("v.value"),
+    )
+    values = [_moment_value(dialect, p.micros) if isinstance(p, _Moment) else p for p in params]
+    if dialect == "postgresql":
+        numbers = iter(range(1, len(values) + 1))
+        sql = re.sub(r"\?", lambda _: f"${next(numbers)}", sql)
+    return sql, values
 
 
 @dataclass(frozen=True, slots=True)
@@ -731,46 +760,73 @@ class BusyHours:
     first_seqs: dict[int, int]
 
 
-async def applicants_per_hour(
-    session: AsyncSession, reads: Reads, since_micros: int, from_seq: int, after_seq: int, upto_seq: int
-) -> BusyHours:
-    """Every hour in which the entries of (after_seq, upto_seq] have an entry of a principal, with the
-    distinct applicants it read in the hour among the entries with seq in [from_seq, upto_seq]
-    recorded since a moment (µs) (earlier entries of the hour as context).
+@dataclass(frozen=True, slots=True)
+class Refill:
+    """Fill `supervision_hour_applicants` from the log's reads with seq in [from_seq, upto] recorded
+    since a moment (µs): every principal's (`everyone`), or the batch's principals' only."""
 
-    The context is read for the batch's principals only, through their (principal, seq) index: a
-    pass over a few seconds of the log names a few of the principals whose entries fill the hour."""
+    since_micros: int
+    from_seq: int
+    everyone: bool
+
+
+async def applicants_per_hour(
+    session: AsyncSession, reads: Reads, since_micros: int, after_seq: int, upto_seq: int, refill: Refill | None
+) -> BusyHours:
+    """Every hour in which the entries of (after_seq, upto_seq] recorded since a moment (µs) have an
+    entry of a principal, with the distinct applicants it read in the hour, as counted in
+    `supervision_hour_applicants`.
+
+    The sets are kept up to date here: the batch's reads are added to them, and with `refill`, the
+    log's earlier reads too (through the (principal, seq) index for the batch's principals). Without
+    it the log's earlier entries are not read again: a pass costs its batch, not its principals'
+    hour so far (docs/supervision.md, "The volume rule's sets")."""
     read, params = reads.sql()
+    insert = "INSERT INTO supervision_hour_applicants (principal_id, hour, applicant_ref) SELECT DISTINCT "
+    insert += "principal_id, {hour_number}, applicant_ref FROM access_entries WHERE "
+    values: list[Any]
+    if refill is None:
+        where, values = "seq > ? AND seq <= ? AND principal_id IS NOT NULL", [after_seq, upto_seq]
+    elif refill.everyone:
+        where = "seq >= ? AND seq <= ? AND recorded_at >= ? AND principal_id IS NOT NULL"
+        values = [refill.from_seq, upto_seq, _Moment(refill.since_micros)]
+    else:
+        where = (
+            "principal_id IN (SELECT DISTINCT principal_id FROM access_entries WHERE seq > ? AND seq <= ? "
+            "AND principal_id IS NOT NULL) AND seq >= ? AND seq <= ? AND recorded_at >= ?"
+        )
+        values = [after_seq, upto_seq, refill.from_seq, upto_seq, _Moment(refill.since_micros)]
+    await _execute(session, insert + f"{where} AND {read} ON CONFLICT DO NOTHING", [*values, *params])
     since = _Moment(since_micros)
-    columns = "principal_id, recorded_at, applicant_ref, outcome, action, seq"
     rows = await _fetch(
         session,
-        "WITH batch_principals AS (SELECT DISTINCT principal_id FROM access_entries "
-        "WHERE seq > ? AND seq <= ? AND principal_id IS NOT NULL), "
-        f"hour_entries AS (SELECT {columns} FROM access_entries WHERE seq > ? AND seq <= ? "
-        f"UNION ALL SELECT {columns} FROM access_entries WHERE principal_id IN "
-        "(SELECT principal_id FROM batch_principals) AND seq >= ? AND seq <= ? AND recorded_at >= ?) "
-        f"SELECT principal_id, {{hour}}, count(DISTINCT CASE WHEN {read} THEN applicant_ref END), max(seq), "
-        "min(CASE WHEN seq > ? THEN seq END) FROM hour_entries WHERE recorded_at >= ? "
-        "GROUP BY 1, 2 ORDER BY 2, 1",
-        [after_seq, upto_seq, after_seq, upto_seq, from_seq, after_seq, since, *params, after_seq, since],
+        "SELECT principal_id, {hour_number}, max(seq), min(seq) FROM access_entries "
+        "WHERE seq > ? AND seq <= ? AND recorded_at >= ? GROUP BY 1, 2",
+        [after_seq, upto_seq, since],
     )
-    hours: dict[Any, int] = {}
-    counts: list[tuple[int, int, int]] = []
+    touched: set[tuple[int, int]] = set()
     last_seq: dict[int, int] = {}
     first_seqs: dict[int, int] = {}
-    for p, key, n, last, first in rows:
-        if first is None:  # context only
-            continue
-        hour = hours.get(key)
-        if hour is None:
-            hour = hours[key] = _hour_of(key)
+    for p, hour, last, first in rows:
+        hour = int(hour)
         first_seqs[hour] = min(first, first_seqs.get(hour, first))
         if p is None:
             continue
-        last_seq[p] = max(last, last_seq.get(p, 0))
-        if n:
-            counts.append((int(p), hour, int(n)))
+        touched.add((int(p), hour))
+        last_seq[int(p)] = max(last, last_seq.get(int(p), 0))
+    counts: list[tuple[int, int, int]] = []
+    if touched:
+        hours = [hour for _, hour in touched]
+        for principals in _chunks(sorted(last_seq)):
+            for p, hour, n in await _fetch(
+                session,
+                "SELECT principal_id, hour, count(*) FROM supervision_hour_applicants "
+                f"WHERE principal_id IN ({_marks(principals)}) AND hour >= ? AND hour <= ? GROUP BY 1, 2",
+                [*principals, min(hours), max(hours)],
+            ):
+                if (int(p), int(hour)) in touched and n:
+                    counts.append((int(p), int(hour), int(n)))
+    counts.sort(key=lambda count: (count[1], count[0]))
     if not counts:
         return BusyHours([], {}, first_seqs)
     seqs = sorted(last_seq.values())
@@ -779,6 +835,12 @@ async def applicants_per_hour(
         sql = f"SELECT principal_id, role, department_code FROM access_entries WHERE seq IN ({_marks(chunk)})"
         roles.update((int(p), (role, department)) for p, role, department in await _fetch(session, sql, chunk))
     return BusyHours(counts, roles, first_seqs)
+
+
+async def forget_hour_applicants(session: AsyncSession, before_hour: int) -> None:
+    """Drop the sets of hours before `before_hour` (hours since the epoch): their counts stay in
+    `supervision_hourly_reads`; a late entry of such an hour is counted from the log."""
+    await _execute(session, "DELETE FROM supervision_hour_applicants WHERE hour < ?", [before_hour])
 
 
 # Values per IN list: well under the drivers' limits on parameters (SQLite 32,766, asyncpg 32,767),

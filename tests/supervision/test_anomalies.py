@@ -102,6 +102,59 @@ async def test_an_hour_judged_in_two_evaluations_counts_its_earlier_reads(
     assert "read 6 applicants" in found["summary"] and "clerk limit of 5" in found["summary"]
 
 
+async def test_applicants_read_again_in_a_later_evaluation_count_once(
+    hub, client, clerk, auditor, hub_command, tmp_path
+) -> None:
+    """Each evaluation adds its batch's reads to the hour's set of applicants (docs/supervision.md,
+    "The volume rule's sets"): an applicant read again is not counted twice, a new one is."""
+    await load_rules(hub_command, tmp_path, "rules:\n  anomaly.volume:\n    role_limits: {clerk: 5}\n")
+    await record(clerk, [(china(MONDAY, 10, m), ref) for m, ref in enumerate(people(4))])
+    await evaluate_on(hub, MONDAY)
+    await record(clerk, [(china(MONDAY, 10, 10 + m), ref) for m, ref in enumerate(people(5))])  # 4 again, 1 new
+    assert (await evaluate_on(hub, MONDAY)).anomalies.alerts_by_rule.get("anomaly.volume", 0) == 0
+    # (No auditor's query between evaluations: its entry, logged at 18:00, would make the next batch
+    # reach back over hours and read the hour from the log, the late entries' way.)
+    await record(clerk, [(china(MONDAY, 10, 30), people(1, start=50)[0]), (china(MONDAY, 10, 31), people(1)[0])])
+    await evaluate_on(hub, MONDAY)
+    (found,) = await alerts(client, auditor, "anomaly.volume")
+    assert "read 6 applicants" in found["summary"]
+
+
+async def test_reads_judged_while_the_volume_rule_was_off_count_when_it_is_back(
+    hub, client, clerk, auditor, hub_command, tmp_path
+) -> None:
+    """The rule's sets hold only what it judged: back on, it fills them from the log once."""
+    await load_rules(hub_command, tmp_path, "rules:\n  anomaly.volume:\n    role_limits: {clerk: 5}\n")
+    await record(clerk, [(china(MONDAY, 10, m), ref) for m, ref in enumerate(people(4))])
+    await evaluate_on(hub, MONDAY)
+    await load_rules(hub_command, tmp_path, "rules:\n  anomaly.volume:\n    enabled: false\n")
+    await record(clerk, [(china(MONDAY, 10, 20 + m), ref) for m, ref in enumerate(people(2, start=10))])
+    await evaluate_on(hub, MONDAY)
+    await load_rules(hub_command, tmp_path, "rules:\n  anomaly.volume:\n    role_limits: {clerk: 5}\n")
+    await record(clerk, [(china(MONDAY, 10, 40), people(1)[0])])  # one already counted
+    await evaluate_on(hub, MONDAY)
+    (found,) = await alerts(client, auditor, "anomaly.volume")
+    assert "read 6 applicants" in found["summary"]
+
+
+async def test_a_late_entry_of_an_hour_whose_set_is_gone_is_counted_with_its_hour(
+    hub, client, clerk, auditor, hub_command, tmp_path
+) -> None:
+    """Sets are kept for the last hours judged; a read sequenced hours after it was recorded is
+    counted with the rest of its hour from the log, not alone."""
+    await load_rules(hub_command, tmp_path, "rules:\n  anomaly.volume:\n    role_limits: {clerk: 4}\n")
+    await record(clerk, [(china(MONDAY, 10, m), ref) for m, ref in enumerate(people(4))])
+    await evaluate_on(hub, MONDAY)
+    await record(clerk, [(china(MONDAY, 16), people(1, start=30)[0])])
+    await evaluate_on(hub, MONDAY)
+    assert await alerts(client, auditor, "anomaly.volume") == []
+    # Recorded at 10:50, sequenced now (a read whose entry was held up), beside one at 16:10.
+    await record(clerk, [(china(MONDAY, 10, 50), people(1, start=40)[0]), (china(MONDAY, 16, 10), people(1)[0])])
+    await evaluate_on(hub, MONDAY)
+    (found,) = await alerts(client, auditor, "anomaly.volume")
+    assert "read 5 applicants in the hour from 2026-11-02 10:00" in found["summary"]
+
+
 async def test_more_applicants_than_the_principals_usual_level(hub, client, clerk, auditor) -> None:
     # Six ordinary hours of two or three applicants, evaluated as they come.
     for hour in range(9, 15):
