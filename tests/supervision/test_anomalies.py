@@ -97,9 +97,15 @@ async def test_an_hour_judged_in_two_evaluations_counts_its_earlier_reads(
     assert await alerts(client, auditor, "anomaly.volume") == []
     # Two more in the same hour: six for the clerk, though this batch alone holds two.
     await record(clerk, [(china(MONDAY, 10, 30 + m), ref) for m, ref in enumerate(people(2, start=10))])
+    summary = await the_volume_alert(hub, client, auditor)
+    assert "read 6 applicants" in summary and "clerk limit of 5" in summary
+
+
+async def the_volume_alert(hub, client, auditor) -> str:
+    """Evaluate; the one volume alert's summary."""
     await evaluate_on(hub, MONDAY)
     (found,) = await alerts(client, auditor, "anomaly.volume")
-    assert "read 6 applicants" in found["summary"] and "clerk limit of 5" in found["summary"]
+    return found["summary"]
 
 
 async def test_applicants_read_again_in_a_later_evaluation_count_once(
@@ -115,9 +121,7 @@ async def test_applicants_read_again_in_a_later_evaluation_count_once(
     # (No auditor's query between evaluations: its entry, logged at 18:00, would make the next batch
     # reach back over hours and read the hour from the log, the late entries' way.)
     await record(clerk, [(china(MONDAY, 10, 30), people(1, start=50)[0]), (china(MONDAY, 10, 31), people(1)[0])])
-    await evaluate_on(hub, MONDAY)
-    (found,) = await alerts(client, auditor, "anomaly.volume")
-    assert "read 6 applicants" in found["summary"]
+    assert "read 6 applicants" in await the_volume_alert(hub, client, auditor)
 
 
 async def test_reads_judged_while_the_volume_rule_was_off_count_when_it_is_back(
@@ -132,9 +136,7 @@ async def test_reads_judged_while_the_volume_rule_was_off_count_when_it_is_back(
     await evaluate_on(hub, MONDAY)
     await load_rules(hub_command, tmp_path, "rules:\n  anomaly.volume:\n    role_limits: {clerk: 5}\n")
     await record(clerk, [(china(MONDAY, 10, 40), people(1)[0])])  # one already counted
-    await evaluate_on(hub, MONDAY)
-    (found,) = await alerts(client, auditor, "anomaly.volume")
-    assert "read 6 applicants" in found["summary"]
+    assert "read 6 applicants" in await the_volume_alert(hub, client, auditor)
 
 
 async def test_a_late_entry_of_an_hour_whose_set_is_gone_is_counted_with_its_hour(
@@ -150,9 +152,7 @@ async def test_a_late_entry_of_an_hour_whose_set_is_gone_is_counted_with_its_hou
     assert await alerts(client, auditor, "anomaly.volume") == []
     # Recorded at 10:50, sequenced now (a read whose entry was held up), beside one at 16:10.
     await record(clerk, [(china(MONDAY, 10, 50), people(1, start=40)[0]), (china(MONDAY, 16, 10), people(1)[0])])
-    await evaluate_on(hub, MONDAY)
-    (found,) = await alerts(client, auditor, "anomaly.volume")
-    assert "read 5 applicants in the hour from 2026-11-02 10:00" in found["summary"]
+    assert "read 5 applicants in the hour from 2026-11-02 10:00" in await the_volume_alert(hub, client, auditor)
 
 
 async def test_more_applicants_than_the_principals_usual_level(hub, client, clerk, auditor) -> None:
