@@ -139,8 +139,8 @@ async def evaluate_anomalies(
     start = await repo.watermark(session, WATERMARK)
     head = await repo.sequenced_size(session)
     bound = ContextBound(await repo.watermark(session, CONTEXT_SEQ), await repo.watermark(session, CONTEXT_MICROS))
-    evaluation = _Evaluation(session, rules)
-    evaluation.volume_sets_trusted = bool(start) and await repo.watermark(session, VOLUME_JUDGED) == start
+    trusted = bool(start) and await repo.watermark(session, VOLUME_JUDGED) == start
+    evaluation = _Evaluation(session, rules, volume_sets_trusted=trusted)
     context = ContextStarts(bound)
     if start and head - start > BATCH:
         # Where earlier runs' entries end, for this run's later batches (a run of one batch, such as
@@ -195,14 +195,15 @@ async def evaluate_anomalies(
 # made every pass of the served hub scan the log's last day (measured: 1,000,000 entries a day, a
 # scan of the whole table, 281 ms, against 77 ms with two hours; docs/supervision.md).
 CONTEXT_SEQ = "access_log.context_seq"
+CONTEXT_MICROS = "access_log.context_us"
+LATE_ENTRIES = HOUR
+
 # The end of what the volume rule last judged: an evaluation starting anywhere else (the rule was
 # off for a while, the log is judged again from its start) cannot trust the distinct applicants kept
 # per principal and hour, and fills them from the log for its first batch. The sets are kept for
 # the last KEPT_HOURS hours judged; a batch reaching an earlier hour (a late entry) reads the log.
 VOLUME_JUDGED = "access_log.volume_judged"
 KEPT_HOURS = 3
-CONTEXT_MICROS = "access_log.context_us"
-LATE_ENTRIES = HOUR
 
 
 def context_trail(rules: Rules) -> int:
@@ -265,8 +266,8 @@ class Batch:
     # Where the volume rule fills its sets from when it cannot trust them: the whole hours from the
     # batch's earliest, and the KEPT_HOURS before its latest (µs), and a seq before which every
     # entry was recorded earlier.
-    fill_since: int = 0
-    fill_seq: int = 0
+    fill_since: int
+    fill_seq: int
 
 
 async def _move_context_bound(
@@ -286,7 +287,7 @@ async def _move_context_bound(
 class _Evaluation:
     """One evaluation's rules, what they have looked up so far, and what they found."""
 
-    def __init__(self, session: AsyncSession, rules: Rules) -> None:
+    def __init__(self, session: AsyncSession, rules: Rules, *, volume_sets_trusted: bool) -> None:
         self.session = session
         self.rules = rules
         self.enabled = {rule: rules.enabled(rule) for rule in _RULES}
@@ -301,7 +302,7 @@ class _Evaluation:
         self.findings: dict[str, Finding] = {}
         # Whether `supervision_hour_applicants` holds every read judged so far (evaluate_anomalies),
         # and the latest hour this run judged (µs), below which old sets are dropped at its end.
-        self.volume_sets_trusted = False
+        self.volume_sets_trusted = volume_sets_trusted
         self.latest_micros: int | None = None
 
     def is_off(self, when: Hour) -> bool:
