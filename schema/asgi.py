@@ -200,12 +200,10 @@ class GraphQLEndpoint(GraphQL):
         if length.isdigit() and int(length) > limit:
             # Refused from its declared length, before a byte of it is read or spooled.
             return edge_refusal(_too_large(kind, limit, self.hub))
-        session = self.hub.sessions()
+        # Autocommit until the operation is known: a query keeps it, a mutation gets a transaction
+        # of its own (schema.root.CommitAccessLog).
+        session = await self.hub.request_session()
         try:
-            # Autocommit until the operation is known: a query keeps it (no BEGIN and COMMIT round
-            # trips; its one write, the access entries, is a single insert), a mutation gets a
-            # transaction of its own (schema.root.CommitAccessLog).
-            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             try:
                 caller = await authenticate(
                     session,

@@ -22,6 +22,7 @@ from hub.access.lookups import Lookups
 from hub.access.purposes import canonical_purpose
 from hub.errors import HubError
 from hub.settings import Settings
+from storage.db import autocommit_reads
 from storage.models.base import utcnow
 
 if TYPE_CHECKING:
@@ -61,6 +62,16 @@ class Hub:
         self.cost_budgets = CostBudgets(
             self.settings.rate_limit_points_per_second, self.settings.rate_limit_burst_points
         )
+
+    async def request_session(self) -> AsyncSession:
+        """A request's session: autocommit until the operation is known (storage.db.autocommit_reads)."""
+        session = self.sessions()
+        try:
+            await autocommit_reads(session)
+        except BaseException:
+            await session.close()
+            raise
+        return session
 
     async def close(self) -> None:
         await self.engine.dispose()

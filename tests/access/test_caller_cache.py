@@ -109,3 +109,22 @@ async def test_another_process_revoking_is_heard_at_once_on_postgresql(hub, clie
         listening.cancel()
         with pytest.raises(asyncio.CancelledError):
             await listening
+
+
+async def test_a_cached_caller_on_sqlite_takes_no_connection(hub, client, clerk) -> None:
+    """Authenticated from the cache, `{ viewer }` runs no statement. On SQLite it takes no
+    connection either (its driver begins no transaction before a write, so nothing is set up in
+    advance); on PostgreSQL the request takes its autocommit connection at once (storage/db.py
+    `autocommit_reads`)."""
+    await client.execute("{ viewer { name } }", token=clerk.token)  # the caller now cached
+    checkouts = []
+
+    def count(*_: object) -> None:
+        checkouts.append(1)
+
+    event.listen(hub.engine.sync_engine, "checkout", count)
+    try:
+        assert await client.execute("{ viewer { name } }", token=clerk.token) == {"viewer": {"name": "王窗口"}}
+    finally:
+        event.remove(hub.engine.sync_engine, "checkout", count)
+    assert len(checkouts) == (0 if hub.engine.dialect.name == "sqlite" else 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from storage.db import create_engine, session_factory
 
@@ -39,5 +39,61 @@ async def test_connections_ended_by_the_server_are_replaced_on_checkout(database
             async with sessions() as session:
                 answers.append((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
         assert len(answers) == 4 and not set(answers) & set(pids)
+    finally:
+        await engine.dispose()
+
+
+# SQLite (docs/performance.md, 2026-12-01): each connection is a thread of aiosqlite's, and every
+# call on it a hand-off to that thread, so connections are kept and calls spared.
+
+
+@pytest.fixture
+def sqlite_file(tmp_path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'pool.db'}"
+
+
+async def test_a_sqlite_file_keeps_every_connection_its_pool_holds(sqlite_file) -> None:
+    """Not just SQLAlchemy's default five: beyond them, each connection given back was closed, and
+    sixteen concurrent reads opened (and closed) one per request."""
+    engine = create_engine(sqlite_file, pool_size=8, max_overflow=4)
+    opened = []
+    event.listen(engine.sync_engine, "connect", lambda *_: opened.append(1))
+    sessions = session_factory(engine)
+
+    async def read_together() -> None:
+        held = [sessions() for _ in range(8)]
+        for session in held:
+            assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+        for session in held:
+            await session.close()
+
+    try:
+        await read_together()
+        assert engine.pool.checkedin() == 8
+        await read_together()
+        assert len(opened) == 8, "the second round reuses the first round's connections"
+    finally:
+        await engine.dispose()
+
+
+async def test_a_sqlite_connection_given_back_mid_transaction_is_rolled_back(sqlite_file) -> None:
+    """The pool's reset skips the rollback only where no transaction is open: one that is, left
+    by code that went round the session, is rolled back before anyone else gets the connection."""
+    engine = create_engine(sqlite_file, pool_size=1, max_overflow=0)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE scratch (n INTEGER)"))
+        async with engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            await driver.execute("INSERT INTO scratch VALUES (1)")  # sqlite3 begins a transaction
+            assert driver.in_transaction
+        async with engine.connect() as connection:  # the same connection: the pool holds one
+            assert (await connection.execute(text("SELECT count(*) FROM scratch"))).scalar_one() == 0
+        other = create_engine(sqlite_file, pool_size=1, max_overflow=0)
+        try:
+            async with other.begin() as connection:  # the write lock was let go
+                await connection.execute(text("INSERT INTO scratch VALUES (2)"))
+        finally:
+            await other.dispose()
     finally:
         await engine.dispose()
