@@ -360,7 +360,7 @@ async def notice_reads(connection: AsyncConnection, applicant_id_number: str | N
     """`catalog.current_version_id`, `calendar.notices_in_force` and the applicant's columns by
     identifier (canonical), in one round trip."""
     # On the driver directly (storage/repositories/driver.py): numbers, text, a UTC timestamp.
-    rows = await driver.fetch(connection, _NOTICE_READS, {"id_number": applicant_id_number})
+    rows = await driver.fetch(connection, _NOTICE_READS, {"id_number": applicant_id_number}, short=True)
     first = rows[0]
     return NoticeReads(
         first[0],
@@ -424,7 +424,8 @@ async def materials_on_file(
         return []
     parameters = {"applicant_id": applicant_id, "type_ids": list(material_type_ids)}
     # On the driver directly (storage/repositories/driver.py): ids, text and dates.
-    return [HeldMaterial(*row) for row in await driver.fetch(connection, _HELD[connection.dialect.name], parameters)]
+    held = await driver.fetch(connection, _HELD[connection.dialect.name], parameters, short=True)
+    return [HeldMaterial(*row) for row in held]
 
 
 # Reviews.

@@ -28,6 +28,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from storage.repositories._loop_reads import read_here
+
 Processor = Callable[[Any], Any]
 
 
@@ -104,8 +106,13 @@ def _processed(compiled: _Compiled, arguments: list[Any]) -> list[Any]:
     return arguments
 
 
-async def fetch(connection: AsyncConnection, statement: Executable, parameters: Mapping[str, Any]) -> list[Any]:
-    """The statement's rows, positional (asyncpg's records on PostgreSQL, tuples on SQLite)."""
+async def fetch(
+    connection: AsyncConnection, statement: Executable, parameters: Mapping[str, Any], *, short: bool = False
+) -> list[Any]:
+    """The statement's rows, positional (asyncpg's records on PostgreSQL, tuples on SQLite).
+
+    `short`: a bounded handful of rows for one request, which on SQLite may be read on the event
+    loop's thread outside a transaction (storage/repositories/_loop_reads.py)."""
     compiled = _compiled(statement, connection.dialect)
     if connection.dialect.name == "postgresql":
         arguments = _arguments(compiled.names, compiled.bound, parameters)
@@ -115,7 +122,9 @@ async def fetch(connection: AsyncConnection, statement: Executable, parameters: 
         return list((await connection.execute(statement, parameters)).all())
     arguments = _processed(compiled, _arguments(compiled.names, compiled.bound, parameters))
     async with raw(connection) as driver:
-        rows = await driver.execute_fetchall(compiled.sql, arguments)
+        rows = read_here(connection, compiled.sql, arguments) if short and not driver.in_transaction else None
+        if rows is None:
+            rows = await driver.execute_fetchall(compiled.sql, arguments)
     if not compiled.columns:
         return list(rows)
     processors = compiled.columns
@@ -125,14 +134,16 @@ async def fetch(connection: AsyncConnection, statement: Executable, parameters: 
     ]
 
 
-async def fetchval(connection: AsyncConnection, statement: Executable, parameters: Mapping[str, Any]) -> Any:
-    """The first column of the statement's first row, or None without a row."""
+async def fetchval(
+    connection: AsyncConnection, statement: Executable, parameters: Mapping[str, Any], *, short: bool = False
+) -> Any:
+    """The first column of the statement's first row, or None without a row (`short` as for `fetch`)."""
     if connection.dialect.name == "postgresql":
         compiled = _compiled(statement, connection.dialect)
         arguments = _arguments(compiled.names, compiled.bound, parameters)
         async with raw(connection) as driver:
             return await driver.fetchval(compiled.sql, *arguments)
-    rows = await fetch(connection, statement, parameters)
+    rows = await fetch(connection, statement, parameters, short=short)
     return rows[0][0] if rows else None
 
 

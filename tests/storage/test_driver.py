@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import aiosqlite
 import pytest
-from sqlalchemy import JSON, BigInteger, Date, Integer, bindparam, column, event, func, literal, select, values
+from sqlalchemy import JSON, BigInteger, Date, Integer, bindparam, column, event, func, literal, select, text, values
 from sqlalchemy.dialects import postgresql
 
 from storage.db import create_engine
@@ -85,5 +86,41 @@ async def test_on_sqlite_a_statement_runs_in_one_call_and_answers_as_through_sql
             assert [
                 tuple(row) for row in await driver.fetch(connection, expanding, {"wanted": [1, 2], "some": [2]})
             ] == [(2,)]
+    finally:
+        await engine.dispose()
+
+
+SCRATCH = select(column("n", Integer)).select_from(text("scratch")).order_by(column("n"))
+
+
+async def test_on_sqlite_a_short_read_outside_a_transaction_runs_on_the_loops_thread(tmp_path, monkeypatch) -> None:
+    """No hand-off to aiosqlite's thread (storage/repositories/_loop_reads.py); inside a
+    transaction the read stays on the pooled connection, which alone sees the transaction's own
+    writes; a reader beside an uncommitted write neither waits for it nor sees it."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'short.db'}", pool_size=2, max_overflow=0)
+    handed_off: list[object] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, function: Any, *arguments: Any, **keywords: Any) -> Any:
+        handed_off.append(function)
+        return await original(self, function, *arguments, **keywords)
+
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE scratch (n INTEGER)"))
+            await connection.execute(text("INSERT INTO scratch VALUES (1)"))
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        async with engine.connect() as connection:
+            handed_off.clear()
+            assert await driver.fetch(connection, SCRATCH, {}, short=True) == [(1,)]
+            assert handed_off == []
+            assert await driver.fetch(connection, SCRATCH, {}) == [(1,)]
+            assert len(handed_off) == 1  # the same read, not short: one call on aiosqlite's thread
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO scratch VALUES (2)"))
+            assert await driver.fetch(connection, SCRATCH, {}, short=True) == [(1,), (2,)]
+            async with engine.connect() as beside:  # the write lock is held, the row uncommitted
+                assert await driver.fetch(beside, SCRATCH, {}, short=True) == [(1,)]
+            await connection.rollback()
     finally:
         await engine.dispose()
