@@ -181,9 +181,7 @@ async def one_time_notice(
     those material types; anyone else is refused (FORBIDDEN), and the refusal is logged."""
     codes = _item_codes(item_codes)
     canonical, not_an_identifier = _canonical(applicant_id_number)
-    # One connection for the notice's reads, taken once: each `session.connection()` is a greenlet hop.
-    connection = await ctx.session.connection()
-    reads = await repo.notice_reads(connection, canonical)
+    reads = await repo.notice_reads(ctx.session, canonical)
     version_id, bundle = await _bundle_of_version(ctx, codes, catalog_version, reads.catalog_version_id)
     items, required = bundle.items, bundle.requirements
     today = local_date(ctx.hub.clock())
@@ -201,7 +199,7 @@ async def one_time_notice(
             object_ref=notice_ref(item.code for item in items),
         )
         type_ids = [r.material_type.id for r in required]
-        for held in await repo.materials_on_file(connection, applicant.id, type_ids):
+        for held in await repo.materials_on_file(ctx.session, applicant.id, type_ids):
             holdings.setdefault(held.material_type_id, []).append(held)
     calendar = await calendar_of(ctx.session, reads.notices_in_force)
     # One deadline per promised limit: a bundle's dozens of types share a handful of limits.

@@ -9,7 +9,8 @@ on the loop's thread, the same read takes its 0.16 ms and nothing waits.
 
 What makes this safe to do on the loop:
 - only reads outside a transaction come here (the request's own uncommitted writes live on its
-  pooled connection, so a read inside a transaction stays there);
+  pooled connection, so a read inside a transaction stays there); a session that holds no
+  connection yet reads here without taking one from the pool (`driver.fetch_short`);
 - a WAL database's reader never waits for a writer; if SQLite still answers busy (a checkpoint
   resetting the log, recovery after a crash), the connection's timeout is 0 and the read goes
   back to aiosqlite's thread, which waits as usual;
@@ -31,17 +32,16 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 # engine -> {thread id: that thread's read-only connection to the engine's database file}
 _READERS: weakref.WeakKeyDictionary[Engine, dict[int, sqlite3.Connection]] = weakref.WeakKeyDictionary()
 
 
-def read_here(connection: AsyncConnection, sql: str, arguments: list[Any]) -> list[Any] | None:
+def read_here(engine: Engine, sql: str, arguments: list[Any]) -> list[Any] | None:
     """The statement's rows read on this thread, or None where it must run on the pooled
     connection instead (an in-memory database, SQLite busy, or any error, which the pooled
     connection then reports as usual)."""
-    reader = _reader(connection.engine.sync_engine)
+    reader = _reader(engine)
     if reader is None:
         return None
     try:

@@ -13,7 +13,7 @@ from typing import NamedTuple, TypeVar
 
 from sqlalchemy import JSON, BigInteger, Select, and_, bindparam, func, insert, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import (
@@ -356,11 +356,11 @@ _NOTICE_READS = (
 _APPLICANT_END = 1 + len(applicants_repo.APPLICANT_COLUMNS)
 
 
-async def notice_reads(connection: AsyncConnection, applicant_id_number: str | None) -> NoticeReads:
+async def notice_reads(session: AsyncSession, applicant_id_number: str | None) -> NoticeReads:
     """`catalog.current_version_id`, `calendar.notices_in_force` and the applicant's columns by
     identifier (canonical), in one round trip."""
     # On the driver directly (storage/repositories/driver.py): numbers, text, a UTC timestamp.
-    rows = await driver.fetch(connection, _NOTICE_READS, {"id_number": applicant_id_number}, short=True)
+    rows = await driver.fetch_short(session, _NOTICE_READS, {"id_number": applicant_id_number})
     first = rows[0]
     return NoticeReads(
         first[0],
@@ -417,14 +417,14 @@ _HELD = {
 
 
 async def materials_on_file(
-    connection: AsyncConnection, applicant_id: int, material_type_ids: Sequence[int]
+    session: AsyncSession, applicant_id: int, material_type_ids: Sequence[int]
 ) -> list[HeldMaterial]:
     """The applicant's materials of these types with their current version (superseded ones left out)."""
     if not material_type_ids:
         return []
     parameters = {"applicant_id": applicant_id, "type_ids": list(material_type_ids)}
     # On the driver directly (storage/repositories/driver.py): ids, text and dates.
-    held = await driver.fetch(connection, _HELD[connection.dialect.name], parameters, short=True)
+    held = await driver.fetch_short(session, _HELD[session.get_bind().dialect.name], parameters)
     return [HeldMaterial(*row) for row in held]
 
 

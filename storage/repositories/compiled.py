@@ -311,7 +311,7 @@ async def applicant_json(
     if department_id is not None:
         parameters["department_id"] = department_id
     # On asyncpg directly on PostgreSQL: SQLAlchemy's execute around it was most of its Python cost.
-    answer: str | None = await driver.fetchval(await session.connection(), statement, parameters, short=True)
+    answer: str | None = await driver.fetchval_short(session, statement, parameters)
     return answer
 
 

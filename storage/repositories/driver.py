@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import ClauseElement, Executable
-from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from storage.repositories._loop_reads import read_here
@@ -37,7 +37,7 @@ Processor = Callable[[Any], Any]
 class _Compiled:
     """A statement in one dialect's SQL: its parameters' names in order, the values bound when it
     was built (its literals; the others must be given) and, where the driver needs them (SQLite),
-    the parameters' and the columns' processors."""
+    the parameters' processors and, for each column that has one, its position and processor."""
 
     statement: Executable
     sql: str
@@ -45,7 +45,7 @@ class _Compiled:
     bound: dict[str, Any]
     expanding: bool
     binds: Mapping[str, Processor]
-    columns: tuple[Processor | None, ...]
+    columns: tuple[tuple[int, Processor], ...]
 
 
 # (id(statement), dialect name) -> the statement compiled for that dialect.
@@ -61,10 +61,11 @@ def _compiled(statement: Executable, dialect: Dialect) -> _Compiled:
             for name, bind in compiled.binds.items()
             if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         }
-        columns = tuple(
+        processors = (
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in compiled._result_columns  # noqa: SLF001  (no public list of the columns' types in order)
         )
+        columns = tuple((position, process) for position, process in enumerate(processors) if process is not None)
         known = _Compiled(
             statement,
             compiled.string,
@@ -72,7 +73,7 @@ def _compiled(statement: Executable, dialect: Dialect) -> _Compiled:
             {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required},
             any(bind.expanding for bind in compiled.binds.values()),
             binds,
-            columns if any(columns) else (),
+            columns,
         )
         _COMPILED[id(statement), dialect.name] = known
     return known
@@ -122,16 +123,50 @@ async def fetch(
         return list((await connection.execute(statement, parameters)).all())
     arguments = _processed(compiled, _arguments(compiled.names, compiled.bound, parameters))
     async with raw(connection) as driver:
-        rows = read_here(connection, compiled.sql, arguments) if short and not driver.in_transaction else None
+        engine = connection.engine.sync_engine
+        rows = read_here(engine, compiled.sql, arguments) if short and not driver.in_transaction else None
         if rows is None:
             rows = await driver.execute_fetchall(compiled.sql, arguments)
+    return _converted(compiled, rows)
+
+
+def _converted(compiled: _Compiled, rows: list[Any]) -> list[Any]:
+    """SQLite's rows with their columns processed (text to dates and times): only the columns
+    that have a processor are touched, a notice's 53 rows have one in nine."""
     if not compiled.columns:
         return list(rows)
-    processors = compiled.columns
-    return [
-        tuple(value if process is None else process(value) for process, value in zip(processors, row, strict=True))
-        for row in rows
-    ]
+    converted = []
+    for row in rows:
+        values = list(row)
+        for position, process in compiled.columns:
+            values[position] = process(values[position])
+        converted.append(tuple(values))
+    return converted
+
+
+async def fetch_short(session: AsyncSession, statement: Executable, parameters: Mapping[str, Any]) -> list[Any]:
+    """`fetch(..., short=True)` on the request's session.
+
+    On a SQLite file, while the session holds no connection (so nothing of its own uncommitted
+    that the read should see), the read runs on the event loop's thread without taking a
+    connection from the pool at all: the checkout and its return cost a compiled notice more than
+    its two reads (docs/performance.md, 2026-12-01, session 12). Otherwise as `fetch`, on the
+    session's connection."""
+    engine = session.get_bind()  # a session bound to one connection (not the app's) reads on it
+    if isinstance(engine, Engine) and engine.dialect.name == "sqlite" and not session.in_transaction():
+        compiled = _compiled(statement, engine.dialect)
+        if not compiled.expanding:
+            arguments = _processed(compiled, _arguments(compiled.names, compiled.bound, parameters))
+            rows = read_here(engine, compiled.sql, arguments)
+            if rows is not None:
+                return _converted(compiled, rows)
+    return await fetch(await session.connection(), statement, parameters, short=True)
+
+
+async def fetchval_short(session: AsyncSession, statement: Executable, parameters: Mapping[str, Any]) -> Any:
+    """The first column of the first row, or None, read as `fetch_short` reads."""
+    rows = await fetch_short(session, statement, parameters)
+    return rows[0][0] if rows else None
 
 
 async def fetchval(

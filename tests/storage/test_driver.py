@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import JSON, BigInteger, Date, Integer, bindparam, column, event, func, literal, select, text, values
 from sqlalchemy.dialects import postgresql
 
-from storage.db import create_engine
+from storage.db import create_engine, session_factory
 from storage.models.base import UTCDateTime
 from storage.repositories import driver
 
@@ -122,5 +122,53 @@ async def test_on_sqlite_a_short_read_outside_a_transaction_runs_on_the_loops_th
             async with engine.connect() as beside:  # the write lock is held, the row uncommitted
                 assert await driver.fetch(beside, SCRATCH, {}, short=True) == [(1,)]
             await connection.rollback()
+    finally:
+        await engine.dispose()
+
+
+DATED = select(column("n", Integer), column("day", Date)).select_from(text("dated")).order_by(column("n"))
+
+
+async def test_on_sqlite_a_short_read_of_a_session_without_a_connection_takes_none(tmp_path) -> None:
+    """`fetch_short` on a session that holds no connection reads without checking one out of the
+    pool, and processes its columns as SQLAlchemy would (dates kept as text come back as dates); a
+    session that has written reads on its own connection, and so sees its uncommitted row."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'short.db'}", pool_size=2, max_overflow=0)
+    checkouts: list[object] = []
+    sessions = session_factory(engine)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE dated (n INTEGER, day TEXT)"))
+            await connection.execute(text("INSERT INTO dated VALUES (1, '2026-11-30'), (2, NULL)"))
+        event.listen(engine.sync_engine, "checkout", lambda *_: checkouts.append(1))
+        async with sessions() as session:
+            assert await driver.fetch_short(session, DATED, {}) == [(1, date(2026, 11, 30)), (2, None)]
+            assert await driver.fetchval_short(session, DATED, {}) == 1
+            assert checkouts == []
+            assert not session.in_transaction()
+        async with sessions() as session:
+            await session.execute(text("INSERT INTO dated VALUES (3, '2026-12-01')"))
+            assert await driver.fetch_short(session, DATED, {}) == [
+                (1, date(2026, 11, 30)),
+                (2, None),
+                (3, date(2026, 12, 1)),
+            ]
+            assert len(checkouts) == 1
+            await session.rollback()
+    finally:
+        await engine.dispose()
+
+
+async def test_a_short_read_on_postgresql_answers_on_the_sessions_connection(database_urls) -> None:
+    if "postgresql" not in database_urls:
+        pytest.skip("PostgreSQL's path")
+    engine = create_engine(database_urls["postgresql"], pool_size=1, max_overflow=0)
+    try:
+        async with session_factory(engine)() as session:
+            assert [tuple(row) for row in await driver.fetch_short(session, STATEMENT, {"wanted": [3, 1]})] == [
+                (1, "built-in"),
+                (3, "built-in"),
+            ]
+            assert await driver.fetchval_short(session, STATEMENT, {"wanted": [9]}) is None
     finally:
         await engine.dispose()
