@@ -227,7 +227,7 @@ async def find_applicant(ctx: RequestContext, id_number: str) -> ApplicantRecord
     """Look up one applicant by resident ID or credit code."""
     _, canonical = detect_kind(id_number)
     await guard(ctx, Action.APPLICANT_LOOKUP, [canonical])
-    applicant = await repo.applicant_by_id_number(ctx.session, canonical)
+    applicant = await repo.applicant_columns_by_id_number(ctx.session, canonical)
     if applicant is None:
         raise NotFound("no applicant with this identifier", field="idNumber")
     return ApplicantRecord.of(applicant)

@@ -10,6 +10,7 @@ from sqlalchemy import Row, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Applicant, Department, ProfileFieldValue
+from storage.repositories import driver
 
 # Statements of the read path, built once (building a select costs as much client CPU as running it).
 _APPLICANT_BY_ID_NUMBER = select(Applicant).where(Applicant.id_number == bindparam("id_number"))
@@ -27,6 +28,14 @@ class ApplicantColumns(NamedTuple):
 
 
 APPLICANT_COLUMNS = tuple(_APPLICANTS.c[name] for name in ApplicantColumns._fields)
+_COLUMNS_BY_ID_NUMBER = select(*APPLICANT_COLUMNS).where(_APPLICANTS.c.id_number == bindparam("id_number"))
+
+
+async def applicant_columns_by_id_number(session: AsyncSession, id_number: str) -> ApplicantColumns | None:
+    """The applicant's own columns as values, in one short read on the driver
+    (storage/repositories/driver.py): the look-up every read of an applicant starts with."""
+    rows = await driver.fetch_short(session, _COLUMNS_BY_ID_NUMBER, {"id_number": id_number})
+    return ApplicantColumns(*rows[0]) if rows else None
 
 
 async def applicant_by_id_number(
