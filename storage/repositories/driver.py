@@ -14,6 +14,9 @@ makes (cursor, execute, fetch, close): each is a hop between threads. SQLite kee
 as text, so there the parameters and the columns go through their types' processors, as
 SQLAlchemy's own execute would. A list parameter (an expanding IN) is rendered per call by
 SQLAlchemy: such a statement goes through SQLAlchemy's execute.
+
+A request's short reads (a bounded handful of rows: `fetch_short`) on SQLite run on the event
+loop's own thread, and take no connection at all while the request's session holds none.
 """
 
 from __future__ import annotations
@@ -149,8 +152,8 @@ async def fetch_short(session: AsyncSession, statement: Executable, parameters: 
 
     On a SQLite file, while the session holds no connection (so nothing of its own uncommitted
     that the read should see), the read runs on the event loop's thread without taking a
-    connection from the pool at all: the checkout and its return cost a compiled notice more than
-    its two reads (docs/performance.md, 2026-12-01, session 12). Otherwise as `fetch`, on the
+    connection from the pool at all: the checkout and its return cost a compiled notice about as
+    much CPU as its two reads (docs/performance.md, 2026-12-01, session 12). Otherwise as `fetch`, on the
     session's connection."""
     engine = session.get_bind()  # a session bound to one connection (not the app's) reads on it
     if isinstance(engine, Engine) and engine.dialect.name == "sqlite" and not session.in_transaction():
