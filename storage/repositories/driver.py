@@ -153,8 +153,8 @@ async def fetch_short(session: AsyncSession, statement: Executable, parameters: 
     On a SQLite file, while the session holds no connection (so nothing of its own uncommitted
     that the read should see), the read runs on the event loop's thread without taking a
     connection from the pool at all: the checkout and its return cost a compiled notice about as
-    much CPU as its two reads (docs/performance.md, 2026-12-01, session 12). Otherwise as `fetch`, on the
-    session's connection."""
+    much CPU as its two reads (docs/performance.md, 2026-12-01, session 12). Otherwise as `fetch`,
+    on the session's connection."""
     engine = session.get_bind()  # a session bound to one connection (not the app's) reads on it
     if isinstance(engine, Engine) and engine.dialect.name == "sqlite" and not session.in_transaction():
         compiled = _compiled(statement, engine.dialect)
@@ -163,6 +163,8 @@ async def fetch_short(session: AsyncSession, statement: Executable, parameters: 
             rows = read_here(engine, compiled.sql, arguments)
             if rows is not None:
                 return _converted(compiled, rows)
+            # SQLite busy or an error here: the pooled connection runs it (and reports the error).
+            return await fetch(await session.connection(), statement, parameters)
     return await fetch(await session.connection(), statement, parameters, short=True)
 
 
@@ -172,16 +174,14 @@ async def fetchval_short(session: AsyncSession, statement: Executable, parameter
     return rows[0][0] if rows else None
 
 
-async def fetchval(
-    connection: AsyncConnection, statement: Executable, parameters: Mapping[str, Any], *, short: bool = False
-) -> Any:
-    """The first column of the statement's first row, or None without a row (`short` as for `fetch`)."""
+async def fetchval(connection: AsyncConnection, statement: Executable, parameters: Mapping[str, Any]) -> Any:
+    """The first column of the statement's first row, or None without a row."""
     if connection.dialect.name == "postgresql":
         compiled = _compiled(statement, connection.dialect)
         arguments = _arguments(compiled.names, compiled.bound, parameters)
         async with raw(connection) as driver:
             return await driver.fetchval(compiled.sql, *arguments)
-    rows = await fetch(connection, statement, parameters, short=short)
+    rows = await fetch(connection, statement, parameters)
     return rows[0][0] if rows else None
 
 

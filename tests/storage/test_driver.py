@@ -129,10 +129,11 @@ async def test_on_sqlite_a_short_read_outside_a_transaction_runs_on_the_loops_th
 DATED = select(column("n", Integer), column("day", Date)).select_from(text("dated")).order_by(column("n"))
 
 
-async def test_on_sqlite_a_short_read_of_a_session_without_a_connection_takes_none(tmp_path) -> None:
+async def test_on_sqlite_a_short_read_of_a_session_without_a_connection_takes_none(tmp_path, monkeypatch) -> None:
     """`fetch_short` on a session that holds no connection reads without checking one out of the
-    pool, and processes its columns as SQLAlchemy would (dates kept as text come back as dates); a
-    session that has written reads on its own connection, and so sees its uncommitted row."""
+    pool, and processes its columns as SQLAlchemy would (dates kept as text come back as dates);
+    where that reader cannot read, the pool's connection does; a session that has written reads on
+    its own connection, and so sees its uncommitted row."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'short.db'}", pool_size=2, max_overflow=0)
     checkouts: list[object] = []
     sessions = session_factory(engine)
@@ -146,6 +147,11 @@ async def test_on_sqlite_a_short_read_of_a_session_without_a_connection_takes_no
             assert await driver.fetchval_short(session, DATED, {}) == 1
             assert checkouts == []
             assert not session.in_transaction()
+        with monkeypatch.context() as busy:  # SQLite busy on the loop's reader: the pool's connection reads
+            busy.setattr(driver, "read_here", lambda *_: None)
+            async with sessions() as session:
+                assert await driver.fetchval_short(session, DATED, {}) == 1
+            assert len(checkouts) == 1
         async with sessions() as session:
             await session.execute(text("INSERT INTO dated VALUES (3, '2026-12-01')"))
             assert await driver.fetch_short(session, DATED, {}) == [
@@ -153,7 +159,7 @@ async def test_on_sqlite_a_short_read_of_a_session_without_a_connection_takes_no
                 (2, None),
                 (3, date(2026, 12, 1)),
             ]
-            assert len(checkouts) == 1
+            assert len(checkouts) == 2
             await session.rollback()
     finally:
         await engine.dispose()
