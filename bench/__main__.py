@@ -3,7 +3,8 @@
 By default a quick subset runs, each at a small size, and one table sums it up, every figure
 against a baseline measured in the same run (minutes, not hours):
 
-- bench.clerk_query: the hub (resolvers and compiled, 2 workers) against PostGraphile (aim ≥ 1.0);
+- bench.clerk_query: the hub (resolvers and compiled, 2 workers) against PostGraphile (aim ≥ 1.0;
+  the compiled path in alternated rounds, the round with the median p99 ratio summed up);
 - bench.trivial: the hub's `{ viewer }` against a bare strawberry app (aim ≥ 0.7);
 - bench.scale at 50,000 applicants (250,000 materials, 500,000 log entries) against 5,000: the
   clerk's query and the notice, p50 and p99, large / small (aim ≤ 1.2); export and verify rates;

@@ -12,6 +12,7 @@ The public surface is small:
 - `graphql_body(query, variables)`: the POST body of a GraphQL request.
 - `load(url, body, headers, connections=16, seconds=...)`: N concurrent keep-alive clients posting
   the same request for a fixed time; returns a `LoadResult` (requests/s, p50, p99, which client).
+- `paused(pid)`: a server stopped (SIGSTOP, its whole process group) while another is measured.
 - `print_table(rows)`: a plain aligned table.
 
 The load comes from `wrk` when it is installed (`apt-get install wrk`): on a 2-core machine the
@@ -24,6 +25,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -197,7 +199,8 @@ def serving(environment: dict[str, str], *, workers: int = 1, log_path: Path) ->
     command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)]
     # The server's log goes to a file: a pipe nobody reads fills up and stalls the server.
     log = open(log_path, "w+b")  # noqa: SIM115  (closed with the block)
-    server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=log)
+    # A process group of its own, so that `paused` stops the workers and the background process too.
+    server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_until_ready(url, server, log)
@@ -228,6 +231,17 @@ def running_hub(
         log_path = Path(scratch) / "serve.log"
         with serving(environment, workers=workers, log_path=log_path) as (url, pid):
             yield RunningHub(f"{url}/graphql", database_url, workers, tokens, pid, log_path)
+
+
+@contextmanager
+def paused(pid: int) -> Iterator[None]:
+    """The process group led by `pid` stopped until the block ends: a server not being measured
+    takes no CPU, not even for its background jobs' timers, while another server is."""
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.killpg(pid, signal.SIGCONT)
 
 
 def _wait_until_ready(url: str, server: subprocess.Popen, log: BinaryIO) -> None:
