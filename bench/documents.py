@@ -4,7 +4,11 @@ In one run, against one S3 server (moto in server mode on loopback) and one hub 
 1. Throughput: the same file uploaded and downloaded through the hub (GraphQL multipart upload,
    signed-link download: keyed hash, encryption, S3 multipart upload, decryption on the fly),
    against a direct minio put/get of the same bytes to the same server, and against a plain
-   file copy on the local disk. Printed as MB/s and as the hub's ratio to direct.
+   file copy on the local disk. Printed as MB/s and as the hub's ratio to direct, with the CPU
+   each process spends per GiB downloaded, and a relay's floor: the CPU a thread of this process
+   spends per GiB to receive sealed chunks on loopback, decrypt them and send them on, with no
+   HTTP, event loop or log. With the S3 server's and the client's CPU, the floor bounds the
+   download ratio any relaying server could reach on this machine.
 2. Memory: peak RSS of the hub process (VmHWM) while it takes and serves a 1 GiB file.
 3. Deduplication: 100 cases each handing in the same 20 materials (2000 uploads) use the storage
    of the 20.
@@ -35,7 +39,8 @@ import urllib3
 from minio import Minio
 
 from bench.common import postgres_database, print_table, running_hub, sqlite_database
-from storage.blobs.s3 import PARALLEL_PARTS, part_size_for
+from storage.blobs.crypto import DEFAULT_CHUNK_SIZE, TAG_BYTES, encrypt, new_data_key
+from storage.blobs.s3 import PARALLEL_PARTS, READ_PIECE, part_size_for
 
 MiB = 1024 * 1024
 DOC_MIB = int(os.environ.get("HUB_BENCH_DOC_MIB", "256"))
@@ -269,6 +274,72 @@ def read_file(path: Path) -> int:
     return received
 
 
+def _loopback_pair() -> tuple[socket.socket, socket.socket]:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        sender = socket.create_connection(listener.getsockname())
+        receiver, _ = listener.accept()
+    return sender, receiver
+
+
+def relay_floor(gib: float = 1.0) -> float:
+    """CPU seconds per GiB of one thread that receives sealed 256 KiB chunks on loopback in the
+    store's read pieces, decrypts each into a reused buffer (AES-256-GCM, `decrypt_into`) and sends
+    the plaintext on: the least a relaying server pays, with no HTTP, no event loop and no log.
+    A source thread and a sink thread of this process feed and drain it."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    key = new_data_key()
+    sealed_size = DEFAULT_CHUNK_SIZE + TAG_BYTES
+    # One chunk sealed as the store seals a middle chunk (not final), sent again and again.
+    sealed = encrypt(os.urandom(2 * DEFAULT_CHUNK_SIZE), key)[:sealed_size]
+    nonce = (0).to_bytes(11, "big") + b"\x00"
+    aad = b"hub-blob-v1" + DEFAULT_CHUNK_SIZE.to_bytes(4, "big")
+    aead = AESGCM(key)
+    pieces = int(gib * 1024 * MiB) // (READ_PIECE // sealed_size * DEFAULT_CHUNK_SIZE)
+    source_out, relay_in = _loopback_pair()
+    relay_out, sink_in = _loopback_pair()
+    spent: list[float] = []
+
+    def source() -> None:
+        piece = sealed * (READ_PIECE // sealed_size)
+        for _ in range(pieces):
+            source_out.sendall(piece)
+        source_out.shutdown(socket.SHUT_WR)
+
+    def sink() -> None:
+        buffer = bytearray(MiB)
+        while sink_in.recv_into(buffer):
+            pass
+
+    def relay() -> None:
+        received, plaintext = memoryview(bytearray(READ_PIECE)), memoryview(bytearray(READ_PIECE))
+        started = time.thread_time()
+        while True:
+            filled = 0
+            while filled < READ_PIECE and (got := relay_in.recv_into(received[filled:])):
+                filled += got
+            if filled == 0:
+                break
+            chunks = filled // sealed_size
+            for i in range(chunks):
+                sealed_chunk = received[i * sealed_size : (i + 1) * sealed_size]
+                aead.decrypt_into(
+                    nonce, sealed_chunk, aad, plaintext[i * DEFAULT_CHUNK_SIZE : (i + 1) * DEFAULT_CHUNK_SIZE]
+                )
+            relay_out.sendall(plaintext[: chunks * DEFAULT_CHUNK_SIZE])
+        spent.append(time.thread_time() - started)
+        relay_out.shutdown(socket.SHUT_WR)
+
+    threads = [threading.Thread(target=work) for work in (source, relay, sink)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for end in (source_out, relay_in, relay_out, sink_in):
+        end.close()
+    return spent[0] / (pieces * (READ_PIECE // sealed_size) * DEFAULT_CHUNK_SIZE / (1024 * MiB))
+
+
 def throughput(
     endpoint: str, hub_url: str, token: str, id_number: str, work: Path, cpu: CpuMeter
 ) -> list[list[object]]:
@@ -326,6 +397,21 @@ def throughput(
             f"{best['direct up'] / best['hub up']:.0%}",
             f"{best['direct down'] / best['hub down']:.0%}",
         ],
+    ]
+
+
+def floor_table(cpu: CpuMeter) -> list[list[object]]:
+    """The relay's floor, and the download ratio by CPU accounting: the direct get's CPU per GiB over
+    the hub path's, as measured and with the hub at the floor (the processes share the cores)."""
+    per_gib = {
+        label: {k: v * 1024 * MiB / cpu.bytes[label] for k, v in spent.items()} for label, spent in cpu.spent.items()
+    }
+    direct = sum(per_gib["direct down"].values())
+    others = per_gib["hub down"].get("S3 server", 0.0) + per_gib["hub down"].get("client", 0.0)
+    floor = min(relay_floor() for _ in range(3))
+    return [
+        ["relay floor CPU s per GiB", "hub down / direct by CPU: as measured", "with the hub at the floor"],
+        [f"{floor:.2f}", f"{direct / sum(per_gib['hub down'].values()):.0%}", f"{direct / (others + floor):.0%}"],
     ]
 
 
@@ -408,6 +494,7 @@ def run(database_url: str) -> None:
             print_table(throughput(endpoint, base, token, first, work, cpu))
             print("-- where the download time goes: CPU seconds per GiB, by process")
             print_table(cpu.table())
+            print_table(floor_table(cpu))
             print(f"-- memory, {BIG_MIB} MiB file")
             print_table(memory(base, token, second, work))
             print(f"-- deduplication, {CASES} cases x {MATERIALS_PER_CASE} materials")
