@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage.models.base import Base, BigId, UTCDateTime
 
 _SEQUENCED = text("seq IS NOT NULL")
+_REFUSALS = text("outcome = 'denied' AND principal_id IS NOT NULL AND seq IS NOT NULL")
 
 
 class AccessEntry(Base):
@@ -64,6 +65,10 @@ class AccessEntry(Base):
                 ("ix_access_entries_principal_seq", ("principal_id", "seq")),
             )
         ),
+        # A principal's refusals: the probing rule reads those of the last hour or more on every
+        # supervision pass, and a read over the seq index looked at every entry of that span
+        # (docs/supervision.md, "Refusals by index"). Refusals are few: the index stays small.
+        Index("ix_access_entries_refusals", "seq", postgresql_where=_REFUSALS, sqlite_where=_REFUSALS),
     )
 
 

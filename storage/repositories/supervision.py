@@ -736,16 +736,18 @@ async def entries_to_judge(
     return await _fetch(session, sql, arguments)
 
 
+# Its conditions are those of the partial index ix_access_entries_refusals (storage/models/audit.py),
+# so it reads the span's refusals alone, not every entry of the span.
+REFUSALS_SINCE = (
+    f"SELECT {_ENTRY_TUPLE_COLUMNS} FROM access_entries WHERE seq >= ? AND seq <= ? AND recorded_at >= ? "
+    "AND outcome = 'denied' AND principal_id IS NOT NULL ORDER BY seq"
+)
+
+
 async def refusals_recorded_since(session: AsyncSession, since_micros: int, from_seq: int, upto_seq: int) -> list[Any]:
     """Refusals by a principal with seq in [from_seq, upto_seq] recorded since a moment (µs), in seq
     order, as entry tuples: the context of a window rule."""
-    columns = _ENTRY_TUPLE_COLUMNS.format(micros="{micros}")
-    return await _fetch(
-        session,
-        f"SELECT {columns} FROM access_entries WHERE seq >= ? AND seq <= ? AND recorded_at >= ? "
-        "AND outcome = 'denied' AND principal_id IS NOT NULL ORDER BY seq",
-        (from_seq, upto_seq, _Moment(since_micros)),
-    )
+    return await _fetch(session, REFUSALS_SINCE, (from_seq, upto_seq, _Moment(since_micros)))
 
 
 @dataclass(frozen=True, slots=True)
