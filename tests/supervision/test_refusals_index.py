@@ -12,11 +12,10 @@ from sqlalchemy import insert, text
 from storage.models import AccessEntry
 from storage.repositories import supervision as repo
 
-# The statement as the repository sends it to each database (private helpers: the plan is of the
-# exact text the supervision runs).
-from storage.repositories.supervision import _dialect_sql, _Moment
+# Private helpers: the plan asked for is that of the exact text the supervision sends, written for
+# each database as the repository writes it.
+from storage.repositories.supervision import _fetch, _micros_of, _Moment
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 ALLOWED = 4_000
 REFUSED_AT = {500: 1, 2_500: 2, 3_900: 3}  # seq -> principal
@@ -37,10 +36,6 @@ def _entry(seq: int) -> dict:
     }
 
 
-def _micros(moment: datetime) -> int:
-    return (moment - EPOCH) // timedelta(microseconds=1)
-
-
 async def test_a_principals_refusals_are_read_by_their_own_index(hub) -> None:
     async with hub.sessions() as session:
         await session.execute(insert(AccessEntry), [_entry(seq) for seq in range(1, ALLOWED + 1)])
@@ -50,15 +45,11 @@ async def test_a_principals_refusals_are_read_by_their_own_index(hub) -> None:
         await session.execute(text("ANALYZE access_entries" if dialect == "postgresql" else "ANALYZE"))
         await session.commit()
 
-        since = START + timedelta(milliseconds=1_000)
-        found = await repo.refusals_recorded_since(session, _micros(since), 1, ALLOWED)
+        since = _micros_of(START + timedelta(milliseconds=1_000))
+        found = await repo.refusals_recorded_since(session, since, 1, ALLOWED)
         assert [(row[0], row[2]) for row in found] == [(2_500, 2), (3_900, 3)]
 
-        sql, values = _dialect_sql(dialect, repo.REFUSALS_SINCE, (1, ALLOWED, _Moment(_micros(since))))
-        raw = await (await session.connection()).get_raw_connection()
-        if dialect == "postgresql":
-            plan = "\n".join(row[0] for row in await raw.driver_connection.fetch(f"EXPLAIN {sql}", *values))
-        else:
-            rows = await raw.driver_connection.execute_fetchall(f"EXPLAIN QUERY PLAN {sql}", values)
-            plan = "\n".join(str(row[-1]) for row in rows)
+        explain = "EXPLAIN " if dialect == "postgresql" else "EXPLAIN QUERY PLAN "
+        rows = await _fetch(session, explain + repo.REFUSALS_SINCE, (1, ALLOWED, _Moment(since)))
+    plan = "\n".join(str(row[-1]) for row in rows)  # the plan's text is each row's last column
     assert "ix_access_entries_refusals" in plan, plan
