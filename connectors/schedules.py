@@ -199,11 +199,24 @@ async def run_schedule_if_free(hub: Hub, schedule: ConnectorSchedule, owner: str
         next_run_at = max(now + timedelta(seconds=schedule.interval_seconds), utcnow())
     finally:
         done.set()
-        await renewing
-        async with hub.sessions() as session:
-            await repo.release_schedule(session, schedule.id, owner, next_run_at)
-            await session.commit()
+        giving_back = asyncio.ensure_future(_give_back(hub, schedule.id, owner, next_run_at, renewing))
+        try:
+            await asyncio.shield(giving_back)
+        except asyncio.CancelledError:
+            # A worker stopping gracefully (its process's shutdown) gives the lease back before it
+            # stops, rather than leave the schedule to wait for the lease to expire.
+            await giving_back
+            raise
     return True
+
+
+async def _give_back(
+    hub: Hub, schedule_id: int, owner: str, next_run_at: datetime, renewing: asyncio.Task[None]
+) -> None:
+    await renewing
+    async with hub.sessions() as session:
+        await repo.release_schedule(session, schedule_id, owner, next_run_at)
+        await session.commit()
 
 
 async def run_due_schedules(hub: Hub, owner: str) -> int:

@@ -195,6 +195,34 @@ async def test_a_schedule_held_by_a_dead_worker_runs_once_its_lease_expires(hub,
     assert len(await runs(hub, "scjg")) == 1
 
 
+async def test_a_worker_stopped_while_it_gives_the_lease_back_still_gives_it_back(
+    hub, regulator_api, monkeypatch
+) -> None:
+    # A process shutting down cancels its worker at any await, here while the finished run hands the
+    # lease back: the hand-back completes before the worker stops, so the schedule is free at once
+    # instead of after the lease expires (a `hub serve` stopped right after a run, seen in CI).
+    giving_back, go_on = asyncio.Event(), asyncio.Event()
+    release = repo.release_schedule
+
+    async def slow_release(*args):
+        giving_back.set()
+        await go_on.wait()
+        return await release(*args)
+
+    monkeypatch.setattr(repo, "release_schedule", slow_release)
+    working = asyncio.create_task(run_due_schedules(hub, "stopping"))
+    await asyncio.wait_for(giving_back.wait(), timeout=20)
+    working.cancel()
+    await asyncio.sleep(0)
+    go_on.set()
+    with pytest.raises(asyncio.CancelledError):
+        await working
+    assert len(await runs(hub, "scjg")) == 1
+    async with hub.sessions() as session:
+        schedule = await repo.schedule_by_name(session, "scjg")
+    assert schedule.lease_owner is None and schedule.next_run_at > utcnow()
+
+
 async def test_hub_serve_runs_the_schedules_itself_on_sqlite(hub, regulator_api) -> None:
     hub.settings = hub.settings.model_copy(update={"connector_schedule_poll_seconds": 0.1})
     app = create_app(hub.settings, hub)
