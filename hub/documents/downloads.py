@@ -116,6 +116,9 @@ def download_route(hub: Hub) -> Route:
                 purpose=grant.purpose,
                 client_address=client.host if client else "",
             )
+            # A download writes nothing but its entry: it joins the reads' group commit, which
+            # returns once the entry is committed, so still before the first byte is sent.
+            ctx.read_only = True
             version, blob = await materials.version_for_download(
                 ctx, grant.version_id, servable=lambda version, blob: _wanted_range(request, version, blob)
             )

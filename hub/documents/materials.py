@@ -635,19 +635,37 @@ async def version_for_download(
 
     `servable` checks the request against the version before the access is recorded: a request
     answered without the file (a range beyond its end) must not appear in the log as a download."""
-    found = (await _versions_with_materials(ctx, [version_id])).get(version_id)
+    found = await repo.version_to_download(ctx.session, version_id)
     if found is None:
         raise NotFound("no material version with this id", field="version")
-    material, version = found.material, found.version
-    blob = (await _documents(ctx).blobs([version.blob_id]))[version.blob_id]
+    version = VersionRecord(
+        id=found.id,
+        material_id=found.material_id,
+        version_no=found.version_no,
+        file_name=found.file_name,
+        declared_content_type=found.declared_content_type,
+        content_type=found.detected_content_type,
+        size=found.size,
+        uploaded_at=found.uploaded_at,
+        superseded_at=found.superseded_at,
+        blob_id=found.blob_id,
+    )
+    blob = BlobRef(
+        found.blob_id,
+        found.blob_name,
+        found.blob_size,
+        found.blob_chunk_size,
+        found.blob_key_id,
+        found.blob_wrapped_key,
+    )
     if servable is not None:
         servable(version, blob)
     await guard(
         ctx,
         Action.MATERIAL_DOWNLOAD,
-        [material.applicant_id_number],
-        material_types=[material.type_code],
-        object_ref=f"material:{material.id}/version:{version.version_no}",
+        [found.applicant_id_number],
+        material_types=[found.type_code],
+        object_ref=f"material:{found.material_id}/version:{version.version_no}",
     )
     await ctx.commit()
     return version, blob
