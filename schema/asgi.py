@@ -244,7 +244,11 @@ class GraphQLEndpoint(GraphQL):
             except HubError as error:
                 return edge_refusal(error)
         finally:
-            await session.close()
+            # A session without a transaction holds no connection (a read's commit gave it back):
+            # closing it would only clear its identity map, through a greenlet of its own
+            # (storage/repositories/driver.py, `_pooled`).
+            if session.in_transaction():
+                await session.close()
             # Uploaded files spooled to temporary files: closed (and so deleted) now, not whenever
             # the collector gets to them.
             await request.close()

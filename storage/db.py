@@ -11,6 +11,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
+from storage.repositories.driver import SESSION_CONNECTION
+
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
     """Create the engine; for SQLite also make its folder and turn on WAL and foreign keys."""
@@ -89,7 +91,8 @@ async def autocommit_reads(session: AsyncSession) -> None:
     bind = session.bind
     if bind is not None and bind.dialect.name == "sqlite":
         return
-    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session.info[SESSION_CONNECTION] = connection  # storage.repositories.driver reads on it
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

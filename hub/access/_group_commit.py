@@ -5,7 +5,8 @@ insert and a commit that waits for the WAL flush; sixteen concurrent reads pay i
 Here a request hands its rows to the process's batcher and waits: while one batch is being written,
 the rows of the requests arriving meanwhile gather into the next, written as soon as it ends. No
 timer: an idle hub writes a lone request's rows at once, a busy one in batches as large as the
-write takes long.
+write takes long. While batches follow each other the writer keeps one connection; it gives it
+back to the pool once nobody waits, and after a failed batch (the connection may be what failed).
 
 A request's wait ends only when the batch holding its rows has committed, so no read answers before
 its entries are durable; if the batch fails, each of its requests' rows is tried alone, so one
@@ -22,12 +23,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.metrics import ACCESS_GROUP_COMMIT_FALLBACKS
-from storage.repositories.audit import append_entries_durably
+from storage.repositories.audit import append_entries_durably, append_entries_on
 
 log = logging.getLogger("hub.access")
 
@@ -54,36 +56,62 @@ class GroupCommit:
 
     async def _write_while_waiting(self) -> None:
         while self._waiting:
-            batch, self._waiting = self._waiting, []
-            self.batches += 1
-            self.requests += len(batch)
             try:
-                await append_entries_durably(
-                    self._engine, [row for rows, _ in batch for row in rows], numbered=self._numbered
-                )
+                connection = await self._engine.connect()
             except asyncio.CancelledError as cancelled:  # the process stopping: nobody may wait forever
-                for _, future in batch:
+                for _, future in self._take():
                     _settle(future, cancelled)
                 raise
-            except Exception as error:  # noqa: BLE001  (each request alone: only one that cannot be stored fails)
-                # Seen, not silent: a counter that keeps rising means every batch fails (the
-                # counter's row deleted, say) and the log is back to one insert per read.
-                ACCESS_GROUP_COMMIT_FALLBACKS.inc()
-                log.warning(
-                    "a batch of %d reads' access entries could not be written together (%s); writing each alone",
-                    len(batch),
-                    type(error).__name__,
-                )
-                for rows, future in batch:
-                    try:
-                        await append_entries_durably(self._engine, rows)
-                    except Exception as error:  # noqa: BLE001  (handed to its request, which fails closed)
-                        _settle(future, error)
-                    else:
-                        _settle(future, None)
+            except Exception as error:  # noqa: BLE001  (no connection: each request alone, as after a failed batch)
+                await self._each_alone(self._take(), error)
+                continue
+            try:
+                # One connection while batches keep coming: taking one from the pool and giving it
+                # back cost each batch three greenlets (docs/performance.md, session 14).
+                while self._waiting:
+                    if not await self._write(connection, self._take()):
+                        break  # it may be what failed: the next batch takes a fresh one
+            finally:
+                with suppress(Exception):  # given back broken: the pool discards it
+                    await connection.close()
+
+    def _take(self) -> list[tuple[Rows, asyncio.Future[None]]]:
+        batch, self._waiting = self._waiting, []
+        return batch
+
+    async def _write(self, connection: AsyncConnection, batch: list[tuple[Rows, asyncio.Future[None]]]) -> bool:
+        """Write one batch and settle its requests; False if it had to be written request by request."""
+        self.batches += 1
+        self.requests += len(batch)
+        try:
+            await append_entries_on(connection, [row for rows, _ in batch for row in rows], numbered=self._numbered)
+        except asyncio.CancelledError as cancelled:  # the process stopping: nobody may wait forever
+            for _, future in batch:
+                _settle(future, cancelled)
+            raise
+        except Exception as error:  # noqa: BLE001  (each request alone: only one that cannot be stored fails)
+            await self._each_alone(batch, error)
+            return False
+        for _, future in batch:
+            _settle(future, None)
+        return True
+
+    async def _each_alone(self, batch: list[tuple[Rows, asyncio.Future[None]]], error: Exception) -> None:
+        # Seen, not silent: a counter that keeps rising means every batch fails (the counter's row
+        # deleted, say) and the log is back to one insert per read.
+        ACCESS_GROUP_COMMIT_FALLBACKS.inc()
+        log.warning(
+            "a batch of %d reads' access entries could not be written together (%s); writing each alone",
+            len(batch),
+            type(error).__name__,
+        )
+        for rows, future in batch:
+            try:
+                await append_entries_durably(self._engine, rows)
+            except Exception as alone:  # noqa: BLE001  (handed to its request, which fails closed)
+                _settle(future, alone)
             else:
-                for _, future in batch:
-                    _settle(future, None)
+                _settle(future, None)
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Row, and_, bindparam, func, insert, or_, s
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from storage.models import AccessEntry, AuditCheckpoint, AuditCounter, AuditLogState, AuditTile, Department
 from storage.models.base import utcnow
@@ -109,29 +109,37 @@ class CounterMissing(RuntimeError):
 async def append_entries_durably(
     engine: AsyncEngine, rows: Sequence[Mapping[str, Any]], *, numbered: bool = False
 ) -> None:
+    """`append_entries_on` a connection of its own, taken from the engine's pool and given back."""
+    async with engine.connect() as connection:
+        await append_entries_on(connection, rows, numbered=numbered)
+
+
+async def append_entries_on(
+    connection: AsyncConnection, rows: Sequence[Mapping[str, Any]], *, numbered: bool = False
+) -> None:
     """Insert entries (each with every column of QUEUED_COLUMNS) and commit them: on return they
-    are durable, all of them or none.
+    are durable, all of them or none. `connection` must be outside any transaction; it is again on
+    return, so the next batch may use it too.
 
     `numbered` (PostgreSQL only; ignored on SQLite, whose entries are queued): numbered from the
     counter as they are inserted, one statement, so the sequencer has only to hash them.
     Otherwise queued, seq NULL, for the sequencer to number.
 
     On the driver directly, without a session or SQLAlchemy's statement handling around it
-    (docs/performance.md, "session 6"): on PostgreSQL one round trip, outside a transaction (a
-    statement, or asyncpg's executemany, runs as one implicit transaction, committed, and so
-    flushed to the WAL, before the server answers); on SQLite the rows and the commit, two calls
-    to aiosqlite's thread instead of SQLAlchemy's four (cursor, executemany, close, commit).
+    (docs/performance.md, "session 6"): on PostgreSQL one round trip (a statement, or asyncpg's
+    executemany, runs as one implicit transaction, committed, and so flushed to the WAL, before the
+    server answers); on SQLite the rows and the commit, two calls to aiosqlite's thread instead of
+    SQLAlchemy's four (cursor, executemany, close, commit).
     """
     values = [{**row, "recorded_at": _utc(row["recorded_at"])} for row in rows]
-    async with engine.connect() as connection:
-        if numbered and connection.dialect.name == "postgresql":
-            columns = [[row[name] for row in values] for name in QUEUED_COLUMNS]
-            async with driver.raw(connection) as pg:
-                status = await pg.execute(_NUMBERED_INSERT, len(values), *columns)
-            if status != f"INSERT 0 {len(values)}":
-                raise CounterMissing(f"no access entry was numbered ({status}): the audit_counter row is missing")
-            return
-        await driver.executemany(connection, _QUEUE_INSERT_ALL, values)
+    if numbered and connection.dialect.name == "postgresql":
+        columns = [[row[name] for row in values] for name in QUEUED_COLUMNS]
+        async with driver.raw(connection) as pg:
+            status = await pg.execute(_NUMBERED_INSERT, len(values), *columns)
+        if status != f"INSERT 0 {len(values)}":
+            raise CounterMissing(f"no access entry was numbered ({status}): the audit_counter row is missing")
+        return
+    await driver.executemany(connection, _QUEUE_INSERT_ALL, values)
 
 
 def _utc(moment: datetime) -> datetime:

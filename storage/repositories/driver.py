@@ -29,6 +29,7 @@ from typing import Any, cast
 from sqlalchemy import ClauseElement, Executable
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from storage.repositories._loop_reads import read_here
@@ -92,9 +93,21 @@ async def raw(connection: AsyncConnection) -> AsyncIterator[Any]:
     beside `departments`). The lock is SQLAlchemy's attribute, not public API; the notice's test of
     sibling fields fails if it goes.
     """
-    adapted = (await connection.get_raw_connection()).dbapi_connection
+    adapted = (await _pooled(connection)).dbapi_connection
     async with adapted._execute_mutex:  # type: ignore[union-attr]  # noqa: SLF001
         yield adapted.driver_connection  # type: ignore[union-attr]
+
+
+async def _pooled(connection: AsyncConnection) -> PoolProxiedConnection:
+    """The connection's pooled DBAPI connection. While it is open and valid that is an attribute
+    (`Connection.connection`, no I/O), read here directly: `get_raw_connection` reads the same
+    attribute through a greenlet of its own, and each new greenlet costs CPython a 16 KiB stack
+    chunk mapped and unmapped (docs/performance.md, "session 14"). Otherwise (never started,
+    closed, invalidated) through SQLAlchemy, which reconnects or raises as it does."""
+    sync = connection.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        return sync.connection
+    return await connection.get_raw_connection()
 
 
 def _arguments(names: Sequence[str], bound: Mapping[str, Any], parameters: Mapping[str, Any]) -> list[Any]:
@@ -147,6 +160,20 @@ def _converted(compiled: _Compiled, rows: list[Any]) -> list[Any]:
     return converted
 
 
+# Where `storage.db.autocommit_reads` keeps the connection it took for a session (`session.info`).
+SESSION_CONNECTION = "hub.autocommit_connection"
+
+
+async def _session_connection(session: AsyncSession) -> AsyncConnection:
+    """The session's connection. The one `autocommit_reads` took is the session's until the
+    session commits or closes, which closes it: while it is open it is used as is, where
+    `session.connection()` would return the same through a greenlet of its own (see `_pooled`)."""
+    taken = session.info.get(SESSION_CONNECTION)
+    if taken is not None and not taken.closed and not taken.invalidated:
+        return cast(AsyncConnection, taken)
+    return await session.connection()
+
+
 async def fetch_short(session: AsyncSession, statement: Executable, parameters: Mapping[str, Any]) -> list[Any]:
     """`fetch(..., short=True)` on the request's session.
 
@@ -165,7 +192,7 @@ async def fetch_short(session: AsyncSession, statement: Executable, parameters: 
                 return _converted(compiled, rows)
             # SQLite busy or an error here: the pooled connection runs it (and reports the error).
             return await fetch(await session.connection(), statement, parameters)
-    return await fetch(await session.connection(), statement, parameters, short=True)
+    return await fetch(await _session_connection(session), statement, parameters, short=True)
 
 
 async def fetchval_short(session: AsyncSession, statement: Executable, parameters: Mapping[str, Any]) -> Any:

@@ -116,3 +116,78 @@ async def _entries_of_lookups(hub) -> int:
     async with hub.sessions() as session:
         rows = await session.execute(select(AccessEntry.id).where(AccessEntry.action == Action.APPLICANT_LOOKUP.value))
         return len(rows.all())
+
+
+def _row(request_id: str) -> dict:
+    from storage.models.base import utcnow
+
+    return {
+        "recorded_at": utcnow(),
+        "request_id": request_id,
+        "client_address": "127.0.0.1",
+        "principal_id": None,
+        "department_code": "",
+        "role": "",
+        "action": Action.APPLICANT_LOOKUP.value,
+        "outcome": "allowed",
+        "applicant_ref": APPLICANTS[0],
+        "object_ref": "",
+        "fields": "name",
+        "material_types": "",
+        "purpose": "",
+        "reason": "",
+    }
+
+
+async def test_batches_that_follow_each_other_are_written_on_one_connection(hub, monkeypatch) -> None:
+    """While reads keep coming the writer keeps its connection: taking one from the pool and
+    giving it back cost each batch three greenlets (docs/performance.md, session 14)."""
+    from sqlalchemy import event
+
+    from hub.access import _group_commit
+
+    written = _group_commit.append_entries_on
+
+    async def slowly(connection, rows, **kwargs):
+        await asyncio.sleep(0.02)  # long enough for the next requests to queue behind this batch
+        await written(connection, rows, **kwargs)
+
+    monkeypatch.setattr(_group_commit, "append_entries_on", slowly)
+    checkouts: list[object] = []
+    event.listen(hub.engine.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
+    grouped = _group_commit.GroupCommit(hub.engine, numbered=hub.settings.audit_numbered_at_insert)
+
+    tasks = [asyncio.create_task(grouped.write([_row("first")]))]
+    await asyncio.sleep(0.005)  # the first batch is being written...
+    tasks += [asyncio.create_task(grouped.write([_row(f"behind-{n}")])) for n in range(3)]  # ...these queue
+    await asyncio.gather(*tasks)
+    assert (grouped.batches, grouped.requests) == (2, 4)
+    assert len(checkouts) == 1  # two batches, one connection
+    async with hub.sessions() as session:
+        stored = (await session.execute(select(AccessEntry.request_id))).scalars().all()
+    assert {"first", "behind-0", "behind-1", "behind-2"} <= set(stored)
+
+
+async def test_without_a_connection_every_waiting_read_fails_and_none_waits_for_ever(hub, monkeypatch) -> None:
+    from hub.access import _group_commit
+
+    grouped = _group_commit.GroupCommit(hub.engine, numbered=hub.settings.audit_numbered_at_insert)
+
+    class Unreachable:
+        dialect = hub.engine.dialect
+
+        def connect(self):
+            raise ConnectionRefusedError("the database is gone")
+
+    grouped._engine = Unreachable()
+    monkeypatch.setattr(_group_commit, "append_entries_durably", _refused)
+    fallbacks = _fallbacks()
+    outcomes = await asyncio.wait_for(
+        asyncio.gather(*(grouped.write([_row(f"lost-{n}")]) for n in range(3)), return_exceptions=True), timeout=5
+    )
+    assert [type(outcome) for outcome in outcomes] == [ConnectionRefusedError] * 3
+    assert _fallbacks() == fallbacks + 1
+
+
+async def _refused(engine, rows, **kwargs) -> None:
+    engine.connect()

@@ -259,3 +259,24 @@ async def test_on_sqlite_reads_take_turns_to_log_and_writes_never_wait_for_them(
     answers = await asyncio.gather(*(client.execute(read, token=clerk.token) for _ in range(8)))
     assert all(answer["applicant"]["name"] == "张三" for answer in answers)
     assert CountingLock.taken == 8
+
+
+async def test_no_request_keeps_a_database_connection_once_answered(hub, client, clerk) -> None:
+    """A read's session, whose commit gave its connection back, is not closed again (that only
+    cleared its identity map, through a greenlet); every other session still is, so whatever a
+    request did, allowed, refused or failed half-way, the pool has every connection back."""
+    person = "11010519491231002X"
+    assert (await client.post(VIEWER, token=clerk.token)).status_code == 200
+    await client.execute(
+        'mutation($id: String!) { registerApplicant(input: {kind: PERSON, idNumber: $id, name: "张三"}) { idNumber } }',
+        {"id": person},
+        token=clerk.token,
+    )
+    refused = await client.error_code(
+        "query($id: String!) { applicant(idNumber: $id) { profile { field value } } }",
+        {"id": person},
+        token=clerk.token,
+    )
+    assert refused == "FORBIDDEN"  # no visit: the clerk may not read the profile
+    assert (await client.error_code("{ nothing }", token=clerk.token)) == "GRAPHQL_VALIDATION_FAILED"
+    assert hub.engine.pool.checkedout() == 0

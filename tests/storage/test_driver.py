@@ -178,3 +178,73 @@ async def test_a_short_read_on_postgresql_answers_on_the_sessions_connection(dat
             assert await driver.fetchval_short(session, STATEMENT, {"wanted": [9]}) is None
     finally:
         await engine.dispose()
+
+
+def _greenlets_spawned(monkeypatch) -> list[str]:
+    """The names of the functions SQLAlchemy's asyncio layer runs in a greenlet from now on."""
+    from sqlalchemy.ext.asyncio import engine as async_engine
+    from sqlalchemy.ext.asyncio import session as async_session
+
+    spawned: list[str] = []
+    for module in (async_engine, async_session):
+        original = module.greenlet_spawn
+
+        async def counting(fn, *args, _original=original, **kwargs):
+            spawned.append(getattr(fn, "__name__", repr(fn)))
+            return await _original(fn, *args, **kwargs)
+
+        monkeypatch.setattr(module, "greenlet_spawn", counting)
+    return spawned
+
+
+async def test_a_read_on_an_open_connection_takes_its_driver_connection_without_a_greenlet(
+    database_urls, monkeypatch
+) -> None:
+    """Each new greenlet costs CPython a 16 KiB stack chunk mapped and unmapped (docs/performance.md,
+    session 14): an open connection's driver connection is an attribute, read as such."""
+    if "postgresql" not in database_urls:
+        pytest.skip("the driver path is PostgreSQL's")
+    engine = create_engine(database_urls["postgresql"], pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as connection:
+            spawned = _greenlets_spawned(monkeypatch)
+            assert [tuple(row) for row in await driver.fetch(connection, STATEMENT, {"wanted": [2]})] == [
+                (2, "built-in")
+            ]
+            assert spawned == []
+            # Invalidated (a broken connection): SQLAlchemy's own way, which reconnects.
+            await connection.invalidate()
+            await connection.rollback()
+            assert [tuple(row) for row in await driver.fetch(connection, STATEMENT, {"wanted": [3]})] == [
+                (3, "built-in")
+            ]
+            assert spawned, "the invalidated connection was taken through SQLAlchemy"
+    finally:
+        await engine.dispose()
+
+
+async def test_a_request_sessions_short_reads_use_the_connection_it_took_until_it_commits(
+    database_urls, monkeypatch
+) -> None:
+    if "postgresql" not in database_urls:
+        pytest.skip("autocommit_reads takes a connection on PostgreSQL only")
+    from storage.db import autocommit_reads
+
+    engine = create_engine(database_urls["postgresql"], pool_size=2, max_overflow=0)
+    try:
+        async with session_factory(engine)() as session:
+            await autocommit_reads(session)
+            spawned = _greenlets_spawned(monkeypatch)
+            assert await driver.fetchval_short(session, STATEMENT, {"wanted": [1]}) == 1
+            assert spawned == []
+            await session.commit()  # gives the connection back: the next read takes one as usual
+            assert engine.pool.checkedout() == 0
+            assert await driver.fetchval_short(session, STATEMENT, {"wanted": [2]}) == 2
+            assert "connection" in spawned
+            # ...in a transaction, so a write before it would be seen, as session.connection() gives
+            await session.execute(text("CREATE TEMPORARY TABLE seen (n int)"))
+            await session.execute(text("INSERT INTO seen VALUES (7)"))
+            assert await driver.fetchval_short(session, select(column("n")).select_from(text("seen")), {}) == 7
+            await session.rollback()
+    finally:
+        await engine.dispose()
