@@ -103,7 +103,7 @@ def content_disposition(file_name: str) -> str:
 
 def download_route(hub: Hub) -> Route:
     async def serve(request: Request) -> Response:
-        session = hub.sessions()
+        session = await hub.request_session()  # reads outside a transaction: a download writes only its entry
         ctx: RequestContext | None = None
         try:
             grant = download_links.verify(Keyring(hub.settings.secrets_dir), request.path_params["token"], hub.clock())
@@ -129,7 +129,8 @@ def download_route(hub: Hub) -> Route:
                 await ctx.rollback_keeping_log()
             return error_response(error)
         finally:
-            await session.close()
+            if session.in_transaction():  # a download's commit already gave the connection back
+                await session.close()
         return await _respond(request, ctx, version, blob)
 
     return Route("/files/{token}", serve, methods=["GET"])

@@ -13,6 +13,7 @@ from hub.documents.store import BlobRef
 from hub.errors import BlobCorrupted
 from storage.models import AccessEntry, Blob
 from storage.models.base import utcnow
+from tests.support.greenlets import greenlets_spawned
 from tests.support.materials import data_of, load_material_types, pdf, register, resident_id, upload
 
 PERSON = resident_id(11)
@@ -88,7 +89,9 @@ async def test_every_download_is_checked_and_logged(hub, client, uploaded):
     }
 
 
-async def test_a_download_reads_past_the_orm_and_its_entry_joins_the_reads_group_commit(hub, client, uploaded):
+async def test_a_download_reads_past_the_orm_and_its_entry_joins_the_reads_group_commit(
+    hub, client, uploaded, monkeypatch
+):
     """A download's look-ups (its principal; the version with its material and blob) are short reads
     on the driver, and its entry, all it writes, goes with other reads' in one batch: nothing runs
     through SQLAlchemy's execute once the policy's own look-ups (the visit, the catalogue) are
@@ -101,6 +104,7 @@ async def test_a_download_reads_past_the_orm_and_its_entry_joins_the_reads_group
         through_sqlalchemy.append(statement)
 
     batched_before = hub.access_group_commit.requests
+    spawned = greenlets_spawned(monkeypatch)
     event.listen(hub.engine.sync_engine, "before_cursor_execute", seen)
     try:
         response = await client.http.get(path, headers={"Range": "bytes=10-19"})
@@ -108,6 +112,9 @@ async def test_a_download_reads_past_the_orm_and_its_entry_joins_the_reads_group
         event.remove(hub.engine.sync_engine, "before_cursor_execute", seen)
     assert response.status_code == 206 and response.content == scan[10:20]
     assert through_sqlalchemy == []
+    # The session's connection and its commit, the group commit's connection and its return: each
+    # look-up taking the session's connection again, and closing a session holding none, made six.
+    assert len(spawned) <= 4, spawned
     assert hub.access_group_commit.requests == batched_before + 1
     assert await _downloads_logged(hub) == 2
 

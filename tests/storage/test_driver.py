@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql
 from storage.db import create_engine, session_factory
 from storage.models.base import UTCDateTime
 from storage.repositories import driver
+from tests.support.greenlets import greenlets_spawned
 
 NUMBERS = values(column("n", Integer), name="numbers").data([(1,), (2,), (3,), (4,)])
 STATEMENT = (
@@ -180,23 +181,6 @@ async def test_a_short_read_on_postgresql_answers_on_the_sessions_connection(dat
         await engine.dispose()
 
 
-def _greenlets_spawned(monkeypatch) -> list[str]:
-    """The names of the functions SQLAlchemy's asyncio layer runs in a greenlet from now on."""
-    from sqlalchemy.ext.asyncio import engine as async_engine
-    from sqlalchemy.ext.asyncio import session as async_session
-
-    spawned: list[str] = []
-    for module in (async_engine, async_session):
-        original = module.greenlet_spawn
-
-        async def counting(fn, *args, _original=original, **kwargs):
-            spawned.append(getattr(fn, "__name__", repr(fn)))
-            return await _original(fn, *args, **kwargs)
-
-        monkeypatch.setattr(module, "greenlet_spawn", counting)
-    return spawned
-
-
 async def test_a_read_on_an_open_connection_takes_its_driver_connection_without_a_greenlet(
     database_urls, monkeypatch
 ) -> None:
@@ -207,7 +191,7 @@ async def test_a_read_on_an_open_connection_takes_its_driver_connection_without_
     engine = create_engine(database_urls["postgresql"], pool_size=1, max_overflow=0)
     try:
         async with engine.connect() as connection:
-            spawned = _greenlets_spawned(monkeypatch)
+            spawned = greenlets_spawned(monkeypatch)
             assert [tuple(row) for row in await driver.fetch(connection, STATEMENT, {"wanted": [2]})] == [
                 (2, "built-in")
             ]
@@ -234,7 +218,7 @@ async def test_a_request_sessions_short_reads_use_the_connection_it_took_until_i
     try:
         async with session_factory(engine)() as session:
             await autocommit_reads(session)
-            spawned = _greenlets_spawned(monkeypatch)
+            spawned = greenlets_spawned(monkeypatch)
             assert await driver.fetchval_short(session, STATEMENT, {"wanted": [1]}) == 1
             assert spawned == []
             await session.commit()  # gives the connection back: the next read takes one as usual
