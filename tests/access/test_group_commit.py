@@ -16,11 +16,13 @@ from sqlalchemy import select
 
 from app.asgi import create_app
 from hub.access.actions import Action
+from hub.access.context import RequestContext
 from hub.access.guard import guard
 from hub.metrics import REGISTRY
 from storage.models import AccessEntry
 from tests.support import GraphQLClient
 from tests.support.audit_log import APPLICANTS
+from tests.support.greenlets import greenlets_spawned
 
 STATISTICS = "{ accessStatistics { departmentCode action outcome count } }"
 CONCURRENT = 12
@@ -191,3 +193,19 @@ async def test_without_a_connection_every_waiting_read_fails_and_none_waits_for_
 
 async def _refused(engine, rows, **kwargs) -> None:
     engine.connect()
+
+
+async def test_a_read_whose_session_holds_nothing_commits_only_its_entries(hub, clerk, monkeypatch) -> None:
+    """SQLite's short reads take no connection: such a read's session has nothing to commit, and
+    committing it anyway cost a greenlet (docs/performance.md, session 14)."""
+    looked_up = await clerk.context()
+    ctx = RequestContext(hub, looked_up.caller, session=hub.sessions())  # as a request's: nothing read yet
+    await looked_up.close()
+    ctx.read_only = True
+    await guard(ctx, Action.APPLICANT_LOOKUP, [APPLICANTS[0]], fields=["name"])
+    assert not ctx.session.in_transaction()  # the policy read nothing through the session
+    spawned = greenlets_spawned(monkeypatch)
+    await ctx.commit()
+    await ctx.close()
+    assert "commit" not in spawned, spawned
+    assert await _entries_of_lookups(hub) == 1
