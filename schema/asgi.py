@@ -244,11 +244,7 @@ class GraphQLEndpoint(GraphQL):
             except HubError as error:
                 return edge_refusal(error)
         finally:
-            # A session without a transaction holds no connection (a read's commit gave it back):
-            # closing it would only clear its identity map, through a greenlet of its own
-            # (storage/repositories/driver.py, `_pooled`).
-            if session.in_transaction():
-                await session.close()
+            await self.hub.end_request_session(session)
             # Uploaded files spooled to temporary files: closed (and so deleted) now, not whenever
             # the collector gets to them.
             await request.close()

@@ -73,6 +73,14 @@ class Hub:
             raise
         return session
 
+    @staticmethod
+    async def end_request_session(session: AsyncSession) -> None:
+        """Close a request's session if it still holds a transaction. One without holds no
+        connection (a read's commit gave it back): closing it would only clear its identity map,
+        through a greenlet of its own (storage/repositories/driver.py, `_pooled`)."""
+        if session.in_transaction():
+            await session.close()
+
     async def close(self) -> None:
         await self.engine.dispose()
 

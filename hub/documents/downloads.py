@@ -129,8 +129,7 @@ def download_route(hub: Hub) -> Route:
                 await ctx.rollback_keeping_log()
             return error_response(error)
         finally:
-            if session.in_transaction():  # a download's commit already gave the connection back
-                await session.close()
+            await hub.end_request_session(session)
         return await _respond(request, ctx, version, blob)
 
     return Route("/files/{token}", serve, methods=["GET"])

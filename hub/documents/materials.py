@@ -193,7 +193,8 @@ def _record(row: Row[Any], on: date) -> MaterialRecord:
     )
 
 
-def _version(version: MaterialVersion) -> VersionRecord:
+def _version(version: MaterialVersion | repo.VersionToDownload) -> VersionRecord:
+    """The record of a version, from its entity or from a download's short read (same names)."""
     return VersionRecord(
         id=version.id,
         material_id=version.material_id,
@@ -638,18 +639,7 @@ async def version_for_download(
     found = await repo.version_to_download(ctx.session, version_id)
     if found is None:
         raise NotFound("no material version with this id", field="version")
-    version = VersionRecord(
-        id=found.id,
-        material_id=found.material_id,
-        version_no=found.version_no,
-        file_name=found.file_name,
-        declared_content_type=found.declared_content_type,
-        content_type=found.detected_content_type,
-        size=found.size,
-        uploaded_at=found.uploaded_at,
-        superseded_at=found.superseded_at,
-        blob_id=found.blob_id,
-    )
+    version = _version(found)
     blob = BlobRef(
         found.blob_id,
         found.blob_name,
