@@ -17,7 +17,11 @@ The headline comparison, the hub with two workers on the compiled path against P
 in HUB_BENCH_ROUNDS alternated rounds (3 by default) with both servers up: in each round the hub,
 then PostGraphile, each while the other is paused (SIGSTOP: not even its background jobs run). One
 measurement of each, minutes apart, compared the machine's moods as much as the servers; the
-rounds print each ratio and how many of them meet the aims.
+rounds print each ratio and how many of them meet the aims. Each round also prints the CPU each
+server spent per request, its own processes' (the hub's workers and background process; PostGraphile's
+Node.js process) and PostgreSQL's, read from /proc: on a shared, noisy machine a rate and a tail
+move with the machine's moments, while the work a request costs moves much less, so a change to
+the hub shows there first.
 
 PostGraphile is installed with npm into var/bench/postgraphile on first use. Without node and npm
 the baseline is skipped and said so; the reference figure from our brief is printed instead.
@@ -45,10 +49,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import (
+    CpuPerRequest,
     LoadResult,
     RunningHub,
     _free_port,
     clerk_at_the_window,
+    cpu_of,
     graphql_body,
     graphql_once,
     load,
@@ -186,6 +192,10 @@ def running_postgraphile(binary: Path, database_url: str) -> Iterator[tuple[str,
         server.wait(timeout=15)
 
 
+def _cpu(spent: CpuPerRequest) -> str:
+    return f"{spent.server_ms:.2f} + {spent.database_ms:.2f}"
+
+
 def _row(name: str, result: LoadResult) -> list[object]:
     return [
         name,
@@ -199,10 +209,13 @@ def _row(name: str, result: LoadResult) -> list[object]:
 
 @dataclass(frozen=True)
 class Round:
-    """One alternated round: the hub's compiled path, then PostGraphile, each with the other paused."""
+    """One alternated round: the hub's compiled path, then PostGraphile, each with the other paused;
+    with the CPU each spent per request, its own processes' and PostgreSQL's."""
 
     hub: LoadResult
     postgraphile: LoadResult
+    hub_cpu: CpuPerRequest
+    postgraphile_cpu: CpuPerRequest
 
     @property
     def throughput(self) -> float:
@@ -211,6 +224,10 @@ class Round:
     @property
     def p99(self) -> float:
         return self.hub.p99_ms / self.postgraphile.p99_ms
+
+    @property
+    def cpu(self) -> float:
+        return self.hub_cpu.total_ms / self.postgraphile_cpu.total_ms
 
 
 def _hub_requests(hub: RunningHub, id_number: str) -> tuple[dict[str, str], bytes, bytes]:
@@ -224,11 +241,18 @@ def _hub_requests(hub: RunningHub, id_number: str) -> tuple[dict[str, str], byte
     return headers, by_text, by_id
 
 
-def _measured(hub: RunningHub, body: bytes, headers: dict[str, str], seconds: float) -> LoadResult:
+def _measured(
+    hub: RunningHub, body: bytes, headers: dict[str, str], seconds: float
+) -> tuple[LoadResult, CpuPerRequest]:
+    """The load's result, and the CPU per request the hub and PostgreSQL spent on it: the log's
+    numbering and hashing of the load's entries included (waited for), the warm-up's not."""
     load(hub.url, body, headers, connections=CONCURRENCY, seconds=min(2.0, seconds))  # warm up
     # Each row pays for its own access entries, not for the row before it's.
     wait_for_the_log(hub.database_url)
-    return load(hub.url, body, headers, connections=CONCURRENCY, seconds=seconds)
+    with cpu_of(hub.pid) as per_request:
+        result = load(hub.url, body, headers, connections=CONCURRENCY, seconds=seconds)
+        wait_for_the_log(hub.database_url)
+    return result, per_request(result.requests)
 
 
 def _hub_rows(
@@ -241,8 +265,10 @@ def _hub_rows(
     with running_hub(database_url, workers=workers, env=settings) as hub:
         headers, by_text, by_id = _hub_requests(hub, id_number)
         for path, body in (("resolvers", by_text), ("compiled", by_id)):
-            results[f"{name}, {path}"] = _measured(hub, body, headers, seconds)
-            print("measured:", *_row(f"{name}, {path}", results[f"{name}, {path}"]), flush=True)
+            results[f"{name}, {path}"], spent = _measured(hub, body, headers, seconds)
+            print(
+                "measured:", *_row(f"{name}, {path}", results[f"{name}, {path}"]), "CPU ms/req", _cpu(spent), flush=True
+            )
     return results
 
 
@@ -260,20 +286,21 @@ def _alternated_rounds(
         answer = graphql_once(url, body, {})["applicantByIdNumber"]
         assert answer["materialsByApplicantId"]["nodes"], "PostGraphile sees the same materials"
         with paused(pid):
-            resolvers = _measured(hub, by_text, headers, seconds)
+            resolvers = _measured(hub, by_text, headers, seconds)[0]
         print("measured:", *_row("hub, 2 workers, resolvers", resolvers), flush=True)
         measured: list[Round] = []
         for number in range(1, rounds + 1):
             with paused(pid):
-                compiled = _measured(hub, by_id, headers, seconds)
-            wait_for_the_log(database_url)
+                compiled, hub_cpu = _measured(hub, by_id, headers, seconds)
             with paused(hub.pid):
                 load(url, body, {}, connections=CONCURRENCY, seconds=min(2.0, seconds))
-                postgraphile = load(url, body, {}, connections=CONCURRENCY, seconds=seconds)
-            measured.append(Round(compiled, postgraphile))
+                with cpu_of(pid) as per_request:
+                    postgraphile = load(url, body, {}, connections=CONCURRENCY, seconds=seconds)
+            measured.append(Round(compiled, postgraphile, hub_cpu, per_request(postgraphile.requests)))
             print(
-                f"round {number}: hub compiled {compiled.per_second:.0f} req/s, p99 {compiled.p99_ms:.1f} ms; "
-                f"PostGraphile {postgraphile.per_second:.0f} req/s, p99 {postgraphile.p99_ms:.1f} ms",
+                f"round {number}: hub compiled {compiled.per_second:.0f} req/s, p99 {compiled.p99_ms:.1f} ms, "
+                f"{hub_cpu.total_ms:.2f} CPU ms/request; PostGraphile {postgraphile.per_second:.0f} req/s, "
+                f"p99 {postgraphile.p99_ms:.1f} ms, {measured[-1].postgraphile_cpu.total_ms:.2f} CPU ms/request",
                 flush=True,
             )
     return resolvers, measured
@@ -323,19 +350,39 @@ def main() -> dict[str, LoadResult]:
         "(the rows above are the round with the median p99 ratio):"
     )
     print_table(
-        [["round", "hub req/s", "hub p99 ms", "PostGraphile req/s", "PostGraphile p99 ms", "throughput", "p99"]]
+        [
+            [
+                "round",
+                "hub req/s",
+                "hub p99 ms",
+                "hub CPU ms/req",
+                "PostGraphile req/s",
+                "PostGraphile p99 ms",
+                "PostGraphile CPU ms/req",
+                "throughput",
+                "p99",
+                "CPU/req",
+            ]
+        ]
         + [
             [
                 number,
                 f"{r.hub.per_second:.0f}",
                 f"{r.hub.p99_ms:.1f}",
+                _cpu(r.hub_cpu),
                 f"{r.postgraphile.per_second:.0f}",
                 f"{r.postgraphile.p99_ms:.1f}",
+                _cpu(r.postgraphile_cpu),
                 f"x{r.throughput:.2f}",
                 f"x{r.p99:.2f}",
+                f"x{r.cpu:.2f}",
             ]
             for number, r in enumerate(measured, start=1)
         ]
+    )
+    print(
+        "CPU ms/req: the server's own processes + PostgreSQL's, per request served (the hub's log "
+        "numbered and hashed for its requests included); CPU/req below 1 means the hub spent less"
     )
     print(
         f"throughput >= PostGraphile's in {sum(r.throughput >= 1 for r in measured)} of {len(measured)} rounds, "

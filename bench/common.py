@@ -33,7 +33,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,6 +231,80 @@ def running_hub(
         log_path = Path(scratch) / "serve.log"
         with serving(environment, workers=workers, log_path=log_path) as (url, pid):
             yield RunningHub(f"{url}/graphql", database_url, workers, tokens, pid, log_path)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process (all its threads) has used so far, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            todo += [int(child) for child in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a process and the live processes under it (a server's workers and its
+    background process). A process that ended took its share with it."""
+    total = 0.0
+    for each in _descendants(pid):
+        try:
+            total += cpu_seconds(each)
+        except OSError:
+            continue  # ended meanwhile
+    return total
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by the local PostgreSQL's processes: backends, WAL writer, checkpointer."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() == "postgres":
+                total += cpu_seconds(int(entry.name))
+        except OSError:
+            continue
+    return total
+
+
+@dataclass(frozen=True)
+class CpuPerRequest:
+    """CPU milliseconds per request a server spent, its own and its database's (split)."""
+
+    server_ms: float
+    database_ms: float
+
+    @property
+    def total_ms(self) -> float:
+        return self.server_ms + self.database_ms
+
+
+@contextmanager
+def cpu_of(pid: int) -> Iterator[Callable[[int], CpuPerRequest]]:
+    """Measures the CPU a server (its process tree) and PostgreSQL spend in the block; yields a
+    function of the requests served that gives it per request. Meant for one server measured while
+    the others are paused: PostgreSQL's processes are counted whole."""
+    server, database = tree_cpu_seconds(pid), postgres_cpu_seconds()
+    spent: list[float] = []
+
+    def per_request(requests: int) -> CpuPerRequest:
+        server_s, database_s = spent
+        return CpuPerRequest(server_s * 1000 / max(requests, 1), database_s * 1000 / max(requests, 1))
+
+    try:
+        yield per_request
+    finally:
+        spent += [tree_cpu_seconds(pid) - server, postgres_cpu_seconds() - database]
 
 
 @contextmanager

@@ -39,7 +39,7 @@ import httpx
 import urllib3
 from minio import Minio
 
-from bench.common import postgres_database, print_table, running_hub, sqlite_database
+from bench.common import cpu_seconds, postgres_database, print_table, running_hub, sqlite_database
 from storage.blobs.crypto import DEFAULT_CHUNK_SIZE, sealed_chunk_size
 from storage.blobs.s3 import PARALLEL_PARTS, READ_PIECE, part_size_for
 
@@ -164,12 +164,6 @@ def timed(work: Callable[[], object]) -> float:
     started = time.perf_counter()
     work()
     return time.perf_counter() - started
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process (all its threads) has used so far, from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class CpuMeter:
