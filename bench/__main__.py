@@ -4,7 +4,8 @@ By default a quick subset runs, each at a small size, and one table sums it up, 
 against a baseline measured in the same run (minutes, not hours):
 
 - bench.clerk_query: the hub (resolvers and compiled, 2 workers) against PostGraphile (aim ≥ 1.0;
-  the compiled path in alternated rounds, the round with the median p99 ratio summed up);
+  the compiled path in alternated rounds, the round with the median p99 ratio summed up, with the
+  CPU each server and PostgreSQL spent per request in that round);
 - bench.trivial: the hub's `{ viewer }` against a bare strawberry app (aim ≥ 0.7);
 - bench.scale at 50,000 applicants (250,000 materials, 500,000 log entries) against 5,000: the
   clerk's query and the notice, p50 and p99, large / small (aim ≤ 1.2); export and verify rates;
@@ -73,7 +74,8 @@ def summary() -> list[list[object]]:
     rows: list[list[object]] = [["benchmark", "measure", "figure", "against (same run)", "ratio", "aim"]]
 
     print("\n== bench.clerk_query ==", flush=True)
-    served = clerk_query.main()
+    clerk = clerk_query.main()
+    served = clerk.results
     baseline = served.get("postgraphile")
     for name, result in served.items():
         if name != "postgraphile" and name.startswith("hub, 2 workers") and baseline is not None:
@@ -87,6 +89,19 @@ def summary() -> list[list[object]]:
                     "≥ 1.0",
                 ]
             )
+
+    median = clerk.median_round
+    if median is not None:
+        rows.append(
+            [
+                "clerk_query",
+                "hub, 2 workers, compiled: CPU ms per request, own + PostgreSQL (same round)",
+                f"{median.hub_cpu.server_ms:.2f} + {median.hub_cpu.database_ms:.2f}",
+                f"PostGraphile {median.postgraphile_cpu.server_ms:.2f} + {median.postgraphile_cpu.database_ms:.2f}",
+                f"{median.cpu:.2f}",
+                "",
+            ]
+        )
 
     print("\n== bench.trivial ==", flush=True)
     best = trivial.main()

@@ -306,8 +306,21 @@ def _alternated_rounds(
     return resolvers, measured
 
 
-def main() -> dict[str, LoadResult]:
-    """Prints the table and the ratios; returns each row's load result (for `python -m bench`).
+@dataclass(frozen=True)
+class Figures:
+    """Each row's load result by name, and the alternated rounds (for `python -m bench`)."""
+
+    results: dict[str, LoadResult]
+    rounds: list[Round]
+
+    @property
+    def median_round(self) -> Round | None:
+        """The round with the median p99 ratio, whose pair the rows show."""
+        return sorted(self.rounds, key=lambda r: r.p99)[len(self.rounds) // 2] if self.rounds else None
+
+
+def main() -> Figures:
+    """Prints the table and the ratios; returns each row's load result and the rounds.
 
     The two workers' compiled row and PostGraphile's are those of the round with the median p99
     ratio (one round's pair, as measured)."""
@@ -324,7 +337,8 @@ def main() -> dict[str, LoadResult]:
         binary = postgraphile_binary()
         if binary is not None:
             resolvers, measured = _alternated_rounds(database_url, id_number, binary, rounds, seconds)
-            median = sorted(measured, key=lambda r: r.p99)[len(measured) // 2]
+            median = Figures(results, measured).median_round
+            assert median is not None
             results["hub, 2 workers, resolvers"] = resolvers
             results["hub, 2 workers, compiled"] = median.hub
         else:
@@ -344,7 +358,7 @@ def main() -> dict[str, LoadResult]:
     baseline = results.get("postgraphile")
     if baseline is None:
         print(f"PostGraphile not measured (node/npm missing). Reference: {REFERENCE}")
-        return results
+        return Figures(results, measured)
     print(
         f"Hub, 2 workers, compiled, against PostGraphile in {len(measured)} alternated rounds "
         "(the rows above are the round with the median p99 ratio):"
@@ -386,7 +400,8 @@ def main() -> dict[str, LoadResult]:
     )
     print(
         f"throughput >= PostGraphile's in {sum(r.throughput >= 1 for r in measured)} of {len(measured)} rounds, "
-        f"p99 <= PostGraphile's in {sum(r.p99 <= 1 for r in measured)} of {len(measured)}"
+        f"p99 <= PostGraphile's in {sum(r.p99 <= 1 for r in measured)} of {len(measured)}, "
+        f"CPU per request <= PostGraphile's in {sum(r.cpu <= 1 for r in measured)} of {len(measured)}"
     )
     for name, result in results.items():
         if name != "postgraphile":
@@ -394,7 +409,7 @@ def main() -> dict[str, LoadResult]:
                 f"{name} / PostGraphile: throughput x{result.per_second / baseline.per_second:.2f}, "
                 f"p99 x{result.p99_ms / baseline.p99_ms:.2f} (lower p99 is better)"
             )
-    return results
+    return Figures(results, measured)
 
 
 if __name__ == "__main__":
