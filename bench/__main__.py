@@ -96,8 +96,8 @@ def summary() -> list[list[object]]:
             [
                 "clerk_query",
                 "hub, 2 workers, compiled: CPU ms per request, own + PostgreSQL (same round)",
-                f"{median.hub_cpu.server_ms:.2f} + {median.hub_cpu.database_ms:.2f}",
-                f"PostGraphile {median.postgraphile_cpu.server_ms:.2f} + {median.postgraphile_cpu.database_ms:.2f}",
+                str(median.hub_cpu),
+                f"PostGraphile {median.postgraphile_cpu}",
                 f"{median.cpu:.2f}",
                 "",
             ]

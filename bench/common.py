@@ -288,6 +288,10 @@ class CpuPerRequest:
     def total_ms(self) -> float:
         return self.server_ms + self.database_ms
 
+    def __str__(self) -> str:
+        """As the tables print it: "own + PostgreSQL", in ms."""
+        return f"{self.server_ms:.2f} + {self.database_ms:.2f}"
+
 
 @contextmanager
 def cpu_of(pid: int) -> Iterator[Callable[[int], CpuPerRequest]]:
