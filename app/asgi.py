@@ -24,6 +24,7 @@ from app.background import start_background_jobs, stop
 from app.commands.webhooks import worker_jobs
 from hub.access.context import Hub
 from hub.access.principals import listen_for_revocations
+from hub.audit.lag import refresh_lag_gauge
 from hub.identifiers import load_region_table
 from hub.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
 from hub.services import build_hub
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
     async def metrics(_: Request) -> Response:
+        await refresh_lag_gauge(hub, hub.clock())
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @asynccontextmanager

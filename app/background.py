@@ -12,13 +12,25 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.access.context import Hub
 from hub.audit.sequencer import Sequencer
 from hub.cases.closing import close_abandoned_forever
 from hub.documents.gc import collect_blobs_forever
 from hub.supervision import evaluator as supervision
+
+if TYPE_CHECKING:
+    from hub.settings import Settings
+
+
+# What start_background_jobs runs, as `hub background` names them when it starts.
+JOBS = (
+    "the access log's sequencer and checkpoints",
+    "supervision",
+    "closing abandoned cases",
+    "collecting stale blobs",
+)
 
 
 def start_background_jobs(hub: Hub) -> list[asyncio.Task[None]]:
@@ -41,24 +53,30 @@ async def stop(tasks: Sequence[asyncio.Task[Any]]) -> None:
             await task
 
 
-def run_background_jobs() -> None:
-    """The background process of `hub serve --workers N`: the jobs alone, until SIGTERM or SIGINT."""
+def run_background_jobs(settings: Settings | None = None, *, announce: bool = False) -> None:
+    """The jobs alone, until SIGTERM or SIGINT: the background process of `hub serve --workers N`,
+    and `hub background`, which runs them beside serving processes that do not
+    (`HUB_SERVE_BACKGROUND_JOBS=false`, docs/deployment.md). On uvloop, as the workers serve."""
     import signal
+
+    import uvloop
 
     from hub.services import build_hub
     from hub.settings import get_settings
 
     async def main() -> None:
-        hub = build_hub(get_settings())
+        hub = build_hub(settings or get_settings())
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
         tasks = start_background_jobs(hub)
+        if announce:
+            print(f"background jobs running: {', '.join(JOBS)} (SIGTERM or Ctrl-C to stop)", flush=True)
         try:
             await stopping.wait()
         finally:
             await stop(tasks)
             await hub.close()
 
-    asyncio.run(main())
+    uvloop.run(main())

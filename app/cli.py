@@ -25,6 +25,7 @@ Handler = Callable[[argparse.Namespace, "Settings"], Any]
 # named here. Only the area of the command asked for is imported (with what it imports), so a
 # command such as `hub audit verify` starts without the whole hub (docs/cli.md).
 AREA_COMMANDS = {
+    "background": "app.commands.background",
     "keys": "app.commands.keys",
     "audit": "app.commands.audit",
     "witness": "app.commands.witness",
@@ -77,6 +78,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         _print_demo_people(settings, rotate=args.rotate_demo_tokens)
     print(f"GraphiQL: http://{host}:{port}/graphql")
     print(f"Console:  http://{host}:{port}/console/")
+    workers = args.workers or settings.workers
+    if workers == 1 and not settings.serve_background_jobs:
+        print("Background jobs: off here (HUB_SERVE_BACKGROUND_JOBS=false); `hub background` runs them")
     config: dict[str, Any] = {
         "app": "app.asgi:create_app",
         "factory": True,
@@ -85,7 +89,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         "log_level": "warning",
         "access_log": False,
     }
-    workers = args.workers or settings.workers
     if workers > 1:
         # Each worker on a listening socket of its own, or one worker takes most connections.
         from app.serving import serve_workers

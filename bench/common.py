@@ -7,7 +7,7 @@ The public surface is small:
 - `running_hub(database_url, workers=1)`: runs `hub db upgrade` and `hub demo` (600 applicants,
   demo materials and cases), starts `hub serve` on a free loopback port and yields a `RunningHub`
   (its URL, database URL and demo tokens); with `var`, blobs and secrets outlive the server.
-- `hub_environment`, `seed` and `serving`: the same in parts, for benchmarks that load data between
+- `hub_environment`, `seed`, `serving` and `background_jobs`: the same in parts, for benchmarks that load data between
   seeding and serving (bench/scale.py) or serve several processes at once (bench/soak.py).
 - `graphql_body(query, variables)`: the POST body of a GraphQL request.
 - `load(url, body, headers, connections=16, seconds=...)`: N concurrent keep-alive clients posting
@@ -206,13 +206,31 @@ def serving(environment: dict[str, str], *, workers: int = 1, log_path: Path) ->
         _wait_until_ready(url, server, log)
         yield url, server.pid
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        _stop(server)
         log.close()
+
+
+@contextmanager
+def background_jobs(environment: dict[str, str], *, log_path: Path) -> Iterator[int]:
+    """`hub background` until the block ends, for serving processes started with
+    HUB_SERVE_BACKGROUND_JOBS=false (docs/deployment.md's recipe); yields its pid."""
+    log = open(log_path, "w+b")  # noqa: SIM115  (closed with the block)
+    command = [sys.executable, "-m", "app.cli", "background"]
+    process = subprocess.Popen(command, env=environment, stdout=log, stderr=log, start_new_session=True)
+    try:
+        yield process.pid
+    finally:
+        _stop(process)
+        log.close()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @contextmanager

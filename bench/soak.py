@@ -1,9 +1,10 @@
 """Soak: 4 hub processes on one PostgreSQL database, mixed reads and writes for 10 minutes.
 
 Four `hub serve` processes (one worker each, each on its own port) share the database, the blob
-folder and the secrets folder, as processes behind a proxy share PostgreSQL, S3 and the keys
-(docs/deployment.md). Each runs what a served hub runs: its sequencer, group commit, the periodic
-jobs. A client sends every request to the next process in turn (round robin, the proxy's part),
+folder and the secrets folder, as processes behind a proxy share PostgreSQL, S3 and the keys, and
+one `hub background` process runs the log's sequencer and the other background jobs, the serving
+processes leaving them out (`HUB_SERVE_BACKGROUND_JOBS=false`): docs/deployment.md's recipe. Each
+serving process numbers its reads' entries in its own group commit. A client sends every request to the next process in turn (round robin, the proxy's part),
 from HUB_SOAK_CLIENTS tasks, each playing a clerk's story over and over:
 
     register an applicant, open a visit, record a profile field, upload a small material,
@@ -14,7 +15,7 @@ Then it checks:
 - errors: any answer that is not 200, or that carries GraphQL errors, counts (aim: 0);
 - the access log: after the client stops and the sequencers settle, no entry unsequenced and the
   sequence numbers 1..N without holes; `hub audit export` and `hub audit verify` pass;
-- memory: each process's RSS, sampled every 10 s; from minute 2 to the end the largest sample
+- memory: each process's RSS (the background process's too), sampled every 10 s; from minute 2 to the end the largest sample
   must stay within 10% of the sample at minute 2 (aim: flat). A soak shorter than 4 minutes
   judges its second half instead: the first minutes are the warm-up (caches filling: 118 to 131
   MiB a process in the first two minutes, then flat, in a 120 s soak on 2026-11-30), not growth.
@@ -43,7 +44,7 @@ import asyncpg
 import httpx
 
 from bench.clerk_query import HUB_QUERY, OPEN_VISIT
-from bench.common import hub_environment, postgres_database, print_table, seed, serving
+from bench.common import background_jobs, hub_environment, postgres_database, print_table, seed, serving
 from bench.notice import NOTICE, bundle
 from bench.scale import resident_id
 
@@ -241,12 +242,13 @@ def memory_rows(samples: list[tuple[float, list[int]]], pids: list[int]) -> list
     ]
     window = [s for s in samples if s[0] >= FLAT_FROM_SECONDS] or samples
     for n, _ in enumerate(pids):
+        name = f"serve {n + 1}" if n < PROCESSES else "background"
         start, reference, end = samples[0][1][n], window[0][1][n], samples[-1][1][n]
         peak = max(s[1][n] for s in window)
         flat = peak <= reference * (1 + FLAT_WITHIN)
         rows.append(
             [
-                n + 1,
+                name,
                 f"{start / 1024:.0f}",
                 f"{reference / 1024:.1f}",
                 f"{peak / 1024:.1f}",
@@ -272,7 +274,11 @@ class SoakFigures:
 
 
 def main() -> SoakFigures:
-    print(f"Soak: {PROCESSES} hub processes on PostgreSQL, {CLIENTS} clients round robin, {SECONDS:.0f} s", flush=True)
+    print(
+        f"Soak: {PROCESSES} hub serve processes and one hub background on PostgreSQL, {CLIENTS} clients round robin, "
+        f"{SECONDS:.0f} s",
+        flush=True,
+    )
     with ExitStack() as stack:
         var = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hub-soak-")))
         url = stack.enter_context(postgres_database(prefix="scale_soak_"))
@@ -280,12 +286,14 @@ def main() -> SoakFigures:
         tokens = seed(environment)
         taken = asyncio.run(registered(url))
         with ExitStack() as servers:
+            serving_only = {**environment, "HUB_SERVE_BACKGROUND_JOBS": "false"}
             started = [
-                servers.enter_context(serving(environment, log_path=var / f"serve-{n}.log")) for n in range(PROCESSES)
+                servers.enter_context(serving(serving_only, log_path=var / f"serve-{n}.log")) for n in range(PROCESSES)
             ]
-            urls, pids = [u for u, _ in started], [p for _, p in started]
+            background = servers.enter_context(background_jobs(environment, log_path=var / "background.log"))
+            urls, pids = [u for u, _ in started], [p for _, p in started] + [background]
             tally, samples, elapsed = asyncio.run(soak(urls, pids, tokens["clerk", "xzfw"], taken))
-            time.sleep(5)  # the sequencers run every second: let them number the last entries
+            time.sleep(5)  # the sequencer runs every second: let it number the last entries
             entries, pending, lowest, highest = asyncio.run(log_state(url))
         requests = sum(len(v) for v in tally.latencies.values())
         errors = sum(tally.errors.values())
@@ -306,8 +314,8 @@ def main() -> SoakFigures:
         for line in tally.first_errors:
             print("  first errors:", line)
         if errors:
-            for n in range(PROCESSES):
-                print(f"  serve-{n}.log ends:", (var / f"serve-{n}.log").read_text(errors="replace")[-1500:])
+            for name in [*(f"serve-{n}" for n in range(PROCESSES)), "background"]:
+                print(f"  {name}.log ends:", (var / f"{name}.log").read_text(errors="replace")[-1500:])
         gapless = pending == 0 and lowest in (0, 1) and highest == entries
         print(
             f"\nAccess log 5 s after the client stopped: {entries:,} entries, {pending} unsequenced, "

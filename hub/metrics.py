@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -61,5 +61,11 @@ COMPILED_READS = Counter(
     "Requests naming a registered document of the compiled subset, by who answered: "
     "compiled (one statement) or resolvers (a denial, an unknown applicant, a variable out of range...)",
     ["path"],
+    registry=REGISTRY,
+)
+AUDIT_LOG_LAG = Gauge(
+    "hub_audit_log_lag_seconds",
+    "How long the oldest access entry not yet in the log's tree has waited (0: all are in it), read "
+    "from the database at each scrape: the same in every process; it grows when no sequencer runs",
     registry=REGISTRY,
 )

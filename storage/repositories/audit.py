@@ -206,6 +206,26 @@ async def idle_state(session: AsyncSession) -> tuple[bool, int, int, datetime | 
     return bool(waiting) or (last_seq or 0) > (size or 0), size or 0, last_size or 0, last_at
 
 
+_OLDEST_QUEUED = select(AccessEntry.recorded_at).where(AccessEntry.seq.is_(None)).order_by(AccessEntry.id).limit(1)
+# Before the first sequencer run there is no state row: the tree is empty, and entry 1 is outside it.
+_FIRST_OUTSIDE_TREE = select(AccessEntry.recorded_at).where(
+    AccessEntry.seq
+    == func.coalesce(select(AuditLogState.tree_size).where(AuditLogState.id == STATE_ROW).scalar_subquery(), 0) + 1
+)
+
+
+async def oldest_outside_tree(session: AsyncSession) -> datetime | None:
+    """When the oldest entry not yet in the tree was recorded: the first queued one (queue order,
+    from the pending index) or the one numbered right after the tree (from the seq index), so a
+    look at a log the sequencer has left behind for days costs two index reads, not a scan."""
+    recorded = [
+        moment
+        for statement in (_OLDEST_QUEUED, _FIRST_OUTSIDE_TREE)
+        if (moment := (await session.execute(statement)).scalar_one_or_none()) is not None
+    ]
+    return min(recorded, default=None)
+
+
 async def last_numbered(session: AsyncSession) -> int | None:
     """The counter: the last sequence number given (None if its row is missing)."""
     statement = select(AuditCounter.last_seq).where(AuditCounter.id == COUNTER_ROW)

@@ -21,7 +21,7 @@ from hub.access.guard import guard
 from hub.metrics import REGISTRY
 from storage.models import AccessEntry
 from tests.support import GraphQLClient
-from tests.support.audit_log import APPLICANTS
+from tests.support.audit_log import APPLICANTS, entry_row
 from tests.support.greenlets import greenlets_spawned
 
 STATISTICS = "{ accessStatistics { departmentCode action outcome count } }"
@@ -120,27 +120,6 @@ async def _entries_of_lookups(hub) -> int:
         return len(rows.all())
 
 
-def _row(request_id: str) -> dict:
-    from storage.models.base import utcnow
-
-    return {
-        "recorded_at": utcnow(),
-        "request_id": request_id,
-        "client_address": "127.0.0.1",
-        "principal_id": None,
-        "department_code": "",
-        "role": "",
-        "action": Action.APPLICANT_LOOKUP.value,
-        "outcome": "allowed",
-        "applicant_ref": APPLICANTS[0],
-        "object_ref": "",
-        "fields": "name",
-        "material_types": "",
-        "purpose": "",
-        "reason": "",
-    }
-
-
 async def test_batches_that_follow_each_other_are_written_on_one_connection(hub, monkeypatch) -> None:
     """While reads keep coming the writer keeps its connection: taking one from the pool and
     giving it back cost each batch three greenlets (docs/performance.md, session 14)."""
@@ -159,9 +138,9 @@ async def test_batches_that_follow_each_other_are_written_on_one_connection(hub,
     event.listen(hub.engine.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
     grouped = _group_commit.GroupCommit(hub.engine, numbered=hub.settings.audit_numbered_at_insert)
 
-    tasks = [asyncio.create_task(grouped.write([_row("first")]))]
+    tasks = [asyncio.create_task(grouped.write([entry_row("first")]))]
     await asyncio.sleep(0.005)  # the first batch is being written...
-    tasks += [asyncio.create_task(grouped.write([_row(f"behind-{n}")])) for n in range(3)]  # ...these queue
+    tasks += [asyncio.create_task(grouped.write([entry_row(f"behind-{n}")])) for n in range(3)]  # ...these queue
     await asyncio.gather(*tasks)
     assert (grouped.batches, grouped.requests) == (2, 4)
     assert len(checkouts) == 1  # two batches, one connection
@@ -185,7 +164,7 @@ async def test_without_a_connection_every_waiting_read_fails_and_none_waits_for_
     monkeypatch.setattr(_group_commit, "append_entries_durably", _refused)
     fallbacks = _fallbacks()
     outcomes = await asyncio.wait_for(
-        asyncio.gather(*(grouped.write([_row(f"lost-{n}")]) for n in range(3)), return_exceptions=True), timeout=5
+        asyncio.gather(*(grouped.write([entry_row(f"lost-{n}")]) for n in range(3)), return_exceptions=True), timeout=5
     )
     assert [type(outcome) for outcome in outcomes] == [ConnectionRefusedError] * 3
     assert _fallbacks() == fallbacks + 1

@@ -94,15 +94,22 @@ def test_sockets_share_one_port_and_port_zero_picks_one_for_all() -> None:
             sock.close()
 
 
-def test_two_workers_listen_answer_are_replaced_and_stop(tmp_path) -> None:
+def sqlite_hub_environment(folder: Path, **settings: str) -> dict[str, str]:
+    """The environment of `hub` commands on a fresh SQLite database in `folder`, its schema created."""
     environment = {
         **os.environ,
         "HUB_ENVIRONMENT": "demo",
-        "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/hub.db",
-        "HUB_BLOB_URL": f"file://{tmp_path}/blobs",
-        "HUB_SECRETS_DIR": str(tmp_path / "secrets"),
+        "HUB_DATABASE_URL": f"sqlite+aiosqlite:///{folder}/hub.db",
+        "HUB_BLOB_URL": f"file://{folder}/blobs",
+        "HUB_SECRETS_DIR": str(folder / "secrets"),
+        **settings,
     }
     subprocess.run([sys.executable, "-m", "app.cli", "db", "upgrade"], env=environment, check=True, capture_output=True)
+    return environment
+
+
+def test_two_workers_listen_answer_are_replaced_and_stop(tmp_path) -> None:
+    environment = sqlite_hub_environment(tmp_path)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(

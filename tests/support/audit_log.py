@@ -4,6 +4,7 @@ exports and the hub's own verifier key."""
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 from sqlalchemy import select, text
 
@@ -17,9 +18,30 @@ from hub.audit.sequencer import Sequencer
 from hub.audit.tiles import TileSet
 from hub.keys.keyring import Keyring
 from storage.models import AccessEntry
+from storage.models.base import utcnow
 from storage.repositories import audit as repo
 
 APPLICANTS = ["11010519491231002X", "110101199003071233"]
+
+
+def entry_row(request_id: str, recorded_at: datetime | None = None) -> dict[str, object]:
+    """An allowed look-up's entry as `repo.append_entries` and the group commit take it."""
+    return {
+        "recorded_at": recorded_at or utcnow(),
+        "request_id": request_id,
+        "client_address": "127.0.0.1",
+        "principal_id": None,
+        "department_code": "",
+        "role": "",
+        "action": Action.APPLICANT_LOOKUP.value,
+        "outcome": "allowed",
+        "applicant_ref": APPLICANTS[0],
+        "object_ref": "",
+        "fields": "name",
+        "material_types": "",
+        "purpose": "",
+        "reason": "",
+    }
 
 
 async def log_of(hub, clerk, sizes: list[int]) -> None:

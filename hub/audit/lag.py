@@ -1,0 +1,39 @@
+"""How far the log's tree is behind the entries: the gauge an operator alerts on.
+
+Entries join the tree only when a sequencer runs (a served hub's background jobs, or `hub
+background` where serving processes leave them out, docs/deployment.md). If none runs, reads and
+writes still answer and their entries are stored, but search, "who read my data", supervision and
+checkpoints stop moving; this is what shows it from outside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from datetime import datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from hub.access.context import Hub
+from hub.metrics import AUDIT_LOG_LAG
+from storage.repositories import audit as repo
+
+# A scrape waits no longer than this for the database (Prometheus's own timeout is 10 s by default).
+SCRAPE_READ_SECONDS = 2.0
+
+
+async def seconds_behind(hub: Hub, now: datetime) -> float:
+    """How long the oldest entry not yet in the tree has waited; 0 when every entry is in it."""
+    async with hub.sessions() as session:
+        oldest = await repo.oldest_outside_tree(session)
+    return 0.0 if oldest is None else max((now - oldest).total_seconds(), 0.0)
+
+
+async def refresh_lag_gauge(hub: Hub, now: datetime) -> None:
+    """Set `hub_audit_log_lag_seconds` for a scrape; NaN when the database cannot say, so that
+    /metrics still answers with the process's other figures."""
+    try:
+        async with asyncio.timeout(SCRAPE_READ_SECONDS):
+            AUDIT_LOG_LAG.set(await seconds_behind(hub, now))
+    except (SQLAlchemyError, OSError, TimeoutError):
+        AUDIT_LOG_LAG.set(math.nan)

@@ -1,0 +1,74 @@
+"""`hub background` runs the background jobs for serving processes that leave them out
+(`HUB_SERVE_BACKGROUND_JOBS=false`), the deployment recipe's shape (docs/deployment.md).
+
+A real `hub serve` and a real `hub background` on SQLite in a temporary folder: the server's
+entries wait outside the log's tree (its lag gauge grows) until the background process numbers
+them, and SIGTERM stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from tests.app.test_serve_workers import _BOGUS, _free_port, _ready, _sequenced, _wait, sqlite_hub_environment
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+
+def _lag(url: str) -> float:
+    metrics = httpx.get(f"{url}/metrics", timeout=5).text
+    [line] = [line for line in metrics.splitlines() if line.startswith("hub_audit_log_lag_seconds ")]
+    return float(line.split()[1])
+
+
+def test_serving_without_background_jobs_then_hub_background_sequences_and_stops(tmp_path) -> None:
+    environment = sqlite_hub_environment(
+        tmp_path, HUB_SERVE_BACKGROUND_JOBS="false", HUB_AUDIT_SEQUENCER_INTERVAL="0.2"
+    )
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    background: subprocess.Popen[str] | None = None
+    try:
+        _wait(lambda: _ready(url))
+        assert httpx.post(f"{url}/graphql", json={"query": "{ viewer { name } }"}, headers=_BOGUS).status_code == 401
+        # Nothing numbers the refusal's entry: it waits, and the gauge says for how long.
+        _wait(lambda: _lag(url) >= 1.0)
+        assert _sequenced(tmp_path / "hub.db") == 0
+
+        background = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "background"],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _wait(lambda: _sequenced(tmp_path / "hub.db") == 1)
+        _wait(lambda: _lag(url) == 0.0)
+
+        background.send_signal(signal.SIGTERM)
+        out, err = background.communicate(timeout=30)
+        assert background.returncode == 0, err
+        assert out.startswith("background jobs running: the access log's sequencer and checkpoints, supervision")
+    finally:
+        if background is not None and background.poll() is None:
+            background.kill()
+            background.communicate()
+        server.send_signal(signal.SIGTERM)
+        try:
+            served, _ = server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            served, _ = server.communicate()
+    assert "Background jobs: off here (HUB_SERVE_BACKGROUND_JOBS=false); `hub background` runs them" in served
