@@ -10,17 +10,25 @@ schedules it between requests instead.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client.registry import Collector
+
 from hub.access.context import Hub
+from hub.audit.lag import seconds_behind_from_thread
 from hub.audit.sequencer import Sequencer
 from hub.cases.closing import close_abandoned_forever
 from hub.documents.gc import collect_blobs_forever
+from hub.metrics import AUDIT_LOG_LAG, REGISTRY
 from hub.supervision import evaluator as supervision
 
 if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from prometheus_client.metrics_core import Metric
+
     from hub.settings import Settings
 
 
@@ -53,10 +61,38 @@ async def stop(tasks: Sequence[asyncio.Task[Any]]) -> None:
             await task
 
 
-def run_background_jobs(settings: Settings | None = None, *, announce: bool = False) -> None:
+class _LagRefreshed(Collector):
+    """The process's registry, with the log's lag read from the database first, at each scrape."""
+
+    def __init__(self, hub: Hub, loop: asyncio.AbstractEventLoop) -> None:
+        self.hub, self.loop = hub, loop
+
+    def collect(self) -> Iterable[Metric]:
+        AUDIT_LOG_LAG.set(seconds_behind_from_thread(self.hub, self.loop))
+        return REGISTRY.collect()
+
+    def restricted_registry(self, names: Iterable[str]) -> Collector:  # a scrape asking `?name[]=…`
+        AUDIT_LOG_LAG.set(seconds_behind_from_thread(self.hub, self.loop))
+        return REGISTRY.restricted_registry(names)
+
+
+def serve_metrics(hub: Hub, loop: asyncio.AbstractEventLoop, host: str, port: int) -> WSGIServer:
+    """The process's /metrics on a thread of its own: the sequencer's and supervision's counters
+    (alarms such as `hub_audit_sequencer_halted_total` are raised here, not in a serving process)
+    and the log's lag."""
+    from prometheus_client import start_http_server
+
+    server, _ = start_http_server(port, addr=host, registry=_LagRefreshed(hub, loop))
+    return server
+
+
+def run_background_jobs(
+    settings: Settings | None = None, *, announce: bool = False, metrics_at: tuple[str, int] | None = None
+) -> None:
     """The jobs alone, until SIGTERM or SIGINT: the background process of `hub serve --workers N`,
     and `hub background`, which runs them beside serving processes that do not
-    (`HUB_SERVE_BACKGROUND_JOBS=false`, docs/deployment.md). On uvloop, as the workers serve."""
+    (`HUB_SERVE_BACKGROUND_JOBS=false`, docs/deployment.md), with its /metrics at `metrics_at`.
+    On uvloop, as the workers serve."""
     import signal
 
     import uvloop
@@ -70,13 +106,22 @@ def run_background_jobs(settings: Settings | None = None, *, announce: bool = Fa
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
+        metrics = serve_metrics(hub, loop, *metrics_at) if metrics_at else None
         tasks = start_background_jobs(hub)
         if announce:
-            print(f"background jobs running: {', '.join(JOBS)} (SIGTERM or Ctrl-C to stop)", flush=True)
+            where = (
+                f"metrics at http://{metrics_at[0]}:{metrics.server_port}/metrics"
+                if metrics and metrics_at
+                else "no metrics"
+            )
+            print(f"background jobs running: {', '.join(JOBS)}; {where} (SIGTERM or Ctrl-C to stop)", flush=True)
         try:
             await stopping.wait()
         finally:
             await stop(tasks)
+            if metrics is not None:
+                metrics.shutdown()
+                metrics.server_close()
             await hub.close()
 
     uvloop.run(main())

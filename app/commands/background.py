@@ -10,7 +10,8 @@ from hub.settings import Settings
 
 
 def cmd_background(args: argparse.Namespace, settings: Settings) -> None:
-    run_background_jobs(settings, announce=True)
+    metrics_at = (args.metrics_host, args.metrics_port) if args.metrics_port is not None else None
+    run_background_jobs(settings, announce=True, metrics_at=metrics_at)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,4 +20,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="run the background jobs (the log's sequencer, supervision, ...) alone, beside serving "
         "processes with HUB_SERVE_BACKGROUND_JOBS=false; several may run",
     )
+    background.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve this process's Prometheus metrics on this port (0: a free one); none unless given",
+    )
+    background.add_argument("--metrics-host", default="127.0.0.1", help="the address to serve them on (127.0.0.1)")
     background.set_defaults(handler=cmd_background)

@@ -37,3 +37,14 @@ async def refresh_lag_gauge(hub: Hub, now: datetime) -> None:
             AUDIT_LOG_LAG.set(await seconds_behind(hub, now))
     except (SQLAlchemyError, OSError, TimeoutError):
         AUDIT_LOG_LAG.set(math.nan)
+
+
+def seconds_behind_from_thread(hub: Hub, loop: asyncio.AbstractEventLoop) -> float:
+    """`seconds_behind` for a scrape answered on a thread other than the hub's event loop (the
+    metrics server of `hub background`); NaN when the database cannot say in time."""
+    future = asyncio.run_coroutine_threadsafe(seconds_behind(hub, hub.clock()), loop)
+    try:
+        return future.result(timeout=SCRAPE_READ_SECONDS)
+    except (SQLAlchemyError, OSError, TimeoutError):
+        future.cancel()
+        return math.nan

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
 def _lag(url: str) -> float:
+    """hub_audit_log_lag_seconds as the process at `url` serves it on /metrics."""
     metrics = httpx.get(f"{url}/metrics", timeout=5).text
     [line] = [line for line in metrics.splitlines() if line.startswith("hub_audit_log_lag_seconds ")]
     return float(line.split()[1])
@@ -47,8 +48,9 @@ def test_serving_without_background_jobs_then_hub_background_sequences_and_stops
         _wait(lambda: _lag(url) >= 1.0)
         assert _sequenced(tmp_path / "hub.db") == 0
 
+        metrics_port = _free_port()
         background = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "background"],
+            [sys.executable, "-m", "app.cli", "background", "--metrics-port", str(metrics_port)],
             env=environment,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -56,11 +58,16 @@ def test_serving_without_background_jobs_then_hub_background_sequences_and_stops
         )
         _wait(lambda: _sequenced(tmp_path / "hub.db") == 1)
         _wait(lambda: _lag(url) == 0.0)
+        # Its own /metrics: the log's lag, read at each scrape, and the sequencer's alarms.
+        background_url = f"http://127.0.0.1:{metrics_port}"
+        assert _lag(background_url) == 0.0
+        assert "hub_audit_sequencer_halted_total 0.0" in httpx.get(f"{background_url}/metrics", timeout=5).text
 
         background.send_signal(signal.SIGTERM)
         out, err = background.communicate(timeout=30)
         assert background.returncode == 0, err
         assert out.startswith("background jobs running: the access log's sequencer and checkpoints, supervision")
+        assert f"metrics at {background_url}/metrics" in out
     finally:
         if background is not None and background.poll() is None:
             background.kill()

@@ -3,12 +3,14 @@ operator sees a log no sequencer runs for (docs/deployment.md, "The background j
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from app.asgi import create_app
+from app.background import serve_metrics
 from hub.audit.lag import seconds_behind
 from hub.audit.sequencer import Sequencer
 from hub.services import build_hub
@@ -70,3 +72,21 @@ async def test_metrics_answer_when_the_database_cannot_say(settings) -> None:
         assert "hub_http_requests_total" in response.text
     finally:
         await hub.close()
+
+
+async def test_the_background_process_serves_the_lag_read_at_each_scrape(hub) -> None:
+    """`hub background --metrics-port`: its metrics server answers on a thread of its own, which
+    reads the lag through the process's event loop."""
+    await _queue(hub, TEN)
+    hub.clock = lambda: TEN + timedelta(seconds=42)
+    server = serve_metrics(hub, asyncio.get_running_loop(), "127.0.0.1", 0)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.server_port}") as http:
+            assert _gauge((await http.get("/metrics")).text) == 42.0
+            await Sequencer(hub).integrate()
+            assert _gauge((await http.get("/metrics")).text) == 0.0
+            only = (await http.get("/metrics", params={"name[]": "hub_audit_log_lag_seconds"})).text
+            assert _gauge(only) == 0.0 and "hub_http_requests_total" not in only
+    finally:
+        server.shutdown()
+        server.server_close()
