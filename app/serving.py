@@ -97,8 +97,11 @@ def _worker(config: dict[str, Any], sock: socket.socket) -> None:
 
 def _background() -> None:
     from app.background import run_background_jobs
+    from hub.settings import get_settings
 
-    run_background_jobs()
+    settings = get_settings()
+    port = settings.background_metrics_port
+    run_background_jobs(settings, metrics_at=None if port is None else (settings.background_metrics_host, port))
 
 
 class Workers:

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     # abandoned cases, blob collection; app/background.py). `hub serve --workers N` sets it false
     # for its workers and runs the jobs in a process of their own.
     serve_background_jobs: bool = True
+    # Where the process running the background jobs serves its own /metrics (`hub background`, and
+    # the background process of `hub serve --workers N`): its counters (the sequencer's alarms,
+    # supervision's) are raised there. None: not served.
+    background_metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    background_metrics_host: str = "127.0.0.1"
 
     # GraphQL limits: enforced on every request before execution.
     max_query_depth: int = 10

@@ -10,8 +10,9 @@ from hub.settings import Settings
 
 
 def cmd_background(args: argparse.Namespace, settings: Settings) -> None:
-    metrics_at = (args.metrics_host, args.metrics_port) if args.metrics_port is not None else None
-    run_background_jobs(settings, announce=True, metrics_at=metrics_at)
+    port = settings.background_metrics_port if args.metrics_port is None else args.metrics_port
+    host = args.metrics_host or settings.background_metrics_host
+    run_background_jobs(settings, announce=True, metrics_at=(host, port) if port is not None else None)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +24,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     background.add_argument(
         "--metrics-port",
         type=int,
-        help="serve this process's Prometheus metrics on this port (0: a free one); none unless given",
+        help="serve this process's Prometheus metrics on this port (0: a free one); default "
+        "HUB_BACKGROUND_METRICS_PORT, none if unset",
     )
-    background.add_argument("--metrics-host", default="127.0.0.1", help="the address to serve them on (127.0.0.1)")
+    background.add_argument(
+        "--metrics-host", help="the address to serve them on (default HUB_BACKGROUND_METRICS_HOST, 127.0.0.1)"
+    )
     background.set_defaults(handler=cmd_background)

@@ -109,7 +109,8 @@ def sqlite_hub_environment(folder: Path, **settings: str) -> dict[str, str]:
 
 
 def test_two_workers_listen_answer_are_replaced_and_stop(tmp_path) -> None:
-    environment = sqlite_hub_environment(tmp_path)
+    metrics_port = _free_port()
+    environment = sqlite_hub_environment(tmp_path, HUB_BACKGROUND_METRICS_PORT=str(metrics_port))
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
@@ -130,6 +131,9 @@ def test_two_workers_listen_answer_are_replaced_and_stop(tmp_path) -> None:
         # A refused token is logged; the background process, not a worker, numbers its entry.
         assert httpx.post(f"{url}/graphql", json={"query": "{ viewer { name } }"}, headers=_BOGUS).status_code == 401
         _wait(lambda: _sequenced(tmp_path / "hub.db") > 0)
+        # The background process serves its own counters, the sequencer's alarms among them.
+        background = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+        assert "hub_audit_sequencer_halted_total 0.0" in background and "hub_audit_log_lag_seconds" in background
 
         killed = min(workers)
         os.kill(killed, signal.SIGKILL)
