@@ -106,7 +106,14 @@ def run_background_jobs(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
-        metrics = serve_metrics(hub, loop, *metrics_at) if metrics_at else None
+        metrics = None
+        if metrics_at is not None:
+            try:
+                metrics = serve_metrics(hub, loop, *metrics_at)
+            except OSError as error:  # the port taken (another process's metrics), or not our address
+                await hub.close()
+                host, port = metrics_at
+                raise SystemExit(f"error: cannot serve metrics on {host}:{port}: {error.strerror}") from None
         tasks = start_background_jobs(hub)
         if announce:
             where = (

@@ -9,6 +9,7 @@ them, and SIGTERM stops it cleanly.
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 
@@ -79,3 +80,19 @@ def test_serving_without_background_jobs_then_hub_background_sequences_and_stops
             server.kill()
             served, _ = server.communicate()
     assert "Background jobs: off here (HUB_SERVE_BACKGROUND_JOBS=false); `hub background` runs them" in served
+
+
+def test_a_metrics_port_in_use_is_said_in_one_line(tmp_path) -> None:
+    environment = sqlite_hub_environment(tmp_path)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        refused = subprocess.run(
+            [sys.executable, "-m", "app.cli", "background", "--metrics-port", str(port)],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == f"error: cannot serve metrics on 127.0.0.1:{port}: Address already in use"
+    assert refused.stdout == ""
