@@ -96,12 +96,18 @@ def _worker(config: dict[str, Any], sock: socket.socket) -> None:
 
 
 def _background() -> None:
+    from uvicorn.config import STARTUP_FAILURE
+
     from app.background import run_background_jobs
     from hub.settings import get_settings
 
     settings = get_settings()
     port = settings.background_metrics_port
-    run_background_jobs(settings, metrics_at=None if port is None else (settings.background_metrics_host, port))
+    try:
+        run_background_jobs(settings, metrics_at=None if port is None else (settings.background_metrics_host, port))
+    except SystemExit as failed:  # it cannot start (its metrics port): stop the server, do not restart it forever
+        print(failed.code, file=sys.stderr)
+        sys.exit(STARTUP_FAILURE)
 
 
 class Workers:

@@ -149,3 +149,18 @@ def test_two_workers_listen_answer_are_replaced_and_stop(tmp_path) -> None:
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_a_background_process_that_cannot_start_stops_the_server(tmp_path) -> None:
+    """Its metrics port taken: replacing it would fail again and again, so the server stops."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        environment = sqlite_hub_environment(tmp_path, HUB_BACKGROUND_METRICS_PORT=str(taken.getsockname()[1]))
+        server = subprocess.run(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(_free_port()), "--workers", "2"],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert server.returncode == 1
+    assert "error: cannot serve metrics on 127.0.0.1" in server.stderr
