@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from pathlib import Path
@@ -313,7 +314,7 @@ def write_export(path: Path, entries: int) -> tuple[list[bytes], str]:
     return lines, verifier.text()
 
 
-def _rates(work) -> tuple[float, float]:
+def _rates(work: Callable[[], int]) -> tuple[float, float]:
     """(per wall second, per CPU second) of `work()`, which returns how many items it handled.
     CPU seconds are the steadier figure on a machine other work shares."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -353,7 +354,7 @@ def verification() -> list[list[object]]:
 
         verified = _rates(verify)
         assert reports[0].entries == VERIFY_ENTRIES and reports[0].unsigned_entries == 0
-    rows = [["what", "entries/s (wall)", "entries/CPU-s", "vs plain SHA-256 (hashlib, CPU)"]]
+    rows: list[list[object]] = [["what", "entries/s (wall)", "entries/CPU-s", "vs plain SHA-256 (hashlib, CPU)"]]
     for label, (wall, cpu) in (
         ("plain SHA-256 of the entry lines, hashlib", baseline),
         ("plain SHA-256 of the entry lines, cryptography", other),
@@ -382,6 +383,7 @@ def main() -> None:
         rate = count / seconds
         single = single or rate
         rows.append([processes, f"{count:,}", f"{rate:,.0f}", f"{rate / single:.2f}", f"{drained:.2f}"])
+    assert single is not None  # the loop measured 1 process
     entries, seconds = sequencer_backlog()
     rows.append(
         ["sequencer alone", f"{entries:,}", f"{entries / seconds:,.0f}", f"{entries / seconds / single:.2f}", ""]

@@ -178,6 +178,7 @@ def running_postgraphile(binary: Path, database_url: str) -> Iterator[tuple[str,
         deadline = time.monotonic() + 60
         while True:
             if server.poll() is not None:
+                assert server.stderr is not None  # stderr=PIPE
                 raise RuntimeError(f"postgraphile exited: {server.stderr.read().decode()[-2000:]}")
             try:
                 graphql_once(url, graphql_body("{ __typename }"), {})
@@ -341,6 +342,7 @@ def main() -> Figures:
             settings = dict(item.strip().split("=", 1) for item in variant.split(","))
             results.update(_hub_rows(database_url, id_number, 2, settings, seconds))
         if measured:
+            assert median is not None  # measured rounds have a median
             results["postgraphile"] = median.postgraphile
     rows += [_row(name, result) for name, result in results.items() if name != "postgraphile"]
     if "postgraphile" in results:

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 from hub.settings import Environment, Settings
 
@@ -161,7 +161,7 @@ def _seed(settings: Settings, environment: dict[str, str]) -> dict[tuple[str, st
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return cast(int, probe.getsockname()[1])
 
 
 def hub_environment(database_url: str, var: Path, env: dict[str, str] | None = None) -> dict[str, str]:
@@ -340,7 +340,7 @@ def paused(pid: int) -> Iterator[None]:
         os.killpg(pid, signal.SIGCONT)
 
 
-def _wait_until_ready(url: str, server: subprocess.Popen, log: BinaryIO) -> None:
+def _wait_until_ready(url: str, server: subprocess.Popen[bytes], log: BinaryIO) -> None:
     # Generous: on a machine shared with test runs, two workers' start-up has taken over a minute.
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -359,7 +359,7 @@ def _wait_until_ready(url: str, server: subprocess.Popen, log: BinaryIO) -> None
 # Requests
 
 
-def graphql_body(query: str, variables: dict | None = None) -> bytes:
+def graphql_body(query: str, variables: dict[str, Any] | None = None) -> bytes:
     return json.dumps({"query": query, "variables": variables or {}}, ensure_ascii=False).encode("utf-8")
 
 
@@ -372,14 +372,14 @@ def clerk_at_the_window(url: str, token: str, id_number: str) -> dict[str, str]:
     return {**headers, "X-Hub-Purpose": purpose}
 
 
-def graphql_once(url: str, body: bytes, headers: dict[str, str]) -> dict:
+def graphql_once(url: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
     """One request, to check a benchmark's query answers data and no errors before timing it."""
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **headers})
     with urllib.request.urlopen(request, timeout=10) as response:
         answer = json.loads(response.read())
     if answer.get("errors"):
         raise RuntimeError(f"benchmark query failed: {answer['errors']}")
-    return answer["data"]
+    return cast(dict[str, Any], answer["data"])
 
 
 def load(

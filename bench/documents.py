@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import urllib3
@@ -221,10 +222,10 @@ def open_visit(http: httpx.Client, base: str, token: str, id_number: str) -> str
     body = response.json()
     if body.get("errors"):
         raise RuntimeError(f"openVisit failed: {body['errors']}")
-    return body["data"]["openVisit"]["purpose"]
+    return cast(str, body["data"]["openVisit"]["purpose"])
 
 
-def hub_upload(http: httpx.Client, base: str, token: str, id_number: str, path: Path) -> dict:
+def hub_upload(http: httpx.Client, base: str, token: str, id_number: str, path: Path) -> dict[str, Any]:
     """Upload as the clerk within a visit, so the returned download link may be followed."""
     purpose = open_visit(http, base, token, id_number)
     operations = {"query": UPLOAD, "variables": {"input": {"idNumber": id_number, "typeCode": "id-card", "file": None}}}
@@ -238,7 +239,7 @@ def hub_upload(http: httpx.Client, base: str, token: str, id_number: str, path: 
     body = response.json()
     if body.get("errors"):
         raise RuntimeError(f"upload failed: {body['errors']}")
-    return body["data"]["uploadMaterial"]
+    return cast(dict[str, Any], body["data"]["uploadMaterial"])
 
 
 def hub_download(url: str, first_byte_only: bool = False) -> int:
@@ -377,7 +378,7 @@ def throughput(
             keep(
                 "direct down", cpu.measure("direct down", size, lambda: direct_get(client, direct, f"object-{round_}"))
             )
-            material: dict = {}
+            material: dict[str, Any] = {}
             keep("hub up", timed(lambda: material.update(hub_upload(http, hub_url, token, id_number, source))))
             link = material["currentVersion"]["downloadLink"]["url"]
             keep("hub down", cpu.measure("hub down", size, lambda: hub_download(link)))
@@ -421,11 +422,9 @@ def small_files(endpoint: str, hub_url: str, token: str, id_number: str, work: P
         hub_download(link, first_byte_only)
         direct_get(client, bucket, "small", first_byte_only)  # both warm
         cpu_before = cpu_seconds(hub)
-        hub_s = timed(lambda only=first_byte_only: [hub_download(link, only) for _ in range(SMALL_DOWNLOADS)])
+        hub_s = timed(lambda: [hub_download(link, first_byte_only) for _ in range(SMALL_DOWNLOADS)])
         hub_cpu_ms = (cpu_seconds(hub) - cpu_before) / SMALL_DOWNLOADS * 1000
-        direct_s = timed(
-            lambda only=first_byte_only: [direct_get(client, bucket, "small", only) for _ in range(SMALL_DOWNLOADS)]
-        )
+        direct_s = timed(lambda: [direct_get(client, bucket, "small", first_byte_only) for _ in range(SMALL_DOWNLOADS)])
         hub_s, direct_s = hub_s / SMALL_DOWNLOADS, direct_s / SMALL_DOWNLOADS
         rows.append([f"direct minio get, {what}", f"{direct_s * 1000:.1f}", f"{1 / direct_s:.0f}", "", ""])
         rows.append(

@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from graphql import GraphQLError, parse
@@ -46,6 +47,9 @@ from hub.errors import HubError
 from hub.settings import Settings
 from schema.limits import Limits, check_shape, cost_points, measure
 
+if TYPE_CHECKING:
+    from multiprocessing.sharedctypes import Synchronized
+
 OPEN_VISIT = "mutation($id: String!) { openVisit(idNumber: $id) { purpose } }"
 CLERKS = 8
 ATTACKERS = 2
@@ -58,8 +62,10 @@ APPLICANT_FIELDS = """
 """
 
 
-def _post(url: str, body: bytes, token: str, timeout: float = 60) -> tuple[int, dict]:
+def _post(url: str, body: bytes, token: str, timeout: float = 60) -> tuple[int, dict[str, Any]]:
     parts = urlsplit(url)
+    if parts.hostname is None:
+        raise ValueError(f"no host in {url}")
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
         connection.request(
@@ -123,9 +129,11 @@ def widest_document_query(settings: Settings) -> str:
 
 
 def _attack(
-    url: str, body: bytes, token: str, until: float, served: multiprocessing.Value, refused: multiprocessing.Value
-) -> None:  # type: ignore[valid-type]
+    url: str, body: bytes, token: str, until: float, served: Synchronized[int], refused: Synchronized[int]
+) -> None:
     parts = urlsplit(url)
+    if parts.hostname is None:
+        raise ValueError(f"no host in {url}")
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     while time.monotonic() < until:

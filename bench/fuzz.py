@@ -147,14 +147,20 @@ class OperationGenerator:
         assert root is not None
         keyword = "mutation" if root is self.schema.mutation_type else "query"
         names = self.rng.sample(sorted(root.fields), k=min(len(root.fields), self.rng.choice((1, 1, 2, 3))))
-        variables: dict[str, object] = {}
+        variables: dict[str, tuple[str, object]] = {}
         selections = " ".join(self._field(root, name, depth=0, variables=variables) for name in names)
         declared = ", ".join(f"${name}: {kind}" for name, (kind, _) in variables.items())
         values = {name: value for name, (_, value) in variables.items()}
         header = f"{keyword}({declared})" if declared else keyword
         return f"{header} {{ {selections} }}", values
 
-    def _field(self, parent: GraphQLObjectType | GraphQLInterfaceType, name: str, depth: int, variables: dict) -> str:
+    def _field(
+        self,
+        parent: GraphQLObjectType | GraphQLInterfaceType,
+        name: str,
+        depth: int,
+        variables: dict[str, tuple[str, object]],
+    ) -> str:
         definition = parent.fields[name]
         arguments = []
         for arg_name, argument in definition.args.items():
@@ -177,7 +183,9 @@ class OperationGenerator:
             text += " { __typename }"
         return text
 
-    def _selection(self, parent: GraphQLObjectType | GraphQLInterfaceType, depth: int, variables: dict) -> str:
+    def _selection(
+        self, parent: GraphQLObjectType | GraphQLInterfaceType, depth: int, variables: dict[str, tuple[str, object]]
+    ) -> str:
         names = sorted(parent.fields)
         scalars = [n for n in names if not isinstance(_unwrap(parent.fields[n].type), GraphQLObjectType)]
         if depth >= 3 or not names:
@@ -275,7 +283,7 @@ class Fuzzer:
             return self._upload(headers)
         return self._malformed(headers)
 
-    def _upload(self, headers: dict[str, str]) -> tuple[str, dict[str, object]]:
+    def _upload(self, headers: dict[str, str | bytes]) -> tuple[str, dict[str, object]]:
         query = (
             "mutation($input: UploadMaterialInput!) { uploadMaterial(input: $input) "
             "{ id status currentVersion { fileName contentType size } } }"
@@ -305,7 +313,7 @@ class Fuzzer:
         data = {"operations": json.dumps(operations, ensure_ascii=False), "map": json.dumps(mapping)}
         return f"upload {name!r} {ctype!r}", {"data": data, "files": files, "headers": headers}
 
-    def _malformed(self, headers: dict[str, str]) -> tuple[str, dict[str, object]]:
+    def _malformed(self, headers: dict[str, str | bytes]) -> tuple[str, dict[str, object]]:
         depth = self.rng.choice((10, 1000, 100_000))
         bodies: list[tuple[str, bytes, str]] = [
             ("not JSON", b"{query: ", "application/json"),
@@ -379,7 +387,7 @@ def main() -> None:
     rows: list[list[object]] = [["HTTP status", "requests"]]
     rows += [[status or "no response", count] for status, count in sorted(tally.statuses.items())]
     print_table(rows)
-    rows = [["extensions.code", "errors"]] + [[code, n] for code, n in tally.codes.most_common()]
+    rows = [["extensions.code", "errors"], *([code, n] for code, n in tally.codes.most_common())]
     print_table(rows)
     if tally.unsendable:
         print(f"not sent (the HTTP client refused them): {dict(tally.unsendable)}")

@@ -11,6 +11,8 @@ The clerk's query also asks for the applicant's materials and cases when the sch
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from bench.common import (
     LoadResult,
@@ -73,7 +75,9 @@ def sample_applicant(database_url: str) -> str:
     return asyncio.run(busiest())
 
 
-def measure(database: str, url_factory, workers: int, query: str) -> list[list[object]]:
+def measure(
+    database: str, url_factory: Callable[[], AbstractContextManager[str]], workers: int, query: str
+) -> list[list[object]]:
     rows: list[list[object]] = []
     with url_factory() as url, running_hub(url, workers=workers) as hub:
         id_number = sample_applicant(url)
@@ -109,7 +113,10 @@ def main() -> None:
     rows: list[list[object]] = [
         ["database", "workers", "query", "req/s", "p50 ms", "p99 ms", "x trivial", "failed", "client"]
     ]
-    databases = [("sqlite", sqlite_database), ("postgresql", postgres_database)]
+    databases: list[tuple[str, Callable[[], AbstractContextManager[str]]]] = [
+        ("sqlite", sqlite_database),
+        ("postgresql", postgres_database),
+    ]
     only = os.environ.get("HUB_BENCH_DATABASES")
     for database, url_factory in databases:
         if only and database not in only.split(","):

@@ -17,8 +17,11 @@ import asyncio
 import hashlib
 import json
 import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 import httpx
 
@@ -84,7 +87,14 @@ def materials_plan(needed: list[str], others: list[str]) -> list[tuple[str, date
     return plan
 
 
-def upload_request(id_number: str, n: int, code: str, valid_until: date | None) -> dict[str, dict]:
+class UploadRequest(TypedDict):
+    """httpx's `data` and `files` of a multipart upload."""
+
+    data: dict[str, str]
+    files: dict[str, tuple[str, bytes, str]]
+
+
+def upload_request(id_number: str, n: int, code: str, valid_until: date | None) -> UploadRequest:
     """The multipart form (`data`, `files`) uploading material n of the plan."""
     today = date.today()
     variables = {
@@ -109,9 +119,11 @@ def upload_request(id_number: str, n: int, code: str, valid_until: date | None) 
 def upload_materials(url: str, token: str, id_number: str, needed: list[str], others: list[str]) -> None:
     with httpx.Client(timeout=30) as http:
         for n, (code, valid_until) in enumerate(materials_plan(needed, others)):
+            form = upload_request(id_number, n, code, valid_until)
             response = http.post(
                 url,
-                **upload_request(id_number, n, code, valid_until),
+                data=form["data"],
+                files=form["files"],
                 headers={"Authorization": f"Bearer {token}", "Apollo-Require-Preflight": "1"},
             )
             answer = response.json()
@@ -134,7 +146,7 @@ def register_notice(database_url: str, folder: Path) -> None:
     asyncio.run(in_session(settings, lambda session: registry.register(session, NOTICE, "bench")))
 
 
-def measure(database: str, url_factory) -> list[list[object]]:
+def measure(database: str, url_factory: Callable[[], AbstractContextManager[str]]) -> list[list[object]]:
     items, needed, others = bundle()
     id_number = demo_person()
     rows: list[list[object]] = []

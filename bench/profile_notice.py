@@ -42,9 +42,11 @@ async def _profile(database_url: str, folder: Path, token: str, requests: int) -
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
         for n, (code, valid_until) in enumerate(materials_plan(needed, others)):
+            form = upload_request(id_number, n, code, valid_until)
             uploaded = await client.post(
                 "/graphql",
-                **upload_request(id_number, n, code, valid_until),
+                data=form["data"],
+                files=form["files"],
                 headers={**headers, "Apollo-Require-Preflight": "1"},
             )
             assert "errors" not in uploaded.json(), uploaded.json()

@@ -49,6 +49,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import asyncpg
 from stdnum.cn import ric
@@ -150,7 +151,7 @@ async def _next_ids(connection: asyncpg.Connection, table: str, count: int) -> i
     """Reserve `count` ids of `table`'s sequence; returns the first."""
     sequence = await connection.fetchval("SELECT pg_get_serial_sequence($1, 'id')", table)
     last = await connection.fetchval("SELECT setval($1, nextval($1) + $2 - 1)", sequence, count)
-    return last - count + 1
+    return cast(int, last) - count + 1
 
 
 @dataclass
@@ -164,7 +165,7 @@ class Timings:
 
 
 async def _copy(
-    connection: asyncpg.Connection, table: str, columns: Sequence[str], rows: list, timings: Timings
+    connection: asyncpg.Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]], timings: Timings
 ) -> None:
     started = time.perf_counter()
     await connection.copy_records_to_table(table, records=rows, columns=list(columns))
@@ -315,7 +316,7 @@ class EntrySource:
     applicants: list[str]
 
 
-def entry_values(source: EntrySource, n: int) -> tuple:
+def entry_values(source: EntrySource, n: int) -> tuple[Any, ...]:
     """Entry number `n`, a plausible read of a generated applicant, as the values of ENTRY_COLUMNS
     (which are `canonical_text`'s arguments, in its order)."""
     principal, _, role, department = source.principals[n % len(source.principals)]

@@ -39,6 +39,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -92,11 +93,13 @@ class Client:
         self.http = httpx.AsyncClient(timeout=30, limits=limits, headers={"Authorization": f"Bearer {token}"})
         self.tally = tally
 
-    async def call(self, operation: str, query: str, variables: dict, purpose: str | None = None) -> dict | None:
+    async def call(
+        self, operation: str, query: str, variables: dict[str, Any], purpose: str | None = None
+    ) -> dict[str, Any] | None:
         headers = {"X-Hub-Purpose": purpose} if purpose else {}
         return await self._send(operation, json={"query": query, "variables": variables}, headers=headers)
 
-    async def upload(self, variables: dict, content: bytes) -> dict | None:
+    async def upload(self, variables: dict[str, Any], content: bytes) -> dict[str, Any] | None:
         operations = json.dumps({"query": UPLOAD, "variables": variables})
         return await self._send(
             "upload material",
@@ -105,7 +108,7 @@ class Client:
             headers={"Apollo-Require-Preflight": "1"},
         )
 
-    async def _send(self, operation: str, **request) -> dict | None:
+    async def _send(self, operation: str, **request: Any) -> dict[str, Any] | None:
         started = time.perf_counter()
         error, data = None, None
         try:
@@ -162,7 +165,9 @@ async def sample_memory(pids: list[int], samples: list[tuple[float, list[int]]],
         await asyncio.sleep(SAMPLE_SECONDS)
 
 
-async def soak(urls: list[str], pids: list[int], token: str, taken: set[str]) -> tuple[Tally, list, float]:
+async def soak(
+    urls: list[str], pids: list[int], token: str, taken: set[str]
+) -> tuple[Tally, list[tuple[float, list[int]]], float]:
     items, needed, _ = bundle()
     tally = Tally()
     client = Client(urls, token, tally)
@@ -236,8 +241,8 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000 if ordered else 0.0
 
 
-def memory_rows(samples: list[tuple[float, list[int]]], pids: list[int]) -> list[list[object]]:
-    rows: list[list[object]] = [
+def memory_rows(samples: list[tuple[float, list[int]]], pids: list[int]) -> list[list[str]]:
+    rows: list[list[str]] = [
         ["process", "RSS at start MiB", f"at {FLAT_FROM_SECONDS:.0f} s", "max after", "at end", "max / that", "flat"]
     ]
     window = [s for s in samples if s[0] >= FLAT_FROM_SECONDS] or samples

@@ -19,7 +19,9 @@ import asyncio
 import os
 import random
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 
@@ -35,6 +37,10 @@ from storage.migrate import upgrade
 from storage.models import Applicant, AuditCounter, AuditLogState, Principal
 from storage.models.cases import Case, CaseItem
 from storage.repositories import supervision as repo
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 ENTRIES = int(os.environ.get("HUB_BENCH_SUPERVISION_ENTRIES", "1000000"))
 CASES = int(os.environ.get("HUB_BENCH_SUPERVISION_CASES", "100000"))
@@ -59,7 +65,7 @@ def _id_number(n: int) -> str:
     return f"1101011990{n:08d}"
 
 
-async def _insert(hub: Hub, model: type, rows: list[dict]) -> None:
+async def _insert(hub: Hub, model: type, rows: list[dict[str, Any]]) -> None:
     async with hub.engine.begin() as connection:
         for start in range(0, len(rows), CHUNK):
             await connection.execute(insert(model), rows[start : start + CHUNK])
@@ -80,7 +86,7 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-def _entries(first_seq: int, count: int, rng: random.Random, later: timedelta = timedelta(0)) -> list[tuple]:
+def _entries(first_seq: int, count: int, rng: random.Random, later: timedelta = timedelta(0)) -> list[tuple[Any, ...]]:
     """Sequenced entries as tuples of _COLUMNS: reads of 50,000 applicants by 200 principals."""
     rows = []
     moments = sorted(_moment(rng) + later for _ in range(count))
@@ -111,11 +117,13 @@ def _entries(first_seq: int, count: int, rng: random.Random, later: timedelta = 
     return rows
 
 
-async def _insert_entries(hub: Hub, rows: list[tuple]) -> None:
+async def _insert_entries(hub: Hub, rows: list[tuple[Any, ...]]) -> None:
     """Straight through the driver (PostgreSQL's COPY, SQLite's executemany): ten million entries
     are built in minutes, not hours."""
     async with hub.engine.begin() as connection:
         raw = (await connection.get_raw_connection()).driver_connection
+        if raw is None:
+            raise RuntimeError("the connection has no driver connection")
         if connection.dialect.name == "postgresql":
             await raw.copy_records_to_table("access_entries", records=rows, columns=list(_COLUMNS))
             return
@@ -266,7 +274,7 @@ async def _timing(hub: Hub) -> list[tuple[str, str, str]]:
     return results
 
 
-async def _item_rows(session):
+async def _item_rows(session: AsyncSession) -> Sequence[Row[int, str]]:
     from sqlalchemy import select
 
     from storage.models import ServiceItem
@@ -274,7 +282,7 @@ async def _item_rows(session):
     return (await session.execute(select(ServiceItem.id, ServiceItem.code))).all()
 
 
-def _principal(department_id: int) -> dict:
+def _principal(department_id: int) -> dict[str, Any]:
     return {
         "name": "bench clerk",
         "role": "clerk",
@@ -324,7 +332,7 @@ def _run(url: str, label: str) -> None:
     upgrade(url)
     hub = build_hub(Settings(database_url=url))
 
-    async def both() -> tuple[list, list]:
+    async def both() -> tuple[list[tuple[str, str, str, str, str]], list[tuple[str, str, str]]]:
         try:
             return await _rules(hub), await _timing(hub)
         finally:

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,7 +55,7 @@ def bare_strawberry(app: str) -> Iterator[str]:
             try:
                 graphql_once(url, graphql_body(QUERY), {})
                 break
-            except (OSError, urllib.request.URLError):
+            except (OSError, urllib.error.URLError):
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("the bare strawberry app did not start") from None
                 time.sleep(0.2)

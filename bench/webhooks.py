@@ -23,11 +23,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import httpx
 
 from bench.common import postgres_database, print_table
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from starlette.applications import Starlette
+
+    from hub.access.auth import Caller
+    from hub.access.context import Hub, RequestContext
+    from hub.settings import Settings
 
 EVENTS = int(os.environ.get("HUB_BENCH_WEBHOOK_EVENTS", "3000"))
 RATE = float(os.environ.get("HUB_BENCH_WEBHOOK_RATE", "100"))
@@ -42,7 +52,7 @@ EMITTERS = 10  # concurrent committers when events are paced (`emit`)
 # The receiver: its own process, so it does not share a CPU-bound loop with the senders.
 
 
-def receiver_app():
+def receiver_app() -> Starlette:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, PlainTextResponse
@@ -50,15 +60,15 @@ def receiver_app():
 
     arrivals: dict[str, float] = {}
 
-    async def hook(request: Request):
+    async def hook(request: Request) -> PlainTextResponse:
         await request.body()
         arrivals.setdefault(request.headers.get("webhook-id", ""), time.time())
         return PlainTextResponse("ok")
 
-    async def stats(_: Request):
+    async def stats(_: Request) -> JSONResponse:
         return JSONResponse(arrivals)
 
-    async def reset(_: Request):
+    async def reset(_: Request) -> PlainTextResponse:
         arrivals.clear()
         return PlainTextResponse("ok")
 
@@ -74,7 +84,7 @@ def serve_receiver(port: int) -> None:
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return cast(int, probe.getsockname()[1])
 
 
 def wait_for_port(port: int) -> None:
@@ -89,13 +99,13 @@ def wait_for_port(port: int) -> None:
 
 
 def arrivals(base: str) -> dict[str, float]:
-    return httpx.get(f"{base}/stats", timeout=30).json()
+    return cast(dict[str, float], httpx.get(f"{base}/stats", timeout=30).json())
 
 
 # The hub side: a department, its endpoint, and events as use cases write them.
 
 
-async def prepare(settings, url: str):
+async def prepare(settings: Settings, url: str) -> str:
     from hub.access.auth import Role
     from hub.access.principals import authenticate, create_principal
     from hub.services import hub_for
@@ -115,14 +125,18 @@ async def prepare(settings, url: str):
         return issued.token
 
 
-async def _context(hub, token, authenticate):
+async def _context(
+    hub: Hub, token: str, authenticate: Callable[[AsyncSession, str | None], Awaitable[Caller]]
+) -> RequestContext:
     from hub.access.context import RequestContext
 
     session = hub.sessions()
     return RequestContext(hub, await authenticate(session, f"Bearer {token}"), session=session)
 
 
-async def emit(settings, token: str, count: int, per_transaction: int, rate: float | None = None) -> dict[str, float]:
+async def emit(
+    settings: Settings, token: str, count: int, per_transaction: int, rate: float | None = None
+) -> dict[str, float]:
     """Commit `count` events; returns each one's webhook-id and commit time.
 
     At a `rate`, EMITTERS concurrent senders each commit every EMITTERS-th event on time, as that
@@ -146,7 +160,7 @@ async def emit(settings, token: str, count: int, per_transaction: int, rate: flo
             ctx = RequestContext(hub, caller, session=hub.sessions())
             written: list[str] = []
 
-            def kept(_session, row) -> None:  # the events this transaction writes
+            def kept(_session: object, row: object) -> None:  # the events this transaction writes
                 if isinstance(row, OutboxEvent):
                     written.append(row.message_id)
 
@@ -173,14 +187,14 @@ async def emit(settings, token: str, count: int, per_transaction: int, rate: flo
     return committed
 
 
-def start_workers(environment: dict[str, str]) -> list[subprocess.Popen]:
+def start_workers(environment: dict[str, str]) -> list[subprocess.Popen[bytes]]:
     return [
         subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=environment, stdout=subprocess.DEVNULL)
         for _ in range(WORKERS)
     ]
 
 
-def stop(processes: list[subprocess.Popen]) -> None:
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
     for process in processes:
         process.terminate()
     for process in processes:
