@@ -85,6 +85,19 @@ async def test_revoked_or_rotated_in_this_process_the_token_stops_at_once(hub, c
     assert await _refusals(hub) == [f"UNAUTHENTICATED: the token was {reason}"]
 
 
+async def _until_listening(hub) -> None:
+    """Until the listener's LISTEN has reached PostgreSQL, then a moment for it to empty the cache,
+    as it does when it starts. A fixed wait was too short for a loaded machine (CI, 2026-12-01)."""
+    seen = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+    for _ in range(200):
+        async with hub.engine.connect() as connection:
+            if (await connection.execute(text(seen))).scalar():
+                await asyncio.sleep(0.1)
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the listener did not start listening within 10 s")
+
+
 async def test_another_process_revoking_is_heard_at_once_on_postgresql(hub, client, clerk) -> None:
     if hub.settings.is_sqlite:
         # SQLite has no notifications: no listener runs (it returns at once), the bound alone applies.
@@ -92,7 +105,7 @@ async def test_another_process_revoking_is_heard_at_once_on_postgresql(hub, clie
         return
     listening = asyncio.create_task(listen_for_revocations(hub))
     try:
-        await asyncio.sleep(0.2)  # the listener is up (it empties the cache when it starts)
+        await _until_listening(hub)
         principal_id = await _principal_id(clerk)
         assert (await _ask(client, hub, clerk.token))[0] == 200
         assert await _ask(client, hub, clerk.token) == (200, 0)  # from memory now
