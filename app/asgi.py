@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Star
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
     async def metrics(_: Request) -> Response:
-        await refresh_lag_gauge(hub, hub.clock())
+        await refresh_lag_gauge(hub)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @asynccontextmanager

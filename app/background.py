@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client.registry import Collector
 
 from hub.access.context import Hub
-from hub.audit.lag import seconds_behind_from_thread
+from hub.audit.lag import refresh_lag_gauge_from_thread
 from hub.audit.sequencer import Sequencer
 from hub.cases.closing import close_abandoned_forever
 from hub.documents.gc import collect_blobs_forever
-from hub.metrics import AUDIT_LOG_LAG, REGISTRY
+from hub.metrics import REGISTRY
 from hub.supervision import evaluator as supervision
 
 if TYPE_CHECKING:
@@ -68,11 +68,11 @@ class _LagRefreshed(Collector):
         self.hub, self.loop = hub, loop
 
     def collect(self) -> Iterable[Metric]:
-        AUDIT_LOG_LAG.set(seconds_behind_from_thread(self.hub, self.loop))
+        refresh_lag_gauge_from_thread(self.hub, self.loop)
         return REGISTRY.collect()
 
     def restricted_registry(self, names: Iterable[str]) -> Collector:  # a scrape asking `?name[]=…`
-        AUDIT_LOG_LAG.set(seconds_behind_from_thread(self.hub, self.loop))
+        refresh_lag_gauge_from_thread(self.hub, self.loop)
         return REGISTRY.restricted_registry(names)
 
 
@@ -86,13 +86,15 @@ def serve_metrics(hub: Hub, loop: asyncio.AbstractEventLoop, host: str, port: in
     return server
 
 
-def run_background_jobs(
-    settings: Settings | None = None, *, announce: bool = False, metrics_at: tuple[str, int] | None = None
-) -> None:
+class CannotStart(Exception):
+    """The background process cannot start (its metrics port cannot be bound); the message says why."""
+
+
+def run_background_jobs(settings: Settings | None = None, *, announce: bool = False) -> None:
     """The jobs alone, until SIGTERM or SIGINT: the background process of `hub serve --workers N`,
     and `hub background`, which runs them beside serving processes that do not
-    (`HUB_SERVE_BACKGROUND_JOBS=false`, docs/deployment.md), with its /metrics at `metrics_at`.
-    On uvloop, as the workers serve."""
+    (`HUB_SERVE_BACKGROUND_JOBS=false`, docs/deployment.md); with the process's /metrics where
+    `HUB_BACKGROUND_METRICS_PORT` says. On uvloop, as the workers serve. Raises CannotStart."""
     import signal
 
     import uvloop
@@ -100,27 +102,25 @@ def run_background_jobs(
     from hub.services import build_hub
     from hub.settings import get_settings
 
+    settings = settings or get_settings()
+    host, port = settings.background_metrics_host, settings.background_metrics_port
+
     async def main() -> None:
-        hub = build_hub(settings or get_settings())
+        hub = build_hub(settings)
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
         metrics = None
-        if metrics_at is not None:
+        if port is not None:
             try:
-                metrics = serve_metrics(hub, loop, *metrics_at)
+                metrics = serve_metrics(hub, loop, host, port)
             except OSError as error:  # the port taken (another process's metrics), or not our address
                 await hub.close()
-                host, port = metrics_at
-                raise SystemExit(f"error: cannot serve metrics on {host}:{port}: {error.strerror}") from None
+                raise CannotStart(f"error: cannot serve metrics on {host}:{port}: {error.strerror}") from None
         tasks = start_background_jobs(hub)
         if announce:
-            where = (
-                f"metrics at http://{metrics_at[0]}:{metrics.server_port}/metrics"
-                if metrics and metrics_at
-                else "no metrics"
-            )
+            where = f"metrics at http://{host}:{metrics.server_port}/metrics" if metrics else "no metrics"
             print(f"background jobs running: {', '.join(JOBS)}; {where} (SIGTERM or Ctrl-C to stop)", flush=True)
         try:
             await stopping.wait()

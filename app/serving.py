@@ -98,15 +98,12 @@ def _worker(config: dict[str, Any], sock: socket.socket) -> None:
 def _background() -> None:
     from uvicorn.config import STARTUP_FAILURE
 
-    from app.background import run_background_jobs
-    from hub.settings import get_settings
+    from app.background import CannotStart, run_background_jobs
 
-    settings = get_settings()
-    port = settings.background_metrics_port
     try:
-        run_background_jobs(settings, metrics_at=None if port is None else (settings.background_metrics_host, port))
-    except SystemExit as failed:  # it cannot start (its metrics port): stop the server, do not restart it forever
-        print(failed.code, file=sys.stderr)
+        run_background_jobs()
+    except CannotStart as failed:  # stop the server, as for a worker that cannot start; not restart it forever
+        print(failed, file=sys.stderr)
         sys.exit(STARTUP_FAILURE)
 
 

@@ -4,15 +4,20 @@ processes leave them out (`HUB_SERVE_BACKGROUND_JOBS=false`, docs/deployment.md)
 from __future__ import annotations
 
 import argparse
+import sys
 
-from app.background import run_background_jobs
+from app.background import CannotStart, run_background_jobs
 from hub.settings import Settings
 
 
 def cmd_background(args: argparse.Namespace, settings: Settings) -> None:
-    port = settings.background_metrics_port if args.metrics_port is None else args.metrics_port
-    host = args.metrics_host or settings.background_metrics_host
-    run_background_jobs(settings, announce=True, metrics_at=(host, port) if port is not None else None)
+    given = {"background_metrics_port": args.metrics_port, "background_metrics_host": args.metrics_host}
+    settings = settings.model_copy(update={name: value for name, value in given.items() if value is not None})
+    try:
+        run_background_jobs(settings, announce=True)
+    except CannotStart as failed:
+        print(failed, file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -29,22 +29,27 @@ async def seconds_behind(hub: Hub, now: datetime) -> float:
     return 0.0 if oldest is None else max((now - oldest).total_seconds(), 0.0)
 
 
-async def refresh_lag_gauge(hub: Hub, now: datetime) -> None:
-    """Set `hub_audit_log_lag_seconds` for a scrape; NaN when the database cannot say, so that
-    /metrics still answers with the process's other figures."""
+async def lag_for_scrape(hub: Hub) -> float:
+    """`seconds_behind` now, or NaN when the database cannot say within SCRAPE_READ_SECONDS, so that
+    a /metrics scrape still answers with the process's other figures."""
     try:
         async with asyncio.timeout(SCRAPE_READ_SECONDS):
-            AUDIT_LOG_LAG.set(await seconds_behind(hub, now))
+            return await seconds_behind(hub, hub.clock())
     except (SQLAlchemyError, OSError, TimeoutError):
-        AUDIT_LOG_LAG.set(math.nan)
-
-
-def seconds_behind_from_thread(hub: Hub, loop: asyncio.AbstractEventLoop) -> float:
-    """`seconds_behind` for a scrape answered on a thread other than the hub's event loop (the
-    metrics server of `hub background`); NaN when the database cannot say in time."""
-    future = asyncio.run_coroutine_threadsafe(seconds_behind(hub, hub.clock()), loop)
-    try:
-        return future.result(timeout=SCRAPE_READ_SECONDS)
-    except (SQLAlchemyError, OSError, TimeoutError):
-        future.cancel()
         return math.nan
+
+
+async def refresh_lag_gauge(hub: Hub) -> None:
+    """Set `hub_audit_log_lag_seconds` for a scrape answered on the hub's event loop (`hub serve`)."""
+    AUDIT_LOG_LAG.set(await lag_for_scrape(hub))
+
+
+def refresh_lag_gauge_from_thread(hub: Hub, loop: asyncio.AbstractEventLoop) -> None:
+    """The same, for a scrape answered on another thread (the metrics server of the background
+    process), the read running on the hub's `loop`; NaN too if that loop is too busy to run it."""
+    future = asyncio.run_coroutine_threadsafe(lag_for_scrape(hub), loop)
+    try:
+        AUDIT_LOG_LAG.set(future.result(timeout=SCRAPE_READ_SECONDS + 1))
+    except TimeoutError:
+        future.cancel()
+        AUDIT_LOG_LAG.set(math.nan)
